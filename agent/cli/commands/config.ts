@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { listProfiles, loadProfile } from '../../config/profile.js';
+import { action, configOf, langOf } from '../context.js';
+import { t } from '../i18n.js';
+
+export function register(program: Command): void {
+  const c = program.command('config').description('配置与规则 / configuration and rule profiles');
+  c.command('check')
+    .description('校验配置文件（列出所有错误及路径）/ validate the config file, listing every error with its path')
+    .action(
+      action((_o: unknown, cmd: Command) => {
+        const cfg = configOf(cmd);
+        loadProfile(cfg.profile);
+        process.stdout.write(t(langOf(cmd), `配置有效：盒子 ${cfg.box.id}，摄像头 ${cfg.cameras.length} 个，终端 ${cfg.terminals.length} 个，规则 ${cfg.profile}\n`, `Config valid: box ${cfg.box.id}, ${cfg.cameras.length} camera(s), ${cfg.terminals.length} terminal(s), profile ${cfg.profile}\n`));
+      }),
+    );
+  c.command('profiles')
+    .description('列出规则配置及其出处 / list rule profiles and their sources')
+    .option('--json', 'JSON')
+    .action(
+      action((opts: { json?: boolean }) => {
+        const profiles = listProfiles().map((id) => loadProfile(id));
+        if (opts.json) process.stdout.write(`${JSON.stringify(profiles, null, 1)}\n`);
+        else for (const p of profiles) process.stdout.write(`${p.id}\t${p.name}\t${p.basis.join('; ')}\n`);
+      }),
+    );
+}

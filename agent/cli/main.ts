@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { createRequire } from 'node:module';
+import { register as registerClasses } from './commands/classes.js';
+import { register as registerConfig } from './commands/config.js';
+import { register as registerEvaluate } from './commands/evaluate.js';
+
+const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+/** The CLI: argument parsing and printing only; each command lives in commands/. */
+const program = new Command('classroom-agent')
+  .description('职业技能培训课堂取证代理（豫人社办〔2025〕60号）/ classroom evidence agent for subsidized vocational training')
+  .version(pkg.version)
+  .option('-c, --config <file>', '配置文件 / config file (default: embedded defaults, or $CLASSROOM_AGENT_CONFIG)')
+  .option('--state <dir>', '状态目录（覆盖配置）/ state folder, overrides paths.state ($CLASSROOM_AGENT_STATE)')
+  .option('--lang <zh|en>', '输出语言 / output language (default: from the locale, Chinese first)')
+  .option('--log-level <level>', '日志级别 / log level for stderr JSON logs')
+  .showHelpAfterError();
+
+for (const register of [registerEvaluate, registerClasses, registerConfig]) register(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,164 @@
+import { z } from 'zod';
+
+/**
+ * The agent's configuration (one YAML file). Every key has a default where a sensible one exists,
+ * so the demo runs on an empty config. `npm run schema` writes config/agent.schema.json from this
+ * for editor completion; config/agent.example.yaml documents every key.
+ */
+
+/** A secret: inline (discouraged), from an environment variable, or from a file (preferred). */
+export const secretSchema = z.union([
+  z.string(),
+  z.object({ env: z.string().min(1) }).strict(),
+  z.object({ file: z.string().min(1) }).strict(),
+]);
+export type SecretRef = z.infer<typeof secretSchema>;
+
+const hostPort = z.object({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535) }).strict();
+
+export const cameraSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore'),
+    name: z.string().optional(),
+    /** ONVIF device address; when given, stream URIs are asked from the camera */
+    onvif: z
+      .object({ host: z.string(), port: z.number().int().default(80), username: z.string().optional(), password: secretSchema.optional() })
+      .strict()
+      .optional(),
+    /** explicit RTSP URL; overrides ONVIF's stream URI */
+    rtspUrl: z.string().url().optional(),
+    username: z.string().optional(),
+    password: secretSchema.optional(),
+    transport: z.enum(['tcp', 'udp']).default('tcp'),
+    enabled: z.boolean().default(true),
+  })
+  .strict()
+  .refine((c) => c.onvif || c.rtspUrl, { message: 'a camera needs onvif or rtspUrl' });
+
+export const terminalSchema = z
+  .object({
+    id: z.string().min(1),
+    protocol: z.enum(['zkteco', 'hikvision', 'dahua', 'webhook']),
+    /** device serial number (ZKTeco SN, Hikvision serial) used to recognise its requests */
+    serial: z.string().optional(),
+    /** for client-mode protocols (Hikvision alertStream, Dahua attach): the device address */
+    url: z.string().url().optional(),
+    username: z.string().optional(),
+    password: secretSchema.optional(),
+    /** the terminal's own time zone (ZKTeco ATTLOG times carry none) */
+    timezone: z.string().default('Asia/Shanghai'),
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    box: z
+      .object({
+        id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore').default('box-demo'),
+        name: z.string().optional(),
+        /** the room this box records; lessons of classes in this room are the box's lessons */
+        room: z.string().default('room-1'),
+        timezone: z.string().default('Asia/Shanghai'),
+      })
+      .strict()
+      .default({ id: 'box-demo', room: 'room-1', timezone: 'Asia/Shanghai' }),
+    paths: z
+      .object({
+        state: z.string().default('/var/lib/classroom-agent'),
+        video: z.string().optional(),
+        database: z.string().optional(),
+      })
+      .strict()
+      .default({ state: '/var/lib/classroom-agent' }),
+    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).strict().default({ level: 'info' }),
+    profile: z.string().default('henan-2025'),
+    cameras: z.array(cameraSchema).default([]),
+    discovery: z
+      .object({
+        multicast: z.boolean().default(true),
+        /** unicast probe targets: "192.168.1.10", "192.168.1.1-254" or "10.0.0.0/24" */
+        ranges: z.array(z.string()).default([]),
+        ports: z.array(z.number().int()).default([80, 8000, 8080, 2020]),
+        timeoutMs: z.number().int().positive().default(3000),
+        username: z.string().optional(),
+        password: secretSchema.optional(),
+      })
+      .strict()
+      .default({ multicast: true, ranges: [], ports: [80, 8000, 8080, 2020], timeoutMs: 3000 }),
+    recorder: z
+      .object({
+        segmentSeconds: z.number().int().min(2).max(600).default(60),
+        stallSeconds: z.number().positive().default(10),
+        backoffInitialMs: z.number().int().positive().default(1000),
+        backoffMaxMs: z.number().int().positive().default(60_000),
+      })
+      .strict()
+      .default({ segmentSeconds: 60, stallSeconds: 10, backoffInitialMs: 1000, backoffMaxMs: 60_000 }),
+    checkin: z
+      .object({
+        listen: hostPort.default({ host: '0.0.0.0', port: 8090 }),
+        maxBodyBytes: z.number().int().positive().default(1_048_576),
+        requestTimeoutMs: z.number().int().positive().default(15_000),
+        /** bearer token for the webhook and for terminals that can send one */
+        token: secretSchema.optional(),
+        /** HMAC-SHA256 secret for signed webhook requests */
+        hmacSecret: secretSchema.optional(),
+        /** minutes without any event during a lesson before a terminal is reported quiet */
+        quietMinutes: z.number().positive().default(15),
+      })
+      .strict()
+      .default({ listen: { host: '0.0.0.0', port: 8090 }, maxBodyBytes: 1_048_576, requestTimeoutMs: 15_000, quietMinutes: 15 }),
+    terminals: z.array(terminalSchema).default([]),
+    vision: z
+      .object({
+        enabled: z.boolean().default(true),
+        backend: z.enum(['auto', 'tensorflow', 'wasm']).default('auto'),
+        sampleEverySeconds: z.number().positive().default(10),
+        frameWidth: z.number().int().positive().default(1280),
+        threshold: z.number().min(0).max(2).default(0.5),
+        margin: z.number().min(0).max(1).default(0.08),
+        minFrames: z.number().int().min(1).default(2),
+        minFaceSize: z.number().int().positive().default(40),
+        keyFile: z.string().optional(),
+        keepPhotos: z.boolean().default(false),
+      })
+      .strict()
+      .default({ enabled: true, backend: 'auto', sampleEverySeconds: 10, frameWidth: 1280, threshold: 0.5, margin: 0.08, minFrames: 2, minFaceSize: 40, keepPhotos: false }),
+    sync: z
+      .object({
+        enabled: z.boolean().default(true),
+        url: z.string().default('mqtt://127.0.0.1:1883'),
+        topicPrefix: z.string().default('classroom/v1'),
+        username: z.string().optional(),
+        password: secretSchema.optional(),
+        tls: z
+          .object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional(), rejectUnauthorized: z.boolean().default(true) })
+          .strict()
+          .optional(),
+        batchSize: z.number().int().positive().max(5000).default(500),
+        maxInFlight: z.number().int().positive().max(100).default(4),
+        ackTimeoutMs: z.number().int().positive().default(30_000),
+        reconnectMinMs: z.number().int().positive().default(1000),
+        reconnectMaxMs: z.number().int().positive().default(60_000),
+      })
+      .strict()
+      .default({ enabled: true, url: 'mqtt://127.0.0.1:1883', topicPrefix: 'classroom/v1', batchSize: 500, maxInFlight: 4, ackTimeoutMs: 30_000, reconnectMinMs: 1000, reconnectMaxMs: 60_000 }),
+    retention: z
+      .object({
+        /** bytes the agent may use for video and database; default: 90 % of the disk */
+        diskBudgetBytes: z.number().int().positive().optional(),
+        alarmDaysBeforeFull: z.number().positive().default(30),
+        purgeBatch: z.number().int().positive().default(1000),
+        /** where expired segments are copied before deletion; when set, deletion waits for it */
+        archiveDir: z.string().optional(),
+      })
+      .strict()
+      .default({ alarmDaysBeforeFull: 30, purgeBatch: 1000 }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type CameraConfig = z.infer<typeof cameraSchema>;
+export type TerminalConfig = z.infer<typeof terminalSchema>;

@@ -1,0 +1,55 @@
+import pino, { type Logger } from 'pino';
+
+/**
+ * Namespaced JSON logs (pino). One root logger; every module takes a child with its namespace
+ * (`ca:recorder`, `ca:checkin:zkteco`), so `jq 'select(.ns=="ca:sync")'` isolates a module.
+ *
+ * why: the technician reads these logs on a box that also holds ID-card numbers, face
+ * descriptors and credentials. Redaction is done here, once, by key name, so a careless
+ * `log.info({ cfg })` elsewhere cannot leak them.
+ */
+export const REDACT_KEYS = [
+  'password', 'passwd', 'token', 'secret', 'hmacSecret', 'key', 'privateKey', 'passphrase',
+  'idCard', 'idNumber', 'idcard', 'descriptor', 'descriptors', 'face', 'faceImage', 'photo', 'image',
+  'authorization', 'Authorization', 'cookie',
+];
+
+const redactPaths = REDACT_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+
+let root: Logger | undefined;
+
+export interface LogOptions {
+  level?: string;
+  /** file descriptor for output; CLI commands log to stderr (2) so stdout stays machine-readable */
+  fd?: number;
+}
+
+export function initLogging(opts: LogOptions = {}): Logger {
+  const level = opts.level ?? process.env.LOG_LEVEL ?? 'info';
+  root = pino(
+    {
+      level,
+      base: { pid: process.pid },
+      redact: { paths: redactPaths, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    pino.destination({ fd: opts.fd ?? 2, sync: true }),
+  );
+  return root;
+}
+
+export function logger(ns: string): Logger {
+  if (!root) initLogging();
+  return root!.child({ ns: `ca:${ns}` });
+}
+
+/** Mask an RTSP/HTTP URL's credentials before it goes anywhere a human might read it. */
+export function maskUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@/]*)@/, '//$1:***@');
+}
+
+/** Mask a Chinese resident ID number (18 chars): keep region prefix and last 4 (4101********1234). */
+export function maskIdNumber(id: string): string {
+  return id.length >= 8 ? `${id.slice(0, 4)}${'*'.repeat(Math.max(0, id.length - 8))}${id.slice(-4)}` : '****';
+}

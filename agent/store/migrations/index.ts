@@ -1,0 +1,5 @@
+import type { Migration } from '../migrate.js';
+import { foundation } from './foundation.js';
+
+/** Every migration, in the order a new box applies them. Append only. */
+export const MIGRATIONS: readonly Migration[] = [foundation];

@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { logger } from '../core/log.js';
+import { migrate } from './migrate.js';
+import { MIGRATIONS } from './migrations/index.js';
+
+const log = logger('store');
+
+export interface StoreOptions {
+  file: string;
+  /** evidence retention in years (from the rule profile): sets expires_ms on every row */
+  retentionYears?: number;
+  readonly?: boolean;
+  now?: () => number;
+}
+
+const YEAR_MS = 365.25 * 24 * 3600 * 1000;
+
+/**
+ * The evidence store: the only module that opens SQLite. Repositories (classes.ts,
+ * evidence.ts, outbox.ts, ...) receive the Store and use its connection; nobody else does.
+ */
+export class Store {
+  readonly db: Database.Database;
+  readonly file: string;
+  readonly now: () => number;
+  private retentionMs: number;
+
+  constructor(opts: StoreOptions) {
+    this.file = path.resolve(opts.file);
+    this.now = opts.now ?? Date.now;
+    this.retentionMs = (opts.retentionYears ?? 3) * YEAR_MS;
+    if (!opts.readonly) fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    this.db = new Database(this.file, { readonly: !!opts.readonly, fileMustExist: !!opts.readonly });
+    if (!opts.readonly) {
+      // WAL: readers (CLI report, doctor) never block the recorder's writes, and a crash mid-write
+      // leaves the database consistent.
+      this.db.pragma('journal_mode = WAL');
+      // why FULL, not NORMAL: in WAL mode NORMAL skips the fsync at commit, so a power cut can
+      // lose the last transactions after we have acknowledged them (a terminal's check-in, a
+      // segment we told ffmpeg is indexed). Evidence the box acknowledged must survive power
+      // loss; FULL syncs the WAL on every commit. Batching keeps the cost low (see bench).
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      // a reader (CLI) and the daemon may briefly contend; wait instead of failing
+      this.db.pragma('busy_timeout = 5000');
+      const applied = migrate(this.db, MIGRATIONS, this.now());
+      if (applied.length) log.info({ file: this.file, applied }, 'migrations applied');
+    }
+  }
+
+  /** Expiry of a row whose event happened at `eventMs` (retention counts from the event). */
+  expiresAt(eventMs: number): number {
+    return Math.round(eventMs + this.retentionMs);
+  }
+
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  integrityCheck(): string {
+    return this.db.pragma('quick_check', { simple: true }) as string;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests sit beside the code they test (agent/**/x.test.ts). Integration tests spawn real
+// ffmpeg, brokers and the built CLI, so timeouts are generous and files run in forks.
+export default defineConfig({
+  test: {
+    include: ['agent/**/*.test.ts', 'scripts/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});

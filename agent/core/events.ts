@@ -1,0 +1,23 @@
+/**
+ * Every event on the daemon's bus. Modules talk through these, never by holding each other:
+ * the recorder announces a segment, vision samples it, compliance re-evaluates, sync drains.
+ * Payloads carry ids and times, never face data or ID numbers.
+ */
+export interface AgentEvents {
+  /** a segment was indexed in the store (recordings.id) */
+  'segment.indexed': { id: number; camera: string; path: string; start: number; end: number; bytes: number };
+  /** a camera stopped recording (gap opened) or resumed (gap closed) */
+  'recording.gap': { camera: string; start: number; end: number | null; reason: string };
+  'camera.status': { camera: string; state: 'recording' | 'starting' | 'backoff' | 'stopped'; detail?: string };
+  /** a check-in was stored (checkins.id) */
+  'checkin.stored': { id: number; terminal: string; trainee: string | null; at: number };
+  'terminal.status': { terminal: string; lastEventMs: number | null; lastHeartbeatMs: number | null; skewMs?: number };
+  /** sightings were stored for a segment */
+  'sightings.stored': { camera: string; recordingId: number; trainees: string[]; unknownFaces: number };
+  'alarm.raised': { kind: string; subject: string; message: string; at: number };
+  'alarm.cleared': { kind: string; subject: string; at: number };
+  /** the central side acknowledged outbox records up to and including these sequences */
+  'sync.acked': { seqs: number[]; at: number };
+  'sync.status': { connected: boolean; backlog: number };
+  'verdict.computed': { classId: string; lessonId?: string; eligible: boolean; at: number };
+}

@@ -1,0 +1,8 @@
+export interface Bench {
+  name: string;
+  title: string;
+  run(): Promise<void>;
+}
+
+/** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
+export const benches: Bench[] = [];

@@ -1,3 +1,6 @@
+import { complianceBench } from './compliance.js';
+import { storeBench } from './store.js';
+
 export interface Bench {
   name: string;
   title: string;
@@ -5,4 +8,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [];
+export const benches: Bench[] = [complianceBench, storeBench];

@@ -14,7 +14,9 @@ export interface RecordArgsInput {
 
 export function recordArgs(i: RecordArgsInput): string[] {
   return [
-    '-hide_banner', '-loglevel', 'warning', '-nostdin',
+    // errors only: the last stderr line becomes the gap's detail, so it must be the cause,
+    // not a benign timestamp warning
+    '-hide_banner', '-loglevel', 'error', '-nostdin',
     // why: without an I/O timeout ffmpeg can hang forever on a half-open TCP connection
     '-rtsp_transport', i.transport, '-timeout', String(Math.round(i.ioTimeoutSeconds * 1e6)),
     // why wall-clock timestamps: the segment list offsets then measure arrival time, which is

@@ -35,6 +35,7 @@ export interface CameraStats {
   lastSegmentEnd: number | null;
   /** closing of the segment by ffmpeg → row committed, ms, one per segment indexed live */
   indexLatencies: number[];
+  lastIndexLatency?: { path: string; ms: number };
   ffmpegPid?: number;
 }
 
@@ -297,7 +298,16 @@ export class CameraRecorder {
           this.stats.segments++;
           lastEnd = end;
           this.stats.lastSegmentEnd = end;
-          this.stats.indexLatencies.push(this.ctx.now() - closedAt);
+          // from ffmpeg's last write to the file (its close) to the committed row
+          let closed = closedAt;
+          try {
+            closed = Math.min(closedAt, fs.statSync(file).mtimeMs);
+          } catch {
+            /* keep the list line's arrival */
+          }
+          const latency = Date.now() - closed;
+          this.stats.indexLatencies.push(latency);
+          this.stats.lastIndexLatency = { path: file, ms: latency };
           if (this.stats.indexLatencies.length > 10_000) this.stats.indexLatencies.shift();
           this.emitClosed(closedGap);
           this.ctx.bus.emit('segment.indexed', { id, camera: this.cam.id, path: file, start, end, bytes });

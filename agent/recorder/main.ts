@@ -19,8 +19,13 @@ const bus = new EventBus<AgentEvents>();
 const ctx = { cfg, profile: loadProfile(cfg.profile), store, bus, log: logger('recorder'), now: Date.now, paths };
 const rec = new Recorder(ctx);
 // one line per indexed segment on stdout, for the bench's latency figure
-bus.on(rec, 'segment.indexed', (e) => process.stdout.write(`${JSON.stringify({ event: 'segment.indexed', at: Date.now(), ...e })}\n`));
+bus.on(rec, 'segment.indexed', (e) => {
+  const cam = rec.stats().find((c) => c.camera === e.camera);
+  const latencyMs = cam?.lastIndexLatency?.path === e.path ? cam.lastIndexLatency.ms : undefined;
+  process.stdout.write(`${JSON.stringify({ event: 'segment.indexed', at: Date.now(), latencyMs, ...e })}\n`);
+});
 bus.on(rec, 'recording.gap', (e) => process.stdout.write(`${JSON.stringify({ event: 'recording.gap', at: Date.now(), ...e })}\n`));
+bus.on(rec, 'camera.status', (e) => process.stdout.write(`${JSON.stringify({ event: 'camera.status', at: Date.now(), ...e })}\n`));
 await rec.start();
 process.stdout.write(`${JSON.stringify({ event: 'started', at: Date.now() })}\n`);
 let stopping = false;

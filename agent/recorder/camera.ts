@@ -187,7 +187,11 @@ export class CameraRecorder {
     return freeBytes(this.ctx.paths.video) < this.rc.minFreeBytes;
   }
 
-  private async waitForDisk(): Promise<void> {
+  /**
+   * Wait until space returns: above minFreeBytes and, after a real ENOSPC, at least 1 MiB more
+   * than when the write failed (so a disk that is still full does not restart ffmpeg in a loop).
+   */
+  private async waitForDisk(freeAtFailure = -Infinity): Promise<void> {
     const subject = this.ctx.paths.video;
     this.openGap(this.stats.lastSegmentEnd ?? this.ctx.now(), 'disk full', `free space below ${this.rc.minFreeBytes} bytes`);
     const at = this.ctx.now();
@@ -195,7 +199,9 @@ export class CameraRecorder {
       this.ctx.bus.emit('alarm.raised', { kind: 'disk-full', subject, message: 'video disk full', at });
     }
     this.setState('backoff', 'disk full');
-    while (!this.stopping && this.diskFull()) await sleep(1000, this.wake);
+    const enough = () => !this.diskFull() && freeBytes(this.ctx.paths.video) >= freeAtFailure + 1024 * 1024;
+    while (!this.stopping && !enough()) await sleep(1000, this.wake);
+    this.log.info({ free: freeBytes(this.ctx.paths.video) }, 'disk space returned');
     if (!this.stopping && this.alarms.clear('disk-full', subject)) {
       this.ctx.bus.emit('alarm.cleared', { kind: 'disk-full', subject, at: this.ctx.now() });
     }
@@ -235,7 +241,10 @@ export class CameraRecorder {
       if (r.segments > 0) backoff.reset();
       this.openGap(r.lastEnd ?? r.startedAt, r.reason, r.detail);
       if (this.stopping) break;
-      if (r.reason === 'disk full') continue;
+      if (r.reason === 'disk full') {
+        await this.waitForDisk(freeBytes(this.ctx.paths.video));
+        continue;
+      }
       if (r.reason === 'camera unreachable') {
         gate = true;
         continue;
@@ -378,7 +387,9 @@ export class CameraRecorder {
       reason = 'agent stopped';
       detail = '';
     }
-    else if (diskFull || isDiskFullText(stderr)) reason = 'disk full';
+    // ffmpeg 5.1 may end with code 0 and no message when a write hits ENOSPC: the free space
+    // itself is the evidence
+    else if (diskFull || isDiskFullText(stderr) || freeBytes(this.ctx.paths.video) < this.rc.minFreeBytes + 1024 * 1024) reason = 'disk full';
     else if (stalled) reason = 'stream stalled';
     else if (/401|Unauthorized|authorization failed/i.test(stderr)) reason = 'auth failed';
     else if (!(await rtspAnswers(url, 2000))) reason = 'camera unreachable';

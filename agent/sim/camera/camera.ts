@@ -25,6 +25,8 @@ export interface SimCameraOptions {
   rtsp?: RtspServerOptions;
   /** WS-Discovery: bind address and port (multicast needs 0.0.0.0:3702 and joins 239.255.255.250) */
   discovery?: { address: string; port: number; multicast?: boolean };
+  /** address the SOAP server listens on (default 127.0.0.1) */
+  httpHost?: string;
 }
 
 const REALM = 'sim-camera';
@@ -77,7 +79,7 @@ export class SimCamera {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    await new Promise<void>((resolve) => this.http!.listen(httpPort, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.http!.listen(httpPort, this.opts.httpHost ?? '127.0.0.1', resolve));
     this.httpPort = (this.http.address() as net.AddressInfo).port;
     if (this.opts.discovery) await this.startDiscovery(this.opts.discovery);
     return this;

@@ -90,12 +90,21 @@ export const configSchema = z
     recorder: z
       .object({
         segmentSeconds: z.number().int().min(2).max(600).default(60),
+        /** no new bytes for this long means the stream is stalled: ffmpeg is restarted */
         stallSeconds: z.number().positive().default(10),
         backoffInitialMs: z.number().int().positive().default(1000),
         backoffMaxMs: z.number().int().positive().default(60_000),
+        /** while a camera is unreachable, ask it (RTSP OPTIONS) this often, so recording resumes soon after it returns */
+        reconnectPollMs: z.number().int().positive().default(500),
+        /** below this much free space on the video disk, recording stops with a 'disk full' gap and an alarm */
+        minFreeBytes: z.number().int().min(0).default(64 * 1024 * 1024),
+        /** how long ffmpeg may take to close its segment after SIGINT before it is killed */
+        stopTimeoutMs: z.number().int().positive().default(5000),
+        ffmpegPath: z.string().optional(),
+        ffprobePath: z.string().optional(),
       })
       .strict()
-      .default({ segmentSeconds: 60, stallSeconds: 10, backoffInitialMs: 1000, backoffMaxMs: 60_000 }),
+      .default({ segmentSeconds: 60, stallSeconds: 10, backoffInitialMs: 1000, backoffMaxMs: 60_000, reconnectPollMs: 500, minFreeBytes: 64 * 1024 * 1024, stopTimeoutMs: 5000 }),
     checkin: z
       .object({
         listen: hostPort.default({ host: '0.0.0.0', port: 8090 }),

@@ -1,5 +1,6 @@
 import type { Migration } from '../migrate.js';
+import { checkin } from './checkin.js';
 import { foundation } from './foundation.js';
 
 /** Every migration, in the order a new box applies them. Append only. */
-export const MIGRATIONS: readonly Migration[] = [foundation];
+export const MIGRATIONS: readonly Migration[] = [foundation, checkin];

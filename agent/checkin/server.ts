@@ -9,8 +9,15 @@ import { json, send, type Route, type RouteEnv } from './http.js';
 import { zktecoRoute } from './zkteco/route.js';
 import { webhookRoute } from './webhook/route.js';
 import { TerminalHealth } from './health.js';
+import { hikvisionPushRoute } from './hikvision/route.js';
+import { HikvisionStreams } from './hikvision/client.js';
 
-const ROUTES: Route[] = [zktecoRoute, webhookRoute];
+const ROUTES: Route[] = [zktecoRoute, webhookRoute, hikvisionPushRoute];
+
+interface StreamSide {
+  start(): void;
+  stop(): Promise<void>;
+}
 
 /**
  * The check-in server: one node:http listener for every push protocol (ZKTeco /iclock, Hikvision
@@ -21,8 +28,8 @@ export class CheckinServer implements Module {
   readonly name = 'checkin';
   private server?: http.Server;
   private ingest?: Ingest;
-  private streams: { start(): void; stop(): Promise<void> }[] = [];
-  private health?: TerminalHealth;
+  private streams = new Map<string, StreamSide>();
+  private healthWatch?: TerminalHealth;
   private env?: RouteEnv;
 
   constructor(private ctx: AgentContext) {}
@@ -30,6 +37,15 @@ export class CheckinServer implements Module {
   /** Address actually bound (port 0 in tests). */
   address(): AddressInfo | undefined {
     return (this.server?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  /** The client-side connection of a stream terminal (Hikvision alertStream, Dahua attach). */
+  stream<T extends StreamSide>(terminal: string): T | undefined {
+    return this.streams.get(terminal) as T | undefined;
+  }
+
+  get health(): TerminalHealth | undefined {
+    return this.healthWatch;
   }
 
   get intake(): Ingest | undefined {
@@ -68,10 +84,10 @@ export class CheckinServer implements Module {
     });
     this.server = server;
     log.info({ listen: this.address() }, 'check-in server listening');
-    this.streams = [];
-    for (const s of this.streams) s.start();
-    this.health = new TerminalHealth(this.ctx, this.ingest.repo, terminals);
-    this.health.start();
+    for (const t of terminals.ofProtocol('hikvision').filter((x) => x.url)) this.streams.set(t.id, new HikvisionStreams(this.ctx, this.ingest, t));
+    for (const s of this.streams.values()) s.start();
+    this.healthWatch = new TerminalHealth(this.ctx, this.ingest.repo, terminals);
+    this.healthWatch.start();
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -130,9 +146,9 @@ export class CheckinServer implements Module {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.streams.map((s) => s.stop()));
-    this.streams = [];
-    this.health?.stop();
+    await Promise.all([...this.streams.values()].map((s) => s.stop()));
+    this.streams.clear();
+    this.healthWatch?.stop();
     if (this.server) {
       const s = this.server;
       this.server = undefined;

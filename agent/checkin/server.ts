@@ -11,6 +11,7 @@ import { webhookRoute } from './webhook/route.js';
 import { TerminalHealth } from './health.js';
 import { hikvisionPushRoute } from './hikvision/route.js';
 import { HikvisionStreams } from './hikvision/client.js';
+import { DahuaStreams } from './dahua/client.js';
 
 const ROUTES: Route[] = [zktecoRoute, webhookRoute, hikvisionPushRoute];
 
@@ -85,6 +86,7 @@ export class CheckinServer implements Module {
     this.server = server;
     log.info({ listen: this.address() }, 'check-in server listening');
     for (const t of terminals.ofProtocol('hikvision').filter((x) => x.url)) this.streams.set(t.id, new HikvisionStreams(this.ctx, this.ingest, t));
+    for (const t of terminals.ofProtocol('dahua').filter((x) => x.url)) this.streams.set(t.id, new DahuaStreams(this.ctx, this.ingest, t));
     for (const s of this.streams.values()) s.start();
     this.healthWatch = new TerminalHealth(this.ctx, this.ingest.repo, terminals);
     this.healthWatch.start();

@@ -1,4 +1,4 @@
-import { zoneOffsetMinutes } from '../../core/time.js';
+import { offsetAt } from '../zone.js';
 import type { CheckIn, Parsed, Reject } from '../types.js';
 
 type Obj = Record<string, unknown>;
@@ -25,7 +25,7 @@ export function dahuaRecord(terminal: string, tz: string, code: string, d: Obj, 
     terminal,
     person,
     at,
-    tzOffsetMin: zoneOffsetMinutes(at, tz),
+    tzOffsetMin: offsetAt(at, tz),
     verifyMode: method || null,
     similarity: typeof d.Similarity === 'number' ? d.Similarity : null,
     // RecNo is the device's record number (the candidate key in the field notes); without it, person + second

@@ -1,4 +1,4 @@
-import { fromWallClock, wallClock, zoneOffsetMinutes } from '../../core/time.js';
+import { offsetAt, wallToUtc } from '../zone.js';
 import type { CheckIn, Parsed, Reject } from '../types.js';
 
 const TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
@@ -12,9 +12,10 @@ export function zkLocalTime(s: string, tz: string): number | undefined {
   if (!m) return undefined;
   const [y, mo, d, h, mi, se] = m.slice(1).map(Number);
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59) return undefined;
-  const ms = fromWallClock({ year: y, month: mo, day: d, hour: h, minute: mi, second: se }, tz);
-  const back = wallClock(ms, tz);
-  return back.day === d && back.month === mo && back.hour === h ? ms : undefined;
+  const ms = wallToUtc(y, mo, d, h, mi, se, tz);
+  // round trip: rejects impossible dates (2026-02-30) instead of shifting them
+  const back = new Date(ms + offsetAt(ms, tz) * 60000);
+  return back.getUTCDate() === d && back.getUTCMonth() + 1 === mo && back.getUTCHours() === h ? ms : undefined;
 }
 
 /**
@@ -47,7 +48,7 @@ export function parseAttlog(body: Buffer, terminal: string, serial: string, tz: 
       terminal,
       person: pin,
       at,
-      tzOffsetMin: zoneOffsetMinutes(at, tz),
+      tzOffsetMin: offsetAt(at, tz),
       verifyMode: verify && /^\d{1,4}$/.test(verify) ? verify : null,
       similarity: null,
       dedupKey: `zk:${serial}:${pin}:${local}`,

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
+import { register as registerCheckins } from './commands/checkins.js';
 import { register as registerClasses } from './commands/classes.js';
 import { register as registerConfig } from './commands/config.js';
 import { register as registerEvaluate } from './commands/evaluate.js';
@@ -17,6 +18,6 @@ const program = new Command('classroom-agent')
   .option('--log-level <level>', '日志级别 / log level for stderr JSON logs')
   .showHelpAfterError();
 
-for (const register of [registerEvaluate, registerClasses, registerConfig]) register(program);
+for (const register of [registerEvaluate, registerClasses, registerConfig, registerCheckins]) register(program);
 
 await program.parseAsync(process.argv);

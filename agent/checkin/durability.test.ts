@@ -31,8 +31,19 @@ function serve(db: string): Promise<{ child: ChildProcess; base: string }> {
   });
 }
 
+function newestSource(dir: string): number {
+  let m = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) m = Math.max(m, newestSource(p));
+    else if (e.name.endsWith('.ts')) m = Math.max(m, fs.statSync(p).mtimeMs);
+  }
+  return m;
+}
+
 beforeAll(() => {
-  // the child runs compiled code: build it so the test exercises the current source
+  // the child runs compiled code: build unless dist is newer than every source (npm test builds first)
+  if (fs.existsSync(SERVE) && fs.statSync(SERVE).mtimeMs >= newestSource(path.join(PACKAGE_ROOT, 'agent'))) return;
   execFileSync(process.execPath, [path.join(PACKAGE_ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(PACKAGE_ROOT, 'tsconfig.json')], { stdio: 'inherit' });
 }, 120_000);
 afterAll(() => {

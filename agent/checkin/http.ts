@@ -25,6 +25,8 @@ export interface RouteEnv {
   token?: string;
   hmacSecret?: string;
   now: () => number;
+  /** last durable poll write per terminal (polls are throttled) */
+  lastPoll: Map<string, number>;
 }
 
 /** One adapter's HTTP entry: claims paths and answers them. */

@@ -66,6 +66,7 @@ export class CheckinServer implements Module {
       token: resolveSecret(c.token, 'checkin.token'),
       hmacSecret: resolveSecret(c.hmacSecret, 'checkin.hmacSecret'),
       now: this.ctx.now,
+      lastPoll: new Map(),
     };
     const server = http.createServer({ requestTimeout: c.requestTimeoutMs, headersTimeout: Math.min(c.requestTimeoutMs, 10_000), keepAliveTimeout: 30_000 }, (req, res) =>
       this.onRequest(req, res),

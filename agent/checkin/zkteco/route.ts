@@ -29,7 +29,11 @@ export const zktecoRoute: Route = {
       return text(200, handshake(sn, st?.cursor ?? null, tzHours));
     }
     if (endpoint === '/iclock/getrequest' && req.method === 'GET') {
-      repo.heartbeat(term.id, 'zkteco', ctx.receivedMs);
+      // polls come every few seconds; one durable write per 10 s per terminal is enough for health
+      if (ctx.receivedMs - (env.lastPoll.get(term.id) ?? 0) >= 10_000 || ctx.receivedMs < (env.lastPoll.get(term.id) ?? 0)) {
+        env.lastPoll.set(term.id, ctx.receivedMs);
+        repo.heartbeat(term.id, 'zkteco', ctx.receivedMs);
+      }
       // no queued commands: the roster is managed on the terminal or by its vendor cloud
       return text(200, 'OK');
     }

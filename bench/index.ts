@@ -1,5 +1,6 @@
 import { complianceBench } from './compliance.js';
 import { storeBench } from './store.js';
+import { checkinBench } from './checkin.js';
 
 export interface Bench {
   name: string;
@@ -8,4 +9,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [complianceBench, storeBench];
+export const benches: Bench[] = [complianceBench, storeBench, checkinBench];

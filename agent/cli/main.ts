@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
+import { register as registerCheckins } from './commands/checkins.js';
 import { register as registerClasses } from './commands/classes.js';
 import { register as registerConfig } from './commands/config.js';
 import { register as registerCameras } from './commands/cameras.js';
@@ -18,6 +19,6 @@ const program = new Command('classroom-agent')
   .option('--log-level <level>', '日志级别 / log level for stderr JSON logs')
   .showHelpAfterError();
 
-for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras]) register(program);
+for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras, registerCheckins]) register(program);
 
 await program.parseAsync(process.argv);

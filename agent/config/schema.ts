@@ -116,9 +116,20 @@ export const configSchema = z
         hmacSecret: secretSchema.optional(),
         /** minutes without any event during a lesson before a terminal is reported quiet */
         quietMinutes: z.number().positive().default(15),
+        /** group commit: requests arriving within this window share one transaction (one fsync) */
+        batchWindowMs: z.number().int().min(0).max(100).default(2),
+        /** stream clients (Hikvision alertStream, Dahua attach): reconnect when silent this long */
+        streamHeartbeatTimeoutMs: z.number().int().positive().default(90_000),
+        reconnectMinMs: z.number().int().positive().default(1000),
+        reconnectMaxMs: z.number().int().positive().default(60_000),
+        /** how often terminal health (quiet during a lesson) is checked */
+        healthIntervalMs: z.number().int().positive().default(60_000),
       })
       .strict()
-      .default({ listen: { host: '0.0.0.0', port: 8090 }, maxBodyBytes: 1_048_576, requestTimeoutMs: 15_000, quietMinutes: 15 }),
+      .default({
+        listen: { host: '0.0.0.0', port: 8090 }, maxBodyBytes: 1_048_576, requestTimeoutMs: 15_000, quietMinutes: 15,
+        batchWindowMs: 2, streamHeartbeatTimeoutMs: 90_000, reconnectMinMs: 1000, reconnectMaxMs: 60_000, healthIntervalMs: 60_000,
+      }),
     terminals: z.array(terminalSchema).default([]),
     vision: z
       .object({

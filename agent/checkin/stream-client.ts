@@ -1,0 +1,111 @@
+import type http from 'node:http';
+import type { Logger } from 'pino';
+import { digestRequest } from './digest.js';
+import { boundaryOf, MultipartStream, type Part } from './multipart.js';
+
+export interface StreamClientOpts {
+  url: string;
+  username?: string;
+  password?: string;
+  heartbeatTimeoutMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  log: Logger;
+  onPart(p: Part): void;
+  onHeartbeat(): void;
+  /** after each successful (re)connection: catch up what was missed while away */
+  onConnected(): void;
+  onDisconnected?(reason: string): void;
+}
+
+/**
+ * A long-lived multipart event stream (Hikvision alertStream, Dahua eventManager attach).
+ * Watchdog: any byte resets it; silence longer than heartbeatTimeoutMs means a stale session
+ * (Hikvision sessions go stale silently after hours), so the connection is dropped and made
+ * again. Reconnects back off exponentially with jitter, reset once data flows.
+ */
+export class StreamClient {
+  private req?: http.ClientRequest;
+  private res?: http.IncomingMessage;
+  private watchdog?: NodeJS.Timeout;
+  private retry?: NodeJS.Timeout;
+  private delay: number;
+  private stopped = true;
+  connected = false;
+  connects = 0;
+
+  constructor(private o: StreamClientOpts) {
+    this.delay = o.reconnectMinMs;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    clearTimeout(this.watchdog);
+    this.res?.destroy();
+    this.req?.destroy();
+  }
+
+  private arm(): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => this.drop('no data or heartbeat within timeout'), this.o.heartbeatTimeoutMs);
+  }
+
+  private drop(reason: string): void {
+    if (this.stopped) return;
+    clearTimeout(this.watchdog);
+    this.res?.destroy();
+    this.req?.destroy();
+    this.res = undefined;
+    this.req = undefined;
+    if (this.connected) this.o.onDisconnected?.(reason);
+    this.connected = false;
+    clearTimeout(this.retry);
+    const wait = Math.round(this.delay * (0.75 + Math.random() * 0.5));
+    this.o.log.warn({ reason, retryMs: wait }, 'event stream down, reconnecting');
+    this.delay = Math.min(this.delay * 2, this.o.reconnectMaxMs);
+    this.retry = setTimeout(() => this.connect(), wait);
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.arm();
+    digestRequest(this.o.url, { username: this.o.username, password: this.o.password, timeoutMs: this.o.heartbeatTimeoutMs, headers: { accept: 'multipart/*' } }, (r) => (this.req = r))
+      .then((res) => {
+        if (this.stopped) return void res.destroy();
+        this.res = res;
+        const boundary = boundaryOf(res.headers['content-type']);
+        if (res.statusCode !== 200 || !boundary) {
+          res.resume();
+          return this.drop(`HTTP ${res.statusCode} ${res.headers['content-type'] ?? ''}`);
+        }
+        this.connected = true;
+        this.connects++;
+        this.arm();
+        const mp = new MultipartStream(boundary, {
+          part: (p) => this.o.onPart(p),
+          heartbeat: () => this.o.onHeartbeat(),
+          garbage: (n) => this.o.log.debug({ bytes: n }, 'bytes outside parts skipped'),
+        });
+        res.on('data', (d: Buffer) => {
+          this.arm();
+          this.delay = this.o.reconnectMinMs;
+          try {
+            mp.push(d);
+          } catch (err) {
+            this.o.log.error({ err: (err as Error).message }, 'stream parser failed');
+            this.drop('parser failure');
+          }
+        });
+        res.on('end', () => this.drop('stream ended'));
+        res.on('error', (e) => this.drop(e.message));
+        this.o.onConnected();
+      })
+      .catch((e: Error) => this.drop(e.message));
+  }
+}

@@ -1,0 +1,60 @@
+import { zoneOffsetMinutes } from '../../core/time.js';
+import { text, type Reply, type RequestCtx, type Route, type RouteEnv } from '../http.js';
+import { handshake, nonEmptyLines, parseAttlog } from './attlog.js';
+
+/** Tables whose bodies are face or fingerprint images: the box keeps their size, never the picture. */
+const PHOTO_TABLES = new Set(['ATTPHOTO', 'BIOPHOTO', 'USERPIC', 'BIODATA']);
+
+/**
+ * ZKTeco PUSH / ADMS server side (/iclock/...). The terminal starts every exchange. Terminals
+ * cannot authenticate, so a request is accepted only from a configured serial (SN); anything
+ * else gets 401 and a warning. Every data POST is stored raw before the terminal's `OK`.
+ */
+export const zktecoRoute: Route = {
+  matches: (p) => p.startsWith('/iclock/'),
+  async handle(ctx: RequestCtx, env: RouteEnv): Promise<Reply> {
+    const { req, url } = ctx;
+    const endpoint = url.pathname.replace(/\.aspx$/, '');
+    const sn = url.searchParams.get('SN') ?? url.searchParams.get('sn') ?? '';
+    const term = sn ? env.terminals.bySerial('zkteco', sn) : undefined;
+    if (!term) {
+      env.log.warn({ endpoint, sn: sn.slice(0, 40) }, 'ZKTeco request from an unconfigured serial refused');
+      return text(401, 'ERROR: unknown SN\n');
+    }
+    const repo = env.ingest.repo;
+    if (endpoint === '/iclock/cdata' && req.method === 'GET') {
+      repo.heartbeat(term.id, 'zkteco', ctx.receivedMs);
+      const st = repo.state(term.id);
+      const tzHours = zoneOffsetMinutes(ctx.receivedMs, term.timezone) / 60;
+      return text(200, handshake(sn, st?.cursor ?? null, tzHours));
+    }
+    if (endpoint === '/iclock/getrequest' && req.method === 'GET') {
+      // polls come every few seconds; one durable write per 10 s per terminal is enough for health
+      if (ctx.receivedMs - (env.lastPoll.get(term.id) ?? 0) >= 10_000 || ctx.receivedMs < (env.lastPoll.get(term.id) ?? 0)) {
+        env.lastPoll.set(term.id, ctx.receivedMs);
+        repo.heartbeat(term.id, 'zkteco', ctx.receivedMs);
+      }
+      // no queued commands: the roster is managed on the terminal or by its vendor cloud
+      return text(200, 'OK');
+    }
+    if ((endpoint === '/iclock/cdata' || endpoint === '/iclock/devicecmd') && req.method === 'POST') {
+      const table = (url.searchParams.get('table') ?? (endpoint === '/iclock/devicecmd' ? 'DEVICECMD' : '')).toUpperCase();
+      const photo = PHOTO_TABLES.has(table);
+      const stamp = url.searchParams.get('Stamp') ?? url.searchParams.get('stamp') ?? undefined;
+      const keep = photo ? Buffer.from(`[${table} ${ctx.body.length} bytes: picture not kept]`) : undefined;
+      const out = await env.ingest.submit({
+        raw: { protocol: 'zkteco', terminal: term.id, channel: 'http', method: req.method, path: `${url.pathname}${url.search}`, contentType: req.headers['content-type'], body: ctx.body, receivedMs: ctx.receivedMs },
+        keep,
+        truncated: ctx.truncated,
+        parse: (b) => (table === 'ATTLOG' && !ctx.truncated ? parseAttlog(b, term.id, sn, term.timezone, stamp) : { checkins: [], rejects: ctx.truncated ? [{ where: 'body', message: 'over the size limit' }] : [], ignored: !ctx.truncated }),
+      });
+      if (ctx.truncated) return text(413, 'ERROR: body too large\n');
+      if (table === 'ATTLOG') {
+        if (out.rejects.length) env.log.warn({ terminal: term.id, raw: out.rawId, rejects: out.rejects.length }, 'ATTLOG lines unusable (kept raw)');
+        return text(200, `OK: ${nonEmptyLines(ctx.body)}`);
+      }
+      return text(200, table === 'OPTIONS' ? 'OK: 1' : 'OK');
+    }
+    return text(404, 'ERROR: unknown endpoint\n');
+  },
+};

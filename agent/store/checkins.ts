@@ -1,0 +1,262 @@
+import type { Store } from './store.js';
+import { Outbox } from './outbox.js';
+import { ClassRepo } from './classes.js';
+import type { CheckIn, IngestOutcome, Parsed, RawInput, StoredCheckIn } from '../checkin/types.js';
+
+/** One request or stream part waiting for the group commit. */
+export interface IntakeItem {
+  raw: RawInput;
+  /** pure parse of the raw body; may throw (the raw row is then kept as 'unparsable') */
+  parse: (body: Buffer) => Parsed;
+  /** raw body bytes to keep (bounded); defaults to raw.body */
+  keep?: Buffer;
+  truncated?: boolean;
+}
+
+export interface TerminalStateRow {
+  terminal: string;
+  protocol: string;
+  last_event_ms: number | null;
+  last_contact_ms: number | null;
+  last_heartbeat_ms: number | null;
+  skew_ms: number | null;
+  cursor: string | null;
+  last_event_at_ms: number | null;
+  updated_ms: number;
+}
+
+interface CheckinRow {
+  id: number;
+  dedup_key: string;
+  terminal: string;
+  person: string;
+  trainee: string | null;
+  class_id: string | null;
+  at_ms: number;
+  tz_offset_min: number | null;
+  verify_mode: string | null;
+  similarity: number | null;
+  raw_id: number | null;
+}
+
+export interface RawRow {
+  id: number;
+  protocol: string;
+  terminal: string | null;
+  channel: string;
+  method: string | null;
+  path: string | null;
+  content_type: string | null;
+  body_bytes: number;
+  truncated: number;
+  status: string;
+  error: string | null;
+  checkins: number;
+  duplicates: number;
+  unknown: number;
+  received_ms: number;
+}
+
+const ROSTER_TTL_MS = 5000;
+const DAY_MS = 24 * 3600 * 1000;
+
+/**
+ * Check-in intake and queries. commit() is the group commit: every raw input of the batch is
+ * inserted first, then parsed, then its check-ins (INSERT OR IGNORE on dedup_key) and outbox
+ * records, all in ONE transaction, so one fsync covers many terminal requests and nothing is
+ * acknowledged that is not on disk.
+ */
+export class CheckinRepo {
+  private outbox: Outbox;
+  private classes: ClassRepo;
+  private roster?: { at: number; idx: Map<string, { classId: string; trainee: string }[]> };
+  private st;
+
+  constructor(private store: Store) {
+    this.outbox = new Outbox(store);
+    this.classes = new ClassRepo(store);
+    const db = store.db;
+    this.st = {
+      raw: db.prepare(
+        `INSERT INTO raw_inputs (protocol, terminal, channel, method, path, content_type, body, body_bytes, truncated, received_ms, created_ms, expires_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      rawDone: db.prepare('UPDATE raw_inputs SET status = ?, error = ?, checkins = ?, duplicates = ?, unknown = ? WHERE id = ?'),
+      ins: db.prepare(
+        `INSERT OR IGNORE INTO checkins (dedup_key, terminal, person, trainee, class_id, at_ms, tz_offset_min, verify_mode, similarity, raw_id, created_ms, expires_ms, sync_state)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
+      ),
+      state: db.prepare(
+        `INSERT INTO terminal_state (terminal, protocol, last_event_ms, last_contact_ms, last_event_at_ms, skew_ms, cursor, updated_ms)
+         VALUES (@terminal, @protocol, @lastEvent, @now, @lastEventAt, @skew, @cursor, @now)
+         ON CONFLICT(terminal) DO UPDATE SET
+           last_event_ms = COALESCE(excluded.last_event_ms, last_event_ms),
+           last_contact_ms = excluded.last_contact_ms,
+           last_event_at_ms = MAX(COALESCE(last_event_at_ms, 0), COALESCE(excluded.last_event_at_ms, 0)),
+           skew_ms = COALESCE(excluded.skew_ms, skew_ms),
+           cursor = COALESCE(excluded.cursor, cursor),
+           updated_ms = excluded.updated_ms`,
+      ),
+      hb: db.prepare(
+        `INSERT INTO terminal_state (terminal, protocol, last_contact_ms, last_heartbeat_ms, skew_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(terminal) DO UPDATE SET last_contact_ms = MAX(COALESCE(last_contact_ms, 0), excluded.last_contact_ms),
+           last_heartbeat_ms = COALESCE(excluded.last_heartbeat_ms, last_heartbeat_ms), skew_ms = COALESCE(excluded.skew_ms, skew_ms), updated_ms = excluded.updated_ms`,
+      ),
+    };
+  }
+
+  /** Terminal PIN/employeeNo or trainee id → trainee; cached briefly (class imports run in other processes). */
+  private mapPerson(person: string, at: number): { trainee: string; classId: string } | null {
+    const now = this.store.now();
+    if (!this.roster || now - this.roster.at > ROSTER_TTL_MS || now < this.roster.at) this.roster = { at: now, idx: this.classes.rosterIndex() };
+    const c = this.roster.idx.get(person);
+    if (!c?.length) return null;
+    if (c.length === 1) return c[0];
+    // the same PIN in two classes: the class with a lesson that day wins
+    const on = new Set(this.classes.lessonsBetween(at - DAY_MS / 2, at + DAY_MS / 2).map((l) => l.classId));
+    return c.find((x) => on.has(x.classId)) ?? c[0];
+  }
+
+  invalidateRoster(): void {
+    this.roster = undefined;
+  }
+
+  /** Group commit of raw inputs and their check-ins. Throws only when SQLite fails (nothing committed). */
+  commit(items: IntakeItem[]): IngestOutcome[] {
+    const now = this.store.now();
+    return this.store.tx(() => items.map((it) => this.commitOne(it, now)));
+  }
+
+  private commitOne(it: IntakeItem, now: number): IngestOutcome {
+    const r = it.raw;
+    const keep = it.keep ?? r.body;
+    // 1. the raw input, before anything may fail on its content
+    const rawId = Number(
+      this.st.raw.run(r.protocol, r.terminal, r.channel, r.method ?? null, r.path ?? null, r.contentType ?? null, keep, r.body.length, it.truncated ? 1 : 0, r.receivedMs, now, this.store.expiresAt(r.receivedMs)).lastInsertRowid,
+    );
+    // 2. parse: a parser bug or garbage marks the raw row, never loses it or fails the batch
+    let parsed: Parsed;
+    try {
+      parsed = it.parse(r.body);
+    } catch (err) {
+      const msg = String((err as Error)?.message ?? err).slice(0, 500);
+      this.st.rawDone.run('unparsable', msg, 0, 0, 0, rawId);
+      if (r.terminal) this.st.hb.run(r.terminal, r.protocol, r.receivedMs, null, null, now);
+      return { rawId, stored: [], duplicates: 0, unknown: 0, rejects: [], status: 'unparsable', error: msg };
+    }
+    // 3. check-ins, deduplicated, with their outbox records
+    const stored: StoredCheckIn[] = [];
+    let duplicates = 0;
+    let unknown = 0;
+    let newest: CheckIn | undefined;
+    for (const c of parsed.checkins) {
+      const m = this.mapPerson(c.person, c.at);
+      const res = this.st.ins.run(c.dedupKey, c.terminal, c.person, m?.trainee ?? null, m?.classId ?? null, c.at, c.tzOffsetMin, c.verifyMode, c.similarity, rawId, now, this.store.expiresAt(c.at));
+      if (!res.changes) {
+        duplicates++;
+        continue;
+      }
+      if (!m) unknown++;
+      const id = Number(res.lastInsertRowid);
+      stored.push({ ...c, id, trainee: m?.trainee ?? null, classId: m?.classId ?? null, rawId });
+      if (!newest || c.at > newest.at) newest = c;
+      // what the provincial system learns: the terminal's person id and the mapped trainee, never names
+      this.outbox.enqueue('checkin', c.at, {
+        id,
+        terminal: c.terminal,
+        protocol: c.protocol,
+        person: c.person,
+        trainee: m?.trainee ?? null,
+        classId: m?.classId ?? null,
+        at: c.at,
+        tzOffsetMin: c.tzOffsetMin,
+        verifyMode: c.verifyMode,
+        similarity: c.similarity,
+      });
+    }
+    const status: IngestOutcome['status'] = parsed.ignored && !parsed.checkins.length
+      ? 'ignored'
+      : parsed.rejects.length
+        ? (parsed.checkins.length ? 'partial' : 'unparsable')
+        : 'ok';
+    const error = parsed.rejects.length ? parsed.rejects.slice(0, 20).map((x) => `${x.where}: ${x.message}`).join('; ').slice(0, 1000) : null;
+    this.st.rawDone.run(status, error, stored.length, duplicates, unknown, rawId);
+    // 4. terminal health: contact, newest event, clock skew when the input is live (pushed within minutes)
+    const terminals = new Set<string>(parsed.checkins.map((c) => c.terminal));
+    if (r.terminal) terminals.add(r.terminal);
+    for (const t of terminals) {
+      const mine = parsed.checkins.filter((c) => c.terminal === t);
+      const latest = mine.reduce<CheckIn | undefined>((a, c) => (!a || c.at > a.at ? c : a), undefined);
+      const live = latest && r.channel !== 'search' && Math.abs(latest.at - r.receivedMs) < 10 * 60_000 ? latest.at - r.receivedMs : null;
+      this.st.state.run({
+        terminal: t,
+        protocol: r.protocol,
+        lastEvent: mine.length ? r.receivedMs : null,
+        now: r.receivedMs,
+        lastEventAt: latest?.at ?? null,
+        skew: live,
+        cursor: t === r.terminal ? parsed.cursor ?? null : null,
+      });
+    }
+    return { rawId, stored, duplicates, unknown, rejects: parsed.rejects, status, error: error ?? undefined };
+  }
+
+  /** A heartbeat or poll (ZKTeco getrequest, stream heartbeat): contact without data. */
+  heartbeat(terminal: string, protocol: string, at: number, skewMs: number | null = null): void {
+    this.st.hb.run(terminal, protocol, at, at, skewMs, this.store.now());
+  }
+
+  state(terminal: string): TerminalStateRow | undefined {
+    return this.store.db.prepare('SELECT * FROM terminal_state WHERE terminal = ?').get(terminal) as TerminalStateRow | undefined;
+  }
+
+  states(): TerminalStateRow[] {
+    return this.store.db.prepare('SELECT * FROM terminal_state ORDER BY terminal').all() as TerminalStateRow[];
+  }
+
+  list(opts: { limit?: number; unknownOnly?: boolean; terminal?: string } = {}): StoredCheckIn[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (opts.unknownOnly) where.push('trainee IS NULL');
+    if (opts.terminal) (where.push('terminal = ?'), args.push(opts.terminal));
+    const rows = this.store.db
+      .prepare(`SELECT * FROM checkins ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at_ms DESC, id DESC LIMIT ?`)
+      .all(...args, opts.limit ?? 100) as CheckinRow[];
+    return rows.map((r) => ({
+      id: r.id,
+      protocol: (r.dedup_key.split(':')[0] === 'zk' ? 'zkteco' : r.dedup_key.split(':')[0] === 'hik' ? 'hikvision' : r.dedup_key.split(':')[0]) as CheckIn['protocol'],
+      terminal: r.terminal,
+      person: r.person,
+      at: r.at_ms,
+      tzOffsetMin: r.tz_offset_min,
+      verifyMode: r.verify_mode,
+      similarity: r.similarity,
+      dedupKey: r.dedup_key,
+      trainee: r.trainee,
+      classId: r.class_id,
+      rawId: r.raw_id,
+    }));
+  }
+
+  /** Raw inputs that could not be (fully) read: kept for a human and for re-parsing. */
+  problems(limit = 100): RawRow[] {
+    return this.store.db
+      .prepare(`SELECT id, protocol, terminal, channel, method, path, content_type, body_bytes, truncated, status, error, checkins, duplicates, unknown, received_ms
+                FROM raw_inputs WHERE status IN ('unparsable','partial','received') ORDER BY id DESC LIMIT ?`)
+      .all(limit) as RawRow[];
+  }
+
+  rawBody(id: number): Buffer | undefined {
+    return (this.store.db.prepare('SELECT body FROM raw_inputs WHERE id = ?').get(id) as { body: Buffer } | undefined)?.body;
+  }
+
+  counts(): { checkins: number; unknown: number; raw: number; problems: number } {
+    const g = (sql: string) => (this.store.db.prepare(sql).pluck().get() as number) ?? 0;
+    return {
+      checkins: g('SELECT COUNT(*) FROM checkins'),
+      unknown: g('SELECT COUNT(*) FROM checkins WHERE trainee IS NULL'),
+      raw: g('SELECT COUNT(*) FROM raw_inputs'),
+      problems: g("SELECT COUNT(*) FROM raw_inputs WHERE status IN ('unparsable','partial','received')"),
+    };
+  }
+}

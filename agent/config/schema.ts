@@ -134,18 +134,48 @@ export const configSchema = z
     vision: z
       .object({
         enabled: z.boolean().default(true),
+        /** face-api backend: tfjs-node ("tensorflow") when installed, else wasm; "auto" picks */
         backend: z.enum(['auto', 'tensorflow', 'wasm']).default('auto'),
+        /** one analysed frame every N seconds of recorded video, per camera */
         sampleEverySeconds: z.number().positive().default(10),
+        /** frames are scaled to this width before analysis (never enlarged) */
         frameWidth: z.number().int().positive().default(1280),
-        threshold: z.number().min(0).max(2).default(0.5),
+        /** a face matches a trainee only below this descriptor distance (face-api's 0.6 is too lax) */
+        threshold: z.number().min(0).max(2).default(0.45),
+        /** ... and only when the second-nearest trainee is at least this much further */
         margin: z.number().min(0).max(1).default(0.08),
+        /** a trainee counts as seen in a lesson after matches in at least this many frames */
         minFrames: z.number().int().min(1).default(2),
+        /** faces narrower than this (pixels, in the analysed frame) are counted but not identified */
         minFaceSize: z.number().int().positive().default(40),
+        /** detector confidence */
+        minConfidence: z.number().min(0.05).max(0.99).default(0.5),
+        /** enrolment photo rules: smallest face width (px) and sharpness (Laplacian variance) */
+        enrolMinFacePx: z.number().int().positive().default(80),
+        enrolMinSharpness: z.number().min(0).default(60),
+        /** recycle the analysis thread after this many frames */
+        recycleAfterFrames: z.number().int().positive().default(500),
+        /** AES-256-GCM key for face data (created 0600 when absent); default <state>/vision.key */
         keyFile: z.string().optional(),
+        /** keep the enrolment photos (encrypted) beside the descriptors; off by default */
         keepPhotos: z.boolean().default(false),
       })
       .strict()
-      .default({ enabled: true, backend: 'auto', sampleEverySeconds: 10, frameWidth: 1280, threshold: 0.5, margin: 0.08, minFrames: 2, minFaceSize: 40, keepPhotos: false }),
+      .default({
+        enabled: true,
+        backend: 'auto',
+        sampleEverySeconds: 10,
+        frameWidth: 1280,
+        threshold: 0.45,
+        margin: 0.08,
+        minFrames: 2,
+        minFaceSize: 40,
+        minConfidence: 0.5,
+        enrolMinFacePx: 80,
+        enrolMinSharpness: 60,
+        recycleAfterFrames: 500,
+        keepPhotos: false,
+      }),
     sync: z
       .object({
         enabled: z.boolean().default(true),

@@ -19,5 +19,7 @@ export interface AgentEvents {
   /** the central side acknowledged outbox records up to and including these sequences */
   'sync.acked': { seqs: number[]; at: number };
   'sync.status': { connected: boolean; backlog: number };
+  /** the central side asked the box to reload something (roster or schedule) */
+  'sync.command': { cmd: 'reload'; what: 'roster' | 'schedule'; id: string; at: number };
   'verdict.computed': { classId: string; lessonId?: string; eligible: boolean; at: number };
 }

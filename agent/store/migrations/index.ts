@@ -6,3 +6,5 @@ import { vision } from './vision.js';
 
 /** Every migration, in the order a new box applies them. Append only. */
 export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision];
+import { syncMigration } from './sync.js';
+export const MIGRATIONS: readonly Migration[] = [foundation, syncMigration];

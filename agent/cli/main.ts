@@ -7,6 +7,7 @@ import { register as registerConfig } from './commands/config.js';
 import { register as registerCameras } from './commands/cameras.js';
 import { register as registerEvaluate } from './commands/evaluate.js';
 import { register as registerVision } from './commands/vision.js';
+import { register as registerRun } from './commands/run.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -20,6 +21,6 @@ const program = new Command('classroom-agent')
   .option('--log-level <level>', '日志级别 / log level for stderr JSON logs')
   .showHelpAfterError();
 
-for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras, registerCheckins, registerVision]) register(program);
+for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras, registerCheckins, registerVision, registerRun]) register(program);
 
 await program.parseAsync(process.argv);

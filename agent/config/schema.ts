@@ -195,6 +195,20 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, url: 'mqtt://127.0.0.1:1883', topicPrefix: 'classroom/v1', batchSize: 500, maxInFlight: 4, ackTimeoutMs: 30_000, reconnectMinMs: 1000, reconnectMaxMs: 60_000 }),
+    /** live lessons: at-risk alarms while a lesson is on, verdicts when it ends */
+    monitor: z
+      .object({
+        /** how often lessons on now are re-judged (also on every segment, sighting, check-in) */
+        tickSeconds: z.number().positive().max(300).default(5),
+        /** raise "trainees not yet seen" once this many minutes of the lesson are left */
+        unseenWarnMinutes: z.number().min(0).default(10),
+        /** wait after a lesson ends for its last segment and sightings before its verdict; default segmentSeconds + 10 */
+        settleSeconds: z.number().min(0).optional(),
+        /** late evidence for an ended class: re-evaluate after this quiet time */
+        lateDebounceSeconds: z.number().min(0).default(5),
+      })
+      .strict()
+      .default({ tickSeconds: 5, unseenWarnMinutes: 10, lateDebounceSeconds: 5 }),
     retention: z
       .object({
         /** bytes the agent may use for video and database; default: 90 % of the disk */
@@ -203,9 +217,13 @@ export const configSchema = z
         purgeBatch: z.number().int().positive().default(1000),
         /** where expired segments are copied before deletion; when set, deletion waits for it */
         archiveDir: z.string().optional(),
+        /** how often the retention pass runs (purge, disk forecast) */
+        intervalMinutes: z.number().positive().default(60),
+        /** days of recordings over which the recording rate (bytes/day) is measured */
+        rateWindowDays: z.number().positive().default(7),
       })
       .strict()
-      .default({ alarmDaysBeforeFull: 30, purgeBatch: 1000 }),
+      .default({ alarmDaysBeforeFull: 30, purgeBatch: 1000, intervalMinutes: 60, rateWindowDays: 7 }),
   })
   .strict();
 

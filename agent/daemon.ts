@@ -10,7 +10,11 @@ import type { AgentEvents } from './core/events.js';
 import { logger } from './core/log.js';
 import type { Module } from './core/module.js';
 import { SdNotify } from './core/sdnotify.js';
+import { CheckinServer } from './checkin/server.js';
 import { LessonMonitor } from './lessons/monitor.js';
+import { Recorder } from './recorder/recorder.js';
+import { SyncClient } from './sync/client.js';
+import { VisionModule } from './vision/module.js';
 import { Retention } from './retention/retention.js';
 import { AlarmRepo } from './store/alarms.js';
 import { Store } from './store/store.js';
@@ -39,13 +43,14 @@ export type ModuleFactory = (ctx: AgentContext) => Module | null | undefined;
 /**
  * The modules, in start order; they stop in reverse. Sync comes first so it is the last to stop
  * and can publish the daemon's 'stopped' status after the recorder has closed its segments.
- * The lead wires the other modules here, one line each:
- *   (ctx) => (ctx.cfg.sync.enabled ? new Sync(ctx) : null),
- *   (ctx) => new Recorder(ctx),
- *   (ctx) => new CheckinServer(ctx),
- *   (ctx) => (ctx.cfg.vision.enabled ? new Vision(ctx) : null),
+ * Vision starts after the recorder so that it hears every segment; the lesson monitor after
+ * both so that its first judgement sees them running.
  */
 export const MODULE_FACTORIES: ModuleFactory[] = [
+  (ctx) => (ctx.cfg.sync.enabled ? new SyncClient(ctx) : null),
+  (ctx) => new Recorder(ctx),
+  (ctx) => new CheckinServer(ctx),
+  (ctx) => (ctx.cfg.vision.enabled ? new VisionModule(ctx) : null),
   (ctx) => new LessonMonitor(ctx),
   (ctx) => new Retention(ctx),
 ];
@@ -62,6 +67,8 @@ export interface DaemonOptions {
   stopBudgetMs?: number;
   /** longest one module may take to stop */
   moduleStopMs?: number;
+  /** called once the context exists, before any module starts (the demo subscribes to the bus here) */
+  onContext?: (ctx: AgentContext) => void;
 }
 
 type ModuleState = 'created' | 'starting' | 'running' | 'failed' | 'stopping' | 'stopped';
@@ -145,6 +152,7 @@ export class Daemon {
   private async doStart(): Promise<void> {
     const signal = this.abort.signal;
     const ctx = (this.ctx = this.buildContext());
+    this.opts.onContext?.(ctx);
     ctx.bus.emit('daemon.state', { state: 'starting', at: ctx.now() });
     const alarms = new AlarmRepo(ctx.store);
     for (const factory of this.opts.factories ?? MODULE_FACTORIES) {

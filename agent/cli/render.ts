@@ -41,7 +41,7 @@ export function renderVerdict(v: Verdict, lang: Lang): string {
   const kind = (k: string) => (lang === 'zh' ? { theory: '理论', practical: '实操', online: '线上' }[k] ?? k : k);
   for (const l of v.lessons) {
     out.push(
-      `  ${l.id.padEnd(6)} ${kind(l.kind).padEnd(lang === 'zh' ? 3 : 9)}${l.makeUp ? t(lang, '(补课) ', '(make-up) ') : ''}${l.start.slice(0, 16).replace('T', ' ')}  ` +
+      `  ${l.id.padEnd(6)} ${kind(l.kind).padEnd(lang === 'zh' ? 3 : 10)}${l.makeUp ? t(lang, '(补课) ', '(make-up) ') : ''}${l.start.slice(0, 16).replace('T', ' ')}  ` +
         t(
           lang,
           `录像 ${formatDuration(l.recordedSeconds, 'zh')}，缺 ${formatDuration(l.uncoveredSeconds, 'zh')}，最长连续 ${formatDuration(l.longestContinuousSeconds, 'zh')}，出镜 ${l.traineesOnCamera.length} 人`,

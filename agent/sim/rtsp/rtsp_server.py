@@ -23,10 +23,20 @@ p.add_argument('--fps', type=int, default=25)
 p.add_argument('--keyint', type=int, default=25, help='frames between keyframes (GOP)')
 p.add_argument('--bitrate', type=int, default=1024, help='kbit/s')
 p.add_argument('--pattern', default='ball')
+p.add_argument('--images', help='printf pattern of JPEG frames (f%%02d.jpg) shown in a loop, one per second, encoded live (the demo classroom)')
 a = p.parse_args()
 
 Gst.init(None)
-if a.file:
+if a.images:
+    # a live, endless classroom: the frames loop at 1 per second, re-encoded with a short GOP so
+    # the recorder can cut segments anywhere
+    launch = (
+        f'( multifilesrc location="{a.images}" loop=true caps="image/jpeg,framerate=1/1" ! jpegdec ! videoconvert '
+        f'! videorate ! video/x-raw,framerate={a.fps}/1 '
+        f'! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={a.keyint} bitrate={a.bitrate} '
+        f'! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )'
+    )
+elif a.file:
     launch = f'( filesrc location="{a.file}" ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )'
 else:
     launch = (

@@ -17,6 +17,8 @@ export interface RtspServerOptions {
   keyint?: number;
   bitrateKbps?: number;
   file?: string;
+  /** printf pattern of JPEG frames looped one per second (the demo's classroom) */
+  images?: string;
   port?: number;
   python?: string;
 }
@@ -46,6 +48,7 @@ export class RtspServer {
     const o = this.opts;
     const args = [scriptPath(), '--port', String(o.port ?? 0)];
     if (o.file) args.push('--file', o.file);
+    if (o.images) args.push('--images', o.images);
     if (o.width) args.push('--width', String(o.width));
     if (o.height) args.push('--height', String(o.height));
     if (o.fps) args.push('--fps', String(o.fps));

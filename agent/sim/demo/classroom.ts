@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ClassPlan } from '../../classes/classfile.js';
+import { locate } from '../../ffmpeg/locate.js';
+import { makeClassroomFixture } from '../faces/generate.js';
+
+export interface DemoClassroom {
+  /** printf pattern of the looped JPEG frames the simulated camera shows */
+  frames: string;
+  trainees: ClassPlan['trainees'];
+  /** trainee id → enrolment photos */
+  photos: Map<string, string[]>;
+  /** trainee id → ZKTeco PIN */
+  pins: Map<string, string>;
+}
+
+export interface DemoTimetable {
+  /** first lesson starts this long after now */
+  leadSeconds: number;
+  lessonSeconds: number;
+  breakSeconds: number;
+}
+
+/**
+ * The demo's classroom: people cut from face-api's sample photos, seated in a 1080p frame
+ * (the vision fixture), the frames extracted to JPEGs for the simulated camera, and a class whose
+ * roster is the enrolled half of those people plus one trainee who never comes (S12), so the
+ * verdict shows what the rules catch. Lessons are a minute long under the demo-minutes profile.
+ */
+export async function makeDemoClassroom(dir: string): Promise<DemoClassroom> {
+  const fixture = await makeClassroomFixture({ dir, frames: 12, appearances: 5, name: 'classroom.mp4' });
+  const pattern = path.join(dir, 'frame%02d.jpg');
+  const r = spawnSync(locate('ffmpeg'), ['-loglevel', 'error', '-y', '-i', fixture.video, '-start_number', '0', '-q:v', '3', pattern], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`extracting demo frames failed: ${r.stderr}`);
+  if (!fs.existsSync(path.join(dir, 'frame00.jpg'))) throw new Error('extracting demo frames produced no file');
+
+  const photos = new Map<string, string[]>();
+  const pins = new Map<string, string>();
+  const trainees: ClassPlan['trainees'] = [];
+  fixture.enrolled.forEach((e, i) => {
+    const id = `S${String(i + 1).padStart(2, '0')}`;
+    photos.set(id, e.photos);
+    pins.set(id, String(1001 + i));
+    trainees.push({ id, name: `demo ${e.person}`, terminalIds: [String(1001 + i)] });
+  });
+  const absent = `S${String(trainees.length + 1).padStart(2, '0')}`;
+  trainees.push({ id: absent, name: 'demo absent', terminalIds: [String(1001 + trainees.length)] });
+
+  return { frames: pattern, photos, pins, trainees };
+}
+
+/** The demo class: three short lessons (theory, then practical) starting `leadSeconds` from now. */
+export function scheduleDemoClass(c: DemoClassroom, now: number, tt: DemoTimetable): ClassPlan {
+  const kinds = ['theory', 'practical', 'practical'] as const;
+  const start0 = Math.ceil((now + tt.leadSeconds * 1000) / 1000) * 1000;
+  const lessons = kinds.map((kind, i) => {
+    const start = start0 + i * (tt.lessonSeconds + tt.breakSeconds) * 1000;
+    return { id: `L0${i + 1}`, kind, start, end: start + tt.lessonSeconds * 1000, cameras: ['cam-1'], makeUp: false, room: 'room-101' };
+  });
+  return {
+    id: 'DEMO-2025-0001',
+    name: '演示班 Demo class',
+    profile: 'demo-minutes',
+    room: 'room-101',
+    timezone: 'Asia/Shanghai',
+    workstations: 3,
+    trainees: c.trainees,
+    teachers: [{ id: 'T01', certified: true }],
+    lessons,
+  };
+}

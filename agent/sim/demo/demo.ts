@@ -106,12 +106,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         const faces = new FaceRepo(store);
         for (const [trainee, photos] of classroom.photos) {
           faces.giveConsent(trainee, { recordedBy: 'demo', method: 'electronic' }, Date.now());
-          // photo by photo, as a technician would: a photo the quality check refuses is skipped
+          // one good photo per trainee is enough for the demo; a photo the quality check refuses
+          // is skipped and the next one tried, as a technician would
           let enrolled = 0;
           for (const photo of photos) {
             try {
-              await enrolTrainee(cfg, store, trainee, [photo], enrolled === 0);
+              await enrolTrainee(cfg, store, trainee, [photo]);
               enrolled++;
+              break;
             } catch (err) {
               log(`学员 ${trainee} 的照片未通过质量检查，跳过：${(err as Error).message}`, `a photo of ${trainee} failed the quality check and is skipped: ${(err as Error).message}`);
             }

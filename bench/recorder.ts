@@ -109,6 +109,8 @@ async function agent(url: string, n: number, dir: string) {
   fs.writeFileSync(cfgFile, YAML.stringify({ paths: { state }, cameras: Array.from({ length: n }, (_, i) => ({ id: `cam-${i + 1}`, rtspUrl: url })), recorder: { segmentSeconds: 5 } }));
   const child = spawn(process.execPath, [recorderMainPath(), cfgFile], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, LOG_LEVEL: 'warn' } });
   const latencies: number[] = [];
+  let bytes = 0;
+  let ms = 0;
   let buf = '';
   child.stdout!.on('data', (b: Buffer) => {
     buf += b.toString();
@@ -119,6 +121,10 @@ async function agent(url: string, n: number, dir: string) {
       try {
         const e = JSON.parse(l);
         if (e.event === 'segment.indexed' && typeof e.latencyMs === 'number') latencies.push(e.latencyMs);
+        if (e.event === 'segment.indexed' && e.end > e.start) {
+          bytes += e.bytes;
+          ms += e.end - e.start;
+        }
       } catch {
         /* ignore */
       }
@@ -130,7 +136,7 @@ async function agent(url: string, n: number, dir: string) {
   const exited = new Promise((r) => child.on('exit', r));
   child.kill('SIGTERM');
   await exited;
-  return { ...m, latencies };
+  return { ...m, latencies, kbps: ms ? (bytes * 8) / ms : NaN };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -148,13 +154,14 @@ export const recorderBench: Bench = {
     const latencies: number[] = [];
     try {
       await sleep(1000);
+      console.log(`  machine load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores (CPU ratios are noisy when other work runs)`);
       for (const n of [1, 8]) {
         const b = await bare(rtsp.url, n, dir);
         const a = await agent(rtsp.url, n, dir);
         latencies.push(...a.latencies);
         const ratio = a.cpu / b.cpu;
         console.log(
-          `  ${n} camera(s) 1080p25 ~4 Mbit/s: CPU per stream agent+ffmpeg ${((a.cpu / n) * 100).toFixed(2)} % of a core vs bare ffmpeg -c copy ${((b.cpu / n) * 100).toFixed(2)} %  → ratio ${ratio.toFixed(2)} (target ≤ 1.10)`,
+          `  ${n} camera(s) 1080p25 (${Math.round(a.kbps)} kbit/s measured): CPU per stream agent+ffmpeg ${((a.cpu / n) * 100).toFixed(2)} % of a core vs bare ffmpeg -c copy ${((b.cpu / n) * 100).toFixed(2)} %  → ratio ${ratio.toFixed(2)} (target ≤ 1.10)`,
         );
         console.log(`    of which the agent's node process: ${(a.selfCpu * 100).toFixed(2)} % of a core in all`);
         console.log(`    memory per stream: agent+ffmpeg ${(a.rssMb / n).toFixed(1)} MB (node process shared by all cameras) vs bare ffmpeg ${(b.rssMb / n).toFixed(1)} MB`);

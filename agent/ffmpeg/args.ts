@@ -61,3 +61,8 @@ export function probeStreamArgs(url: string, transport: 'tcp' | 'udp', seconds: 
     '-show_streams', '-show_entries', 'packet=pts_time,dts_time,size,flags', '-print_format', 'json', url,
   ];
 }
+
+/** One JPEG frame of a stream on stdout (snapshots for the simulated camera and the demo). */
+export function snapshotArgs(url: string, transport: 'tcp' | 'udp' = 'tcp'): string[] {
+  return ['-hide_banner', '-loglevel', 'error', '-nostdin', '-rtsp_transport', transport, '-timeout', '5000000', '-i', url, '-frames:v', '1', '-f', 'image2', '-c:v', 'mjpeg', 'pipe:1'];
+}

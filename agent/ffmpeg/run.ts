@@ -87,3 +87,26 @@ export async function probeFile(file: string, ffprobePath?: string): Promise<Fil
   const d = Number(json.format?.duration ?? v?.duration ?? NaN);
   return { durationSec: Number.isFinite(d) ? d : 0, hasVideo: !!v };
 }
+
+/** Run ffmpeg and collect its stdout (a snapshot); rejects on failure or timeout. */
+export function runFfmpegToBuffer(args: string[], opts: { ffmpegPath?: string; timeoutMs?: number } = {}): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(locate('ffmpeg', opts.ffmpegPath), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => {
+      err = (err + b.toString()).slice(-2000);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(Buffer.concat(out));
+      else reject(new Error(err.trim().split('\n').pop() || `ffmpeg exited with code ${code}`));
+    });
+  });
+}

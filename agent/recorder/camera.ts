@@ -383,7 +383,8 @@ export class CameraRecorder {
     const lastErr = stderr.trim().split('\n').filter(Boolean).pop() ?? '';
     let reason: GapReason;
     let detail = code !== null ? `ffmpeg exit code ${code}` : `ffmpeg killed by ${signal}`;
-    if (lastErr) detail += `: ${lastErr.slice(0, 300)}`;
+    // ffmpeg prints the input URL, password included, in its errors: mask before storing or logging
+    if (lastErr) detail += `: ${lastErr.replace(/\/\/([^:/@\s]+):([^@\s]*)@/g, '//$1:***@').slice(0, 300)}`;
     if (spawnError) detail = `cannot start ffmpeg: ${spawnError.message}`;
     if (this.stopping) {
       reason = 'agent stopped';

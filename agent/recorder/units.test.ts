@@ -4,6 +4,9 @@ import { locate } from '../ffmpeg/locate.js';
 import { Backoff } from './backoff.js';
 import { parseCsvLine, parseSegmentName, runPattern, segmentPath } from './segments.js';
 import { withCredentials } from './url.js';
+import { Recorder } from './recorder.js';
+import { RecordingRepo } from '../store/recordings.js';
+import { makeContext } from './testkit.js';
 
 describe('recorder building blocks', () => {
   it('backoff doubles from 1 s to 60 s with jitter between half and all of the step, and resets', () => {
@@ -46,4 +49,19 @@ describe('recorder building blocks', () => {
     expect(withCredentials('rtsp://10.0.0.5:554/s', 'admin', 'p@ss:1')).toBe('rtsp://admin:p%40ss%3A1@10.0.0.5:554/s');
     expect(withCredentials('rtsp://u:p@10.0.0.5/s', 'admin', 'x')).toBe('rtsp://u:p@10.0.0.5/s');
   });
+
+  it('an unreachable camera opens a "camera unreachable" gap whose detail never holds the password', async () => {
+    const ctx = makeContext({ cameras: [{ id: 'cam-x', rtspUrl: 'rtsp://127.0.0.1:1/cam', username: 'admin', password: 's3cret-pw' }] });
+    const repo = new RecordingRepo(ctx.store);
+    const rec = new Recorder(ctx);
+    await rec.start();
+    const end = Date.now() + 15_000;
+    while (Date.now() < end && !repo.gaps('cam-x').length) await new Promise((r) => setTimeout(r, 100));
+    await rec.stop();
+    const g = repo.gaps('cam-x');
+    expect(g[0].reason).toBe('camera unreachable');
+    const all = JSON.stringify(ctx.store.db.prepare('SELECT * FROM recording_gaps').all()) + JSON.stringify(ctx.store.db.prepare('SELECT payload FROM outbox').all());
+    expect(all).not.toContain('s3cret-pw');
+    ctx.cleanup();
+  }, 30_000);
 });

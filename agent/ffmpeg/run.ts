@@ -34,7 +34,12 @@ function setpriv(): string | null {
 export function spawnFfmpegWithList(args: string[], opts: { ffmpegPath?: string; cwd?: string } = {}): Spawned {
   const bin = locate('ffmpeg', opts.ffmpegPath);
   const sp = setpriv();
-  const [cmd, argv] = sp ? [sp, ['--pdeathsig', 'INT', bin, ...args]] : [bin, args];
+  // why SIGPIPE ignored: when the agent dies, ffmpeg (told by pdeathsig to stop) writes the
+  // closing segment's trailer, then its list line to the dead pipe; with SIGPIPE at its default
+  // it would die right there, before flushing the trailer, losing the last second of video.
+  // An ignored signal stays ignored across exec, so a shell sets it and execs ffmpeg (same pid).
+  const ignorePipe = process.platform !== 'win32' ? ['/bin/sh', '-c', 'trap "" PIPE; exec "$0" "$@"', bin] : [bin];
+  const [cmd, argv] = sp ? [sp, ['--pdeathsig', 'INT', ...ignorePipe, ...args]] : [ignorePipe[0], [...ignorePipe.slice(1), ...args]];
   const child = spawn(cmd, argv, {
     cwd: opts.cwd,
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],

@@ -65,3 +65,19 @@ describe('recorder building blocks', () => {
     ctx.cleanup();
   }, 30_000);
 });
+
+describe('recovery scan window', () => {
+  it('skips day folders older than the day before the newest indexed segment', async () => {
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const os = await import('node:os');
+    const { listSegmentFiles } = await import('./segments.js');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-scan-'));
+    for (const d of ['2026-01-01', '2026-11-26', '2026-11-27']) {
+      fs.mkdirSync(path.join(root, d));
+      fs.writeFileSync(path.join(root, d, `x_r1_00000.mp4`), '');
+    }
+    expect(listSegmentFiles(root).length).toBe(3);
+    expect(listSegmentFiles(root, '2026-11-26').map((f) => path.basename(path.dirname(f)))).toEqual(['2026-11-26', '2026-11-27']);
+  });
+});

@@ -2,6 +2,7 @@ import { complianceBench } from './compliance.js';
 import { storeBench } from './store.js';
 import { checkinBench } from './checkin.js';
 
+import { recorderBench } from './recorder.js';
 export interface Bench {
   name: string;
   title: string;
@@ -9,4 +10,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [complianceBench, storeBench, checkinBench];
+export const benches: Bench[] = [complianceBench, storeBench, checkinBench, recorderBench];

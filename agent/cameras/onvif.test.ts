@@ -45,3 +45,27 @@ describe('ONVIF client against the simulated camera (real SOAP over HTTP)', () =
     expect(d.error?.kind).toBe('unreachable');
   });
 });
+
+describe('simulated camera faults', () => {
+  it('serves a real JPEG snapshot, shifts its clock, and comes back from a restart with a reset clock', async () => {
+    const cam = await new SimCamera({}).start();
+    try {
+      const d = await describeCamera({ host: '127.0.0.1', port: cam.httpPort });
+      const res = await fetch(d.profiles[0].snapshotUri!);
+      expect(res.headers.get('content-type')).toBe('image/jpeg');
+      const jpg = Buffer.from(await res.arrayBuffer());
+      expect(jpg.subarray(0, 2).toString('hex')).toBe('ffd8');
+      cam.shiftClock(-7000);
+      expect(Math.abs((await describeCamera({ host: '127.0.0.1', port: cam.httpPort })).clockSkewMs! + 7000)).toBeLessThanOrEqual(1000);
+      // a reboot: unreachable for a while, then back with its clock reset to 1970
+      const restarting = cam.restart(1500, -Date.now());
+      const down = await describeCamera({ host: '127.0.0.1', port: cam.httpPort, timeoutMs: 500 });
+      expect(down.error?.kind).toBe('unreachable');
+      await restarting;
+      const back = await describeCamera({ host: '127.0.0.1', port: cam.httpPort });
+      expect(back.clockSkewMs!).toBeLessThan(-1e12);
+    } finally {
+      await cam.stop();
+    }
+  }, 30_000);
+});

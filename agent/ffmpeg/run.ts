@@ -34,7 +34,12 @@ function setpriv(): string | null {
 export function spawnFfmpegWithList(args: string[], opts: { ffmpegPath?: string; cwd?: string } = {}): Spawned {
   const bin = locate('ffmpeg', opts.ffmpegPath);
   const sp = setpriv();
-  const [cmd, argv] = sp ? [sp, ['--pdeathsig', 'INT', bin, ...args]] : [bin, args];
+  // why SIGPIPE ignored: when the agent dies, ffmpeg (told by pdeathsig to stop) writes the
+  // closing segment's trailer, then its list line to the dead pipe; with SIGPIPE at its default
+  // it would die right there, before flushing the trailer, losing the last second of video.
+  // An ignored signal stays ignored across exec, so a shell sets it and execs ffmpeg (same pid).
+  const ignorePipe = process.platform !== 'win32' ? ['/bin/sh', '-c', 'trap "" PIPE; exec "$0" "$@"', bin] : [bin];
+  const [cmd, argv] = sp ? [sp, ['--pdeathsig', 'INT', ...ignorePipe, ...args]] : [ignorePipe[0], [...ignorePipe.slice(1), ...args]];
   const child = spawn(cmd, argv, {
     cwd: opts.cwd,
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
@@ -86,4 +91,27 @@ export async function probeFile(file: string, ffprobePath?: string): Promise<Fil
   const v = json.streams?.find((s) => s.codec_type === 'video');
   const d = Number(json.format?.duration ?? v?.duration ?? NaN);
   return { durationSec: Number.isFinite(d) ? d : 0, hasVideo: !!v };
+}
+
+/** Run ffmpeg and collect its stdout (a snapshot); rejects on failure or timeout. */
+export function runFfmpegToBuffer(args: string[], opts: { ffmpegPath?: string; timeoutMs?: number } = {}): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(locate('ffmpeg', opts.ffmpegPath), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => {
+      err = (err + b.toString()).slice(-2000);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(Buffer.concat(out));
+      else reject(new Error(err.trim().split('\n').pop() || `ffmpeg exited with code ${code}`));
+    });
+  });
 }

@@ -333,6 +333,7 @@ export class CameraRecorder {
     let stalled = false;
     let diskFull = false;
     let seenListed = 0;
+    let ticks = 0;
     const watchdog = setInterval(() => {
       let size = -1;
       try {
@@ -346,7 +347,8 @@ export class CameraRecorder {
         lastProgress = Date.now();
         if (size > 0 || listed > 0) this.setState('recording');
       }
-      if (!diskFull && this.diskFull()) {
+      // statfs every other tick: the write itself fails fast on ENOSPC anyway
+      if (!diskFull && ++ticks % 2 === 0 && this.diskFull()) {
         // stop before the disk is really full, so the segment is closed cleanly and indexed
         diskFull = true;
         this.interrupt();
@@ -355,7 +357,7 @@ export class CameraRecorder {
         this.log.warn({ runId, seconds: this.rc.stallSeconds }, 'no new bytes: stream stalled');
         this.interrupt();
       }
-    }, 500);
+    }, 1000);
 
     const { code, signal } = await exited;
     clearInterval(watchdog);
@@ -381,7 +383,8 @@ export class CameraRecorder {
     const lastErr = stderr.trim().split('\n').filter(Boolean).pop() ?? '';
     let reason: GapReason;
     let detail = code !== null ? `ffmpeg exit code ${code}` : `ffmpeg killed by ${signal}`;
-    if (lastErr) detail += `: ${lastErr.slice(0, 300)}`;
+    // ffmpeg prints the input URL, password included, in its errors: mask before storing or logging
+    if (lastErr) detail += `: ${lastErr.replace(/\/\/([^:/@\s]+):([^@\s]*)@/g, '//$1:***@').slice(0, 300)}`;
     if (spawnError) detail = `cannot start ffmpeg: ${spawnError.message}`;
     if (this.stopping) {
       reason = 'agent stopped';

@@ -31,7 +31,8 @@ export function recorderMainPath(): string {
 
 function startAgent(cfgFile: string) {
   const child = spawn(process.execPath, [recorderMainPath(), cfgFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
-  child.stderr!.resume();
+  if (process.env.CA_DRILL_STDERR) child.stderr!.pipe(fs.createWriteStream(process.env.CA_DRILL_STDERR, { flags: 'a' }));
+  else child.stderr!.resume();
   let buf = '';
   const lines: Array<Record<string, unknown>> = [];
   child.stdout!.on('data', (b: Buffer) => {

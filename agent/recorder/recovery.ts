@@ -33,14 +33,19 @@ export async function recoverSegments(opts: {
   skip?: (file: string) => boolean;
 }): Promise<Recovered[]> {
   const { camera, repo, log } = opts;
-  const known = repo.knownPaths(camera);
+  // only day folders from the day before the newest indexed segment (or the oldest run left
+  // open) can hold unindexed files; a store that knows nothing of the camera scans everything
+  const last = repo.lastSegment(camera);
+  const open = repo.openRuns(camera)[0];
+  const from = Math.min(last?.start_ms ?? Infinity, open?.started_ms ?? Infinity);
+  const sinceDay = Number.isFinite(from) ? new Date(from - 86_400_000).toISOString().slice(0, 10) : undefined;
   const out: Recovered[] = [];
   // end of each indexed segment by (run, n), filled as we go so consecutive recovered files chain
   const endOf = new Map<string, number>();
   const key = (run: number, n: number) => `${run}:${n}`;
-  for (const f of listSegmentFiles(opts.cameraDir)) {
+  for (const f of listSegmentFiles(opts.cameraDir, sinceDay)) {
     const parsed = parseSegmentName(path.basename(f));
-    if (known.has(f) || opts.skip?.(f)) continue;
+    if (opts.skip?.(f) || repo.hasPath(f)) continue;
     let st: fs.Stats;
     try {
       st = fs.statSync(f);

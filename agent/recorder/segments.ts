@@ -49,10 +49,14 @@ export function sha256File(file: string): Promise<{ sha256: string; bytes: numbe
   });
 }
 
-/** Every .mp4 under a camera's folder, sorted by name (= by run start, then segment number). */
-export function listSegmentFiles(cameraDir: string): string[] {
+/**
+ * Every .mp4 under a camera's folder, sorted by name (= by run start, then segment number).
+ * `sinceDay` (YYYY-MM-DD) skips older day folders: three years of minute segments are 1.5 M
+ * files, and only recent ones can be unindexed after a crash.
+ */
+export function listSegmentFiles(cameraDir: string, sinceDay?: string): string[] {
   const out: string[] = [];
-  const walk = (d: string) => {
+  const walk = (d: string, depth = 0) => {
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(d, { withFileTypes: true });
@@ -61,7 +65,10 @@ export function listSegmentFiles(cameraDir: string): string[] {
     }
     for (const e of entries) {
       const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
+      if (e.isDirectory()) {
+        if (depth === 0 && sinceDay && /^\d{4}-\d{2}-\d{2}$/.test(e.name) && e.name < sinceDay) continue;
+        walk(p, depth + 1);
+      }
       else if (e.isFile() && e.name.endsWith('.mp4')) out.push(p);
     }
   };

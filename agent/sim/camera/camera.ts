@@ -5,6 +5,8 @@ import type net from 'node:net';
 import { TcpProxy } from '../rtsp/proxy.js';
 import { RtspServer, type RtspServerOptions } from '../rtsp/server.js';
 import * as soap from './soap.js';
+import { snapshotArgs } from '../../ffmpeg/args.js';
+import { runFfmpegToBuffer } from '../../ffmpeg/run.js';
 
 /**
  * A simulated ONVIF IP camera speaking the real protocols over real sockets: SOAP over HTTP
@@ -133,6 +135,19 @@ export class SimCamera {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (this.httpStalled) return; // hold the request: a hung camera
+    if (req.method === 'GET' && req.url?.startsWith('/onvif/snapshot.jpg')) {
+      // a real frame of the real stream, grabbed by ffmpeg
+      runFfmpegToBuffer(snapshotArgs(`rtsp://127.0.0.1:${this.rtsp.port}/cam`))
+        .then((jpg) => {
+          res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': jpg.length });
+          res.end(jpg);
+        })
+        .catch((err) => {
+          res.writeHead(503, { 'Content-Type': 'text/plain' });
+          res.end(String((err as Error).message));
+        });
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

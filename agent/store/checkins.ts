@@ -57,6 +57,16 @@ export interface RawRow {
   received_ms: number;
 }
 
+interface Health {
+  terminal: string;
+  protocol: string;
+  lastEvent: number | null;
+  now: number;
+  lastEventAt: number | null;
+  skew: number | null;
+  cursor: string | null;
+}
+
 const ROSTER_TTL_MS = 5000;
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -91,7 +101,7 @@ export class CheckinRepo {
          VALUES (@terminal, @protocol, @lastEvent, @now, @lastEventAt, @skew, @cursor, @now)
          ON CONFLICT(terminal) DO UPDATE SET
            last_event_ms = COALESCE(excluded.last_event_ms, last_event_ms),
-           last_contact_ms = excluded.last_contact_ms,
+           last_contact_ms = MAX(COALESCE(last_contact_ms, 0), excluded.last_contact_ms),
            last_event_at_ms = MAX(COALESCE(last_event_at_ms, 0), COALESCE(excluded.last_event_at_ms, 0)),
            skew_ms = COALESCE(excluded.skew_ms, skew_ms),
            cursor = COALESCE(excluded.cursor, cursor),
@@ -124,10 +134,16 @@ export class CheckinRepo {
   /** Group commit of raw inputs and their check-ins. Throws only when SQLite fails (nothing committed). */
   commit(items: IntakeItem[]): IngestOutcome[] {
     const now = this.store.now();
-    return this.store.tx(() => items.map((it) => this.commitOne(it, now)));
+    return this.store.tx(() => {
+      const health = new Map<string, Health>();
+      const out = items.map((it) => this.commitOne(it, now, health));
+      // one terminal_state write per terminal per batch, not per request
+      for (const h of health.values()) this.st.state.run(h);
+      return out;
+    });
   }
 
-  private commitOne(it: IntakeItem, now: number): IngestOutcome {
+  private commitOne(it: IntakeItem, now: number, health: Map<string, Health>): IngestOutcome {
     const r = it.raw;
     const keep = it.keep ?? r.body;
     // 1. the raw input, before anything may fail on its content
@@ -141,7 +157,10 @@ export class CheckinRepo {
     } catch (err) {
       const msg = String((err as Error)?.message ?? err).slice(0, 500);
       this.st.rawDone.run('unparsable', msg, 0, 0, 0, rawId);
-      if (r.terminal) this.st.hb.run(r.terminal, r.protocol, r.receivedMs, null, null, now);
+      if (r.terminal) {
+        const prev = health.get(r.terminal);
+        health.set(r.terminal, { terminal: r.terminal, protocol: r.protocol, lastEvent: prev?.lastEvent ?? null, now: Math.max(r.receivedMs, prev?.now ?? 0), lastEventAt: prev?.lastEventAt ?? null, skew: prev?.skew ?? null, cursor: prev?.cursor ?? null });
+      }
       return { rawId, stored: [], duplicates: 0, unknown: 0, rejects: [], status: 'unparsable', error: msg };
     }
     // 3. check-ins, deduplicated, with their outbox records
@@ -188,14 +207,15 @@ export class CheckinRepo {
       const mine = parsed.checkins.filter((c) => c.terminal === t);
       const latest = mine.reduce<CheckIn | undefined>((a, c) => (!a || c.at > a.at ? c : a), undefined);
       const live = latest && r.channel !== 'search' && Math.abs(latest.at - r.receivedMs) < 10 * 60_000 ? latest.at - r.receivedMs : null;
-      this.st.state.run({
+      const prev = health.get(t);
+      health.set(t, {
         terminal: t,
         protocol: r.protocol,
-        lastEvent: mine.length ? r.receivedMs : null,
-        now: r.receivedMs,
-        lastEventAt: latest?.at ?? null,
-        skew: live,
-        cursor: t === r.terminal ? parsed.cursor ?? null : null,
+        lastEvent: mine.length ? r.receivedMs : prev?.lastEvent ?? null,
+        now: Math.max(r.receivedMs, prev?.now ?? 0),
+        lastEventAt: Math.max(latest?.at ?? 0, prev?.lastEventAt ?? 0) || null,
+        skew: live ?? prev?.skew ?? null,
+        cursor: (t === r.terminal ? parsed.cursor : undefined) ?? prev?.cursor ?? null,
       });
     }
     return { rawId, stored, duplicates, unknown, rejects: parsed.rejects, status, error: error ?? undefined };
@@ -242,7 +262,7 @@ export class CheckinRepo {
   problems(limit = 100): RawRow[] {
     return this.store.db
       .prepare(`SELECT id, protocol, terminal, channel, method, path, content_type, body_bytes, truncated, status, error, checkins, duplicates, unknown, received_ms
-                FROM raw_inputs WHERE status IN ('unparsable','partial','received') ORDER BY id DESC LIMIT ?`)
+                FROM raw_inputs WHERE status IN ('unparsable','partial') ORDER BY id DESC LIMIT ?`)
       .all(limit) as RawRow[];
   }
 
@@ -256,7 +276,7 @@ export class CheckinRepo {
       checkins: g('SELECT COUNT(*) FROM checkins'),
       unknown: g('SELECT COUNT(*) FROM checkins WHERE trainee IS NULL'),
       raw: g('SELECT COUNT(*) FROM raw_inputs'),
-      problems: g("SELECT COUNT(*) FROM raw_inputs WHERE status IN ('unparsable','partial','received')"),
+      problems: g("SELECT COUNT(*) FROM raw_inputs WHERE status IN ('unparsable','partial')"),
     };
   }
 }

@@ -161,6 +161,6 @@ export class CheckinServer implements Module {
         setTimeout(() => s.closeAllConnections?.(), 2000).unref();
       });
     }
-    this.ingest?.close();
+    await this.ingest?.close();
   }
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Store } from './store.js';
 import { Outbox } from './outbox.js';
 import { ClassRepo } from './classes.js';
@@ -129,6 +130,61 @@ export class CheckinRepo {
 
   invalidateRoster(): void {
     this.roster = undefined;
+  }
+
+  private walFd?: number;
+  private syncing = false;
+  private syncWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+
+  /**
+   * Group commit with the fsync off the event loop. The transaction is committed with
+   * synchronous=NORMAL (written to the WAL, no fsync), then the WAL file is fsynced on libuv's
+   * thread pool; `durable` resolves when that fsync, started after the commit, has finished.
+   * Only then may the terminals be answered. Same guarantee as synchronous=FULL for these
+   * commits (their WAL frames are on disk before the ack), but the event loop keeps reading
+   * requests and committing the next batch while the disk syncs: the next batch's fsync
+   * starts when this one ends (pipelined group commit). Other modules' writes on the shared
+   * connection keep FULL: the pragma is switched back right after this transaction.
+   */
+  commitDurable(items: IntakeItem[]): { outcomes: IngestOutcome[]; durable: Promise<void> } {
+    const db = this.store.db;
+    const wal = String(db.pragma('journal_mode', { simple: true })) === 'wal';
+    if (!wal) return { outcomes: this.commit(items), durable: Promise.resolve() };
+    db.pragma('synchronous = NORMAL');
+    let outcomes: IngestOutcome[];
+    try {
+      outcomes = this.commit(items);
+    } finally {
+      db.pragma('synchronous = FULL');
+    }
+    const durable = new Promise<void>((resolve, reject) => this.syncWaiters.push({ resolve, reject }));
+    this.kickSync();
+    return { outcomes, durable };
+  }
+
+  private kickSync(): void {
+    if (this.syncing || !this.syncWaiters.length) return;
+    const group = this.syncWaiters.splice(0);
+    this.syncing = true;
+    try {
+      // same inode for the connection's life: SQLite resets the WAL in place, never replaces it
+      this.walFd ??= fs.openSync(`${this.store.file}-wal`, 'r');
+    } catch (err) {
+      this.syncing = false;
+      for (const g of group) g.reject(err);
+      return;
+    }
+    fs.fsync(this.walFd, (err) => {
+      this.syncing = false;
+      for (const g of group) (err ? g.reject(err) : g.resolve());
+      this.kickSync();
+    });
+  }
+
+  /** Close the WAL handle (after the last durable() has settled). */
+  close(): void {
+    if (this.walFd !== undefined) fs.closeSync(this.walFd);
+    this.walFd = undefined;
   }
 
   /** Group commit of raw inputs and their check-ins. Throws only when SQLite fails (nothing committed). */

@@ -68,7 +68,14 @@ export class CheckinServer implements Module {
       now: this.ctx.now,
       lastPoll: new Map(),
     };
-    const server = http.createServer({ requestTimeout: c.requestTimeoutMs, headersTimeout: Math.min(c.requestTimeoutMs, 10_000), keepAliveTimeout: 30_000 }, (req, res) =>
+    const server = http.createServer(
+      {
+        requestTimeout: c.requestTimeoutMs,
+        headersTimeout: Math.min(c.requestTimeoutMs, 10_000),
+        keepAliveTimeout: 30_000,
+        // why: Node checks request timeouts only this often (default 30 s); a slow sender must not hold a socket for long
+        connectionsCheckingInterval: Math.max(100, Math.min(c.requestTimeoutMs / 2, 30_000)),
+      }, (req, res) =>
       this.onRequest(req, res),
     );
     server.maxHeadersCount = 100;

@@ -277,6 +277,34 @@ export class CheckinRepo {
     return { rawId, stored, duplicates, unknown, rejects: parsed.rejects, status, error: error ?? undefined };
   }
 
+  /**
+   * Check-ins of people unknown when they arrived, matched again against today's rosters (a class
+   * imported after its first morning, a terminalIds entry added). Each newly matched check-in is
+   * announced again to the provincial system with its trainee. Returns how many were matched.
+   */
+  remapUnknown(limit = 5000): number {
+    this.invalidateRoster();
+    const rows = this.store.db
+      .prepare('SELECT id, terminal, person, at_ms, tz_offset_min, verify_mode, similarity FROM checkins WHERE trainee IS NULL ORDER BY id LIMIT ?')
+      .all(limit) as { id: number; terminal: string; person: string; at_ms: number; tz_offset_min: number | null; verify_mode: string | null; similarity: number | null }[];
+    if (!rows.length) return 0;
+    const upd = this.store.db.prepare('UPDATE checkins SET trainee = ?, class_id = ? WHERE id = ? AND trainee IS NULL');
+    return this.store.tx(() => {
+      let n = 0;
+      for (const r of rows) {
+        const m = this.mapPerson(r.person, r.at_ms);
+        if (!m) continue;
+        upd.run(m.trainee, m.classId, r.id);
+        this.outbox.enqueue('checkin', r.at_ms, {
+          id: r.id, terminal: r.terminal, person: r.person, trainee: m.trainee, classId: m.classId, at: r.at_ms,
+          tzOffsetMin: r.tz_offset_min, verifyMode: r.verify_mode, similarity: r.similarity, remapped: true,
+        });
+        n++;
+      }
+      return n;
+    });
+  }
+
   /** A heartbeat or poll (ZKTeco getrequest, stream heartbeat): contact without data. */
   heartbeat(terminal: string, protocol: string, at: number, skewMs: number | null = null): void {
     this.st.hb.run(terminal, protocol, at, at, skewMs, this.store.now());

@@ -5,7 +5,7 @@ import type { Module } from '../core/module.js';
 import { resolveSecret } from '../config/load.js';
 import { Ingest } from './ingest.js';
 import { Terminals } from './terminals.js';
-import { json, send, type Route, type RouteEnv } from './http.js';
+import { json, send, warnLimiter, type Route, type RouteEnv } from './http.js';
 import { zktecoRoute } from './zkteco/route.js';
 import { webhookRoute } from './webhook/route.js';
 import { TerminalHealth } from './health.js';
@@ -67,6 +67,7 @@ export class CheckinServer implements Module {
       hmacSecret: resolveSecret(c.hmacSecret, 'checkin.hmacSecret'),
       now: this.ctx.now,
       lastPoll: new Map(),
+      warn: warnLimiter(log, this.ctx.now),
     };
     const server = http.createServer(
       {

@@ -68,7 +68,7 @@ export const hikvisionPushRoute: Route = {
     });
     if (ctx.truncated) return json(413, { error: 'body too large' });
     // the parser's message may quote the payload (a person's number): the log names the raw row only
-    if (out.status === 'unparsable') env.log.warn({ terminal: term.id, raw: out.rawId }, 'Hikvision push unreadable (kept raw)');
+    if (out.status === 'unparsable') env.warn(`hik-unreadable:${term.id}`, { terminal: term.id, raw: out.rawId }, 'Hikvision push unreadable (kept raw; classroom-agent checkins unknown)');
     return text(200, 'OK');
   },
 };

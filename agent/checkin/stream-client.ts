@@ -72,7 +72,9 @@ export class StreamClient {
     this.connected = false;
     clearTimeout(this.retry);
     const wait = Math.round(this.delay * (0.75 + Math.random() * 0.5));
-    this.o.log.warn({ reason, retryMs: wait }, 'event stream down, reconnecting');
+    // a quiet stream on firmware without heartbeats is re-armed routinely: not worth a warning each time
+    if (reason.startsWith('no data')) this.o.log.info({ reason, retryMs: wait }, 'event stream silent, re-arming');
+    else this.o.log.warn({ reason, retryMs: wait }, 'event stream down, reconnecting');
     this.delay = Math.min(this.delay * 2, this.o.reconnectMaxMs);
     this.retry = setTimeout(() => this.connect(), wait);
   }

@@ -1,3 +1,5 @@
+import { complianceBench } from './compliance.js';
+import { storeBench } from './store.js';
 import { checkinBench } from './checkin.js';
 
 export interface Bench {
@@ -7,4 +9,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [checkinBench];
+export const benches: Bench[] = [complianceBench, storeBench, checkinBench];

@@ -3,7 +3,11 @@
  * (agent vs bare library/tool), because these machines are shared and absolute times are noise.
  * Run one with `npm run bench -- NAME`.
  */
+import { initLogging } from '../agent/core/log.js';
 import { benches } from './index.js';
+
+// benches print figures on stdout; the agent's own logs would only drown them
+initLogging({ level: process.env.LOG_LEVEL ?? 'warn' });
 
 const only = process.argv.slice(2);
 for (const b of benches) {

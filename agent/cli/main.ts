@@ -4,7 +4,10 @@ import { createRequire } from 'node:module';
 import { register as registerCheckins } from './commands/checkins.js';
 import { register as registerClasses } from './commands/classes.js';
 import { register as registerConfig } from './commands/config.js';
+import { register as registerCameras } from './commands/cameras.js';
 import { register as registerEvaluate } from './commands/evaluate.js';
+import { register as registerVision } from './commands/vision.js';
+import { register as registerRun } from './commands/run.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -18,6 +21,6 @@ const program = new Command('classroom-agent')
   .option('--log-level <level>', '日志级别 / log level for stderr JSON logs')
   .showHelpAfterError();
 
-for (const register of [registerEvaluate, registerClasses, registerConfig, registerCheckins]) register(program);
+for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras, registerCheckins, registerVision, registerRun]) register(program);
 
 await program.parseAsync(process.argv);

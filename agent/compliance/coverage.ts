@@ -1,4 +1,4 @@
-import { clip, complement, coversSorted, longestContinuous, measure, union, type Interval } from './intervals.js';
+import { clip, complement, coversSorted, measure, union, type Interval } from './intervals.js';
 import type { Evidence, Lesson } from './evidence.js';
 
 /** What the recordings show of one lesson. Online lessons have no recording rules: all zero. */
@@ -17,16 +17,20 @@ export interface LessonCoverage {
  */
 export class CoverageIndex {
   private exact = new Map<string, Interval[]>();
+  private continuous = new Map<string, Interval[]>();
   private all: Interval[];
 
-  constructor(evidence: Pick<Evidence, 'recordings'>) {
+  constructor(evidence: Pick<Evidence, 'recordings'>, toleranceMs: number) {
     const byCam = new Map<string, Interval[]>();
     for (const r of evidence.recordings) {
       const l = byCam.get(r.camera) ?? [];
       l.push({ start: r.start, end: r.end });
       byCam.set(r.camera, l);
     }
-    for (const [cam, list] of byCam) this.exact.set(cam, union(list));
+    for (const [cam, list] of byCam) {
+      this.exact.set(cam, union(list));
+      this.continuous.set(cam, union(list, toleranceMs));
+    }
     this.all = union(evidence.recordings);
   }
 
@@ -34,10 +38,10 @@ export class CoverageIndex {
     return lesson.cameras.length ? lesson.cameras : [...this.exact.keys()];
   }
 
-  /** Union of the recordings of the lesson's cameras (any camera when it lists none). */
-  recordedOf(lesson: Lesson): Interval[] {
-    if (!lesson.cameras.length) return this.all;
-    return union(lesson.cameras.flatMap((c) => this.exact.get(c) ?? []));
+  /** Union of the recordings of the lesson's cameras (any camera when it lists none), inside the lesson. */
+  recordedIn(lesson: Lesson): Interval[] {
+    if (!lesson.cameras.length) return clip(this.all, lesson);
+    return union(lesson.cameras.flatMap((c) => clip(this.exact.get(c) ?? [], lesson)));
   }
 
   isRecorded(camera: string, at: number): boolean {
@@ -45,10 +49,11 @@ export class CoverageIndex {
     return !!l && coversSorted(l, at);
   }
 
-  longestOnOneCamera(lesson: Lesson, toleranceMs: number): number {
+  /** Longest continuous stretch on one camera inside the lesson (stretches merged with the profile tolerance). */
+  longestOnOneCamera(lesson: Lesson): number {
     let best = 0;
     for (const cam of this.cameras(lesson)) {
-      best = Math.max(best, longestContinuous(this.exact.get(cam) ?? [], lesson, toleranceMs));
+      for (const s of clip(this.continuous.get(cam) ?? [], lesson)) best = Math.max(best, s.end - s.start);
     }
     return best;
   }
@@ -59,35 +64,46 @@ export class CoverageIndex {
  * of its cameras, at an instant that camera's recordings cover: video not recorded proves nothing.
  */
 export function lessonCoverage(e: Evidence, toleranceMs: number): LessonCoverage[] {
-  const idx = new CoverageIndex(e);
-  const sightings = [...e.sightings].sort((a, b) => a.at - b.at);
-  const firstAtOrAfter = (t: number) => {
+  const idx = new CoverageIndex(e, toleranceMs);
+  const seen = e.lessons.map(() => new Set<string>());
+  // Lessons sorted by start, with the running maximum of their ends: each sighting finds the
+  // lessons containing it by one binary search and a short walk back (lessons rarely overlap).
+  // Cheaper than sorting 100,000 sightings.
+  const order = e.lessons.map((_, i) => i).sort((a, b) => e.lessons[a].start - e.lessons[b].start);
+  const starts = order.map((i) => e.lessons[i].start);
+  const maxEnd: number[] = [];
+  order.forEach((i, k) => maxEnd.push(Math.max(k ? maxEnd[k - 1] : -Infinity, e.lessons[i].end)));
+  const camSets = e.lessons.map((l) => (l.cameras.length ? new Set(l.cameras) : undefined));
+
+  for (const s of e.sightings) {
     let lo = 0;
-    let hi = sightings.length;
+    let hi = starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (sightings[mid].at < t) lo = mid + 1;
+      if (starts[mid] <= s.at) lo = mid + 1;
       else hi = mid;
     }
-    return lo;
-  };
-
-  return e.lessons.map((lesson) => {
-    const seen = new Set<string>();
-    if (lesson.kind === 'online') return { lesson, recordedMs: 0, uncoveredMs: 0, longestContinuousMs: 0, seen };
-    const recorded = idx.recordedOf(lesson);
-    const cams = lesson.cameras.length ? new Set(lesson.cameras) : undefined;
-    for (let k = firstAtOrAfter(lesson.start); k < sightings.length && sightings[k].at < lesson.end; k++) {
-      const s = sightings[k];
+    let recorded: boolean | undefined;
+    for (let k = lo - 1; k >= 0 && maxEnd[k] > s.at; k--) {
+      const li = order[k];
+      const l = e.lessons[li];
+      if (l.kind === 'online' || s.at >= l.end) continue;
+      const cams = camSets[li];
       if (cams && !cams.has(s.camera)) continue;
-      if (idx.isRecorded(s.camera, s.at)) seen.add(s.trainee);
+      recorded ??= idx.isRecorded(s.camera, s.at);
+      if (recorded) seen[li].add(s.trainee);
     }
+  }
+
+  return e.lessons.map((lesson, i) => {
+    if (lesson.kind === 'online') return { lesson, recordedMs: 0, uncoveredMs: 0, longestContinuousMs: 0, seen: new Set<string>() };
+    const recorded = idx.recordedIn(lesson);
     return {
       lesson,
-      recordedMs: measure(clip(recorded, lesson)),
+      recordedMs: measure(recorded),
       uncoveredMs: measure(complement(recorded, lesson)),
-      longestContinuousMs: idx.longestOnOneCamera(lesson, toleranceMs),
-      seen,
+      longestContinuousMs: idx.longestOnOneCamera(lesson),
+      seen: seen[i],
     };
   });
 }

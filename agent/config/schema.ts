@@ -90,12 +90,21 @@ export const configSchema = z
     recorder: z
       .object({
         segmentSeconds: z.number().int().min(2).max(600).default(60),
+        /** no new bytes for this long means the stream is stalled: ffmpeg is restarted */
         stallSeconds: z.number().positive().default(10),
         backoffInitialMs: z.number().int().positive().default(1000),
         backoffMaxMs: z.number().int().positive().default(60_000),
+        /** while a camera is unreachable, ask it (RTSP OPTIONS) this often, so recording resumes soon after it returns */
+        reconnectPollMs: z.number().int().positive().default(500),
+        /** below this much free space on the video disk, recording stops with a 'disk full' gap and an alarm */
+        minFreeBytes: z.number().int().min(0).default(64 * 1024 * 1024),
+        /** how long ffmpeg may take to close its segment after SIGINT before it is killed */
+        stopTimeoutMs: z.number().int().positive().default(5000),
+        ffmpegPath: z.string().optional(),
+        ffprobePath: z.string().optional(),
       })
       .strict()
-      .default({ segmentSeconds: 60, stallSeconds: 10, backoffInitialMs: 1000, backoffMaxMs: 60_000 }),
+      .default({ segmentSeconds: 60, stallSeconds: 10, backoffInitialMs: 1000, backoffMaxMs: 60_000, reconnectPollMs: 500, minFreeBytes: 64 * 1024 * 1024, stopTimeoutMs: 5000 }),
     checkin: z
       .object({
         listen: hostPort.default({ host: '0.0.0.0', port: 8090 }),
@@ -125,18 +134,48 @@ export const configSchema = z
     vision: z
       .object({
         enabled: z.boolean().default(true),
+        /** face-api backend: tfjs-node ("tensorflow") when installed, else wasm; "auto" picks */
         backend: z.enum(['auto', 'tensorflow', 'wasm']).default('auto'),
+        /** one analysed frame every N seconds of recorded video, per camera */
         sampleEverySeconds: z.number().positive().default(10),
+        /** frames are scaled to this width before analysis (never enlarged) */
         frameWidth: z.number().int().positive().default(1280),
-        threshold: z.number().min(0).max(2).default(0.5),
+        /** a face matches a trainee only below this descriptor distance (face-api's 0.6 is too lax) */
+        threshold: z.number().min(0).max(2).default(0.45),
+        /** ... and only when the second-nearest trainee is at least this much further */
         margin: z.number().min(0).max(1).default(0.08),
+        /** a trainee counts as seen in a lesson after matches in at least this many frames */
         minFrames: z.number().int().min(1).default(2),
+        /** faces narrower than this (pixels, in the analysed frame) are counted but not identified */
         minFaceSize: z.number().int().positive().default(40),
+        /** detector confidence */
+        minConfidence: z.number().min(0.05).max(0.99).default(0.5),
+        /** enrolment photo rules: smallest face width (px) and sharpness (Laplacian variance) */
+        enrolMinFacePx: z.number().int().positive().default(80),
+        enrolMinSharpness: z.number().min(0).default(60),
+        /** recycle the analysis thread after this many frames */
+        recycleAfterFrames: z.number().int().positive().default(500),
+        /** AES-256-GCM key for face data (created 0600 when absent); default <state>/vision.key */
         keyFile: z.string().optional(),
+        /** keep the enrolment photos (encrypted) beside the descriptors; off by default */
         keepPhotos: z.boolean().default(false),
       })
       .strict()
-      .default({ enabled: true, backend: 'auto', sampleEverySeconds: 10, frameWidth: 1280, threshold: 0.5, margin: 0.08, minFrames: 2, minFaceSize: 40, keepPhotos: false }),
+      .default({
+        enabled: true,
+        backend: 'auto',
+        sampleEverySeconds: 10,
+        frameWidth: 1280,
+        threshold: 0.45,
+        margin: 0.08,
+        minFrames: 2,
+        minFaceSize: 40,
+        minConfidence: 0.5,
+        enrolMinFacePx: 80,
+        enrolMinSharpness: 60,
+        recycleAfterFrames: 500,
+        keepPhotos: false,
+      }),
     sync: z
       .object({
         enabled: z.boolean().default(true),
@@ -156,6 +195,20 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, url: 'mqtt://127.0.0.1:1883', topicPrefix: 'classroom/v1', batchSize: 500, maxInFlight: 4, ackTimeoutMs: 30_000, reconnectMinMs: 1000, reconnectMaxMs: 60_000 }),
+    /** live lessons: at-risk alarms while a lesson is on, verdicts when it ends */
+    monitor: z
+      .object({
+        /** how often lessons on now are re-judged (also on every segment, sighting, check-in) */
+        tickSeconds: z.number().positive().max(300).default(5),
+        /** raise "trainees not yet seen" once this many minutes of the lesson are left */
+        unseenWarnMinutes: z.number().min(0).default(10),
+        /** wait after a lesson ends for its last segment and sightings before its verdict; default segmentSeconds + 10 */
+        settleSeconds: z.number().min(0).optional(),
+        /** late evidence for an ended class: re-evaluate after this quiet time */
+        lateDebounceSeconds: z.number().min(0).default(5),
+      })
+      .strict()
+      .default({ tickSeconds: 5, unseenWarnMinutes: 10, lateDebounceSeconds: 5 }),
     retention: z
       .object({
         /** bytes the agent may use for video and database; default: 90 % of the disk */
@@ -164,9 +217,13 @@ export const configSchema = z
         purgeBatch: z.number().int().positive().default(1000),
         /** where expired segments are copied before deletion; when set, deletion waits for it */
         archiveDir: z.string().optional(),
+        /** how often the retention pass runs (purge, disk forecast) */
+        intervalMinutes: z.number().positive().default(60),
+        /** days of recordings over which the recording rate (bytes/day) is measured */
+        rateWindowDays: z.number().positive().default(7),
       })
       .strict()
-      .default({ alarmDaysBeforeFull: 30, purgeBatch: 1000 }),
+      .default({ alarmDaysBeforeFull: 30, purgeBatch: 1000, intervalMinutes: 60, rateWindowDays: 7 }),
   })
   .strict();
 

@@ -19,5 +19,13 @@ export interface AgentEvents {
   /** the central side acknowledged outbox records up to and including these sequences */
   'sync.acked': { seqs: number[]; at: number };
   'sync.status': { connected: boolean; backlog: number };
+  /** the central side asked the box to reload something (roster or schedule) */
+  'sync.command': { cmd: 'reload'; what: 'roster' | 'schedule'; id: string; at: number };
   'verdict.computed': { classId: string; lessonId?: string; eligible: boolean; at: number };
+  /** the daemon's lifecycle; sync publishes it (retained status topic), so 'stopping' goes out before sync stops */
+  'daemon.state': { state: 'starting' | 'running' | 'stopping' | 'stopped'; at: number; failed?: string[] };
+  /** a lesson's live state changed (computed by lessons/monitor from compliance/live) */
+  'lesson.live': { classId: string; lessonId: string; state: 'ok' | 'at-risk' | 'lost'; reasons: string[]; at: number };
+  /** disk budget measured by retention: days until full from the measured recording rate */
+  'disk.status': { usedBytes: number; availableBytes: number; bytesPerDay: number; daysUntilFull: number | null; full: boolean; at: number };
 }

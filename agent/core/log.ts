@@ -36,12 +36,32 @@ export function initLogging(opts: LogOptions = {}): Logger {
     },
     pino.destination({ fd: opts.fd ?? 2, sync: true }),
   );
+  children.clear();
   return root;
 }
 
-export function logger(ns: string): Logger {
+const children = new Map<string, Logger>();
+
+function current(ns: string): Logger {
   if (!root) initLogging();
-  return root!.child({ ns: `ca:${ns}` });
+  let l = children.get(ns);
+  if (!l) children.set(ns, (l = root!.child({ ns: `ca:${ns}` })));
+  return l;
+}
+
+/**
+ * A namespaced logger. Modules take theirs at import time, before the CLI or daemon has chosen
+ * the level and destination; the proxy resolves to the current root on every call, so
+ * initLogging() later still governs every logger.
+ */
+export function logger(ns: string): Logger {
+  return new Proxy({} as Logger, {
+    get(_t, prop) {
+      const l = current(ns);
+      const v = (l as unknown as Record<PropertyKey, unknown>)[prop];
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(l) : v;
+    },
+  });
 }
 
 /** Mask an RTSP/HTTP URL's credentials before it goes anywhere a human might read it. */

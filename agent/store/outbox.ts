@@ -9,6 +9,18 @@ export interface OutboxRecord {
   data: unknown;
 }
 
+interface Row {
+  seq: number;
+  record_id: string;
+  type: string;
+  at_ms: number;
+  payload: string;
+}
+
+function toRecord(r: Row): OutboxRecord {
+  return { seq: r.seq, recordId: r.record_id, type: r.type, at: r.at_ms, data: JSON.parse(r.payload) };
+}
+
 /**
  * Records to send to the provincial system. enqueue() must be called inside the transaction
  * that writes the record itself, so a record exists if and only if it will be sent.
@@ -16,15 +28,102 @@ export interface OutboxRecord {
  */
 export class Outbox {
   private insert;
+  private selUnacked;
+  private selRange;
+  private selUnackedIn;
+  private updAcked;
+  private updSent;
   constructor(private store: Store) {
     this.insert = store.db.prepare(
       'INSERT INTO outbox (record_id, type, at_ms, payload, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)',
     );
+    // uses the partial index outbox_unacked(seq) WHERE acked_ms IS NULL
+    this.selUnacked = store.db.prepare('SELECT seq, record_id, type, at_ms, payload FROM outbox WHERE acked_ms IS NULL AND seq > ? ORDER BY seq');
+    this.selRange = store.db.prepare('SELECT seq, record_id, type, at_ms, payload FROM outbox WHERE seq >= ? AND seq <= ? ORDER BY seq');
+    this.selUnackedIn = store.db.prepare('SELECT seq FROM outbox WHERE acked_ms IS NULL AND seq >= ? AND seq <= ?');
+    this.updAcked = store.db.prepare('UPDATE outbox SET acked_ms = ? WHERE acked_ms IS NULL AND seq >= ? AND seq <= ?');
+    this.updSent = store.db.prepare('UPDATE outbox SET sent_count = sent_count + 1, last_sent_ms = ? WHERE seq = ?');
   }
 
   enqueue(type: string, at: number, data: unknown, recordId: string = randomUUID()): number {
     const now = this.store.now();
     return Number(this.insert.run(recordId, type, at, JSON.stringify(data), now, this.store.expiresAt(now)).lastInsertRowid);
+  }
+
+  /**
+   * Unacked rows after `afterSeq`, oldest first, at most `limit` rows and about `maxBytes` of
+   * payload (the first row always comes, however large, so a big record cannot block the queue).
+   */
+  unacked(afterSeq: number, limit: number, maxBytes = Infinity): OutboxRecord[] {
+    return this.pick(this.selUnacked.iterate(afterSeq) as Iterable<Row>, limit, maxBytes);
+  }
+
+  /** Every row (acked or not) from `fromSeq` up to `toSeq`: a resend asked for by the central side. */
+  range(fromSeq: number, toSeq: number, limit: number, maxBytes = Infinity): OutboxRecord[] {
+    return this.pick(this.selRange.iterate(fromSeq, toSeq) as Iterable<Row>, limit, maxBytes);
+  }
+
+  /** Unacked rows among these sequences (a timed-out batch is resent without its acked rows). */
+  stillUnacked(seqs: readonly number[]): OutboxRecord[] {
+    if (!seqs.length) return [];
+    const out: OutboxRecord[] = [];
+    for (let i = 0; i < seqs.length; i += 500) {
+      const part = seqs.slice(i, i + 500);
+      const rows = this.store.db
+        .prepare(`SELECT seq, record_id, type, at_ms, payload FROM outbox WHERE acked_ms IS NULL AND seq IN (${part.map(() => '?').join(',')}) ORDER BY seq`)
+        .all(...part) as Row[];
+      for (const r of rows) out.push(toRecord(r));
+    }
+    return out;
+  }
+
+  markSent(seqs: readonly number[], at: number): void {
+    this.store.tx(() => {
+      for (const s of seqs) this.updSent.run(at, s);
+    });
+  }
+
+  /**
+   * Settle rows on the central side's application ack (never on PUBACK). Ranges are inclusive.
+   * Returns the sequences newly settled (already settled rows are not counted twice).
+   */
+  settle(ranges: ReadonlyArray<readonly [number, number]>, at: number): number[] {
+    return this.store.tx(() => {
+      const out: number[] = [];
+      for (const [a, b] of ranges) {
+        const rows = this.selUnackedIn.all(a, b) as Array<{ seq: number }>;
+        if (!rows.length) continue;
+        this.updAcked.run(at, a, b);
+        for (const r of rows) out.push(r.seq);
+      }
+      return out;
+    });
+  }
+
+  maxSeq(): number {
+    return (this.store.db.prepare('SELECT MAX(seq) AS m FROM outbox').get() as { m: number | null }).m ?? 0;
+  }
+
+  /** Lowest sequence still held (1 on a box that never pruned). */
+  floor(): number {
+    return (this.store.db.prepare('SELECT MIN(seq) AS m FROM outbox').get() as { m: number | null }).m ?? 1;
+  }
+
+  /** Bytes of unacked payload (what the box would still have to send). */
+  backlogBytes(): number {
+    return (this.store.db.prepare('SELECT COALESCE(SUM(LENGTH(payload)), 0) AS b FROM outbox WHERE acked_ms IS NULL').get() as { b: number }).b;
+  }
+
+  private pick(rows: Iterable<Row>, limit: number, maxBytes: number): OutboxRecord[] {
+    const out: OutboxRecord[] = [];
+    let bytes = 0;
+    for (const r of rows) {
+      if (out.length >= limit) break;
+      if (out.length && bytes + r.payload.length > maxBytes) break;
+      bytes += r.payload.length + 80;
+      out.push(toRecord(r));
+    }
+    return out;
   }
 
   backlog(): { count: number; oldestMs: number | null } {

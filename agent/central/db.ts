@@ -1,0 +1,203 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { WireRecord } from '../sync/contract.js';
+
+/**
+ * The reference central receiver's own database.
+ *
+ * why this file opens better-sqlite3 itself (the agent's rule is "only agent/store/ does"): the
+ * central receiver is a separate program standing in for the provincial system, with its own
+ * database file; it never touches the box's evidence store. Several receivers on one host may
+ * share this file (WAL, IMMEDIATE transactions), which is how `$share` load splitting keeps
+ * exactly-once storage; across hosts the real system would use a shared SQL server instead.
+ */
+export interface StoredRecord {
+  box: string;
+  seq: number;
+  recordId: string;
+  type: string;
+  at: number;
+  data: unknown;
+  valid: boolean;
+  error: string | null;
+}
+
+export interface BatchResult {
+  /** sequences committed by this batch or earlier (new, duplicate, invalid or conflicting) */
+  committed: number[];
+  fresh: number;
+  duplicates: number;
+  invalid: number;
+  conflicts: number;
+  /** records released in per-box sequence order by this batch */
+  released: StoredRecord[];
+  /** first missing seq when records beyond a hole are waiting */
+  gapAt: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS boxes (
+  box TEXT PRIMARY KEY,
+  next_seq INTEGER NOT NULL DEFAULT 1,
+  status_state TEXT,
+  status_session INTEGER,
+  status_at_ms INTEGER,
+  status_received_ms INTEGER,
+  last_batch_ms INTEGER,
+  gap_since_ms INTEGER,
+  resend_asked_ms INTEGER
+);
+-- one row per (box, record id): the dedup key. (box, seq) is unique too; a different record
+-- arriving with a seq already taken goes to conflicts (a box whose database was replaced).
+CREATE TABLE IF NOT EXISTS records (
+  box TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  record_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  valid INTEGER NOT NULL,
+  error TEXT,
+  received_ms INTEGER NOT NULL,
+  PRIMARY KEY (box, record_id),
+  UNIQUE (box, seq)
+);
+-- the in-order stream: records appended here only when every lower seq of the box is present
+CREATE TABLE IF NOT EXISTS released (
+  n INTEGER PRIMARY KEY AUTOINCREMENT,
+  box TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  released_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS conflicts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  box TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  record_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  received_ms INTEGER NOT NULL
+);
+`;
+
+export class CentralDb {
+  readonly db: Database.Database;
+  private insRecord;
+  private getById;
+  private nextSeqs;
+  private insReleased;
+
+  constructor(file: string) {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // the ack promises durability: the commit must be on disk before the ack leaves
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.exec(SCHEMA);
+    this.insRecord = this.db.prepare(
+      'INSERT INTO records (box, seq, record_id, type, at_ms, data, valid, error, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    );
+    this.getById = this.db.prepare('SELECT seq FROM records WHERE box = ? AND record_id = ?');
+    this.nextSeqs = this.db.prepare('SELECT seq, record_id, type, at_ms, data, valid, error FROM records WHERE box = ? AND seq >= ? ORDER BY seq LIMIT 1000');
+    this.insReleased = this.db.prepare('INSERT INTO released (box, seq, released_ms) VALUES (?, ?, ?)');
+  }
+
+  /**
+   * Store one batch in one IMMEDIATE transaction (several receivers may share the file), then
+   * release what became contiguous. `check` gives a record's data problems ('' when valid).
+   */
+  storeBatch(box: string, floor: number, records: readonly WireRecord[], now: number, check: (r: WireRecord) => string): BatchResult {
+    const run = this.db.transaction((): BatchResult => {
+      this.db.prepare('INSERT INTO boxes (box) VALUES (?) ON CONFLICT DO NOTHING').run(box);
+      // sequences below the box's floor will never come (pruned after an earlier ack)
+      this.db.prepare('UPDATE boxes SET next_seq = ?, last_batch_ms = ? WHERE box = ? AND next_seq < ?').run(floor, now, box, floor);
+      this.db.prepare('UPDATE boxes SET last_batch_ms = ? WHERE box = ?').run(now, box);
+      const res: BatchResult = { committed: [], fresh: 0, duplicates: 0, invalid: 0, conflicts: 0, released: [], gapAt: null };
+      for (const r of records) {
+        const problem = check(r);
+        const ins = this.insRecord.run(box, r.seq, r.id, r.type, r.at, JSON.stringify(r.data), problem ? 0 : 1, problem || null, now);
+        if (ins.changes) {
+          res.fresh++;
+          if (problem) res.invalid++;
+        } else if (this.getById.get(box, r.id)) {
+          res.duplicates++;
+        } else {
+          // same seq, different record id: kept aside for a human, and acked (it is stored)
+          this.db.prepare('INSERT INTO conflicts (box, seq, record_id, body, received_ms) VALUES (?, ?, ?, ?, ?)').run(box, r.seq, r.id, JSON.stringify(r), now);
+          res.conflicts++;
+        }
+        res.committed.push(r.seq);
+      }
+      // release in sequence order whatever is now contiguous
+      let next = (this.db.prepare('SELECT next_seq FROM boxes WHERE box = ?').get(box) as { next_seq: number }).next_seq;
+      for (;;) {
+        const rows = this.nextSeqs.all(box, next) as Array<{ seq: number; record_id: string; type: string; at_ms: number; data: string; valid: number; error: string | null }>;
+        let advanced = false;
+        for (const row of rows) {
+          if (row.seq !== next) break;
+          this.insReleased.run(box, row.seq, now);
+          res.released.push({ box, seq: row.seq, recordId: row.record_id, type: row.type, at: row.at_ms, data: JSON.parse(row.data), valid: !!row.valid, error: row.error });
+          next++;
+          advanced = true;
+        }
+        if (!advanced || rows.length < 1000) break;
+      }
+      const waiting = this.db.prepare('SELECT 1 FROM records WHERE box = ? AND seq > ? LIMIT 1').get(box, next);
+      res.gapAt = waiting ? next : null;
+      this.db
+        .prepare('UPDATE boxes SET next_seq = ?, gap_since_ms = CASE WHEN ? THEN COALESCE(gap_since_ms, ?) ELSE NULL END, resend_asked_ms = CASE WHEN ? THEN resend_asked_ms ELSE NULL END WHERE box = ?')
+        .run(next, waiting ? 1 : 0, now, waiting ? 1 : 0, box);
+      return res;
+    });
+    return run.immediate();
+  }
+
+  /**
+   * Boxes whose gap has lasted `timeoutMs` and whose last resend request is older than that:
+   * claimed atomically so that of several receivers sharing the file only one asks.
+   */
+  claimGaps(now: number, timeoutMs: number): Array<{ box: string; from: number }> {
+    const run = this.db.transaction(() => {
+      const rows = this.db
+        .prepare('SELECT box, next_seq FROM boxes WHERE gap_since_ms IS NOT NULL AND gap_since_ms <= ? AND (resend_asked_ms IS NULL OR resend_asked_ms <= ?)')
+        .all(now - timeoutMs, now - timeoutMs) as Array<{ box: string; next_seq: number }>;
+      for (const r of rows) this.db.prepare('UPDATE boxes SET resend_asked_ms = ? WHERE box = ?').run(now, r.box);
+      return rows.map((r) => ({ box: r.box, from: r.next_seq }));
+    });
+    return run.immediate();
+  }
+
+  /** Status of a box; a status with a lower session than the stored one is a late will: ignored. */
+  setStatus(box: string, state: string, session: number, at: number, now: number): boolean {
+    const run = this.db.transaction(() => {
+      this.db.prepare('INSERT INTO boxes (box) VALUES (?) ON CONFLICT DO NOTHING').run(box);
+      return this.db
+        .prepare('UPDATE boxes SET status_state = ?, status_session = ?, status_at_ms = ?, status_received_ms = ? WHERE box = ? AND (status_session IS NULL OR status_session <= ?)')
+        .run(state, session, at, now, box, session).changes > 0;
+    });
+    return run.immediate();
+  }
+
+  box(box: string) {
+    return this.db.prepare('SELECT * FROM boxes WHERE box = ?').get(box) as
+      | { box: string; next_seq: number; status_state: string | null; status_session: number | null; gap_since_ms: number | null }
+      | undefined;
+  }
+
+  count(box?: string): number {
+    const r = box
+      ? (this.db.prepare('SELECT COUNT(*) AS n FROM records WHERE box = ?').get(box) as { n: number })
+      : (this.db.prepare('SELECT COUNT(*) AS n FROM records').get() as { n: number });
+    return r.n;
+  }
+
+  /** The released stream of a box, in release order (for checks: must be 1..n ascending). */
+  releasedSeqs(box: string): number[] {
+    return this.db.prepare('SELECT seq FROM released WHERE box = ? ORDER BY n').pluck().all(box) as number[];
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,202 @@
+import type { Command } from 'commander';
+import { statePaths } from '../../config/load.js';
+import { loadProfile } from '../../config/profile.js';
+import { EventBus } from '../../core/bus.js';
+import { InputError } from '../../core/errors.js';
+import type { AgentEvents } from '../../core/events.js';
+import { logger } from '../../core/log.js';
+import { MODELS_DIR } from '../../core/paths.js';
+import { FaceRepo } from '../../store/faces.js';
+import { calibrate, enrolTrainee } from '../../vision/enroll.js';
+import { keyFileOf } from '../../vision/gallery.js';
+import { ensureModels, modelVersion, readManifest, verifyModels } from '../../vision/models.js';
+import { VisionModule } from '../../vision/module.js';
+import { loadFaceApi } from '../../vision/tf.js';
+import { action, configOf, langOf, openStore } from '../context.js';
+import { t } from '../i18n.js';
+
+const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+
+export function register(program: Command): void {
+  program
+    .command('consent')
+    .description('登记学员人脸识别单独同意（采集前必须）/ record a trainee\'s separate consent to face recognition (required before enrolment)')
+    .argument('<traineeId>', '学员编号 / trainee id')
+    .option('--by <name>', '登记人 / who recorded the consent')
+    .option('--method <method>', '方式：written 书面、electronic 电子 / how it was given', 'written')
+    .option('--guardian', '由监护人同意（未满14周岁）/ given by a guardian (trainee under 14)')
+    .option('--note <text>', '备注 / note')
+    .option('--revoke', '撤回同意并删除其人脸数据 / revoke consent and delete the trainee\'s face data')
+    .action(
+      action((trainee: string, o: { by?: string; method: string; guardian?: boolean; note?: string; revoke?: boolean }, cmd: Command) => {
+        const lang = langOf(cmd);
+        const store = openStore(configOf(cmd));
+        try {
+          const faces = new FaceRepo(store);
+          if (o.revoke) {
+            const n = faces.revokeConsent(trainee, Date.now());
+            out(t(lang, `已撤回 ${trainee} 的同意，删除人脸特征 ${n} 条`, `Consent of ${trainee} revoked; ${n} face descriptor(s) deleted`));
+            return;
+          }
+          if (!o.by) throw new InputError('consent', [{ path: '--by', message: t(lang, '必须注明登记人', 'name who recorded the consent') }]);
+          faces.giveConsent(trainee, { recordedBy: o.by, method: o.method, guardian: o.guardian, note: o.note }, Date.now());
+          out(t(lang, `已登记 ${trainee} 的人脸识别同意（${o.method}，登记人 ${o.by}）`, `Consent of ${trainee} to face recognition recorded (${o.method}, by ${o.by})`));
+        } finally {
+          store.close();
+        }
+      }),
+    );
+
+  program
+    .command('enroll')
+    .description('人脸采集：从一张或多张照片提取特征（加密保存，不保留照片）/ enrol a trainee\'s face from one or more photos (descriptors encrypted; photos not kept)')
+    .argument('<traineeId>', '学员编号 / trainee id')
+    .argument('<photos...>', '照片（每张一人、清晰、正脸）/ photos: one person each, sharp, frontal')
+    .option('--consent-by <name>', '同时登记书面同意（登记人）/ also record the trainee\'s written consent, recorded by NAME')
+    .option('--add', '追加而不替换已有特征 / add to the existing descriptors instead of replacing them')
+    .option('--json', 'JSON')
+    .action(
+      action(async (trainee: string, photos: string[], o: { consentBy?: string; add?: boolean; json?: boolean }, cmd: Command) => {
+        const lang = langOf(cmd);
+        const cfg = configOf(cmd);
+        const store = openStore(cfg);
+        try {
+          if (o.consentBy) new FaceRepo(store).giveConsent(trainee, { recordedBy: o.consentBy, method: 'written' }, Date.now());
+          const r = await enrolTrainee(cfg, store, trainee, photos, !o.add);
+          if (o.json) out(JSON.stringify(r, null, 1));
+          else {
+            out(t(lang, `已采集 ${trainee}：${r.checks.length} 张照片，模型 ${r.model}，后端 ${r.backend}`, `Enrolled ${trainee}: ${r.checks.length} photo(s), model ${r.model}, backend ${r.backend}`));
+            for (const c of r.checks) out(`  ${c.photo}: ${t(lang, '人脸宽', 'face')} ${c.facePx}px, ${t(lang, '清晰度', 'sharpness')} ${c.sharpness}`);
+          }
+        } finally {
+          store.close();
+        }
+      }),
+    );
+
+  const v = program.command('vision').description('人脸识别（谁在画面中）/ face recognition: who is on camera');
+  v.command('status')
+    .description('后端、模型校验、已采集人数 / backend, model check, enrolment')
+    .option('--json', 'JSON')
+    .action(
+      action(async (o: { json?: boolean }, cmd: Command) => {
+        const lang = langOf(cmd);
+        const cfg = configOf(cmd);
+        let modelProblems: string[] = [];
+        let model = '';
+        try {
+          const m = ensureModels();
+          model = modelVersion(m);
+        } catch {
+          modelProblems = verifyModels(MODELS_DIR, readManifest());
+        }
+        let backend = '';
+        let fallbackReason: string | undefined;
+        let backendError: string | undefined;
+        try {
+          const l = await loadFaceApi(cfg.vision.backend);
+          backend = l.backend;
+          fallbackReason = l.fallbackReason;
+        } catch (err) {
+          backendError = (err as Error).message;
+        }
+        const store = openStore(cfg);
+        let enrolled: { trainee: string; model: string; n: number }[];
+        try {
+          enrolled = new FaceRepo(store).enrolment();
+        } finally {
+          store.close();
+        }
+        const s = {
+          enabled: cfg.vision.enabled,
+          backend,
+          fallbackReason,
+          backendError,
+          model,
+          modelsDir: MODELS_DIR,
+          modelProblems,
+          keyFile: keyFileOf(cfg),
+          enrolledTrainees: new Set(enrolled.filter((e) => e.model === model).map((e) => e.trainee)).size,
+          staleEnrolments: enrolled.filter((e) => e.model !== model).length,
+          threshold: cfg.vision.threshold,
+          margin: cfg.vision.margin,
+          minFrames: cfg.vision.minFrames,
+        };
+        if (o.json) out(JSON.stringify(s, null, 1));
+        else {
+          out(`${t(lang, '后端', 'Backend')}: ${backend || t(lang, '不可用', 'unavailable')}${fallbackReason ? ` (${fallbackReason})` : ''}${backendError ? ` — ${backendError}` : ''}`);
+          out(`${t(lang, '模型', 'Model')}: ${model || modelProblems.join('; ')} [${MODELS_DIR}]`);
+          out(`${t(lang, '密钥文件', 'Key file')}: ${s.keyFile}`);
+          out(`${t(lang, '已采集学员', 'Enrolled trainees')}: ${s.enrolledTrainees}${s.staleEnrolments ? t(lang, `（${s.staleEnrolments} 条旧模型特征需重新采集）`, ` (${s.staleEnrolments} descriptor set(s) of another model: re-enrol)`) : ''}`);
+          out(`${t(lang, '阈值', 'Threshold')} ${s.threshold}, ${t(lang, '差距', 'margin')} ${s.margin}, ${t(lang, '最少帧数', 'min frames')} ${s.minFrames}`);
+        }
+        return backendError || modelProblems.length ? 1 : 0;
+      }),
+    );
+
+  v.command('calibrate')
+    .description('校准：本班已采集学员之间的特征距离分布与建议阈值 / distance distribution between the enrolled trainees of a class, and a suggested threshold')
+    .argument('<classId>', '班次编号 / class id')
+    .option('--json', 'JSON')
+    .action(
+      action(async (classId: string, o: { json?: boolean }, cmd: Command) => {
+        const lang = langOf(cmd);
+        const cfg = configOf(cmd);
+        const model = modelVersion(ensureModels());
+        const store = openStore(cfg);
+        try {
+          const c = await calibrate(cfg, store, classId, model);
+          if (o.json) {
+            out(JSON.stringify(c, null, 1));
+            return;
+          }
+          const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
+          out(t(lang, `班次 ${classId}：已采集 ${c.enrolled.length} 人，未采集 ${c.notEnrolled.length} 人`, `Class ${classId}: ${c.enrolled.length} enrolled, ${c.notEnrolled.length} not enrolled`));
+          out(t(lang, `不同学员间距离：${c.between.n} 对，最小 ${f(c.between.min)}，5% 分位 ${f(c.between.p5)}，中位 ${f(c.between.median)}`, `Between different trainees: ${c.between.n} pairs, min ${f(c.between.min)}, 5th percentile ${f(c.between.p5)}, median ${f(c.between.median)}`));
+          out(t(lang, `同一学员照片间距离：${c.within.n} 对，最大 ${f(c.within.max)}`, `Between photos of the same trainee: ${c.within.n} pairs, max ${f(c.within.max)}`));
+          out(t(lang, '距离分布（区间：不同人 / 同一人）', 'Distribution (range: different / same person)'));
+          for (const h of c.histogram) out(`  ${h.from.toFixed(1)}-${h.to.toFixed(1)}: ${'#'.repeat(Math.min(40, h.between))} ${h.between} / ${h.within}`);
+          out(t(lang, '最相近的学员（请人工核对）：', 'Closest pairs (check by eye):'));
+          for (const p of c.closest) out(`  ${p.a} ~ ${p.b}: ${f(p.distance)}`);
+          out(t(lang, `建议阈值 ${c.suggestedThreshold}（当前配置 ${c.configuredThreshold}）`, `Suggested threshold ${c.suggestedThreshold} (configured ${c.configuredThreshold})`));
+          if (c.warning) out(`! ${c.warning}`);
+        } finally {
+          store.close();
+        }
+      }),
+    );
+
+  v.command('scan')
+    .description('对已索引的录像段重新做人脸识别 / run face recognition on indexed recordings (by recording id)')
+    .argument('<recordingIds...>', '录像段编号 / recording ids')
+    .option('--json', 'JSON')
+    .action(
+      action(async (ids: string[], o: { json?: boolean }, cmd: Command) => {
+        const lang = langOf(cmd);
+        const cfg = configOf(cmd);
+        const store = openStore(cfg);
+        const mod = new VisionModule({ cfg, profile: loadProfile(cfg.profile), store, bus: new EventBus<AgentEvents>(), log: logger('vision'), now: Date.now, paths: statePaths(cfg) });
+        try {
+          const rows = ids.map((id, i) => {
+            const r = store.db.prepare('SELECT id, camera, path, start_ms, end_ms FROM recordings WHERE id = ?').get(Number(id)) as
+              | { id: number; camera: string; path: string; start_ms: number; end_ms: number }
+              | undefined;
+            if (!r) throw new InputError('scan', [{ path: `RECORDING_ID[${i}]`, message: t(lang, `录像段 ${id} 不存在`, `no recording ${id}`) }]);
+            return r;
+          });
+          await mod.start();
+          const results = [];
+          for (const r of rows) {
+            const res = await mod.processSegment({ id: r.id, camera: r.camera, path: r.path, start: r.start_ms, end: r.end_ms });
+            results.push({ recording: r.id, ...res });
+            if (!o.json) out(t(lang, `录像段 ${r.id}：分析 ${res.analysed}/${res.frames} 帧，新增目击 ${res.sightings} 条，学员 ${res.trainees.join(', ') || '-'}，陌生人脸 ${res.unknownFaces}`, `Recording ${r.id}: ${res.analysed}/${res.frames} frames analysed, ${res.sightings} new sightings, trainees ${res.trainees.join(', ') || '-'}, unknown faces ${res.unknownFaces}`));
+          }
+          if (o.json) out(JSON.stringify({ backend: mod.status()?.backend, results }, null, 1));
+          else out(`${t(lang, '后端', 'Backend')}: ${mod.status()?.backend}`);
+        } finally {
+          await mod.stop();
+          store.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { locate } from './locate.js';
+import { probeFileArgs } from './args.js';
+
+/**
+ * Spawning. The recorder's ffmpeg gets fd 3 as a pipe for the segment list. On Linux it is
+ * started through `setpriv --pdeathsig INT` when available: if the agent dies (kill -9, OOM),
+ * the kernel sends ffmpeg SIGINT, so it closes its segment cleanly instead of recording on as
+ * an orphan that the restarted agent would race with.
+ */
+export interface Spawned {
+  child: ChildProcess;
+  /** the segment list pipe (fd 3) */
+  list: NodeJS.ReadableStream;
+}
+
+let setprivPath: string | null | undefined;
+function setpriv(): string | null {
+  if (setprivPath !== undefined) return setprivPath;
+  setprivPath = null;
+  if (process.platform !== 'linux') return null;
+  for (const p of ['/usr/bin/setpriv', '/bin/setpriv']) {
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      setprivPath = p;
+    } catch {
+      /* absent */
+    }
+  }
+  return setprivPath;
+}
+
+export function spawnFfmpegWithList(args: string[], opts: { ffmpegPath?: string; cwd?: string } = {}): Spawned {
+  const bin = locate('ffmpeg', opts.ffmpegPath);
+  const sp = setpriv();
+  const [cmd, argv] = sp ? [sp, ['--pdeathsig', 'INT', bin, ...args]] : [bin, args];
+  const child = spawn(cmd, argv, {
+    cwd: opts.cwd,
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    // own process group: a terminal's Ctrl-C reaches the agent, which then stops ffmpeg in order
+    detached: true,
+    env: { ...process.env, TZ: 'UTC' },
+  });
+  return { child, list: child.stdio[3] as NodeJS.ReadableStream };
+}
+
+export function spawnFfmpeg(args: string[], opts: { ffmpegPath?: string } = {}): ChildProcess {
+  return spawn(locate('ffmpeg', opts.ffmpegPath), args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+}
+
+/** Run ffprobe, return stdout; rejects with stderr's last line on failure or timeout. */
+export function runFfprobe(args: string[], opts: { ffprobePath?: string; timeoutMs?: number } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(locate('ffprobe', opts.ffprobePath), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => {
+      err = (err + b.toString()).slice(-4000);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(Buffer.concat(out).toString());
+      else reject(new Error(err.trim().split('\n').pop() || `ffprobe ${signal ? `killed by ${signal}` : `exited with code ${code}`}`));
+    });
+  });
+}
+
+export interface FileProbe {
+  durationSec: number;
+  hasVideo: boolean;
+}
+
+/** Duration of a (possibly truncated) media file. */
+export async function probeFile(file: string, ffprobePath?: string): Promise<FileProbe> {
+  const json = JSON.parse(await runFfprobe(probeFileArgs(file), { ffprobePath })) as {
+    format?: { duration?: string };
+    streams?: Array<{ codec_type?: string; duration?: string }>;
+  };
+  const v = json.streams?.find((s) => s.codec_type === 'video');
+  const d = Number(json.format?.duration ?? v?.duration ?? NaN);
+  return { durationSec: Number.isFinite(d) ? d : 0, hasVideo: !!v };
+}

@@ -1,0 +1,19 @@
+/**
+ * Exponential backoff with "equal jitter": the n-th consecutive failure waits between half and
+ * all of min(max, initial·2^(n−1)). Jitter keeps eight cameras behind one dead switch from
+ * reconnecting in lockstep.
+ */
+export class Backoff {
+  failures = 0;
+  constructor(private initialMs: number, private maxMs: number, private random: () => number = Math.random) {}
+
+  next(): number {
+    this.failures++;
+    const d = Math.min(this.maxMs, this.initialMs * 2 ** Math.min(this.failures - 1, 30));
+    return Math.round(d / 2 + (this.random() * d) / 2);
+  }
+
+  reset(): void {
+    this.failures = 0;
+  }
+}

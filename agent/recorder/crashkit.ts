@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { PACKAGE_ROOT } from '../core/paths.js';
+import { Store } from '../store/store.js';
+import { RecordingRepo } from '../store/recordings.js';
+import { listSegmentFiles } from './segments.js';
+
+/**
+ * kill -9 drills for the crash test and the bench: run the recorder as its own process
+ * (dist/agent/recorder/main.js), kill it with SIGKILL mid-segment (optionally its ffmpeg too,
+ * as a power cut would), start it again, and measure from the store what was lost.
+ */
+export interface CrashResult {
+  kills: Array<{ at: number; withFfmpeg: boolean; lossMs: number; resumeMs: number }>;
+  filesOnDisk: number;
+  filesIndexed: number;
+  unindexed: string[];
+  /** ms from ffmpeg closing a segment (list line read) to the row committed, from the agent's own stdout */
+  indexLatencies: number[];
+}
+
+const MAIN = path.join(PACKAGE_ROOT, 'dist', 'agent', 'recorder', 'main.js');
+
+export function recorderMainPath(): string {
+  if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} missing: run npm run build first`);
+  return MAIN;
+}
+
+function startAgent(cfgFile: string) {
+  const child = spawn(process.execPath, [recorderMainPath(), cfgFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  child.stderr!.resume();
+  let buf = '';
+  const lines: Array<Record<string, unknown>> = [];
+  child.stdout!.on('data', (b: Buffer) => {
+    buf += b.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        lines.push(JSON.parse(l));
+      } catch {
+        /* not ours */
+      }
+    }
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return { child, lines, exited };
+}
+
+export async function crashDrill(opts: { rtspUrl: string; kills: number; runMs: number; segmentSeconds: number; withFfmpeg: (i: number) => boolean; log?: (s: string) => void }): Promise<CrashResult> {
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-crash-'));
+  const cfgFile = path.join(state, 'agent.yaml');
+  fs.writeFileSync(cfgFile, YAML.stringify({ paths: { state }, cameras: [{ id: 'cam-k', rtspUrl: opts.rtspUrl }], recorder: { segmentSeconds: opts.segmentSeconds } }));
+  const kills: Array<{ at: number; withFfmpeg: boolean }> = [];
+  const latencies: number[] = [];
+  for (let i = 0; i <= opts.kills; i++) {
+    const a = startAgent(cfgFile);
+    const t0 = Date.now();
+    // the drill kills a recorder that is recording: wait for its first bytes of video
+    while (!a.lines.some((l) => l.event === 'camera.status' && l.state === 'recording') && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, opts.runMs));
+    if (i === opts.kills) {
+      a.child.kill('SIGTERM');
+      await a.exited;
+    } else {
+      const withFfmpeg = opts.withFfmpeg(i);
+      let ffPid = 0;
+      try {
+        ffPid = Number(fs.readFileSync(path.join(state, 'video', 'cam-k', '.ffmpeg.pid'), 'utf8'));
+      } catch {
+        /* not running */
+      }
+      const at = Date.now();
+      a.child.kill('SIGKILL');
+      if (withFfmpeg && ffPid > 0) {
+        try {
+          process.kill(ffPid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      kills.push({ at, withFfmpeg });
+      await a.exited;
+      opts.log?.(`  kill ${i + 1}/${opts.kills}${withFfmpeg ? ' (agent + ffmpeg)' : ' (agent)'}`);
+    }
+    for (const l of a.lines) if (l.event === 'segment.indexed' && typeof l.latencyMs === 'number') latencies.push(l.latencyMs);
+  }
+  const store = new Store({ file: path.join(state, 'evidence.db') });
+  const repo = new RecordingRepo(store);
+  const segs = repo.segments('cam-k').filter((s) => s.end_ms > s.start_ms);
+  const files = listSegmentFiles(path.join(state, 'video', 'cam-k'));
+  const known = repo.knownPaths('cam-k');
+  const result: CrashResult = {
+    kills: kills.map((k) => {
+      const before = segs.filter((s) => s.start_ms < k.at);
+      const lastEnd = Math.max(...before.map((s) => s.end_ms));
+      const after = segs.filter((s) => s.start_ms >= k.at);
+      const firstStart = after.length ? Math.min(...after.map((s) => s.start_ms)) : NaN;
+      return { at: k.at, withFfmpeg: k.withFfmpeg, lossMs: Math.max(0, k.at - lastEnd), resumeMs: firstStart - k.at };
+    }),
+    filesOnDisk: files.length,
+    filesIndexed: files.filter((f) => known.has(f)).length,
+    unindexed: files.filter((f) => !known.has(f)),
+    indexLatencies: latencies,
+  };
+  store.close();
+  return result;
+}

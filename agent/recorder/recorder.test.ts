@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RtspServer } from '../sim/rtsp/server.js';
+import { RecordingRepo } from '../store/recordings.js';
+import { probeFile } from '../ffmpeg/run.js';
+import { Recorder } from './recorder.js';
+import { makeContext } from './testkit.js';
+
+describe('recorder against a real RTSP server', () => {
+  let rtsp: RtspServer;
+  beforeAll(async () => {
+    rtsp = await new RtspServer({ keyint: 25 }).start();
+  });
+  afterAll(async () => {
+    await rtsp.stop();
+  });
+
+  it('indexes each segment as it closes, contiguous, hashed; stop closes the last one and opens an agent-stopped gap', async () => {
+    const ctx = makeContext({ cameras: [{ id: 'cam-1', rtspUrl: rtsp.url }], recorder: { segmentSeconds: 2 } });
+    const events: string[] = [];
+    ctx.bus.on(events, 'segment.indexed', (e) => events.push(`seg ${e.path}`));
+    ctx.bus.on(events, 'recording.gap', (e) => events.push(`gap ${e.reason} ${e.end === null ? 'open' : 'closed'}`));
+    const rec = new Recorder(ctx);
+    await rec.start();
+    await new Promise((r) => setTimeout(r, 7500));
+    const stopAt = Date.now();
+    await rec.stop();
+    const repo = new RecordingRepo(ctx.store);
+    const segs = repo.segments('cam-1');
+    expect(segs.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < segs.length; i++) expect(Math.abs(segs[i].start_ms - segs[i - 1].end_ms)).toBeLessThanOrEqual(50);
+    // the last segment was closed by SIGINT and reaches (almost) the moment of stop
+    expect(stopAt - segs[segs.length - 1].end_ms).toBeLessThan(1500);
+    for (const s of segs) {
+      expect(fs.statSync(s.path).size).toBe(s.bytes);
+      expect(s.sha256).toMatch(/^[0-9a-f]{64}$/);
+      const p = await probeFile(s.path);
+      expect(Math.abs(p.durationSec * 1000 - (s.end_ms - s.start_ms))).toBeLessThan(300);
+    }
+    const gaps = repo.gaps('cam-1');
+    expect(gaps).toHaveLength(1);
+    expect(gaps[0]).toMatchObject({ reason: 'agent stopped', end_ms: null });
+    expect(gaps[0].start_ms).toBe(segs[segs.length - 1].end_ms);
+    expect(events.filter((e) => e.startsWith('seg')).length).toBe(segs.length);
+    expect(repo.runs('cam-1')).toHaveLength(1);
+    expect(repo.runs('cam-1')[0].end_reason).toBe('agent stopped');
+
+    // a second life: the agent-stopped gap closes at the first new segment
+    const rec2 = new Recorder(ctx);
+    await rec2.start();
+    await new Promise((r) => setTimeout(r, 3500));
+    await rec2.stop();
+    const g = repo.gaps('cam-1');
+    expect(g[0].end_ms).not.toBeNull();
+    expect(g[0].end_ms! - g[0].start_ms).toBeLessThan(2500);
+    ctx.cleanup();
+  }, 40_000);
+});

@@ -1,0 +1,70 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Segment files: <video>/<camera>/<YYYY-MM-DD>/<run start, UTC ms>_r<run>_<n>.mp4.
+ * The run start in the name keeps names unique even if the database is ever replaced (run ids
+ * would then repeat), so ffmpeg can never overwrite an earlier file.
+ */
+export function runDir(videoRoot: string, camera: string, at: number): string {
+  return path.join(videoRoot, camera, new Date(at).toISOString().slice(0, 10));
+}
+
+export function runPattern(dir: string, runId: number, at: number): string {
+  const stamp = new Date(at).toISOString().replace(/[-:]/g, '').replace('.', '');
+  return path.join(dir, `${stamp}_r${runId}_%05d.mp4`);
+}
+
+export function segmentPath(pattern: string, n: number): string {
+  return pattern.replace('%05d', String(n).padStart(5, '0'));
+}
+
+const NAME = /_r(\d+)_(\d+)\.mp4$/;
+export function parseSegmentName(file: string): { runId: number; n: number } | undefined {
+  const m = NAME.exec(file);
+  return m ? { runId: Number(m[1]), n: Number(m[2]) } : undefined;
+}
+
+/** One line of `-segment_list_type csv`: file,start,end (seconds from the run's first packet). */
+export function parseCsvLine(line: string): { file: string; startSec: number; endSec: number } | undefined {
+  const m = /^(.*),(-?[\d.]+),(-?[\d.]+)$/.exec(line.trim());
+  if (!m) return undefined;
+  let file = m[1];
+  if (file.startsWith('"') && file.endsWith('"')) file = file.slice(1, -1).replace(/""/g, '"');
+  return { file, startSec: Number(m[2]), endSec: Number(m[3]) };
+}
+
+export function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const h = crypto.createHash('sha256');
+    let bytes = 0;
+    fs.createReadStream(file)
+      .on('data', (b) => {
+        h.update(b);
+        bytes += (b as Buffer).length;
+      })
+      .on('error', reject)
+      .on('end', () => resolve({ sha256: h.digest('hex'), bytes }));
+  });
+}
+
+/** Every .mp4 under a camera's folder, sorted by name (= by run start, then segment number). */
+export function listSegmentFiles(cameraDir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && e.name.endsWith('.mp4')) out.push(p);
+    }
+  };
+  walk(cameraDir);
+  return out.sort((a, b) => path.basename(a).localeCompare(path.basename(b)) || a.localeCompare(b));
+}

@@ -1,0 +1,91 @@
+import type { Recording, Sighting } from '../compliance/evidence.js';
+import type { Store } from './store.js';
+
+/**
+ * Reads the live-lesson monitor needs on every tick: the recordings, gaps and sightings of one
+ * lesson window, and which lessons and classes still lack a verdict. Small indexed queries, so a
+ * tick every few seconds costs milliseconds even with years of evidence in the store.
+ */
+export class LiveRepo {
+  constructor(private store: Store) {}
+
+  recordings(cameras: readonly string[], from: number, to: number): Recording[] {
+    const db = this.store.db;
+    const rows = (cameras.length
+      ? db
+          .prepare(`SELECT camera, start_ms, end_ms FROM recordings WHERE camera IN (${cameras.map(() => '?').join(',')}) AND end_ms > ? AND start_ms < ? AND deleted_ms IS NULL ORDER BY start_ms`)
+          .all(...cameras, from, to)
+      : db.prepare('SELECT camera, start_ms, end_ms FROM recordings WHERE end_ms > ? AND start_ms < ? AND deleted_ms IS NULL ORDER BY start_ms').all(from, to)) as {
+      camera: string;
+      start_ms: number;
+      end_ms: number;
+    }[];
+    return rows.map((r) => ({ camera: r.camera, start: r.start_ms, end: r.end_ms }));
+  }
+
+  /** End of the newest indexed segment of each camera. */
+  lastSegmentEnds(): Map<string, number> {
+    const rows = this.store.db.prepare('SELECT camera, MAX(end_ms) AS e FROM recordings GROUP BY camera').all() as { camera: string; e: number }[];
+    return new Map(rows.map((r) => [r.camera, r.e]));
+  }
+
+  /** Cameras with a gap still open (the recorder says they are down). */
+  openGaps(): Set<string> {
+    return new Set(this.store.db.prepare('SELECT DISTINCT camera FROM recording_gaps WHERE end_ms IS NULL').pluck().all() as string[]);
+  }
+
+  sightings(classId: string, from: number, to: number): Sighting[] {
+    const rows = this.store.db
+      .prepare('SELECT s.trainee, s.camera, s.at_ms FROM sightings s JOIN trainees t ON t.class_id = ? AND t.id = s.trainee WHERE s.at_ms >= ? AND s.at_ms < ? AND (s.class_id IS NULL OR s.class_id = ?)')
+      .all(classId, from, to, classId) as { trainee: string; camera: string; at_ms: number }[];
+    return rows.map((r) => ({ trainee: r.trainee, camera: r.camera, at: r.at_ms }));
+  }
+
+  trainees(classId: string): string[] {
+    return this.store.db.prepare('SELECT id FROM trainees WHERE class_id = ? ORDER BY id').pluck().all(classId) as string[];
+  }
+
+  classRoom(classId: string): string | null {
+    return (this.store.db.prepare('SELECT room FROM classes WHERE id = ?').pluck().get(classId) as string | null | undefined) ?? null;
+  }
+
+  /** The body of the newest verdict of a class (lessonId null) or of one of its lessons. */
+  latestVerdict(classId: string, lessonId: string | null): string | undefined {
+    return (
+      lessonId === null
+        ? this.store.db.prepare('SELECT body FROM verdicts WHERE class_id = ? AND lesson_id IS NULL ORDER BY id DESC LIMIT 1').pluck().get(classId)
+        : this.store.db.prepare('SELECT body FROM verdicts WHERE class_id = ? AND lesson_id = ? ORDER BY id DESC LIMIT 1').pluck().get(classId, lessonId)
+    ) as string | undefined;
+  }
+
+  /** Classes with a lesson ended before `endedBefore` that has no lesson verdict, or all lessons ended and no class verdict. */
+  classesMissingVerdicts(endedBefore: number, limit = 50): string[] {
+    return this.store.db
+      .prepare(
+        `SELECT DISTINCT class_id FROM (
+           SELECT l.class_id FROM lessons l WHERE l.end_ms <= @t
+             AND NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.class_id = l.class_id AND v.lesson_id = l.id)
+           UNION
+           SELECT l.class_id FROM lessons l GROUP BY l.class_id HAVING MAX(l.end_ms) <= @t
+             AND NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.class_id = l.class_id AND v.lesson_id IS NULL)
+         ) LIMIT @limit`,
+      )
+      .pluck()
+      .all({ t: endedBefore, limit }) as string[];
+  }
+
+  /** Classes with a lesson overlapping [from, to) on this camera (or listing no camera). */
+  classesForFootage(camera: string, from: number, to: number): string[] {
+    const rows = this.store.db.prepare('SELECT class_id, cameras FROM lessons WHERE start_ms < ? AND end_ms > ?').all(to, from) as { class_id: string; cameras: string }[];
+    return [...new Set(rows.filter((r) => { const c = JSON.parse(r.cameras) as string[]; return !c.length || c.includes(camera); }).map((r) => r.class_id))];
+  }
+
+  classesOfTrainee(trainee: string): string[] {
+    return this.store.db.prepare('SELECT DISTINCT class_id FROM trainees WHERE id = ?').pluck().all(trainee) as string[];
+  }
+
+  recordingSpan(id: number): { camera: string; start: number; end: number } | undefined {
+    const r = this.store.db.prepare('SELECT camera, start_ms, end_ms FROM recordings WHERE id = ?').get(id) as { camera: string; start_ms: number; end_ms: number } | undefined;
+    return r && { camera: r.camera, start: r.start_ms, end: r.end_ms };
+  }
+}

@@ -1,0 +1,402 @@
+import fs from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { AgentContext } from '../core/context.js';
+import type { Module } from '../core/module.js';
+import { AlarmRepo } from '../store/alarms.js';
+import { Outbox, type OutboxRecord } from '../store/outbox.js';
+import { SyncMeta } from '../store/syncmeta.js';
+import { Backoff } from './backoff.js';
+import { describe, mqttOptions } from './connect.js';
+import { topics, type AckMsg, type BatchMsg, type CommandMsg, type ReplyMsg, type StatusMsg, type StatusState } from './contract.js';
+import { parseMessage, validators } from './schemas.js';
+
+/** Keep a batch well under broker limits (Mosquitto acks and then silently drops oversize). */
+const MAX_BATCH_BYTES = 256 * 1024;
+const TICK_MS = 200;
+const META_EVERY_MS = 2000;
+const DISK_EVERY_MS = 60_000;
+/** a connection this old is stable: the next failure starts the backoff from its minimum */
+const STABLE_MS = 60_000;
+
+interface InFlight {
+  seqs: number[];
+  sentAt: number;
+}
+
+/** What `sync status` shows; written to sync_meta under 'state'. */
+export interface SyncState {
+  connected: boolean;
+  since: number | null;
+  session: number;
+  url: string;
+  lastAckMs: number | null;
+  /** records settled per second over the last minute */
+  throughput: number;
+  inFlightBatches: number;
+  reconnects: number;
+  resends: number;
+  heartbeatMs: number;
+}
+
+/**
+ * Store-and-forward to the provincial system: drains the outbox in QoS 1 batches with a bounded
+ * number in flight, settles rows only on central's application ack (never on PUBACK), resends
+ * unacked batches on timeout and on every reconnect, obeys central's commands, and keeps a
+ * retained status with a last will. The only module that imports mqtt.
+ */
+export class SyncClient implements Module {
+  readonly name = 'sync';
+  private log!: Logger;
+  private outbox!: Outbox;
+  private meta!: SyncMeta;
+  private alarms!: AlarmRepo;
+  private client?: MqttClient;
+  private t!: ReturnType<typeof topics>;
+  private backoff!: Backoff;
+  private session = 0;
+  private connected = false;
+  private connectedAt = 0;
+  private stopping = false;
+  private inFlight = new Map<string, InFlight>();
+  /** highest seq handed to a batch on this connection (unacked rows above it are new) */
+  private cursor = 0;
+  private replay?: { next: number; to: number };
+  private tick?: NodeJS.Timeout;
+  private reconnectTimer?: NodeJS.Timeout;
+  private lastMeta = 0;
+  private lastDisk = -Infinity;
+  private settledLog: Array<[number, number]> = [];
+  private lastAckMs: number | null = null;
+  private reconnects = 0;
+  private resends = 0;
+
+  constructor(private ctx: AgentContext) {}
+
+  async start(): Promise<void> {
+    const { cfg, store } = this.ctx;
+    this.log = this.ctx.log.child({ ns: 'ca:sync' });
+    this.outbox = new Outbox(store);
+    this.meta = new SyncMeta(store);
+    this.alarms = new AlarmRepo(store);
+    this.t = topics(cfg.sync.topicPrefix, cfg.box.id);
+    this.backoff = new Backoff(cfg.sync.reconnectMinMs, cfg.sync.reconnectMaxMs);
+    this.lastAckMs = this.meta.get<SyncState>('state')?.value.lastAckMs ?? null;
+    validators(); // load the schemas now: a broken install fails at start, not at the first ack
+    this.stopping = false;
+    this.session = this.meta.nextSession();
+    const opts = mqttOptions(cfg.sync, `ca-${cfg.box.id}`);
+    opts.will = { topic: this.t.status, payload: Buffer.from(JSON.stringify(this.statusMsg('offline'))), qos: 1, retain: true };
+    this.log.info({ ...describe(cfg.sync), box: cfg.box.id, session: this.session }, 'connecting');
+    const client = mqtt.connect(cfg.sync.url, opts);
+    this.client = client;
+    client.on('connect', () => this.onConnect());
+    client.on('close', () => this.onClose());
+    client.on('error', (err) => {
+      // why only the message: errors of tls/net never carry credentials, but option objects could
+      this.log.warn({ err: err.message, code: (err as { code?: unknown }).code }, 'mqtt error');
+      if (!this.connected) this.scheduleReconnect();
+    });
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    this.tick = setInterval(() => this.onTick(), TICK_MS);
+    this.writeState();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.meta) return; // never started
+    this.stopping = true;
+    clearInterval(this.tick);
+    clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      if (this.connected) {
+        // why: a clean shutdown says so, and a DISCONNECT suppresses the will (offline)
+        await new Promise<void>((resolve) => {
+          client.publish(this.t.status, JSON.stringify(this.statusMsg('stopped')), { qos: 1, retain: true }, () => resolve());
+          setTimeout(resolve, 2000).unref();
+        });
+        await client.endAsync().catch(() => undefined);
+      } else {
+        await client.endAsync(true).catch(() => undefined);
+      }
+    }
+    this.connected = false;
+    this.inFlight.clear();
+    this.writeState();
+    this.ctx.bus.removeListeners(this);
+  }
+
+  /** Ask for a resend of every record from `from` (acked or not): central lost something. */
+  resendFrom(from: number): void {
+    const to = this.outbox.maxSeq();
+    const next = Math.max(from, this.outbox.floor());
+    this.replay = next <= to ? { next, to } : undefined;
+    this.log.info({ from, to }, 'resend requested');
+    this.pump();
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  private statusMsg(state: StatusState): StatusMsg {
+    return { v: 1, box: this.ctx.cfg.box.id, state, session: this.session, at: this.ctx.now(), agent: 'classroom-agent' };
+  }
+
+  private onConnect(): void {
+    this.connected = true;
+    this.connectedAt = performance.now();
+    // why: every connection starts from the oldest unacked row; whatever was in flight on the
+    // old connection is resent (duplicates are harmless: central dedups by box + record id)
+    this.inFlight.clear();
+    this.cursor = 0;
+    const client = this.client!;
+    client.subscribe([this.t.ack, this.t.cmd, this.t.status], { qos: 1 }, (err) => {
+      if (err) this.log.warn({ err: err.message }, 'subscribe failed');
+    });
+    // online on EVERY connect (zigbee2mqtt #4854): a broker restart may have lost the retained one
+    client.publish(this.t.status, JSON.stringify({ ...this.statusMsg('online'), backlog: this.outbox.backlog().count }), { qos: 1, retain: true });
+    this.log.info({ session: this.session, attempts: this.backoff.attempts }, 'connected');
+    this.ctx.bus.emit('sync.status', { connected: true, backlog: this.outbox.backlog().count });
+    this.writeState();
+    this.pump();
+  }
+
+  private onClose(): void {
+    const was = this.connected;
+    this.connected = false;
+    this.inFlight.clear();
+    if (was) {
+      if (performance.now() - this.connectedAt > STABLE_MS) this.backoff.reset();
+      this.log.warn({ session: this.session }, 'disconnected');
+      this.ctx.bus.emit('sync.status', { connected: false, backlog: this.outbox.backlog().count });
+      this.writeState();
+    }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopping || this.reconnectTimer || !this.client) return;
+    const delay = this.backoff.next();
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      const client = this.client;
+      if (this.stopping || !client || this.connected) return;
+      // a new connection is a new session: its will must outrank nothing newer than itself
+      this.session = this.meta.nextSession();
+      if (client.options.will) client.options.will.payload = Buffer.from(JSON.stringify(this.statusMsg('offline')));
+      this.reconnects++;
+      client.reconnect();
+    }, delay);
+    this.log.debug({ delay }, 'reconnect scheduled');
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    try {
+      if (topic === this.t.ack) this.onAck(payload);
+      else if (topic === this.t.cmd) this.onCommand(payload);
+      else if (topic === this.t.status) this.onOwnStatus(payload);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, topic }, 'message handling failed');
+    }
+  }
+
+  private onAck(payload: Buffer): void {
+    const r = parseMessage<AckMsg>(validators().ack, payload);
+    if (!r.ok || r.value.box !== this.ctx.cfg.box.id) {
+      this.log.warn({ topic: this.t.ack, issues: r.ok ? [{ path: 'box', message: 'not this box' }] : r.issues }, 'ack refused');
+      return;
+    }
+    const ack = r.value;
+    const now = this.ctx.now();
+    this.lastAckMs = now;
+    // settling and the state the CLI reads go in one transaction (one fsync per ack)
+    const settled = this.ctx.store.tx(() => {
+      const out = this.outbox.settle(ack.ranges, now);
+      if (out.length) this.settledLog.push([performance.now(), out.length]);
+      this.writeState();
+      return out;
+    });
+    this.backoff.reset();
+    if (ack.batch) this.inFlight.delete(ack.batch);
+    // a batch may also be covered by acks of other batches (resends, replays)
+    if (this.inFlight.size) {
+      for (const [id, b] of this.inFlight) {
+        if (b.seqs.every((s) => ack.ranges.some(([a, z]) => s >= a && s <= z))) this.inFlight.delete(id);
+      }
+    }
+    if (settled.length) {
+      this.ctx.bus.emit('sync.acked', { seqs: settled, at: now });
+    }
+    this.pump();
+  }
+
+  private onCommand(payload: Buffer): void {
+    const r = parseMessage<CommandMsg>(validators().command, payload);
+    if (!r.ok) {
+      // refused: logged, nothing changes (and no reply: a malformed command may have no id)
+      this.log.warn({ topic: this.t.cmd, issues: r.issues.slice(0, 10), bytes: payload.length }, 'command refused');
+      return;
+    }
+    const c = r.value;
+    this.log.info({ cmd: c.cmd, id: c.id }, 'command');
+    if (c.cmd === 'resend') {
+      this.resendFrom(c.from);
+      this.reply({ id: c.id, cmd: c.cmd, ok: true, message: `resending from ${c.from}` });
+    } else if (c.cmd === 'ping') {
+      this.reply({ id: c.id, cmd: c.cmd, ok: true, backlog: this.outbox.backlog().count });
+    } else {
+      this.ctx.bus.emit('sync.command', { cmd: 'reload', what: c.what, id: c.id, at: this.ctx.now() });
+      this.reply({ id: c.id, cmd: c.cmd, ok: true, message: `reload ${c.what} requested` });
+    }
+  }
+
+  /** A stale will (lower session) overwrote our retained status: put `online` back. */
+  private onOwnStatus(payload: Buffer): void {
+    const r = parseMessage<StatusMsg>(validators().status, payload);
+    if (!r.ok || !this.connected) return;
+    if (r.value.state !== 'online' && r.value.session < this.session) {
+      this.log.info({ stale: r.value.session, session: this.session }, 'stale will seen, republishing online');
+      this.client?.publish(this.t.status, JSON.stringify(this.statusMsg('online')), { qos: 1, retain: true });
+    }
+  }
+
+  private reply(r: Omit<ReplyMsg, 'v' | 'box' | 'at'>): void {
+    const msg: ReplyMsg = { v: 1, box: this.ctx.cfg.box.id, at: this.ctx.now(), ...r };
+    this.client?.publish(this.t.reply, JSON.stringify(msg), { qos: 1 });
+  }
+
+  /** Fill the in-flight window: replays first (central asked), then new unacked rows. */
+  private pump(): void {
+    const client = this.client;
+    if (!client || !this.connected || this.stopping) return;
+    const { batchSize, maxInFlight } = this.ctx.cfg.sync;
+    while (this.inFlight.size < maxInFlight) {
+      let rows: OutboxRecord[];
+      if (this.replay) {
+        rows = this.outbox.range(this.replay.next, this.replay.to, batchSize, MAX_BATCH_BYTES);
+        if (!rows.length) {
+          this.replay = undefined;
+          continue;
+        }
+        this.replay.next = rows[rows.length - 1]!.seq + 1;
+        if (this.replay.next > this.replay.to) this.replay = undefined;
+      } else {
+        rows = this.outbox.unacked(this.cursor, batchSize, MAX_BATCH_BYTES);
+        if (!rows.length) return;
+        this.cursor = rows[rows.length - 1]!.seq;
+      }
+      this.send(rows);
+    }
+  }
+
+  private send(rows: OutboxRecord[]): void {
+    const id = randomUUID();
+    const batch: BatchMsg = {
+      v: 1,
+      box: this.ctx.cfg.box.id,
+      batch: id,
+      session: this.session,
+      sentAt: this.ctx.now(),
+      floor: this.outbox.floor(),
+      records: rows.map((r) => ({ id: r.recordId, seq: r.seq, type: r.type, at: r.at, data: r.data })),
+    };
+    const seqs = rows.map((r) => r.seq);
+    this.inFlight.set(id, { seqs, sentAt: performance.now() });
+    this.outbox.markSent(seqs, this.ctx.now());
+    // the PUBACK callback is informational only: a row is settled by central's ack, never here
+    this.client!.publish(this.t.events, JSON.stringify(batch), { qos: 1 }, (err) => {
+      if (err) this.log.debug({ err: err.message, batch: id }, 'publish not completed');
+    });
+  }
+
+  private onTick(): void {
+    if (this.stopping) return;
+    const now = performance.now();
+    try {
+      const req = this.meta.take<{ from: number }>('resendRequest');
+      if (req) this.resendFrom(req.from);
+      if (this.connected) {
+        // batches without an ack in time are resent (covers half-open links, mqtt.js #1181,
+        // a receiver that died holding them, a broker that dropped them)
+        for (const [id, b] of this.inFlight) {
+          if (now - b.sentAt < this.ctx.cfg.sync.ackTimeoutMs) continue;
+          this.inFlight.delete(id);
+          const rows = this.outbox.stillUnacked(b.seqs);
+          if (rows.length) {
+            this.resends++;
+            this.log.info({ batch: id, records: rows.length }, 'ack timeout, resending');
+            this.send(rows);
+          }
+        }
+        this.pump();
+      }
+      if (now - this.lastMeta >= META_EVERY_MS) this.writeState();
+      if (now - this.lastDisk >= DISK_EVERY_MS) this.checkDisk();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'sync tick failed');
+    }
+  }
+
+  private throughput(): number {
+    const now = performance.now();
+    this.settledLog = this.settledLog.filter(([t]) => now - t <= 60_000);
+    if (!this.settledLog.length) return 0;
+    const n = this.settledLog.reduce((a, [, c]) => a + c, 0);
+    const span = Math.max(1000, now - this.settledLog[0]![0]);
+    return Math.round((n * 1000) / span);
+  }
+
+  private writeState(): void {
+    this.lastMeta = performance.now();
+    const s: SyncState = {
+      connected: this.connected,
+      since: this.connected ? this.ctx.now() - Math.round(performance.now() - this.connectedAt) : null,
+      session: this.session,
+      url: describe(this.ctx.cfg.sync).url as string,
+      lastAckMs: this.lastAckMs,
+      throughput: this.throughput(),
+      inFlightBatches: this.inFlight.size,
+      reconnects: this.reconnects,
+      resends: this.resends,
+      heartbeatMs: this.ctx.now(),
+    };
+    this.meta.set('state', s);
+  }
+
+  /**
+   * The outbox is never trimmed to make room. When the disk budget is reached the agent says so
+   * with an alarm (which itself travels through the outbox) and keeps every record.
+   */
+  private checkDisk(): void {
+    this.lastDisk = performance.now();
+    const budget = this.ctx.cfg.retention.diskBudgetBytes;
+    let dbBytes = 0;
+    let avail = Infinity;
+    let total = 0;
+    try {
+      for (const f of [this.ctx.paths.database, `${this.ctx.paths.database}-wal`]) {
+        if (fs.existsSync(f)) dbBytes += fs.statSync(f).size;
+      }
+      const st = fs.statfsSync(this.ctx.paths.state);
+      avail = st.bavail * st.bsize;
+      total = st.blocks * st.bsize;
+    } catch {
+      return;
+    }
+    const box = this.ctx.cfg.box.id;
+    // the database alone over the budget, or the disk itself nearly full
+    const full = (budget !== undefined && dbBytes >= budget) || avail < Math.max(64 * 2 ** 20, total * 0.01);
+    if (full) {
+      const b = this.outbox.backlog();
+      const msg = `disk budget reached (database ${dbBytes} bytes, ${avail} bytes free); ${b.count} records not yet acknowledged by the provincial system are kept`;
+      if (this.alarms.raise('sync-disk-budget', box, msg)) this.log.error({ dbBytes, avail, backlog: b.count }, 'disk budget reached; outbox kept');
+    } else {
+      this.alarms.clear('sync-disk-budget', box);
+    }
+  }
+
+}

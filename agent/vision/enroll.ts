@@ -1,0 +1,217 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../store/store.js';
+import { FaceRepo } from '../store/faces.js';
+import { InputError } from '../core/errors.js';
+import { loadFaceApi } from './tf.js';
+import { loadNets, modelVersion } from './models.js';
+import { decodeImage } from './frames.js';
+import { keyFileOf, loadGallery, loadOrCreateKey, sealDescriptor, sealPhoto } from './gallery.js';
+import { distanceStats } from './match.js';
+import type { Loaded } from './tf.js';
+import type { RgbFrame } from './frames.js';
+import { detectFaces, type Box, type FaceFound } from './engine.js';
+
+export interface PhotoCheck {
+  photo: string;
+  ok: boolean;
+  /** why a photo was rejected: no-face, several-faces, too-small, blurred */
+  problem?: 'no-face' | 'several-faces' | 'too-small' | 'blurred';
+  faces: number;
+  facePx?: number;
+  sharpness?: number;
+  descriptor?: Float32Array;
+}
+
+export interface EnrolRules {
+  /** smallest face width accepted for enrolment, pixels */
+  minFacePx: number;
+  /** smallest sharpness (variance of the Laplacian on the face scaled to 112 px) */
+  minSharpness: number;
+}
+export const DEFAULT_ENROL_RULES: EnrolRules = { minFacePx: 80, minSharpness: 60 };
+
+/**
+ * Sharpness of a face: variance of the 4-neighbour Laplacian of its grey levels, after scaling
+ * the face box to 112 px wide, so that a big soft face and a small crisp one compare fairly.
+ * Blurred photos give descriptors that sit between people, which is how false matches start.
+ */
+export function sharpness(frame: RgbFrame, box: Box, size = 112): number {
+  const k = box.width / size;
+  const rows = Math.max(8, Math.round(box.height / k));
+  const g = new Float32Array(size * rows);
+  for (let y = 0; y < rows; y++) {
+    for (let x = 0; x < size; x++) {
+      const sx = Math.min(frame.width - 1, Math.max(0, Math.floor(box.x + (x + 0.5) * k)));
+      const sy = Math.min(frame.height - 1, Math.max(0, Math.floor(box.y + (y + 0.5) * k)));
+      const i = (sy * frame.width + sx) * 3;
+      g[y * size + x] = 0.299 * frame.data[i]! + 0.587 * frame.data[i + 1]! + 0.114 * frame.data[i + 2]!;
+    }
+  }
+  let sum = 0;
+  let sum2 = 0;
+  let n = 0;
+  for (let y = 1; y < rows - 1; y++) {
+    for (let x = 1; x < size - 1; x++) {
+      const c = y * size + x;
+      const l = g[c - 1]! + g[c + 1]! + g[c - size]! + g[c + size]! - 4 * g[c]!;
+      sum += l;
+      sum2 += l * l;
+      n++;
+    }
+  }
+  return n ? sum2 / n - (sum / n) ** 2 : 0;
+}
+
+/** Check one enrolment photo and compute its descriptor when it is usable. */
+export async function checkPhoto(l: Loaded, photo: string, frame: RgbFrame, rules: EnrolRules): Promise<PhotoCheck> {
+  // a low detection threshold here: a second, faint face in the photo must be noticed, not ignored
+  const faces: FaceFound[] = await detectFaces(l, frame, { minConfidence: 0.4, minFaceSize: 0 });
+  if (!faces.length) return { photo, ok: false, problem: 'no-face', faces: 0 };
+  if (faces.length > 1) return { photo, ok: false, problem: 'several-faces', faces: faces.length };
+  const f = faces[0]!;
+  const s = sharpness(frame, f.box);
+  const base = { photo, faces: 1, facePx: Math.round(f.box.width), sharpness: Math.round(s) };
+  if (f.box.width < rules.minFacePx) return { ...base, ok: false, problem: 'too-small' };
+  if (s < rules.minSharpness) return { ...base, ok: false, problem: 'blurred' };
+  return { ...base, ok: true, descriptor: f.descriptor };
+}
+
+export interface EnrolResult {
+  trainee: string;
+  model: string;
+  backend: string;
+  checks: PhotoCheck[];
+}
+
+const PROBLEM_TEXT: Record<NonNullable<PhotoCheck['problem']>, (c: PhotoCheck, r: EnrolRules) => string> = {
+  'no-face': () => 'no face found / 未检测到人脸',
+  'several-faces': (c) => `${c.faces} faces; one person per photo / 检测到 ${c.faces} 张人脸，每张照片只能有一人`,
+  'too-small': (c, r) => `face ${c.facePx} px wide < ${r.minFacePx} px; take it closer / 人脸宽 ${c.facePx} 像素，小于 ${r.minFacePx}，请靠近拍摄`,
+  blurred: (c, r) => `blurred (sharpness ${c.sharpness} < ${r.minSharpness}) / 照片模糊（清晰度 ${c.sharpness}，低于 ${r.minSharpness}）`,
+};
+
+/**
+ * Enrol a trainee from photos, all or nothing: every photo must show exactly one sharp,
+ * large-enough face; otherwise nothing is stored and every bad photo is named. Requires a
+ * standing consent. Descriptors are sealed (AES-256-GCM) before they reach the store; the
+ * photos are not kept unless vision.keepPhotos is set (then sealed too).
+ */
+export async function enrolTrainee(cfg: Config, store: Store, trainee: string, photos: readonly string[], replace = true): Promise<EnrolResult> {
+  const faces = new FaceRepo(store);
+  if (!faces.hasConsent(trainee)) {
+    throw new InputError('enroll', [{ path: 'TRAINEE_ID', message: `no face-recognition consent recorded for ${trainee}; record it first: classroom-agent consent ${trainee} --by NAME / 尚未登记该学员的人脸识别单独同意` }]);
+  }
+  if (!photos.length) throw new InputError('enroll', [{ path: 'PHOTO', message: 'at least one photo / 至少一张照片' }]);
+  const missing = photos.map((p, i) => ({ p, i })).filter(({ p }) => !fs.existsSync(p));
+  if (missing.length) throw new InputError('enroll', missing.map(({ p, i }) => ({ path: `PHOTO[${i}]`, message: `${p}: file not found / 文件不存在` })));
+  const key = loadOrCreateKey(keyFileOf(cfg));
+  const l = await loadFaceApi(cfg.vision.backend);
+  const m = await loadNets(l.faceapi);
+  const model = modelVersion(m);
+  const rules: EnrolRules = { minFacePx: cfg.vision.enrolMinFacePx, minSharpness: cfg.vision.enrolMinSharpness };
+  const checks: PhotoCheck[] = [];
+  const issues: { path: string; message: string }[] = [];
+  for (const [i, p] of photos.entries()) {
+    let frame;
+    try {
+      frame = await decodeImage(p);
+    } catch (err) {
+      issues.push({ path: `PHOTO[${i}]`, message: `${p}: not a readable image / 无法读取图片 (${(err as Error).message})` });
+      continue;
+    }
+    const c = await checkPhoto(l, p, frame, rules);
+    checks.push(c);
+    if (!c.ok) issues.push({ path: `PHOTO[${i}]`, message: `${path.basename(p)}: ${PROBLEM_TEXT[c.problem!](c, rules)}` });
+  }
+  if (issues.length) throw new InputError('enroll', issues);
+  faces.addDescriptors(
+    trainee,
+    checks.map((c, i) => ({
+      model,
+      sealed: sealDescriptor(key, trainee, model, c.descriptor!),
+      source: `photo ${i + 1}`,
+      facePx: c.facePx!,
+      sharpness: c.sharpness!,
+      photo: cfg.vision.keepPhotos ? sealPhoto(key, trainee, fs.readFileSync(photos[i]!)) : undefined,
+    })),
+    replace,
+  );
+  return { trainee, model, backend: l.backend, checks: checks.map(({ descriptor: _d, ...c }) => c) };
+}
+
+export interface Calibration {
+  classId: string;
+  model: string;
+  enrolled: string[];
+  notEnrolled: string[];
+  between: { n: number; min: number; p5: number; median: number };
+  within: { n: number; max: number };
+  /** closest pairs of different trainees (look-alikes to check by eye) */
+  closest: { a: string; b: string; distance: number }[];
+  histogram: { from: number; to: number; between: number; within: number }[];
+  suggestedThreshold: number;
+  configuredThreshold: number;
+  warning?: string;
+}
+
+const q = (xs: number[], p: number) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor(p * (xs.length - 1)))]! : NaN);
+
+/**
+ * How well the model separates this class's trainees: distances between different trainees'
+ * descriptors (must stay above the threshold) and within each trainee's own (must stay below).
+ * Suggested threshold: halfway between the largest same-person distance and the smallest
+ * different-person distance, capped at 0.6 and kept ≥ margin below the closest pair.
+ */
+export async function calibrate(cfg: Config, store: Store, classId: string, model: string): Promise<Calibration> {
+  const faces = new FaceRepo(store);
+  const roster = faces.roster(classId);
+  if (!roster.length) throw new InputError('calibrate', [{ path: 'CLASS_ID', message: `class ${classId} has no trainees (import it first) / 班次不存在或无学员` }]);
+  const key = loadOrCreateKey(keyFileOf(cfg));
+  const gallery = loadGallery(faces, key, roster, model);
+  const enrolled = [...new Set(gallery.map((g) => g.trainee))].sort();
+  const { between, within } = distanceStats(gallery);
+  const closest: Calibration['closest'] = [];
+  for (let i = 0; i < gallery.length; i++) {
+    for (let j = i + 1; j < gallery.length; j++) {
+      const a = gallery[i]!;
+      const b = gallery[j]!;
+      if (a.trainee === b.trainee) continue;
+      const d = Math.sqrt(a.descriptor.reduce((s, v, k) => s + (v - b.descriptor[k]!) ** 2, 0));
+      const pair = [a.trainee, b.trainee].sort() as [string, string];
+      const old = closest.find((c) => c.a === pair[0] && c.b === pair[1]);
+      if (old) old.distance = Math.min(old.distance, d);
+      else closest.push({ a: pair[0], b: pair[1], distance: d });
+    }
+  }
+  closest.sort((x, y) => x.distance - y.distance);
+  const minBetween = between[0] ?? 1;
+  const maxWithin = within.length ? within[within.length - 1]! : 0;
+  let suggested = Math.min(0.6, (minBetween + maxWithin) / 2, minBetween - cfg.vision.margin);
+  suggested = Math.max(0.3, Math.round(suggested * 100) / 100);
+  const histogram = [];
+  for (let f = 0; f < 1.4; f += 0.1) {
+    const to = f + 0.1;
+    histogram.push({ from: +f.toFixed(1), to: +to.toFixed(1), between: between.filter((d) => d >= f && d < to).length, within: within.filter((d) => d >= f && d < to).length });
+  }
+  const warning =
+    maxWithin >= minBetween
+      ? `some trainees are closer to another trainee (${minBetween.toFixed(2)}) than to themselves (${maxWithin.toFixed(2)}): re-enrol with better photos / 部分学员与他人的距离小于与自身的距离，请重新采集`
+      : enrolled.length < 2
+        ? 'fewer than 2 trainees enrolled: nothing to compare / 已采集学员少于 2 人'
+        : undefined;
+  return {
+    classId,
+    model,
+    enrolled,
+    notEnrolled: roster.filter((r) => !enrolled.includes(r)),
+    between: { n: between.length, min: minBetween, p5: q(between, 0.05), median: q(between, 0.5) },
+    within: { n: within.length, max: maxWithin },
+    closest: closest.slice(0, 5),
+    histogram: histogram.filter((h) => h.between || h.within),
+    suggestedThreshold: suggested,
+    configuredThreshold: cfg.vision.threshold,
+    ...(warning ? { warning } : {}),
+  };
+}

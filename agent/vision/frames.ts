@@ -1,0 +1,151 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../core/paths.js';
+
+/** One decoded picture: packed RGB, 3 bytes per pixel, row-major. */
+export interface RgbFrame {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+let ffmpegBin: string | undefined;
+/** The system's ffmpeg when on PATH (Debian 5.1), else the one shipped in @ffmpeg-installer. */
+export function ffmpegPath(): string {
+  if (ffmpegBin) return ffmpegBin;
+  if (spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0) return (ffmpegBin = 'ffmpeg');
+  const req = createRequire(path.join(PACKAGE_ROOT, 'package.json'));
+  return (ffmpegBin = (req('@ffmpeg-installer/ffmpeg') as { path: string }).path);
+}
+
+/**
+ * Incremental parser of a stream of binary PPM (P6) pictures, the format ffmpeg writes with
+ * `-f image2pipe -c:v ppm`: each picture carries its own size, so neither ffprobe nor a guess
+ * of the scaled height is needed.
+ */
+export class PpmParser {
+  private buf: Buffer = Buffer.alloc(0);
+  push(chunk: Buffer): RgbFrame[] {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const out: RgbFrame[] = [];
+    for (;;) {
+      const h = this.header();
+      if (!h) break;
+      const size = h.width * h.height * 3;
+      if (this.buf.length < h.offset + size) break;
+      // copy: the frame outlives this buffer and may be transferred to a worker
+      out.push({ width: h.width, height: h.height, data: new Uint8Array(this.buf.subarray(h.offset, h.offset + size)) });
+      this.buf = this.buf.subarray(h.offset + size);
+    }
+    return out;
+  }
+  private header(): { width: number; height: number; offset: number } | undefined {
+    // P6 <ws> width <ws> height <ws> maxval <one ws> data
+    const text = this.buf.subarray(0, Math.min(this.buf.length, 64)).toString('latin1');
+    const m = /^P6\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(text);
+    if (!m) {
+      if (this.buf.length >= 64 || (this.buf.length >= 2 && !text.startsWith('P6'))) throw new Error('ffmpeg output is not a PPM stream');
+      return undefined;
+    }
+    if (m[3] !== '255') throw new Error(`unsupported PPM maxval ${m[3]}`);
+    return { width: Number(m[1]), height: Number(m[2]), offset: m[0].length };
+  }
+}
+
+/** Run ffmpeg with `args` (which must end in a PPM image2pipe to stdout) and collect the pictures. */
+export function ffmpegFrames(args: string[]): Promise<RgbFrame[]> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-nostdin', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const parser = new PpmParser();
+    const frames: RgbFrame[] = [];
+    let err = '';
+    p.stdout.on('data', (c: Buffer) => {
+      try {
+        frames.push(...parser.push(c));
+      } catch (e) {
+        p.kill();
+        reject(e);
+      }
+    });
+    p.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(frames) : reject(new Error(`ffmpeg exited ${code}: ${err.trim().split('\n').pop() ?? ''}`))));
+  });
+}
+
+/** Decode a still photo (JPEG, PNG, ...) to RGB at its own size. */
+export async function decodeImage(file: string): Promise<RgbFrame> {
+  const frames = await ffmpegFrames(['-i', file, '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'ppm', '-']);
+  if (!frames.length) throw new Error(`${file}: no picture decoded`);
+  return frames[0]!;
+}
+
+export interface SampledFrame extends RgbFrame {
+  /** time of the frame from the start of the segment */
+  offsetMs: number;
+}
+
+const sampleArgs = (file: string, everySeconds: number, width: number) => [
+  '-i', file, '-an', '-vf', `fps=1/${everySeconds}:round=down,scale='min(${width},iw)':-2`, '-f', 'image2pipe', '-c:v', 'ppm', '-',
+];
+
+/**
+ * Frames of a recorded segment, one every `everySeconds`, scaled to `width` (never enlarged).
+ * The fps filter emits frame i at about i × everySeconds from the segment's start.
+ */
+export async function sampleVideo(file: string, everySeconds: number, width: number): Promise<SampledFrame[]> {
+  const frames = await ffmpegFrames(sampleArgs(file, everySeconds, width));
+  return frames.map((f, i) => ({ ...f, offsetMs: Math.round(i * everySeconds * 1000) }));
+}
+
+/**
+ * The same frames, handed over one at a time with ffmpeg paused while `onFrame` works: a
+ * 10-minute segment never sits in memory as 60 decoded pictures. `signal` stops early.
+ */
+export function streamVideo(file: string, everySeconds: number, width: number, onFrame: (f: SampledFrame) => Promise<void>, signal?: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-nostdin', ...sampleArgs(file, everySeconds, width)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const parser = new PpmParser();
+    let n = 0;
+    let err = '';
+    let failed: Error | undefined;
+    let work: Promise<void> = Promise.resolve();
+    const onAbort = () => p.kill('SIGKILL');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    p.stdout.on('data', (c: Buffer) => {
+      let frames: RgbFrame[];
+      try {
+        frames = parser.push(c);
+      } catch (e) {
+        failed = e as Error;
+        p.kill('SIGKILL');
+        return;
+      }
+      if (!frames.length) return;
+      p.stdout.pause();
+      work = work.then(async () => {
+        for (const f of frames) {
+          if (failed || signal?.aborted) return;
+          try {
+            await onFrame({ ...f, offsetMs: Math.round(n++ * everySeconds * 1000) });
+          } catch (e) {
+            failed = e as Error;
+            p.kill('SIGKILL');
+          }
+        }
+        p.stdout.resume();
+      });
+    });
+    p.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      signal?.removeEventListener('abort', onAbort);
+      void work.then(() => {
+        if (failed) reject(failed);
+        else if (code !== 0 && !signal?.aborted) reject(new Error(`ffmpeg exited ${code} on ${file}: ${err.trim().split('\n').pop() ?? ''}`));
+        else resolve(n);
+      });
+    });
+  });
+}

@@ -1,0 +1,26 @@
+import path from 'node:path';
+import type { Config } from '../config/schema.js';
+import { statePaths } from '../config/load.js';
+import type { FaceRepo } from '../store/faces.js';
+import { bytesToDescriptor, descriptorToBytes, loadOrCreateKey, open, seal, type Sealed } from './keyfile.js';
+import type { GalleryEntry } from './match.js';
+
+export const keyFileOf = (cfg: Config) => path.resolve(cfg.vision.keyFile ?? path.join(statePaths(cfg).state, 'vision.key'));
+
+/** AAD of a descriptor row: a sealed descriptor moved to another trainee or model fails to open. */
+const aad = (trainee: string, model: string) => `face-descriptor|${trainee}|${model}`;
+const photoAad = (trainee: string) => `face-photo|${trainee}`;
+
+export function sealDescriptor(key: Buffer, trainee: string, model: string, d: Float32Array): Sealed {
+  return seal(key, descriptorToBytes(d), aad(trainee, model));
+}
+export function sealPhoto(key: Buffer, trainee: string, bytes: Buffer): Sealed {
+  return seal(key, bytes, photoAad(trainee));
+}
+
+/** The decrypted gallery of these trainees for one model. Plaintext lives in memory only. */
+export function loadGallery(faces: FaceRepo, key: Buffer, trainees: readonly string[], model: string): GalleryEntry[] {
+  return faces.descriptors(trainees, model).map((r) => ({ trainee: r.trainee, descriptor: bytesToDescriptor(open(key, r, aad(r.trainee, model))) }));
+}
+
+export { loadOrCreateKey };

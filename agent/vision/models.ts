@@ -1,0 +1,91 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { MODELS_DIR, PACKAGE_ROOT } from '../core/paths.js';
+import type { FaceApi } from './tf.js';
+
+export interface ModelFile {
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+export interface ModelManifest {
+  source: string;
+  sourceVersion: string;
+  recognitionModel: string;
+  files: ModelFile[];
+}
+
+const require = createRequire(path.join(PACKAGE_ROOT, 'package.json'));
+
+export function readManifest(dir = MODELS_DIR): ModelManifest {
+  const file = path.join(dir, 'manifest.json');
+  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as ModelManifest;
+  if (!Array.isArray(m.files) || !m.files.every((f) => typeof f.name === 'string' && /^[0-9a-f]{64}$/.test(f.sha256) && Number.isInteger(f.bytes))) {
+    throw new Error(`${file}: files[] must list {name, bytes, sha256}`);
+  }
+  return m;
+}
+
+/**
+ * The id stored beside every descriptor: descriptors of different models (or of the same
+ * model with other weights) are not comparable, so a change of weights means re-enrolment.
+ */
+export function modelVersion(m: ModelManifest): string {
+  const rec = m.files.find((f) => f.name === `${m.recognitionModel}.bin`);
+  return `${m.source}@${m.sourceVersion}/${m.recognitionModel}#${rec?.sha256.slice(0, 12) ?? 'unknown'}`;
+}
+
+function sha256(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+/** Problems of the weights in `dir` against the manifest; empty when every file matches. */
+export function verifyModels(dir = MODELS_DIR, m = readManifest(dir)): string[] {
+  const problems: string[] = [];
+  for (const f of m.files) {
+    const p = path.join(dir, f.name);
+    if (!fs.existsSync(p)) problems.push(`${f.name}: missing`);
+    else if (fs.statSync(p).size !== f.bytes) problems.push(`${f.name}: ${fs.statSync(p).size} bytes, manifest says ${f.bytes}`);
+    else if (sha256(p) !== f.sha256) problems.push(`${f.name}: SHA-256 differs from the manifest`);
+  }
+  return problems;
+}
+
+/** Where the installed @vladmandic/face-api keeps its weights. */
+export function packagedModelDir(): string {
+  return path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+}
+
+/**
+ * Copy the manifest's weights from the installed face-api package into `dir` (missing files
+ * only; atomically, since several processes may start at once), then verify everything.
+ * Throws listing every mismatch: the agent never runs on weights nobody vetted.
+ */
+export function ensureModels(dir = MODELS_DIR, from = packagedModelDir()): ModelManifest {
+  const m = readManifest(dir);
+  for (const f of m.files) {
+    const dst = path.join(dir, f.name);
+    if (fs.existsSync(dst)) continue;
+    const src = path.join(from, f.name);
+    if (!fs.existsSync(src)) continue; // reported as missing below
+    const tmp = `${dst}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+    fs.copyFileSync(src, tmp);
+    fs.renameSync(tmp, dst);
+  }
+  const problems = verifyModels(dir, m);
+  if (problems.length) {
+    throw new Error(`face model weights in ${dir} do not match models/manifest.json (refusing to load): ${problems.join('; ')}`);
+  }
+  return m;
+}
+
+/** The three nets the agent uses, loaded from `dir` only, after verification. */
+export async function loadNets(faceapi: FaceApi, dir = MODELS_DIR): Promise<ModelManifest> {
+  const m = ensureModels(dir);
+  await faceapi.nets.ssdMobilenetv1.loadFromDisk(dir);
+  await faceapi.nets.faceLandmark68Net.loadFromDisk(dir);
+  await faceapi.nets.faceRecognitionNet.loadFromDisk(dir);
+  return m;
+}

@@ -1,0 +1,141 @@
+import type { AgentContext } from '../core/context.js';
+import type { Module } from '../core/module.js';
+import { ClassRepo } from '../store/classes.js';
+import { FaceRepo, type FrameMatch } from '../store/faces.js';
+import { FaceWorker } from './client.js';
+import { streamVideo } from './frames.js';
+import { keyFileOf, loadGallery, loadOrCreateKey } from './gallery.js';
+import { matchFrame, type GalleryEntry } from './match.js';
+
+export interface SegmentRef {
+  id: number;
+  camera: string;
+  path: string;
+  start: number;
+  end: number;
+}
+
+export interface SegmentResult {
+  frames: number;
+  analysed: number;
+  sightings: number;
+  trainees: string[];
+  unknownFaces: number;
+}
+
+/**
+ * Who is on camera. Listens for segments the recorder has just closed and indexed, so every
+ * sighting points at video that exists (recording id + offset); analyses only frames that fall
+ * inside a lesson on that camera, against that lesson's class roster only; stores per-frame
+ * matches, headcounts, and sightings once K frames agree; announces 'sightings.stored'.
+ * The face model runs in a worker thread; this module owns it and nothing else does.
+ */
+export class VisionModule implements Module {
+  readonly name = 'vision';
+  private worker?: FaceWorker;
+  private queue: SegmentRef[] = [];
+  private running?: Promise<void>;
+  private abort?: AbortController;
+  private key?: Buffer;
+
+  constructor(private ctx: AgentContext) {}
+
+  async start(): Promise<void> {
+    const v = this.ctx.cfg.vision;
+    if (!v.enabled) {
+      this.ctx.log.info('vision disabled');
+      return;
+    }
+    this.key = loadOrCreateKey(keyFileOf(this.ctx.cfg));
+    this.abort = new AbortController();
+    this.worker = new FaceWorker({ backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log });
+    const info = await this.worker.start();
+    this.ctx.log.info({ backend: info.backend, fallbackReason: info.fallbackReason, model: info.model }, 'vision ready');
+    this.ctx.bus.on(this, 'segment.indexed', (s) => this.enqueue(s));
+  }
+
+  async stop(): Promise<void> {
+    this.ctx.bus.removeListeners(this);
+    this.queue = [];
+    this.abort?.abort();
+    await this.running?.catch(() => undefined);
+    await this.worker?.stop();
+    this.worker = undefined;
+  }
+
+  enqueue(s: SegmentRef): void {
+    this.queue.push(s);
+    this.running ??= this.drain().finally(() => (this.running = undefined));
+  }
+
+  /** Resolves when every queued segment has been analysed (tests, CLI). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    for (let s = this.queue.shift(); s; s = this.queue.shift()) {
+      try {
+        await this.processSegment(s);
+      } catch (err) {
+        this.ctx.log.error({ recording: s.id, camera: s.camera, err: (err as Error).message }, 'vision failed on segment');
+      }
+    }
+  }
+
+  async processSegment(s: SegmentRef): Promise<SegmentResult> {
+    const v = this.ctx.cfg.vision;
+    const classes = new ClassRepo(this.ctx.store);
+    const faces = new FaceRepo(this.ctx.store);
+    const lessons = classes.lessonsBetween(s.start, s.end).filter((l) => l.kind !== 'online' && (l.cameras.length === 0 || l.cameras.includes(s.camera)));
+    const res: SegmentResult = { frames: 0, analysed: 0, sightings: 0, trainees: [], unknownFaces: 0 };
+    if (!lessons.length || !this.worker || !this.key) return res; // no lesson on this camera: nothing to prove, no faces looked at
+    const info = await this.worker.start();
+    const galleries = new Map<string, GalleryEntry[]>();
+    const galleryOf = (classId: string) => {
+      let g = galleries.get(classId);
+      if (!g) galleries.set(classId, (g = loadGallery(faces, this.key!, faces.roster(classId), info.model)));
+      return g;
+    };
+    const seen = new Set<string>();
+    await streamVideo(
+      s.path,
+      v.sampleEverySeconds,
+      v.frameWidth,
+      async (frame) => {
+        res.frames++;
+        const at = s.start + frame.offsetMs;
+        const on = lessons.filter((l) => l.start <= at && at < l.end && at < s.end);
+        if (!on.length) return;
+        const a = await this.worker!.analyze(frame);
+        res.analysed++;
+        for (const l of on) {
+          const matches = matchFrame(a.faces.map((f) => f.descriptor), galleryOf(l.classId), { threshold: v.threshold, margin: v.margin });
+          const rows: FrameMatch[] = [];
+          matches.forEach((m) => {
+            if (m.trainee) rows.push({ classId: l.classId, lessonId: l.id, trainee: m.trainee, camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, distance: m.distance, margin: m.margin });
+          });
+          const unknown = a.faces.length - rows.length;
+          res.unknownFaces += unknown;
+          const written = faces.recordFrame(
+            { camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, classId: l.classId, lessonId: l.id, faces: a.faces.length, matched: rows.length, unknown },
+            rows,
+            v.minFrames,
+          );
+          res.sightings += written.length;
+          for (const w of written) seen.add(w.trainee);
+        }
+      },
+      this.abort?.signal,
+    );
+    res.trainees = [...seen].sort();
+    this.ctx.log.info({ recording: s.id, camera: s.camera, frames: res.frames, analysed: res.analysed, sightings: res.sightings, unknownFaces: res.unknownFaces }, 'segment analysed');
+    this.ctx.bus.emit('sightings.stored', { camera: s.camera, recordingId: s.id, trainees: res.trainees, unknownFaces: res.unknownFaces });
+    return res;
+  }
+
+  /** For `vision status` and doctor: the backend and model in use. */
+  status() {
+    return this.worker?.info;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The face-analysis thread. face-api's inference is synchronous wasm work of ~0.3-3 s per
+ * frame; run on the daemon's event loop it would stall check-in HTTP servers and the recorder's
+ * supervision. Here it has its own thread, and the parent can throw the whole thread away
+ * (recycle) to return any memory the wasm heap grew to.
+ */
+import { parentPort } from 'node:worker_threads';
+import { loadFaceApi, type Loaded } from './tf.js';
+import { loadNets, modelVersion } from './models.js';
+import { detectFaces, type DetectOptions } from './engine.js';
+import type { WorkerReply, WorkerRequest } from './protocol.js';
+
+let l: Loaded | undefined;
+let opts: DetectOptions = { minConfidence: 0.5, minFaceSize: 40 };
+const port = parentPort!;
+
+port.on('message', (msg: WorkerRequest) => {
+  void handle(msg).then(
+    (reply) => port.postMessage(reply),
+    (err: Error) => port.postMessage({ type: 'error', id: 'id' in msg ? msg.id : -1, message: err.message } satisfies WorkerReply),
+  );
+});
+
+async function handle(msg: WorkerRequest): Promise<WorkerReply> {
+  if (msg.type === 'init') {
+    l = await loadFaceApi(msg.backend);
+    const m = await loadNets(l.faceapi, msg.modelsDir);
+    opts = { minConfidence: msg.minConfidence, minFaceSize: msg.minFaceSize };
+    return { type: 'ready', backend: l.backend, fallbackReason: l.fallbackReason, model: modelVersion(m), numTensors: l.tf.memory().numTensors };
+  }
+  if (!l) throw new Error('worker not initialised');
+  const t0 = performance.now();
+  const faces = await detectFaces(l, { width: msg.width, height: msg.height, data: new Uint8Array(msg.data) }, opts);
+  return {
+    type: 'result',
+    id: msg.id,
+    faces: faces.map((f) => ({ box: f.box, score: f.score, descriptor: f.descriptor })),
+    ms: performance.now() - t0,
+    numTensors: l.tf.memory().numTensors,
+    rss: process.memoryUsage().rss,
+  };
+}

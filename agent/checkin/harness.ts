@@ -4,6 +4,10 @@ import path from 'node:path';
 import { CheckinServer } from './server.js';
 import { standaloneContext } from './standalone.js';
 import type { AgentContext } from '../core/context.js';
+import { initLogging } from '../core/log.js';
+
+// tests and the bench: warnings and errors only, unless LOG_LEVEL asks for more
+if (!process.env.LOG_LEVEL) initLogging({ level: 'warn' });
 
 /** A check-in server on 127.0.0.1 (port 0 unless given) over a real SQLite file, for tests and the bench. */
 export async function startCheckin(cfg: Record<string, unknown> = {}, opts: { dir?: string; port?: number; now?: () => number } = {}) {

@@ -29,6 +29,8 @@ export class TerminalHealth {
   start(): void {
     this.timer = setInterval(() => {
       try {
+        const n = this.repo.remapUnknown();
+        if (n) this.ctx.log.info({ matched: n }, 'earlier check-ins of unknown people matched to the roster');
         this.check();
       } catch (err) {
         this.ctx.log.error({ err: (err as Error).message }, 'terminal health check failed');

@@ -27,6 +27,21 @@ export interface RouteEnv {
   now: () => number;
   /** last durable poll write per terminal (polls are throttled) */
   lastPoll: Map<string, number>;
+  /** a warning at most once a minute per key, with the count of what was suppressed */
+  warn: (key: string, obj: object, msg: string) => void;
+}
+
+/** Rate-limited warnings: a terminal sending garbage every few seconds must not flood the log. */
+export function warnLimiter(log: Logger, now: () => number, everyMs = 60_000) {
+  const seen = new Map<string, { at: number; suppressed: number }>();
+  return (key: string, obj: object, msg: string) => {
+    const t = now();
+    const s = seen.get(key);
+    if (s && t - s.at < everyMs && t >= s.at) return void s.suppressed++;
+    log.warn({ ...obj, ...(s?.suppressed ? { suppressed: s.suppressed } : {}) }, msg);
+    if (seen.size > 10_000) seen.clear();
+    seen.set(key, { at: t, suppressed: 0 });
+  };
 }
 
 /** One adapter's HTTP entry: claims paths and answers them. */

@@ -19,6 +19,9 @@ export class Ingest {
   private timer: NodeJS.Timeout | null = null;
   readonly repo: CheckinRepo;
   private closed = false;
+  private inflight = new Set<Promise<void>>();
+  /** transactions committed (tests check that requests share them) */
+  commits = 0;
 
   constructor(
     private ctx: AgentContext,
@@ -41,25 +44,39 @@ export class Ingest {
     if (this.timer) (clearTimeout(this.timer), (this.timer = null));
     while (this.queue.length) {
       const batch = this.queue.splice(0, this.maxBatch);
-      let out: IngestOutcome[];
+      let res: ReturnType<CheckinRepo['commitDurable']>;
       try {
-        out = this.repo.commit(batch.map((p) => p.item));
+        res = this.repo.commitDurable(batch.map((p) => p.item));
+        this.commits++;
       } catch (err) {
         // nothing of this batch is on disk: every caller answers 5xx and the terminal retries
         this.ctx.log.error({ err: (err as Error).message, n: batch.length }, 'check-in commit failed');
         for (const p of batch) p.reject(err);
         continue;
       }
-      batch.forEach((p, i) => p.resolve(out[i]));
-      for (const o of out) {
-        for (const c of o.stored) this.ctx.bus.emit('checkin.stored', { id: c.id, terminal: c.terminal, trainee: c.trainee, at: c.at });
-      }
+      const { outcomes, durable } = res;
+      const done: Promise<void> = durable.then(
+        () => {
+          batch.forEach((p, i) => p.resolve(outcomes[i]));
+          for (const o of outcomes) {
+            for (const c of o.stored) this.ctx.bus.emit('checkin.stored', { id: c.id, terminal: c.terminal, trainee: c.trainee, at: c.at });
+          }
+        },
+        (err: unknown) => {
+          // committed but not known to be on disk: no ack; the terminal resends and dedupe absorbs it
+          this.ctx.log.error({ err: (err as Error).message, n: batch.length }, 'WAL fsync failed');
+          for (const p of batch) p.reject(err);
+        },
+      ).finally(() => this.inflight.delete(done));
+      this.inflight.add(done);
     }
   }
 
-  /** Commit what is queued, then refuse new input. */
-  close(): void {
+  /** Commit what is queued, wait for its fsync, then refuse new input. */
+  async close(): Promise<void> {
     this.flush();
     this.closed = true;
+    await Promise.allSettled([...this.inflight]);
+    this.repo.close();
   }
 }

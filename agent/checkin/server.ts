@@ -5,7 +5,7 @@ import type { Module } from '../core/module.js';
 import { resolveSecret } from '../config/load.js';
 import { Ingest } from './ingest.js';
 import { Terminals } from './terminals.js';
-import { json, send, type Route, type RouteEnv } from './http.js';
+import { json, send, warnLimiter, type Route, type RouteEnv } from './http.js';
 import { zktecoRoute } from './zkteco/route.js';
 import { webhookRoute } from './webhook/route.js';
 import { TerminalHealth } from './health.js';
@@ -67,8 +67,16 @@ export class CheckinServer implements Module {
       hmacSecret: resolveSecret(c.hmacSecret, 'checkin.hmacSecret'),
       now: this.ctx.now,
       lastPoll: new Map(),
+      warn: warnLimiter(log, this.ctx.now),
     };
-    const server = http.createServer({ requestTimeout: c.requestTimeoutMs, headersTimeout: Math.min(c.requestTimeoutMs, 10_000), keepAliveTimeout: 30_000 }, (req, res) =>
+    const server = http.createServer(
+      {
+        requestTimeout: c.requestTimeoutMs,
+        headersTimeout: Math.min(c.requestTimeoutMs, 10_000),
+        keepAliveTimeout: 30_000,
+        // why: Node checks request timeouts only this often (default 30 s); a slow sender must not hold a socket for long
+        connectionsCheckingInterval: Math.max(100, Math.min(c.requestTimeoutMs / 2, 30_000)),
+      }, (req, res) =>
       this.onRequest(req, res),
     );
     server.maxHeadersCount = 100;
@@ -161,6 +169,6 @@ export class CheckinServer implements Module {
         setTimeout(() => s.closeAllConnections?.(), 2000).unref();
       });
     }
-    this.ingest?.close();
+    await this.ingest?.close();
   }
 }

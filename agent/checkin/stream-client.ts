@@ -33,6 +33,8 @@ export class StreamClient {
   private stopped = true;
   connected = false;
   connects = 0;
+  /** bumped per connection attempt: late events of an old connection must not drop the new one */
+  private gen = 0;
 
   constructor(private o: StreamClientOpts) {
     this.delay = o.reconnectMinMs;
@@ -45,6 +47,7 @@ export class StreamClient {
 
   stop(): void {
     this.stopped = true;
+    this.gen++;
     clearTimeout(this.retry);
     clearTimeout(this.watchdog);
     this.res?.destroy();
@@ -53,11 +56,13 @@ export class StreamClient {
 
   private arm(): void {
     clearTimeout(this.watchdog);
-    this.watchdog = setTimeout(() => this.drop('no data or heartbeat within timeout'), this.o.heartbeatTimeoutMs);
+    const gen = this.gen;
+    this.watchdog = setTimeout(() => this.drop('no data or heartbeat within timeout', gen), this.o.heartbeatTimeoutMs);
   }
 
-  private drop(reason: string): void {
-    if (this.stopped) return;
+  private drop(reason: string, gen = this.gen): void {
+    if (this.stopped || gen !== this.gen) return;
+    this.gen++;
     clearTimeout(this.watchdog);
     this.res?.destroy();
     this.req?.destroy();
@@ -67,22 +72,25 @@ export class StreamClient {
     this.connected = false;
     clearTimeout(this.retry);
     const wait = Math.round(this.delay * (0.75 + Math.random() * 0.5));
-    this.o.log.warn({ reason, retryMs: wait }, 'event stream down, reconnecting');
+    // a quiet stream on firmware without heartbeats is re-armed routinely: not worth a warning each time
+    if (reason.startsWith('no data')) this.o.log.info({ reason, retryMs: wait }, 'event stream silent, re-arming');
+    else this.o.log.warn({ reason, retryMs: wait }, 'event stream down, reconnecting');
     this.delay = Math.min(this.delay * 2, this.o.reconnectMaxMs);
     this.retry = setTimeout(() => this.connect(), wait);
   }
 
   private connect(): void {
     if (this.stopped) return;
+    const gen = ++this.gen;
     this.arm();
     digestRequest(this.o.url, { username: this.o.username, password: this.o.password, timeoutMs: this.o.heartbeatTimeoutMs, headers: { accept: 'multipart/*' } }, (r) => (this.req = r))
       .then((res) => {
-        if (this.stopped) return void res.destroy();
+        if (this.stopped || gen !== this.gen) return void res.destroy();
         this.res = res;
         const boundary = boundaryOf(res.headers['content-type']);
         if (res.statusCode !== 200 || !boundary) {
           res.resume();
-          return this.drop(`HTTP ${res.statusCode} ${res.headers['content-type'] ?? ''}`);
+          return this.drop(`HTTP ${res.statusCode} ${res.headers['content-type'] ?? ''}`, gen);
         }
         this.connected = true;
         this.connects++;
@@ -99,13 +107,13 @@ export class StreamClient {
             mp.push(d);
           } catch (err) {
             this.o.log.error({ err: (err as Error).message }, 'stream parser failed');
-            this.drop('parser failure');
+            this.drop('parser failure', gen);
           }
         });
-        res.on('end', () => this.drop('stream ended'));
-        res.on('error', (e) => this.drop(e.message));
+        res.on('end', () => this.drop('stream ended', gen));
+        res.on('error', (e) => this.drop(e.message, gen));
         this.o.onConnected();
       })
-      .catch((e: Error) => this.drop(e.message));
+      .catch((e: Error) => this.drop(e.message, gen));
   }
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Store } from './store.js';
 import { Outbox } from './outbox.js';
 import { ClassRepo } from './classes.js';
@@ -57,6 +58,16 @@ export interface RawRow {
   received_ms: number;
 }
 
+interface Health {
+  terminal: string;
+  protocol: string;
+  lastEvent: number | null;
+  now: number;
+  lastEventAt: number | null;
+  skew: number | null;
+  cursor: string | null;
+}
+
 const ROSTER_TTL_MS = 5000;
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -91,7 +102,7 @@ export class CheckinRepo {
          VALUES (@terminal, @protocol, @lastEvent, @now, @lastEventAt, @skew, @cursor, @now)
          ON CONFLICT(terminal) DO UPDATE SET
            last_event_ms = COALESCE(excluded.last_event_ms, last_event_ms),
-           last_contact_ms = excluded.last_contact_ms,
+           last_contact_ms = MAX(COALESCE(last_contact_ms, 0), excluded.last_contact_ms),
            last_event_at_ms = MAX(COALESCE(last_event_at_ms, 0), COALESCE(excluded.last_event_at_ms, 0)),
            skew_ms = COALESCE(excluded.skew_ms, skew_ms),
            cursor = COALESCE(excluded.cursor, cursor),
@@ -121,13 +132,74 @@ export class CheckinRepo {
     this.roster = undefined;
   }
 
+  private walFd?: number;
+  private syncing = false;
+  private syncWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+
+  /**
+   * Group commit with the fsync off the event loop. The transaction is committed with
+   * synchronous=NORMAL (written to the WAL, no fsync), then the WAL file is fsynced on libuv's
+   * thread pool; `durable` resolves when that fsync, started after the commit, has finished.
+   * Only then may the terminals be answered. Same guarantee as synchronous=FULL for these
+   * commits (their WAL frames are on disk before the ack), but the event loop keeps reading
+   * requests and committing the next batch while the disk syncs: the next batch's fsync
+   * starts when this one ends (pipelined group commit). Other modules' writes on the shared
+   * connection keep FULL: the pragma is switched back right after this transaction.
+   */
+  commitDurable(items: IntakeItem[]): { outcomes: IngestOutcome[]; durable: Promise<void> } {
+    const db = this.store.db;
+    const wal = String(db.pragma('journal_mode', { simple: true })) === 'wal';
+    if (!wal) return { outcomes: this.commit(items), durable: Promise.resolve() };
+    db.pragma('synchronous = NORMAL');
+    let outcomes: IngestOutcome[];
+    try {
+      outcomes = this.commit(items);
+    } finally {
+      db.pragma('synchronous = FULL');
+    }
+    const durable = new Promise<void>((resolve, reject) => this.syncWaiters.push({ resolve, reject }));
+    this.kickSync();
+    return { outcomes, durable };
+  }
+
+  private kickSync(): void {
+    if (this.syncing || !this.syncWaiters.length) return;
+    const group = this.syncWaiters.splice(0);
+    this.syncing = true;
+    try {
+      // same inode for the connection's life: SQLite resets the WAL in place, never replaces it
+      this.walFd ??= fs.openSync(`${this.store.file}-wal`, 'r');
+    } catch (err) {
+      this.syncing = false;
+      for (const g of group) g.reject(err);
+      return;
+    }
+    fs.fsync(this.walFd, (err) => {
+      this.syncing = false;
+      for (const g of group) (err ? g.reject(err) : g.resolve());
+      this.kickSync();
+    });
+  }
+
+  /** Close the WAL handle (after the last durable() has settled). */
+  close(): void {
+    if (this.walFd !== undefined) fs.closeSync(this.walFd);
+    this.walFd = undefined;
+  }
+
   /** Group commit of raw inputs and their check-ins. Throws only when SQLite fails (nothing committed). */
   commit(items: IntakeItem[]): IngestOutcome[] {
     const now = this.store.now();
-    return this.store.tx(() => items.map((it) => this.commitOne(it, now)));
+    return this.store.tx(() => {
+      const health = new Map<string, Health>();
+      const out = items.map((it) => this.commitOne(it, now, health));
+      // one terminal_state write per terminal per batch, not per request
+      for (const h of health.values()) this.st.state.run(h);
+      return out;
+    });
   }
 
-  private commitOne(it: IntakeItem, now: number): IngestOutcome {
+  private commitOne(it: IntakeItem, now: number, health: Map<string, Health>): IngestOutcome {
     const r = it.raw;
     const keep = it.keep ?? r.body;
     // 1. the raw input, before anything may fail on its content
@@ -141,7 +213,10 @@ export class CheckinRepo {
     } catch (err) {
       const msg = String((err as Error)?.message ?? err).slice(0, 500);
       this.st.rawDone.run('unparsable', msg, 0, 0, 0, rawId);
-      if (r.terminal) this.st.hb.run(r.terminal, r.protocol, r.receivedMs, null, null, now);
+      if (r.terminal) {
+        const prev = health.get(r.terminal);
+        health.set(r.terminal, { terminal: r.terminal, protocol: r.protocol, lastEvent: prev?.lastEvent ?? null, now: Math.max(r.receivedMs, prev?.now ?? 0), lastEventAt: prev?.lastEventAt ?? null, skew: prev?.skew ?? null, cursor: prev?.cursor ?? null });
+      }
       return { rawId, stored: [], duplicates: 0, unknown: 0, rejects: [], status: 'unparsable', error: msg };
     }
     // 3. check-ins, deduplicated, with their outbox records
@@ -188,17 +263,46 @@ export class CheckinRepo {
       const mine = parsed.checkins.filter((c) => c.terminal === t);
       const latest = mine.reduce<CheckIn | undefined>((a, c) => (!a || c.at > a.at ? c : a), undefined);
       const live = latest && r.channel !== 'search' && Math.abs(latest.at - r.receivedMs) < 10 * 60_000 ? latest.at - r.receivedMs : null;
-      this.st.state.run({
+      const prev = health.get(t);
+      health.set(t, {
         terminal: t,
         protocol: r.protocol,
-        lastEvent: mine.length ? r.receivedMs : null,
-        now: r.receivedMs,
-        lastEventAt: latest?.at ?? null,
-        skew: live,
-        cursor: t === r.terminal ? parsed.cursor ?? null : null,
+        lastEvent: mine.length ? r.receivedMs : prev?.lastEvent ?? null,
+        now: Math.max(r.receivedMs, prev?.now ?? 0),
+        lastEventAt: Math.max(latest?.at ?? 0, prev?.lastEventAt ?? 0) || null,
+        skew: live ?? prev?.skew ?? null,
+        cursor: (t === r.terminal ? parsed.cursor : undefined) ?? prev?.cursor ?? null,
       });
     }
     return { rawId, stored, duplicates, unknown, rejects: parsed.rejects, status, error: error ?? undefined };
+  }
+
+  /**
+   * Check-ins of people unknown when they arrived, matched again against today's rosters (a class
+   * imported after its first morning, a terminalIds entry added). Each newly matched check-in is
+   * announced again to the provincial system with its trainee. Returns how many were matched.
+   */
+  remapUnknown(limit = 5000): number {
+    this.invalidateRoster();
+    const rows = this.store.db
+      .prepare('SELECT id, terminal, person, at_ms, tz_offset_min, verify_mode, similarity FROM checkins WHERE trainee IS NULL ORDER BY id LIMIT ?')
+      .all(limit) as { id: number; terminal: string; person: string; at_ms: number; tz_offset_min: number | null; verify_mode: string | null; similarity: number | null }[];
+    if (!rows.length) return 0;
+    const upd = this.store.db.prepare('UPDATE checkins SET trainee = ?, class_id = ? WHERE id = ? AND trainee IS NULL');
+    return this.store.tx(() => {
+      let n = 0;
+      for (const r of rows) {
+        const m = this.mapPerson(r.person, r.at_ms);
+        if (!m) continue;
+        upd.run(m.trainee, m.classId, r.id);
+        this.outbox.enqueue('checkin', r.at_ms, {
+          id: r.id, terminal: r.terminal, person: r.person, trainee: m.trainee, classId: m.classId, at: r.at_ms,
+          tzOffsetMin: r.tz_offset_min, verifyMode: r.verify_mode, similarity: r.similarity, remapped: true,
+        });
+        n++;
+      }
+      return n;
+    });
   }
 
   /** A heartbeat or poll (ZKTeco getrequest, stream heartbeat): contact without data. */
@@ -242,7 +346,7 @@ export class CheckinRepo {
   problems(limit = 100): RawRow[] {
     return this.store.db
       .prepare(`SELECT id, protocol, terminal, channel, method, path, content_type, body_bytes, truncated, status, error, checkins, duplicates, unknown, received_ms
-                FROM raw_inputs WHERE status IN ('unparsable','partial','received') ORDER BY id DESC LIMIT ?`)
+                FROM raw_inputs WHERE status IN ('unparsable','partial') ORDER BY id DESC LIMIT ?`)
       .all(limit) as RawRow[];
   }
 
@@ -256,7 +360,7 @@ export class CheckinRepo {
       checkins: g('SELECT COUNT(*) FROM checkins'),
       unknown: g('SELECT COUNT(*) FROM checkins WHERE trainee IS NULL'),
       raw: g('SELECT COUNT(*) FROM raw_inputs'),
-      problems: g("SELECT COUNT(*) FROM raw_inputs WHERE status IN ('unparsable','partial','received')"),
+      problems: g("SELECT COUNT(*) FROM raw_inputs WHERE status IN ('unparsable','partial')"),
     };
   }
 }

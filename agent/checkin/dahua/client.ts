@@ -67,15 +67,17 @@ export class DahuaStreams {
           });
       },
       onConnected: () => {
+        // a successful (re)connection is contact: devices without heartbeats are not "quiet"
+        this.heartbeat(true);
         this.catching = this.catchUp().catch((err: Error) => log.warn({ err: err.message }, 'recordFinder catch-up failed'));
       },
     });
     this.client.start();
   }
 
-  private heartbeat(): void {
+  private heartbeat(force = false): void {
     const now = this.ctx.now();
-    if (now - this.lastHb < HEARTBEAT_WRITE_MS) return;
+    if (!force && now - this.lastHb < HEARTBEAT_WRITE_MS) return;
     this.lastHb = now;
     this.ingest.repo.heartbeat(this.term.id, 'dahua', now);
   }

@@ -50,10 +50,14 @@ export class HikvisionStreams {
       onHeartbeat: () => this.heartbeat(),
       onPart: (p) => {
         if (isHeartbeat(p.body)) return this.heartbeat();
+        // the face picture that follows an event on some firmware: its size is kept, never the picture
+        const picture = /^image\//i.test(p.headers['content-type'] ?? '');
         this.ingest
           .submit({
             raw: { protocol: 'hikvision', terminal: this.term.id, channel: 'stream', contentType: p.headers['content-type'], body: p.body, receivedMs: this.ctx.now() },
+            keep: picture ? Buffer.from(`[picture ${p.body.length} bytes not kept]`) : undefined,
             parse: (b) => {
+              if (picture) return { checkins: [], rejects: [], ignored: true };
               if (p.truncated) throw new Error('part truncated by the device');
               return parseHikEvent(b, this.term.id);
             },
@@ -66,15 +70,17 @@ export class HikvisionStreams {
           });
       },
       onConnected: () => {
+        // a successful (re)connection is contact: devices without heartbeats are not "quiet"
+        this.heartbeat(true);
         this.catching = this.catchUp().catch((err: Error) => log.warn({ err: err.message }, 'AcsEvent catch-up failed'));
       },
     });
     this.client.start();
   }
 
-  private heartbeat(): void {
+  private heartbeat(force = false): void {
     const now = this.ctx.now();
-    if (now - this.lastHb < HEARTBEAT_WRITE_MS) return;
+    if (!force && now - this.lastHb < HEARTBEAT_WRITE_MS) return;
     this.lastHb = now;
     this.ingest.repo.heartbeat(this.term.id, 'hikvision', now);
   }

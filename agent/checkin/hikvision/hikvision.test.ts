@@ -72,7 +72,10 @@ describe('Hikvision alertStream client', () => {
     dev.sendRaw(Buffer.concat([dev.part('application/json', dev.eventJson(a)), Buffer.from('\r\n\x00garbage\r\n'), dev.part('application/json', dev.eventJson(b))]));
     dev.sendRaw('--boundary\r\nContent-Type: application/json\r\nContent-Length: 900\r\n\r\n{"eventType":"AccessCon');
     dev.punch('3002');
+    // a picture part after an event (some firmware): size kept, picture not
+    dev.sendRaw(dev.part('image/jpeg', Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(3000, 1)])));
     await until(() => n('SELECT COUNT(*) FROM checkins') === 33, '33 check-ins');
+    await until(() => n("SELECT COUNT(*) FROM raw_inputs WHERE content_type = 'image/jpeg' AND status = 'ignored' AND body_bytes = 3003 AND length(body) < 100") === 1, 'picture part noted, not kept');
     expect(n('SELECT COUNT(DISTINCT dedup_key) FROM checkins')).toBe(33);
     expect(n("SELECT COUNT(*) FROM raw_inputs WHERE status='unparsable' AND channel='stream'")).toBe(1);
     await until(() => (s.ctx.store.db.prepare("SELECT last_heartbeat_ms FROM terminal_state WHERE terminal='hik-1'").pluck().get() as number | null) !== null, 'heartbeat recorded');

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCheckin } from '../harness.js';
 import { WebhookClient } from '../../sim/terminals/webhook.js';
+import net from 'node:net';
 import { request } from '../../sim/terminals/httpc.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -70,12 +71,26 @@ describe('webhook POST /api/v1/checkins', () => {
     const s = await setup();
     const c = new WebhookClient(s.base, { token: 'tok-123' });
     cleanups.push(() => c.close());
-    let commits = 0;
-    const orig = s.ctx.store.tx.bind(s.ctx.store);
-    s.ctx.store.tx = ((fn: () => unknown) => (commits++, orig(fn))) as typeof s.ctx.store.tx;
+    const before = s.server.intake!.commits;
     const rs = await Promise.all(Array.from({ length: 200 }, (_, i) => c.send({ id: `g${i}`, terminal: 'd', person: `P${i}`, at: '2026-10-04T08:30:00+08:00' })));
     expect(rs.every((r) => r.status === 200)).toBe(true);
     expect(n(s, 'SELECT COUNT(*) FROM checkins')).toBe(200);
-    expect(commits).toBeLessThan(200);
+    expect(s.server.intake!.commits - before).toBeLessThan(200);
+  });
+
+  it('a slow sender is cut off by the request timeout (408) and nothing half-read is stored', async () => {
+    const s = await startCheckin({ checkin: { token: 'tok', requestTimeoutMs: 400 } });
+    cleanups.push(() => s.stop());
+    const got = await new Promise<string>((resolve) => {
+      const sock = net.connect(s.port, '127.0.0.1', () => {
+        sock.write('POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\nContent-Length: 100\r\n\r\n{"term');
+      });
+      let buf = '';
+      sock.on('data', (d) => (buf += d.toString()));
+      sock.on('close', () => resolve(buf));
+      setTimeout(() => sock.destroy(), 5000);
+    });
+    expect(got).toMatch(/^HTTP\/1\.1 408/);
+    expect(n(s, 'SELECT COUNT(*) FROM raw_inputs')).toBe(0);
   });
 });

@@ -18,7 +18,7 @@ export const zktecoRoute: Route = {
     const sn = url.searchParams.get('SN') ?? url.searchParams.get('sn') ?? '';
     const term = sn ? env.terminals.bySerial('zkteco', sn) : undefined;
     if (!term) {
-      env.log.warn({ endpoint, sn: sn.slice(0, 40) }, 'ZKTeco request from an unconfigured serial refused');
+      env.warn(`zk-sn:${sn.slice(0, 40)}`, { endpoint, sn: sn.slice(0, 40) }, 'ZKTeco request from an unconfigured serial refused');
       return text(401, 'ERROR: unknown SN\n');
     }
     const repo = env.ingest.repo;
@@ -50,7 +50,7 @@ export const zktecoRoute: Route = {
       });
       if (ctx.truncated) return text(413, 'ERROR: body too large\n');
       if (table === 'ATTLOG') {
-        if (out.rejects.length) env.log.warn({ terminal: term.id, raw: out.rawId, rejects: out.rejects.length }, 'ATTLOG lines unusable (kept raw)');
+        if (out.rejects.length) env.warn(`zk-rejects:${term.id}`, { terminal: term.id, raw: out.rawId, rejects: out.rejects.length }, 'ATTLOG lines unusable (kept raw; classroom-agent checkins unknown)');
         return text(200, `OK: ${nonEmptyLines(ctx.body)}`);
       }
       return text(200, table === 'OPTIONS' ? 'OK: 1' : 'OK');

@@ -59,6 +59,14 @@ describe('ZKTeco PUSH against the simulated terminal', () => {
     expect(count(s, 'SELECT SUM(duplicates) FROM raw_inputs')).toBe(2);
     // the handshake now hands back our cursor: a terminal resends only what we lack
     expect(await dev.handshake()).toMatch(/ATTLOGStamp=2\n/);
+    // the unknown person is added to the roster later: remap links the kept check-in
+    new ClassRepo(s.ctx.store).save(
+      { id: 'C1', trainees: [{ id: 'S01', terminalIds: ['1001'] }, { id: 'S02', terminalIds: ['9999'] }], teachers: [], lessons: [] } as never,
+      'henan-2025',
+    );
+    expect(s.server.intake!.repo.remapUnknown()).toBe(1);
+    expect(count(s, "SELECT COUNT(*) FROM checkins WHERE trainee = 'S02'")).toBe(1);
+    expect(count(s, "SELECT COUNT(*) FROM outbox WHERE type = 'checkin'")).toBe(3);
     const st = s.ctx.store.db.prepare("SELECT * FROM terminal_state WHERE terminal='gate-1'").get() as { last_heartbeat_ms: number; last_event_ms: number };
     expect(st.last_heartbeat_ms).toBeGreaterThan(0);
     expect(st.last_event_ms).toBeGreaterThan(0);

@@ -66,6 +66,15 @@ export function register(program: Command): void {
         return people.length || problems.length ? EXIT.PROBLEM : EXIT.OK;
       }),
     );
+  c.command('remap')
+    .description('按当前名册重新匹配未匹配的签到 / match check-ins of unknown people against the current rosters')
+    .action(
+      action((_o: unknown, cmd: Command) => {
+        const lang = langOf(cmd);
+        const n = withRepo(cmd, (r) => r.remapUnknown(1_000_000));
+        process.stdout.write(t(lang, `已匹配 ${n} 条签到\n`, `Matched ${n} check-ins\n`));
+      }),
+    );
   c.command('raw')
     .description('输出一条原始数据 / print one raw input as received')
     .argument('<id>', '原始数据编号 / raw input id')

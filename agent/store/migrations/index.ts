@@ -1,9 +1,9 @@
 import type { Migration } from '../migrate.js';
-import { checkin } from './checkin.js';
+import { checkin, checkin2 } from './checkin.js';
 import { foundation } from './foundation.js';
 import { recorder } from './recorder.js';
 import { syncMigration } from './sync.js';
 import { vision } from './vision.js';
 
 /** Every migration, in the order a new box applies them. Append only. */
-export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision, syncMigration];
+export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision, syncMigration, checkin2];

@@ -23,10 +23,10 @@ const ff = (out: string, ...args: string[]) => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 describe('enroll and consent (CLI)', () => {
-  // sample1's leftmost person: face at 414,355 177x239
-  const good = ff(path.join(dir, 'good.jpg'), '-i', samplePath(1), '-vf', 'crop=420:420:290:260');
-  const small = ff(path.join(dir, 'small.jpg'), '-i', good, '-vf', 'scale=120:-2');
-  const blurred = ff(path.join(dir, 'blurred.jpg'), '-i', good, '-vf', 'gblur=sigma=5');
+  // sample1's leftmost person alone: face at 414,355 177x239
+  const good = ff(path.join(dir, 'good.jpg'), '-i', samplePath(1), '-vf', 'crop=600:600:200:170');
+  const small = ff(path.join(dir, 'small.jpg'), '-i', good, '-vf', 'scale=200:-2');
+  const blurred = ff(path.join(dir, 'blurred.jpg'), '-i', good, '-vf', 'gblur=sigma=4');
   const empty = ff(path.join(dir, 'empty.jpg'), '-f', 'lavfi', '-i', 'color=c=gray:s=640x480', '-frames:v', '1');
 
   it('refuses enrolment without consent, naming the command to record it', () => {

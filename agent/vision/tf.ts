@@ -59,7 +59,9 @@ async function doLoad(pref: 'auto' | BackendName): Promise<Loaded> {
 async function loadNode(): Promise<Loaded> {
   // dynamic import inside try/catch: tfjs-node is an optional speed-up, never a dependency
   const name = '@tensorflow/tfjs-node';
-  const tf = (await import(name)) as unknown as Tf;
+  const mod = (await import(name)) as { default?: Tf } & Tf;
+  // a CommonJS package: its API is on `default`; named exports only where Node's lexer found them
+  const tf = (mod.default ?? mod) as Tf;
   const faceapi = require('@vladmandic/face-api/dist/face-api.node.js') as FaceApi;
   await tf.ready();
   return { faceapi, tf, backend: 'tensorflow' };

@@ -192,3 +192,30 @@ describe('a recorded lesson flows into sightings, export-evidence and evaluate',
     expect([...got.values()].some((n) => n > 0 && n < 3)).toBe(true);
   }, 300_000);
 });
+
+describe('calibration on the enrolled class', () => {
+  it('reports the distance distribution and a threshold between same-person and different-person distances', () => {
+    const cli = path.join(PACKAGE_ROOT, 'dist', 'agent', 'cli', 'main.js');
+    const c = JSON.parse(execFileSync(process.execPath, [cli, '--state', path.join(dir, 'state'), 'vision', 'calibrate', 'HN-VIS-1', '--json']).toString()) as {
+      enrolled: string[];
+      notEnrolled: string[];
+      between: { n: number; min: number };
+      within: { n: number; max: number };
+      suggestedThreshold: number;
+      closest: { a: string; b: string; distance: number }[];
+      warning?: string;
+    };
+    console.log('calibration', JSON.stringify(c));
+    expect(c.enrolled).toHaveLength(fx.enrolled.length);
+    expect(c.notEnrolled).toEqual(['S99']);
+    expect(c.within.n).toBe(fx.enrolled.length); // two photos each: one pair per trainee
+    expect(c.between.n).toBe((fx.enrolled.length * 2 * (fx.enrolled.length * 2 - 1)) / 2 - fx.enrolled.length);
+    expect(c.within.max).toBeLessThan(c.between.min);
+    expect(c.suggestedThreshold).toBeGreaterThan(c.within.max);
+    expect(c.suggestedThreshold).toBeLessThan(c.between.min);
+    expect(c.closest[0]!.distance).toBeCloseTo(c.between.min, 6);
+    expect(c.warning).toBeUndefined();
+    const text = execFileSync(process.execPath, [cli, '--state', path.join(dir, 'state'), '--lang', 'zh', 'vision', 'calibrate', 'HN-VIS-1']).toString();
+    expect(text).toContain('建议阈值');
+  });
+});

@@ -3,6 +3,7 @@ import { storeBench } from './store.js';
 import { checkinBench } from './checkin.js';
 
 import { recorderBench } from './recorder.js';
+import { visionBench, visionSoak } from './vision.js';
 export interface Bench {
   name: string;
   title: string;
@@ -10,4 +11,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [complianceBench, storeBench, checkinBench, recorderBench];
+export const benches: Bench[] = [complianceBench, storeBench, checkinBench, recorderBench, visionBench, visionSoak];

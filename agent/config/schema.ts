@@ -140,8 +140,8 @@ export const configSchema = z
         sampleEverySeconds: z.number().positive().default(10),
         /** frames are scaled to this width before analysis (never enlarged) */
         frameWidth: z.number().int().positive().default(1280),
-        /** a face matches a trainee only below this descriptor distance (face-api's 0.6 is too lax) */
-        threshold: z.number().min(0).max(2).default(0.45),
+        /** a face matches a trainee only below this descriptor distance (face-api's 0.6 was tuned on LFW; on the demo cohort strangers came as close as 0.45 while the same person stayed under 0.25) */
+        threshold: z.number().min(0).max(2).default(0.4),
         /** ... and only when the second-nearest trainee is at least this much further */
         margin: z.number().min(0).max(1).default(0.08),
         /** a trainee counts as seen in a lesson after matches in at least this many frames */
@@ -152,7 +152,7 @@ export const configSchema = z
         minConfidence: z.number().min(0.05).max(0.99).default(0.5),
         /** enrolment photo rules: smallest face width (px) and sharpness (Laplacian variance) */
         enrolMinFacePx: z.number().int().positive().default(80),
-        enrolMinSharpness: z.number().min(0).default(60),
+        enrolMinSharpness: z.number().min(0).default(30),
         /** recycle the analysis thread after this many frames */
         recycleAfterFrames: z.number().int().positive().default(500),
         /** AES-256-GCM key for face data (created 0600 when absent); default <state>/vision.key */
@@ -166,13 +166,13 @@ export const configSchema = z
         backend: 'auto',
         sampleEverySeconds: 10,
         frameWidth: 1280,
-        threshold: 0.45,
+        threshold: 0.4,
         margin: 0.08,
         minFrames: 2,
         minFaceSize: 40,
         minConfidence: 0.5,
         enrolMinFacePx: 80,
-        enrolMinSharpness: 60,
+        enrolMinSharpness: 30,
         recycleAfterFrames: 500,
         keepPhotos: false,
       }),

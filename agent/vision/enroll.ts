@@ -30,7 +30,7 @@ export interface EnrolRules {
   /** smallest sharpness (variance of the Laplacian on the face scaled to 112 px) */
   minSharpness: number;
 }
-export const DEFAULT_ENROL_RULES: EnrolRules = { minFacePx: 80, minSharpness: 60 };
+export const DEFAULT_ENROL_RULES: EnrolRules = { minFacePx: 80, minSharpness: 30 };
 
 /**
  * Sharpness of a face: variance of the 4-neighbour Laplacian of its grey levels, after scaling

@@ -87,7 +87,14 @@ export class VisionModule implements Module {
     const v = this.ctx.cfg.vision;
     const classes = new ClassRepo(this.ctx.store);
     const faces = new FaceRepo(this.ctx.store);
-    const lessons = classes.lessonsBetween(s.start, s.end).filter((l) => l.kind !== 'online' && (l.cameras.length === 0 || l.cameras.includes(s.camera)));
+    // the lessons this camera films: listed on the lesson, or (lesson lists no camera) in this box's room
+    const inRoom = (l: { classId: string; room: string | null }) => {
+      const room = l.room ?? classes.get(l.classId)?.room ?? null;
+      return room === null || room === this.ctx.cfg.box.room;
+    };
+    const lessons = classes
+      .lessonsBetween(s.start, s.end)
+      .filter((l) => l.kind !== 'online' && (l.cameras.length ? l.cameras.includes(s.camera) : inRoom(l)));
     const res: SegmentResult = { frames: 0, analysed: 0, sightings: 0, trainees: [], unknownFaces: 0 };
     if (!lessons.length || !this.worker || !this.key) return res; // no lesson on this camera: nothing to prove, no faces looked at
     const info = await this.worker.start();

@@ -18,7 +18,7 @@ export interface Loaded {
 }
 
 const require = createRequire(path.join(PACKAGE_ROOT, 'package.json'));
-let loaded: Promise<Loaded> | undefined;
+const loaded = new Map<string, Promise<Loaded>>();
 
 /**
  * Load face-api on the best backend available, once per thread.
@@ -31,8 +31,13 @@ let loaded: Promise<Loaded> | undefined;
  * answered by core + converter, which is all face-api uses.
  */
 export function loadFaceApi(pref: 'auto' | BackendName = 'auto'): Promise<Loaded> {
-  loaded ??= doLoad(pref);
-  return loaded;
+  let p = loaded.get(pref);
+  if (!p) {
+    p = doLoad(pref);
+    loaded.set(pref, p);
+    p.catch(() => loaded.delete(pref)); // a failure is not remembered: the next call tries again
+  }
+  return p;
 }
 
 async function doLoad(pref: 'auto' | BackendName): Promise<Loaded> {
@@ -59,7 +64,9 @@ async function doLoad(pref: 'auto' | BackendName): Promise<Loaded> {
 async function loadNode(): Promise<Loaded> {
   // dynamic import inside try/catch: tfjs-node is an optional speed-up, never a dependency
   const name = '@tensorflow/tfjs-node';
-  const tf = (await import(name)) as unknown as Tf;
+  const mod = (await import(name)) as { default?: Tf } & Tf;
+  // a CommonJS package: its API is on `default`; named exports only where Node's lexer found them
+  const tf = (mod.default ?? mod) as Tf;
   const faceapi = require('@vladmandic/face-api/dist/face-api.node.js') as FaceApi;
   await tf.ready();
   return { faceapi, tf, backend: 'tensorflow' };

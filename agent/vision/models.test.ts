@@ -1,0 +1,36 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MODELS_DIR } from '../core/paths.js';
+import { ensureModels, modelVersion, packagedModelDir, readManifest, verifyModels } from './models.js';
+
+describe('model weights against the manifest', () => {
+  it('copies the weights from the installed package into an empty folder and verifies them', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-models-'));
+    fs.copyFileSync(path.join(MODELS_DIR, 'manifest.json'), path.join(dir, 'manifest.json'));
+    const m = ensureModels(dir, packagedModelDir());
+    expect(verifyModels(dir)).toEqual([]);
+    expect(fs.readdirSync(dir).sort()).toEqual(['manifest.json', ...m.files.map((f) => f.name)].sort());
+    expect(modelVersion(m)).toMatch(/^@vladmandic\/face-api@[\d.]+\/face_recognition_model#[0-9a-f]{12}$/);
+  });
+
+  it('refuses weights that differ from the manifest, naming the file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-models-'));
+    fs.copyFileSync(path.join(MODELS_DIR, 'manifest.json'), path.join(dir, 'manifest.json'));
+    ensureModels(dir, packagedModelDir());
+    const bin = path.join(dir, 'face_recognition_model.bin');
+    const b = fs.readFileSync(bin);
+    b[1000]! ^= 0xff; // same size, one byte changed
+    fs.writeFileSync(bin, b);
+    expect(() => ensureModels(dir, packagedModelDir())).toThrow(/face_recognition_model\.bin: SHA-256 differs/);
+    fs.writeFileSync(bin, b.subarray(0, 100));
+    expect(verifyModels(dir)).toEqual([`face_recognition_model.bin: 100 bytes, manifest says ${readManifest(dir).files.find((f) => f.name === 'face_recognition_model.bin')!.bytes}`]);
+  });
+
+  it('reports missing weights when the package does not have them', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-models-'));
+    fs.copyFileSync(path.join(MODELS_DIR, 'manifest.json'), path.join(dir, 'manifest.json'));
+    expect(() => ensureModels(dir, path.join(dir, 'nowhere'))).toThrow(/ssd_mobilenetv1_model\.bin: missing/);
+  });
+});

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { register as registerClasses } from './commands/classes.js';
 import { register as registerConfig } from './commands/config.js';
 import { register as registerEvaluate } from './commands/evaluate.js';
+import { register as registerSync } from './commands/sync.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -17,6 +18,6 @@ const program = new Command('classroom-agent')
   .option('--log-level <level>', '日志级别 / log level for stderr JSON logs')
   .showHelpAfterError();
 
-for (const register of [registerEvaluate, registerClasses, registerConfig]) register(program);
+for (const register of [registerEvaluate, registerClasses, registerConfig, registerSync]) register(program);
 
 await program.parseAsync(process.argv);

@@ -85,6 +85,7 @@ export class CentralDb {
   private insRecord;
   private getById;
   private nextSeqs;
+  private getBySeq;
   private insReleased;
 
   constructor(file: string) {
@@ -99,7 +100,8 @@ export class CentralDb {
       'INSERT INTO records (box, seq, record_id, type, at_ms, data, valid, error, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     );
     this.getById = this.db.prepare('SELECT seq FROM records WHERE box = ? AND record_id = ?');
-    this.nextSeqs = this.db.prepare('SELECT seq, record_id, type, at_ms, data, valid, error FROM records WHERE box = ? AND seq >= ? ORDER BY seq LIMIT 1000');
+    this.nextSeqs = this.db.prepare('SELECT seq FROM records WHERE box = ? AND seq >= ? ORDER BY seq LIMIT 1000');
+    this.getBySeq = this.db.prepare('SELECT record_id, type, at_ms, data, valid, error FROM records WHERE box = ? AND seq = ?');
     this.insReleased = this.db.prepare('INSERT INTO released (box, seq, released_ms) VALUES (?, ?, ?)');
   }
 
@@ -107,7 +109,7 @@ export class CentralDb {
    * Store one batch in one IMMEDIATE transaction (several receivers may share the file), then
    * release what became contiguous. `check` gives a record's data problems ('' when valid).
    */
-  storeBatch(box: string, floor: number, records: readonly WireRecord[], now: number, check: (r: WireRecord) => string): BatchResult {
+  storeBatch(box: string, floor: number, records: readonly WireRecord[], now: number, check: (r: WireRecord) => string, withRows = false): BatchResult {
     const run = this.db.transaction((): BatchResult => {
       this.db.prepare('INSERT INTO boxes (box) VALUES (?) ON CONFLICT DO NOTHING').run(box);
       // sequences below the box's floor will never come (pruned after an earlier ack)
@@ -132,16 +134,19 @@ export class CentralDb {
       // release in sequence order whatever is now contiguous
       let next = (this.db.prepare('SELECT next_seq FROM boxes WHERE box = ?').get(box) as { next_seq: number }).next_seq;
       for (;;) {
-        const rows = this.nextSeqs.all(box, next) as Array<{ seq: number; record_id: string; type: string; at_ms: number; data: string; valid: number; error: string | null }>;
+        const seqs = this.nextSeqs.pluck().all(box, next) as number[];
         let advanced = false;
-        for (const row of rows) {
-          if (row.seq !== next) break;
-          this.insReleased.run(box, row.seq, now);
-          res.released.push({ box, seq: row.seq, recordId: row.record_id, type: row.type, at: row.at_ms, data: JSON.parse(row.data), valid: !!row.valid, error: row.error });
+        for (const seq of seqs) {
+          if (seq !== next) break;
+          this.insReleased.run(box, seq, now);
+          if (withRows) {
+            const row = this.getBySeq.get(box, seq) as { record_id: string; type: string; at_ms: number; data: string; valid: number; error: string | null };
+            res.released.push({ box, seq, recordId: row.record_id, type: row.type, at: row.at_ms, data: JSON.parse(row.data), valid: !!row.valid, error: row.error });
+          }
           next++;
           advanced = true;
         }
-        if (!advanced || rows.length < 1000) break;
+        if (!advanced || seqs.length < 1000) break;
       }
       const waiting = this.db.prepare('SELECT 1 FROM records WHERE box = ? AND seq > ? LIMIT 1').get(box, next);
       res.gapAt = waiting ? next : null;

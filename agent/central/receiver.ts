@@ -109,7 +109,12 @@ export class CentralReceiver {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.client?.endAsync().catch(() => undefined);
+    const client = this.client;
+    if (client) {
+      const graceful = client.endAsync().catch(() => undefined);
+      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 3000).unref());
+      if ((await Promise.race([graceful, timer])) === 'timeout') await client.endAsync(true).catch(() => undefined);
+    }
     this.client = undefined;
     this.db?.close();
     this.db = undefined;
@@ -144,7 +149,7 @@ export class CentralReceiver {
       const issues = checkRecordData(rec.type, rec.data);
       return issues.map((i) => `${i.path}: ${i.message}`).join('; ');
     };
-    const res = this.db!.storeBatch(box, b.floor, b.records, this.now(), check);
+    const res = this.db!.storeBatch(box, b.floor, b.records, this.now(), check, !!this.opts.onRecord);
     this.stats.batches++;
     this.stats.records += b.records.length;
     this.stats.fresh += res.fresh;

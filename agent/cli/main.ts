@@ -9,6 +9,7 @@ import { register as registerEvaluate } from './commands/evaluate.js';
 import { register as registerVision } from './commands/vision.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerDemo } from './commands/demo.js';
+import { register as registerSync } from './commands/sync.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -22,6 +23,6 @@ const program = new Command('classroom-agent')
   .option('--log-level <level>', '日志级别 / log level for stderr JSON logs')
   .showHelpAfterError();
 
-for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras, registerCheckins, registerVision, registerRun, registerDemo]) register(program);
+for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras, registerCheckins, registerVision, registerRun, registerDemo, registerSync]) register(program);
 
 await program.parseAsync(process.argv);

@@ -6,7 +6,21 @@ export interface OutboxRecord {
   recordId: string;
   type: string;
   at: number;
-  data: unknown;
+  /** data as stored (JSON text) */
+  payload: string;
+  readonly data: unknown;
+}
+
+/** Inclusive [from, to] ranges of a list of sequences. */
+export function toRanges(seqs: readonly number[]): Array<[number, number]> {
+  const s = [...new Set(seqs)].sort((a, b) => a - b);
+  const out: Array<[number, number]> = [];
+  for (const n of s) {
+    const last = out[out.length - 1];
+    if (last && n === last[1] + 1) last[1] = n;
+    else out.push([n, n]);
+  }
+  return out;
 }
 
 interface Row {
@@ -18,7 +32,17 @@ interface Row {
 }
 
 function toRecord(r: Row): OutboxRecord {
-  return { seq: r.seq, recordId: r.record_id, type: r.type, at: r.at_ms, data: JSON.parse(r.payload) };
+  // why lazy: the drain splices the stored JSON into the batch as is, without a parse/stringify
+  return {
+    seq: r.seq,
+    recordId: r.record_id,
+    type: r.type,
+    at: r.at_ms,
+    payload: r.payload,
+    get data() {
+      return JSON.parse(r.payload) as unknown;
+    },
+  };
 }
 
 /**
@@ -42,7 +66,7 @@ export class Outbox {
     this.selRange = store.db.prepare('SELECT seq, record_id, type, at_ms, payload FROM outbox WHERE seq >= ? AND seq <= ? ORDER BY seq');
     this.selUnackedIn = store.db.prepare('SELECT seq FROM outbox WHERE acked_ms IS NULL AND seq >= ? AND seq <= ?');
     this.updAcked = store.db.prepare('UPDATE outbox SET acked_ms = ? WHERE acked_ms IS NULL AND seq >= ? AND seq <= ?');
-    this.updSent = store.db.prepare('UPDATE outbox SET sent_count = sent_count + 1, last_sent_ms = ? WHERE seq = ?');
+    this.updSent = store.db.prepare('UPDATE outbox SET sent_count = sent_count + 1, last_sent_ms = ? WHERE acked_ms IS NULL AND seq >= ? AND seq <= ?');
   }
 
   enqueue(type: string, at: number, data: unknown, recordId: string = randomUUID()): number {
@@ -79,7 +103,7 @@ export class Outbox {
 
   markSent(seqs: readonly number[], at: number): void {
     this.store.tx(() => {
-      for (const s of seqs) this.updSent.run(at, s);
+      for (const [a, b] of toRanges(seqs)) this.updSent.run(at, a, b);
     });
   }
 

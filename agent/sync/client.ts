@@ -118,7 +118,10 @@ export class SyncClient implements Module {
           client.publish(this.t.status, JSON.stringify(this.statusMsg('stopped')), { qos: 1, retain: true }, () => resolve());
           setTimeout(resolve, 2000).unref();
         });
-        await client.endAsync().catch(() => undefined);
+        // a graceful end waits for in-flight PUBACKs; on a bad link that may never come
+        const graceful = client.endAsync().catch(() => undefined);
+        const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 3000).unref());
+        if ((await Promise.race([graceful, timer])) === 'timeout') await client.endAsync(true).catch(() => undefined);
       } else {
         await client.endAsync(true).catch(() => undefined);
       }
@@ -295,20 +298,15 @@ export class SyncClient implements Module {
 
   private send(rows: OutboxRecord[]): void {
     const id = randomUUID();
-    const batch: BatchMsg = {
-      v: 1,
-      box: this.ctx.cfg.box.id,
-      batch: id,
-      session: this.session,
-      sentAt: this.ctx.now(),
-      floor: this.outbox.floor(),
-      records: rows.map((r) => ({ id: r.recordId, seq: r.seq, type: r.type, at: r.at, data: r.data })),
-    };
+    const head: Omit<BatchMsg, 'records'> = { v: 1, box: this.ctx.cfg.box.id, batch: id, session: this.session, sentAt: this.ctx.now(), floor: this.outbox.floor() };
+    // the stored JSON of each record is spliced in as is (it was produced by JSON.stringify)
+    const records = rows.map((r) => `{"id":${JSON.stringify(r.recordId)},"seq":${r.seq},"type":${JSON.stringify(r.type)},"at":${r.at},"data":${r.payload}}`);
+    const body = `${JSON.stringify(head).slice(0, -1)},"records":[${records.join(',')}]}`;
     const seqs = rows.map((r) => r.seq);
     this.inFlight.set(id, { seqs, sentAt: performance.now() });
     this.outbox.markSent(seqs, this.ctx.now());
     // the PUBACK callback is informational only: a row is settled by central's ack, never here
-    this.client!.publish(this.t.events, JSON.stringify(batch), { qos: 1 }, (err) => {
+    this.client!.publish(this.t.events, body, { qos: 1 }, (err) => {
       if (err) this.log.debug({ err: err.message, batch: id }, 'publish not completed');
     });
   }

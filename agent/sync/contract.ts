@@ -92,17 +92,8 @@ function trimSlash(s: string): string {
   return s.replace(/\/+$/, '');
 }
 
-/** Compress sorted-or-not sequences into inclusive ranges. */
-export function toRanges(seqs: readonly number[]): Array<[number, number]> {
-  const s = [...new Set(seqs)].sort((a, b) => a - b);
-  const out: Array<[number, number]> = [];
-  for (const n of s) {
-    const last = out[out.length - 1];
-    if (last && n === last[1] + 1) last[1] = n;
-    else out.push([n, n]);
-  }
-  return out;
-}
+/** Compress sequences into inclusive ranges (shared with the outbox repository). */
+export { toRanges } from '../store/outbox.js';
 
 export function fromRanges(ranges: ReadonlyArray<readonly [number, number]>, max = 1_000_000): number[] {
   const out: number[] = [];

@@ -62,11 +62,11 @@ export function agentContext(dir: string, sync: Partial<Config['sync']>, box = '
   };
 }
 
-export async function waitFor(cond: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+export async function waitFor(cond: () => boolean, timeoutMs = 20_000, what = 'condition', everyMs = 25): Promise<void> {
   const t0 = Date.now();
   while (!cond()) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

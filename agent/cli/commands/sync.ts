@@ -1,0 +1,181 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { CentralReceiver } from '../../central/receiver.js';
+import { statePaths } from '../../config/load.js';
+import { loadProfile } from '../../config/profile.js';
+import { EventBus } from '../../core/bus.js';
+import type { AgentEvents } from '../../core/events.js';
+import { InputError } from '../../core/errors.js';
+import { initLogging, maskUrl } from '../../core/log.js';
+import { formatLocal } from '../../core/time.js';
+import { Outbox } from '../../store/outbox.js';
+import { SyncMeta } from '../../store/syncmeta.js';
+import { SyncClient, type SyncState } from '../../sync/client.js';
+import { mqttOptions } from '../../sync/connect.js';
+import { action, configOf, globals, langOf, openStore } from '../context.js';
+import { t } from '../i18n.js';
+
+/** the daemon writes its sync state every 2 s; older than this, it is not running */
+const STALE_MS = 15_000;
+
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve(s));
+  });
+}
+
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172_800) return `${Math.round(s / 360) / 10} h`;
+  return `${Math.round(s / 8640) / 10} d`;
+}
+
+export function register(program: Command): void {
+  const sync = program.command('sync').description('与省平台同步（MQTT 存储转发）/ store-and-forward to the provincial system over MQTT');
+
+  sync
+    .command('status')
+    .description('同步状态：连接、积压、最早未确认、最近确认、吞吐 / connection, backlog, oldest unacked, last ack, throughput')
+    .option('--json', 'JSON')
+    .action(
+      action((opts: { json?: boolean }, cmd: Command) => {
+        const lang = langOf(cmd);
+        const cfg = configOf(cmd);
+        const store = openStore(cfg);
+        try {
+          const now = Date.now();
+          const ob = new Outbox(store);
+          const b = ob.backlog();
+          const st = new SyncMeta(store).get<SyncState>('state')?.value;
+          const running = !!st && now - st.heartbeatMs < STALE_MS;
+          const out = {
+            box: cfg.box.id,
+            url: maskUrl(cfg.sync.url),
+            daemonRunning: running,
+            connected: running && !!st?.connected,
+            backlog: b.count,
+            backlogBytes: ob.backlogBytes(),
+            oldestUnackedAgeMs: b.oldestMs === null ? null : now - b.oldestMs,
+            lastAckMs: st?.lastAckMs ?? null,
+            throughputPerSecond: running ? (st?.throughput ?? 0) : 0,
+            session: st?.session ?? null,
+            maxSeq: ob.maxSeq(),
+            reconnects: st?.reconnects ?? 0,
+            resends: st?.resends ?? 0,
+          };
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);
+          } else {
+            const tz = cfg.box.timezone;
+            const yes = t(lang, '是', 'yes');
+            const no = t(lang, '否', 'no');
+            const lines = [
+              `${t(lang, '盒子', 'Box')}: ${out.box}  (${out.url})`,
+              `${t(lang, '守护进程运行中', 'Daemon running')}: ${running ? yes : t(lang, '否（以下为最后已知状态）', 'no (last known state below)')}`,
+              `${t(lang, '已连接', 'Connected')}: ${out.connected ? yes : no}`,
+              `${t(lang, '积压（未确认记录）', 'Backlog (unacknowledged records)')}: ${out.backlog}`,
+              `${t(lang, '最早未确认', 'Oldest unacknowledged')}: ${out.oldestUnackedAgeMs === null ? '-' : t(lang, `${duration(out.oldestUnackedAgeMs)}前`, `${duration(out.oldestUnackedAgeMs)} ago`)}`,
+              `${t(lang, '最近确认', 'Last ack')}: ${out.lastAckMs === null ? t(lang, '从未', 'never') : formatLocal(out.lastAckMs, tz)}`,
+              `${t(lang, '吞吐（条/秒，近一分钟）', 'Throughput (records/s, last minute)')}: ${out.throughputPerSecond}`,
+            ];
+            if (out.backlog > 0 && !out.connected) {
+              lines.push(t(lang, '提示：记录已安全保存在本机，连接恢复后会自动补传。请检查网络和 sync.url。', 'Note: the records are safe on this box and are sent when the connection returns. Check the network and sync.url.'));
+            }
+            process.stdout.write(`${lines.join('\n')}\n`);
+          }
+        } finally {
+          store.close();
+        }
+      }),
+    );
+
+  sync
+    .command('resend')
+    .description('从指定序号起全部重发（含已确认）/ resend every record from a sequence number (acknowledged ones too)')
+    .requiredOption('--from <seq>', '起始序号 / first sequence number')
+    .action(
+      action((opts: { from: string }, cmd: Command) => {
+        const lang = langOf(cmd);
+        const from = Number(opts.from);
+        if (!/^\d+$/.test(opts.from) || !Number.isSafeInteger(from) || from < 1) {
+          throw new InputError('arguments', [{ path: '--from', message: t(lang, `应为不小于 1 的整数，收到 "${opts.from}"`, `must be an integer ≥ 1, got "${opts.from}"`) }]);
+        }
+        const store = openStore(configOf(cmd));
+        try {
+          const meta = new SyncMeta(store);
+          meta.set('resendRequest', { from });
+          const st = meta.get<SyncState>('state')?.value;
+          const running = !!st && Date.now() - st.heartbeatMs < STALE_MS;
+          const max = new Outbox(store).maxSeq();
+          process.stdout.write(
+            running
+              ? t(lang, `已请求从序号 ${from} 起重发（当前最大序号 ${max}），守护进程将在 1 秒内执行。\n`, `Resend from seq ${from} requested (highest seq ${max}); the daemon picks it up within a second.\n`)
+              : t(lang, `已记录从序号 ${from} 起重发的请求；守护进程未运行，启动后执行。\n`, `Resend from seq ${from} recorded; the daemon is not running and will do it when it starts.\n`),
+          );
+        } finally {
+          store.close();
+        }
+      }),
+    );
+
+  sync
+    .command('run')
+    .description('只运行同步模块（清空积压后仍保持运行，直到 Ctrl-C）/ run only the sync module until stopped')
+    .action(
+      action(async (_o: unknown, cmd: Command) => {
+        const cfg = configOf(cmd);
+        const store = openStore(cfg);
+        const client = new SyncClient({
+          cfg,
+          profile: loadProfile(cfg.profile),
+          store,
+          bus: new EventBus<AgentEvents>(),
+          // the root logger: the module adds its own namespace (ca:sync)
+          log: initLogging({ level: globals(cmd).logLevel ?? process.env.LOG_LEVEL ?? 'info', fd: 2 }),
+          now: Date.now,
+          paths: statePaths(cfg),
+        });
+        await client.start();
+        await untilSignal();
+        await client.stop();
+        store.close();
+      }),
+    );
+
+  program
+    .command('central')
+    .description('参考省平台接收端：校验、去重、入库后确认、补洞 / reference provincial receiver: validate, dedup, ack after commit, ask for gaps')
+    .option('--url <url>', 'MQTT 地址（默认取 sync.url）/ broker URL (default sync.url)')
+    .option('--prefix <prefix>', '主题前缀（默认取 sync.topicPrefix）/ topic prefix (default sync.topicPrefix)')
+    .option('--db <file>', '接收端数据库（默认 <state>/central.db）/ receiver database (default <state>/central.db)')
+    .option('--group <name>', '共享订阅组，空串表示不共享 / shared-subscription group, "" for none', 'central')
+    .option('--client-id <id>', 'MQTT 客户端 ID / MQTT client id')
+    .option('--reorder-timeout <ms>', '序号空洞等待多久后要求重发 / how long a sequence hole may last before a resend request', '5000')
+    .action(
+      action(async (opts: { url?: string; prefix?: string; db?: string; group: string; clientId?: string; reorderTimeout: string }, cmd: Command) => {
+        const lang = langOf(cmd);
+        const cfg = configOf(cmd);
+        const url = opts.url ?? cfg.sync.url;
+        const reorder = Number(opts.reorderTimeout);
+        if (!Number.isFinite(reorder) || reorder < 0) throw new InputError('arguments', [{ path: '--reorder-timeout', message: 'milliseconds ≥ 0' }]);
+        // the receiver authenticates like a box would: TLS and credentials from the sync section
+        const base = mqttOptions(cfg.sync, opts.clientId ?? `central-${process.pid}`);
+        const db = opts.db ?? path.join(statePaths(cfg).state, 'central.db');
+        const receiver = new CentralReceiver({
+          url,
+          prefix: opts.prefix ?? cfg.sync.topicPrefix,
+          db,
+          group: opts.group,
+          clientId: base.clientId,
+          reorderTimeoutMs: reorder,
+          mqtt: { ca: base.ca, cert: base.cert, key: base.key, rejectUnauthorized: base.rejectUnauthorized, username: base.username, password: base.password },
+        });
+        await receiver.start();
+        process.stderr.write(t(lang, `接收端已启动：${maskUrl(url)}，数据库 ${db}\n`, `Receiver running: ${maskUrl(url)}, database ${db}\n`));
+        await untilSignal();
+        await receiver.stop();
+      }),
+    );
+}

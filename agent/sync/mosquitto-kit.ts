@@ -1,0 +1,181 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './testkit.js';
+
+/**
+ * A real Mosquitto for integration tests and benches: own config, 127.0.0.1, a free port,
+ * stopped and restarted by the caller. TLS material is made with openssl at setup time.
+ */
+export const MOSQUITTO = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
+
+export function hasMosquitto(): boolean {
+  return fs.existsSync(MOSQUITTO);
+}
+
+export interface TlsFiles {
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  /** client certificate and key per common name */
+  clients: Record<string, { cert: string; key: string }>;
+}
+
+/** A test CA, a server certificate for 127.0.0.1 and one client certificate per CN. */
+export function makeCerts(dir: string, clientCns: string[], caName = 'ca'): TlsFiles {
+  fs.mkdirSync(dir, { recursive: true });
+  const ossl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  ossl('req', '-x509', ...ec, '-keyout', `${caName}.key`, '-out', `${caName}.crt`, '-days', '2', '-subj', `/CN=classroom-test-${caName}`);
+  const sign = (name: string, cn: string, ext: string) => {
+    ossl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
+    fs.writeFileSync(path.join(dir, `${name}.ext`), ext);
+    ossl('x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
+  };
+  sign(`${caName}-server`, '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  const clients: TlsFiles['clients'] = {};
+  for (const cn of clientCns) {
+    sign(`${caName}-client-${cn}`, cn, 'extendedKeyUsage=clientAuth\n');
+    clients[cn] = { cert: path.join(dir, `${caName}-client-${cn}.crt`), key: path.join(dir, `${caName}-client-${cn}.key`) };
+  }
+  return { ca: path.join(dir, `${caName}.crt`), serverCert: path.join(dir, `${caName}-server.crt`), serverKey: path.join(dir, `${caName}-server.key`), clients };
+}
+
+export interface MosquittoOptions {
+  dir: string;
+  port?: number;
+  tls?: TlsFiles;
+  /** lines of an ACL file (TLS mode: user = certificate CN) */
+  acl?: string[];
+  extra?: string[];
+}
+
+export class Mosquitto {
+  proc?: ChildProcess;
+  port = 0;
+  private conf = '';
+  log = '';
+
+  constructor(private opts: MosquittoOptions) {}
+
+  get url(): string {
+    return `${this.opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    if (!this.port) this.port = this.opts.port ?? (await freePort());
+    const o = this.opts;
+    // why `user`: mosquitto started as root drops to user mosquitto, which cannot read a 0700 temp dir
+    const lines = [`listener ${this.port} 127.0.0.1`, `user ${os.userInfo().username}`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning'];
+    if (o.tls) {
+      lines.push(`cafile ${o.tls.ca}`, `certfile ${o.tls.serverCert}`, `keyfile ${o.tls.serverKey}`, 'require_certificate true', 'use_identity_as_username true', 'allow_anonymous false');
+    } else {
+      lines.push('allow_anonymous true');
+    }
+    if (o.acl) {
+      const aclFile = path.join(o.dir, `acl-${this.port}`);
+      fs.writeFileSync(aclFile, `${o.acl.join('\n')}\n`);
+      lines.push(`acl_file ${aclFile}`);
+    }
+    lines.push(...(o.extra ?? []));
+    this.conf = path.join(o.dir, `mosquitto-${this.port}.conf`);
+    fs.writeFileSync(this.conf, `${lines.join('\n')}\n`);
+    const proc = spawn(MOSQUITTO, ['-c', this.conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc.stderr!.on('data', (d) => (this.log += String(d)));
+    this.proc = proc;
+    const t0 = Date.now();
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`mosquitto exited: ${this.log}`);
+      if (await canConnect(this.port)) return;
+      if (Date.now() - t0 > 10_000) throw new Error(`mosquitto did not listen: ${this.log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const p = this.proc;
+    this.proc = undefined;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill(signal);
+    });
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * A TCP proxy between the agent and the broker, to drop connections for real: cut() destroys
+ * every socket (RST), blackhole() keeps them open but forwards nothing (a half-open link).
+ */
+export class TcpProxy {
+  private server?: net.Server;
+  private pairs = new Set<[net.Socket, net.Socket]>();
+  private hole = false;
+  port = 0;
+
+  constructor(private target: number) {}
+
+  async start(): Promise<void> {
+    this.server = net.createServer((c) => {
+      const u = net.connect(this.target, '127.0.0.1');
+      const pair: [net.Socket, net.Socket] = [c, u];
+      this.pairs.add(pair);
+      const fwd = (a: net.Socket, b: net.Socket) => a.on('data', (d) => (this.hole ? undefined : b.write(d)));
+      fwd(c, u);
+      fwd(u, c);
+      const end = () => {
+        c.destroy();
+        u.destroy();
+        this.pairs.delete(pair);
+      };
+      c.on('close', end).on('error', end);
+      u.on('close', end).on('error', end);
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  cut(): void {
+    for (const [a, b] of this.pairs) {
+      a.resetAndDestroy();
+      b.destroy();
+    }
+    this.pairs.clear();
+  }
+
+  blackhole(on: boolean): void {
+    this.hole = on;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
+  }
+}
+
+/** Build dist/ when it is older than the sources (child processes run the compiled CLI). */
+export function ensureBuilt(root: string): string {
+  const main = path.join(root, 'dist', 'agent', 'cli', 'main.js');
+  const newest = (dir: string): number => {
+    let m = 0;
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) m = Math.max(m, newest(p));
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) m = Math.max(m, fs.statSync(p).mtimeMs);
+    }
+    return m;
+  };
+  const built = fs.existsSync(main) ? fs.statSync(main).mtimeMs : 0;
+  if (built < newest(path.join(root, 'agent'))) execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+  return main;
+}

@@ -11,6 +11,7 @@ import { logger } from './core/log.js';
 import type { Module } from './core/module.js';
 import { SdNotify } from './core/sdnotify.js';
 import { LessonMonitor } from './lessons/monitor.js';
+import { ensureMarker } from './retention/reconcile.js';
 import { Retention } from './retention/retention.js';
 import { AlarmRepo } from './store/alarms.js';
 import { Store } from './store/store.js';
@@ -133,6 +134,12 @@ export class Daemon {
       store = new Store({ file: paths.database, retentionYears: profile.rules.retention.years, now });
     } catch (err) {
       throw new StoreOpenError(paths.database, err as Error);
+    }
+    try {
+      // before any module records: lets retention tell an unmounted video disk from an empty one
+      ensureMarker(store, paths.video, cfg.box.id);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, video: paths.video }, 'cannot write the video folder marker');
     }
     return { cfg, profile, store, bus: new EventBus<AgentEvents>(), log: this.log, now, paths };
   }

@@ -5,6 +5,8 @@ import { register as registerClasses } from './commands/classes.js';
 import { register as registerConfig } from './commands/config.js';
 import { register as registerEvaluate } from './commands/evaluate.js';
 import { register as registerRun } from './commands/run.js';
+import { register as registerDoctor } from './commands/doctor.js';
+import { register as registerStatus } from './commands/status.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -18,6 +20,6 @@ const program = new Command('classroom-agent')
   .option('--log-level <level>', '日志级别 / log level for stderr JSON logs')
   .showHelpAfterError();
 
-for (const register of [registerEvaluate, registerClasses, registerConfig, registerRun]) register(program);
+for (const register of [registerEvaluate, registerClasses, registerConfig, registerRun, registerDoctor, registerStatus]) register(program);
 
 await program.parseAsync(process.argv);

@@ -11,6 +11,7 @@ import { logger } from './core/log.js';
 import type { Module } from './core/module.js';
 import { SdNotify } from './core/sdnotify.js';
 import { LessonMonitor } from './lessons/monitor.js';
+import { EvidenceChain } from './retention/chain.js';
 import { ensureMarker } from './retention/reconcile.js';
 import { Retention } from './retention/retention.js';
 import { AlarmRepo } from './store/alarms.js';
@@ -48,6 +49,7 @@ export type ModuleFactory = (ctx: AgentContext) => Module | null | undefined;
  */
 export const MODULE_FACTORIES: ModuleFactory[] = [
   (ctx) => new LessonMonitor(ctx),
+  (ctx) => new EvidenceChain(ctx),
   (ctx) => new Retention(ctx),
 ];
 

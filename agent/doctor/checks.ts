@@ -7,6 +7,8 @@ import { MIGRATIONS } from '../store/migrations/index.js';
 import { AlarmRepo } from '../store/alarms.js';
 import { Store } from '../store/store.js';
 import { diskSpace, forecast } from '../retention/disk.js';
+import { sha256File } from '../retention/video.js';
+import { ChainRepo } from '../store/chain.js';
 import { needsConfig, type Check } from './check.js';
 import { clockSync, existingAncestor, run } from './system.js';
 
@@ -201,3 +203,42 @@ export const alarmsCheck: Check = {
 
 export const ffmpegCheck = toolCheck('ffmpeg');
 export const ffprobeCheck = toolCheck('ffprobe');
+
+export const chainCheck: Check = {
+  id: 'evidence-chain',
+  title: { zh: '证据防篡改校验', en: 'evidence tamper check' },
+  async run(env) {
+    const skip = needsConfig(env);
+    if (skip) return skip;
+    const r = await withStoreAsync(env.paths!.database, async (s) => {
+      const chain = new ChainRepo(s);
+      const v = chain.verify({ fromSeq: chain.seqOfLast(20_000), now: env.now });
+      // the newest segments' files against the hash recorded when they were indexed
+      const recent = s.db.prepare('SELECT path, sha256 FROM recordings WHERE deleted_ms IS NULL ORDER BY id DESC LIMIT 10').all() as { path: string; sha256: string }[];
+      const badFiles: string[] = [];
+      for (const f of recent) if (fs.existsSync(f.path) && (await sha256File(f.path)) !== f.sha256) badFiles.push(f.path);
+      return { ...v, files: recent.length, badFiles };
+    });
+    if (!r) return { status: 'ok', detail: 'no store yet' };
+    const detail = `${r.links} link(s) verified, ${r.files} newest segment file(s) hashed`;
+    if (r.problems.length || r.badFiles.length) {
+      const p = r.problems.slice(0, 3).map((x) => `${x.kind} ${x.refId}: ${x.problem}`);
+      return {
+        status: 'fail',
+        detail: `${detail}; ${r.problems.length} chain problem(s) ${p.join(', ')}${r.badFiles.length ? `; file(s) changed: ${r.badFiles.slice(0, 3).join(', ')}` : ''}`,
+        fix: { zh: '证据记录或录像文件被改动或删除：保留现场（不要修复），立即报告学校和维护人员', en: 'evidence rows or video files were changed or removed: keep everything as is (do not repair) and report to the school and the maintainers' },
+      };
+    }
+    return { status: 'ok', detail };
+  },
+};
+
+async function withStoreAsync<T>(file: string, fn: (s: Store) => Promise<T>): Promise<T | undefined> {
+  if (!fs.existsSync(file)) return undefined;
+  const s = new Store({ file, readonly: true });
+  try {
+    return await fn(s);
+  } finally {
+    s.close();
+  }
+}

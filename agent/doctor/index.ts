@@ -2,7 +2,7 @@ import { statePaths } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { InputError } from '../core/errors.js';
 import type { Check, CheckResult, DoctorEnv } from './check.js';
-import { alarmsCheck, clockCheck, configCheck, diskCheck, ffmpegCheck, ffprobeCheck, storeCheck, writeSpeedCheck } from './checks.js';
+import { alarmsCheck, chainCheck, clockCheck, configCheck, diskCheck, ffmpegCheck, ffprobeCheck, storeCheck, writeSpeedCheck } from './checks.js';
 
 /**
  * The doctor's checks, in the order they print. Registration point: the lead adds the checks
@@ -12,7 +12,7 @@ import { alarmsCheck, clockCheck, configCheck, diskCheck, ffmpegCheck, ffprobeCh
  *   mqttCheck (connect, round trip with the receiver's ack, backlog and its oldest age: agent/sync),
  *   faceCheck (backend and a self-test detection on a sample photo: agent/vision).
  */
-export const CHECKS: Check[] = [configCheck, storeCheck, diskCheck, writeSpeedCheck, ffmpegCheck, ffprobeCheck, clockCheck, alarmsCheck];
+export const CHECKS: Check[] = [configCheck, storeCheck, diskCheck, writeSpeedCheck, ffmpegCheck, ffprobeCheck, clockCheck, alarmsCheck, chainCheck];
 
 export function doctorEnv(opts: { configFile?: string; cfg?: Config; configError?: InputError; now?: number }): DoctorEnv {
   return { ...opts, now: opts.now ?? Date.now(), ...(opts.cfg ? { paths: statePaths(opts.cfg) } : {}) };

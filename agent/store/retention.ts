@@ -17,6 +17,8 @@ export const PURGE_PLAN: readonly { table: string; where: string }[] = [
   { table: 'recordings', where: 'expires_ms < @now AND deleted_ms IS NOT NULL' },
   { table: 'recording_runs', where: 'expires_ms < @now AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.run_id = recording_runs.id)' },
   { table: 'outbox', where: 'expires_ms < @now AND acked_ms IS NOT NULL' },
+  // the hash chain is cut only from its start, so what remains still verifies link by link
+  { table: 'evidence_chain', where: 'expires_ms < @now AND seq < (SELECT COALESCE(MIN(c.seq), 9e18) FROM evidence_chain c WHERE c.expires_ms >= @now)' },
   { table: 'lessons', where: 'expires_ms < @now' },
   { table: 'trainees', where: 'expires_ms < @now' },
   { table: 'teachers', where: 'expires_ms < @now' },

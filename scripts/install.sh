@@ -85,9 +85,14 @@ run chmod 0755 "$PREFIX/dist/agent/cli/main.js"
 if [ -n "$DRY_RUN" ]; then
   run write /usr/local/bin/classroom-agent
 else
+  # why run as the service user: a command run as root would create the database's -wal/-shm
+  # files owned by root while the daemon is stopped, and the daemon could then not write them
   cat >/usr/local/bin/classroom-agent <<WRAP
 #!/bin/sh
 export CLASSROOM_AGENT_CONFIG="\${CLASSROOM_AGENT_CONFIG:-$ETC/agent.yaml}"
+if [ "\$(id -u)" = 0 ] && [ -z "\$CLASSROOM_AGENT_AS_ROOT" ]; then
+  exec runuser -u $USER_NAME -- env CLASSROOM_AGENT_CONFIG="\$CLASSROOM_AGENT_CONFIG" "$NODE_BIN" "$PREFIX/dist/agent/cli/main.js" "\$@"
+fi
 exec "$NODE_BIN" "$PREFIX/dist/agent/cli/main.js" "\$@"
 WRAP
   chmod 0755 /usr/local/bin/classroom-agent
@@ -124,4 +129,4 @@ else
 fi
 
 say "完成 / done.  状态 / status:  systemctl status classroom-agent   日志 / logs:  journalctl -u classroom-agent -f"
-say "自检 / health check:  sudo -u $USER_NAME classroom-agent doctor"
+say "自检 / health check:  sudo classroom-agent doctor"

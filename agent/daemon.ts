@@ -15,6 +15,8 @@ import { LessonMonitor } from './lessons/monitor.js';
 import { Recorder } from './recorder/recorder.js';
 import { SyncClient } from './sync/client.js';
 import { VisionModule } from './vision/module.js';
+import { EvidenceChain } from './retention/chain.js';
+import { ensureMarker } from './retention/reconcile.js';
 import { Retention } from './retention/retention.js';
 import { AlarmRepo } from './store/alarms.js';
 import { Store } from './store/store.js';
@@ -52,6 +54,7 @@ export const MODULE_FACTORIES: ModuleFactory[] = [
   (ctx) => new CheckinServer(ctx),
   (ctx) => (ctx.cfg.vision.enabled ? new VisionModule(ctx) : null),
   (ctx) => new LessonMonitor(ctx),
+  (ctx) => new EvidenceChain(ctx),
   (ctx) => new Retention(ctx),
 ];
 
@@ -140,6 +143,12 @@ export class Daemon {
       store = new Store({ file: paths.database, retentionYears: profile.rules.retention.years, now });
     } catch (err) {
       throw new StoreOpenError(paths.database, err as Error);
+    }
+    try {
+      // before any module records: lets retention tell an unmounted video disk from an empty one
+      ensureMarker(store, paths.video, cfg.box.id);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, video: paths.video }, 'cannot write the video folder marker');
     }
     return { cfg, profile, store, bus: new EventBus<AgentEvents>(), log: this.log, now, paths };
   }

@@ -9,7 +9,9 @@ import { register as registerEvaluate } from './commands/evaluate.js';
 import { register as registerVision } from './commands/vision.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerDemo } from './commands/demo.js';
+import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerSync } from './commands/sync.js';
+import { register as registerStatus } from './commands/status.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -23,6 +25,6 @@ const program = new Command('classroom-agent')
   .option('--log-level <level>', '日志级别 / log level for stderr JSON logs')
   .showHelpAfterError();
 
-for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras, registerCheckins, registerVision, registerRun, registerDemo, registerSync]) register(program);
+for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras, registerCheckins, registerVision, registerRun, registerDemo, registerSync, registerDoctor, registerStatus]) register(program);
 
 await program.parseAsync(process.argv);

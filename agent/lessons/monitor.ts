@@ -60,11 +60,14 @@ export class LessonMonitor implements Module {
       this.cameraStatus.set(e.camera, e.end === null ? { state: 'down', since: e.start } : { state: 'recording', since: e.end });
       this.schedule();
     });
-    bus.on(this, 'segment.indexed', (e) => this.late(this.repo.classesForFootage(e.camera, e.start, e.end)));
+    // evidence of a lesson still on (or not yet settled) is judged when it settles; only evidence
+    // of lessons already judged is "late" and re-opens the class
+    bus.on(this, 'segment.indexed', (e) => this.late(this.repo.lessonsForFootage(e.camera, e.start, e.end)));
     bus.on(this, 'sightings.stored', (e) => {
       const span = this.repo.recordingSpan(e.recordingId);
-      this.late(span ? this.repo.classesForFootage(span.camera, span.start, span.end) : []);
+      this.late(span ? this.repo.lessonsForFootage(span.camera, span.start, span.end) : []);
     });
+    // check-ins count for the class as a whole (opening headcount): late once its last lesson is judged
     bus.on(this, 'checkin.stored', (e) => this.late(e.trainee ? this.repo.classesOfTrainee(e.trainee) : []));
     this.timer = setInterval(() => this.safeTick(), this.ctx.cfg.monitor.tickSeconds * 1000);
     this.timer.unref();
@@ -78,10 +81,12 @@ export class LessonMonitor implements Module {
     this.timer = this.soon = undefined;
   }
 
-  /** Evidence arrived: re-judge live lessons soon; mark classes for a late re-evaluation. */
-  private late(classIds: string[]): void {
-    const due = this.ctx.now() + this.ctx.cfg.monitor.lateDebounceSeconds * 1000;
-    for (const c of classIds) this.dirty.set(c, due);
+  /** Evidence arrived: re-judge live lessons soon; classes whose concerned lessons are judged already get a late re-evaluation. */
+  private late(concerned: { classId: string; end: number }[]): void {
+    const now = this.ctx.now();
+    const due = now + this.ctx.cfg.monitor.lateDebounceSeconds * 1000;
+    const settled = now - this.settleMs();
+    for (const c of concerned) if (c.end <= settled) this.dirty.set(c.classId, due);
     this.schedule();
   }
 

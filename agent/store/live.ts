@@ -74,14 +74,22 @@ export class LiveRepo {
       .all({ t: endedBefore, limit }) as string[];
   }
 
-  /** Classes with a lesson overlapping [from, to) on this camera (or listing no camera). */
-  classesForFootage(camera: string, from: number, to: number): string[] {
-    const rows = this.store.db.prepare('SELECT class_id, cameras FROM lessons WHERE start_ms < ? AND end_ms > ?').all(to, from) as { class_id: string; cameras: string }[];
-    return [...new Set(rows.filter((r) => { const c = JSON.parse(r.cameras) as string[]; return !c.length || c.includes(camera); }).map((r) => r.class_id))];
+  /** Lessons overlapping [from, to) on this camera (or listing no camera): footage of them. */
+  lessonsForFootage(camera: string, from: number, to: number): { classId: string; end: number }[] {
+    const rows = this.store.db.prepare('SELECT class_id, end_ms, cameras FROM lessons WHERE start_ms < ? AND end_ms > ?').all(to, from) as { class_id: string; end_ms: number; cameras: string }[];
+    return rows
+      .filter((r) => {
+        const c = JSON.parse(r.cameras) as string[];
+        return !c.length || c.includes(camera);
+      })
+      .map((r) => ({ classId: r.class_id, end: r.end_ms }));
   }
 
-  classesOfTrainee(trainee: string): string[] {
-    return this.store.db.prepare('SELECT DISTINCT class_id FROM trainees WHERE id = ?').pluck().all(trainee) as string[];
+  /** Classes the trainee belongs to, with the end of each class's last lesson. */
+  classesOfTrainee(trainee: string): { classId: string; end: number }[] {
+    return this.store.db
+      .prepare('SELECT t.class_id AS classId, MAX(l.end_ms) AS end FROM trainees t JOIN lessons l ON l.class_id = t.class_id WHERE t.id = ? GROUP BY t.class_id')
+      .all(trainee) as { classId: string; end: number }[];
   }
 
   recordingSpan(id: number): { camera: string; start: number; end: number } | undefined {

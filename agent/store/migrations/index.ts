@@ -7,3 +7,5 @@ import { vision } from './vision.js';
 
 /** Every migration, in the order a new box applies them. Append only. */
 export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision, syncMigration, checkin2];
+import { retentionChain } from './retention.js';
+export const MIGRATIONS: readonly Migration[] = [foundation, retentionChain];

@@ -1,0 +1,244 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { loadProfile } from '../config/profile.js';
+import { pendingMigrations } from '../store/migrate.js';
+import { MIGRATIONS } from '../store/migrations/index.js';
+import { AlarmRepo } from '../store/alarms.js';
+import { Store } from '../store/store.js';
+import { diskSpace, forecast } from '../retention/disk.js';
+import { sha256File } from '../retention/video.js';
+import { ChainRepo } from '../store/chain.js';
+import { needsConfig, type Check } from './check.js';
+import { clockSync, existingAncestor, run } from './system.js';
+
+const GB = 1024 ** 3;
+const gb = (n: number) => `${(n / GB).toFixed(1)} GB`;
+
+/** Open the store read-only (doctor never creates or migrates it). */
+function withStore<T>(file: string, fn: (s: Store) => T): T | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  const s = new Store({ file, readonly: true });
+  try {
+    return fn(s);
+  } finally {
+    s.close();
+  }
+}
+
+export const configCheck: Check = {
+  id: 'config',
+  title: { zh: '配置文件', en: 'config file' },
+  async run(env) {
+    if (env.configError) {
+      const issues = env.configError.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+      return {
+        status: 'fail',
+        detail: `${env.configError.source}: ${issues.join('; ')}`,
+        fix: {
+          zh: `按上面列出的路径修改 ${env.configFile ?? '配置文件'}，再运行 classroom-agent config check 确认；各项含义见 config/agent.example.yaml`,
+          en: `edit ${env.configFile ?? 'the config file'} at the paths listed, then run classroom-agent config check; every key is explained in config/agent.example.yaml`,
+        },
+      };
+    }
+    const cfg = env.cfg!;
+    try {
+      loadProfile(cfg.profile);
+    } catch (err) {
+      return { status: 'fail', detail: (err as Error).message, fix: { zh: '把 profile 改为 config/profiles/ 下已有的规则（如 henan-2025）', en: 'set profile to one in config/profiles/ (e.g. henan-2025)' } };
+    }
+    return { status: 'ok', detail: `${env.configFile ?? 'embedded defaults'}: box ${cfg.box.id}, room ${cfg.box.room}, ${cfg.cameras.length} camera(s), ${cfg.terminals.length} terminal(s), profile ${cfg.profile}` };
+  },
+};
+
+export const storeCheck: Check = {
+  id: 'store',
+  title: { zh: '证据数据库', en: 'evidence store' },
+  async run(env) {
+    const skip = needsConfig(env);
+    if (skip) return skip;
+    const file = env.paths!.database;
+    try {
+      const r = withStore(file, (s) => ({ integrity: s.integrityCheck(), pending: pendingMigrations(s.db, MIGRATIONS) }));
+      if (!r) return { status: 'warn', detail: `${file} does not exist yet`, fix: { zh: '守护进程首次启动时会创建：systemctl start classroom-agent', en: 'the daemon creates it on first start: systemctl start classroom-agent' } };
+      if (r.integrity !== 'ok') {
+        return {
+          status: 'fail',
+          detail: `quick_check: ${r.integrity.slice(0, 200)}`,
+          fix: { zh: `停止服务，备份 ${file}，用 sqlite3 "${file}" ".recover" 恢复，并联系维护人员`, en: `stop the service, back up ${file}, recover with sqlite3 "${file}" ".recover", and tell the maintainers` },
+        };
+      }
+      if (r.pending.length) {
+        return { status: 'warn', detail: `integrity ok; ${r.pending.length} migration(s) pending: ${r.pending.join(', ')}`, fix: { zh: '重启服务以应用升级：systemctl restart classroom-agent', en: 'restart the service to apply them: systemctl restart classroom-agent' } };
+      }
+      return { status: 'ok', detail: `${file}: integrity ok, migrations current (${MIGRATIONS.length})` };
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (/not a database|malformed|corrupt/i.test(msg)) {
+        return {
+          status: 'fail',
+          detail: `${file}: ${msg}`,
+          fix: { zh: `停止服务，备份 ${file}，用 sqlite3 "${file}" ".recover" 恢复，并联系维护人员`, en: `stop the service, back up ${file}, recover with sqlite3 "${file}" ".recover", and tell the maintainers` },
+        };
+      }
+      return { status: 'fail', detail: `${file}: ${msg}`, fix: { zh: `检查 ${path.dirname(file)} 的权限（属主应为 classroom-agent）和磁盘`, en: `check the permissions of ${path.dirname(file)} (owner classroom-agent) and the disk` } };
+    }
+  },
+};
+
+export const diskCheck: Check = {
+  id: 'disk',
+  title: { zh: '磁盘空间与预测', en: 'disk space and forecast' },
+  async run(env) {
+    const skip = needsConfig(env);
+    if (skip) return skip;
+    const cfg = env.cfg!;
+    const space = diskSpace(existingAncestor(env.paths!.video));
+    const f = withStore(env.paths!.database, (s) => forecast(s, { now: env.now, windowDays: cfg.retention.rateWindowDays, budgetBytes: cfg.retention.diskBudgetBytes, space }));
+    const base = `free ${gb(space.availBytes)} of ${gb(space.totalBytes)}`;
+    if (!f) return { status: space.availBytes < GB ? 'fail' : 'ok', detail: `${base}; no recordings yet` };
+    const days = f.daysUntilFull === null ? 'not filling' : `full in ${Math.floor(f.daysUntilFull)} days`;
+    const detail = `${base}; agent uses ${gb(f.usedBytes)} of budget ${gb(f.budgetBytes)}; ${gb(f.bytesPerDay)}/day; ${days}`;
+    const fix = {
+      zh: '增加磁盘或设置 retention.archiveDir 归档；未过期的证据不会被自动删除',
+      en: 'add disk, or set retention.archiveDir to archive; unexpired evidence is never deleted automatically',
+    };
+    if (f.full) return { status: 'fail', detail, fix };
+    if (f.daysUntilFull !== null && f.daysUntilFull < cfg.retention.alarmDaysBeforeFull) return { status: 'warn', detail, fix };
+    return { status: 'ok', detail };
+  },
+};
+
+export const writeSpeedCheck: Check = {
+  id: 'write-speed',
+  title: { zh: '磁盘写入速度', en: 'disk write speed' },
+  async run(env) {
+    const skip = needsConfig(env);
+    if (skip) return skip;
+    const dir = env.paths!.state;
+    const file = path.join(dir, `.doctor-write-${process.pid}`);
+    const size = 8 * 1024 * 1024;
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      const buf = Buffer.alloc(1024 * 1024, 0x5a);
+      const t0 = process.hrtime.bigint();
+      const fd = fs.openSync(file, 'w');
+      try {
+        for (let i = 0; i < size / buf.length; i++) fs.writeSync(fd, buf);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      const mbps = size / 1024 / 1024 / s;
+      // 4 cameras at 4 Mbit/s need 2 MB/s; below 10 MB/s a slow SD card or USB stick is likely
+      const detail = `${mbps.toFixed(1)} MB/s (8 MB written with fsync in ${dir})`;
+      if (mbps < 10) return { status: 'warn', detail, fix: { zh: '磁盘较慢：建议使用 SSD 或机械硬盘，不要用 SD 卡/U 盘', en: 'slow disk: use an SSD or hard disk, not an SD card or USB stick' } };
+      return { status: 'ok', detail };
+    } catch (err) {
+      return {
+        status: 'fail',
+        detail: `cannot write in ${dir}: ${(err as Error).message}`,
+        fix: { zh: `sudo chown -R classroom-agent: ${dir}，并确认磁盘已挂载且未只读`, en: `sudo chown -R classroom-agent: ${dir}, and check the disk is mounted read-write` },
+      };
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  },
+};
+
+/** ffmpeg/ffprobe: the system's first (apt), else the npm-shipped binary. The lead switches this to agent/ffmpeg at merge. */
+function toolCheck(tool: 'ffmpeg' | 'ffprobe'): Check {
+  return {
+    id: tool,
+    title: { zh: tool, en: tool },
+    async run() {
+      const candidates: string[] = [tool];
+      try {
+        const req = createRequire(import.meta.url);
+        candidates.push((req(tool === 'ffmpeg' ? '@ffmpeg-installer/ffmpeg' : '@ffprobe-installer/ffprobe') as { path: string }).path);
+      } catch {
+        // npm binary not installed: the system one is the only candidate
+      }
+      for (const bin of candidates) {
+        const r = await run(bin, ['-version']);
+        if (r.ok) return { status: 'ok', detail: `${bin}: ${r.stdout.split('\n')[0].replace(/ Copyright.*/, '')}` };
+      }
+      return { status: 'fail', detail: `${tool} not found (tried ${candidates.join(', ')})`, fix: { zh: 'sudo apt-get install ffmpeg', en: 'sudo apt-get install ffmpeg' } };
+    },
+  };
+}
+
+export const clockCheck: Check = {
+  id: 'clock',
+  title: { zh: '系统时钟同步', en: 'system clock synchronized' },
+  async run() {
+    const c = await clockSync();
+    if (c.state === 'synchronized') return { status: 'ok', detail: `${c.source}: ${c.detail}` };
+    const fix = {
+      zh: '证据时间取决于系统时钟：sudo apt-get install systemd-timesyncd（或 chrony），并在 /etc/systemd/timesyncd.conf 配置可达的 NTP 服务器（如 ntp.aliyun.com）',
+      en: 'evidence times depend on the clock: sudo apt-get install systemd-timesyncd (or chrony) and set a reachable NTP server (e.g. ntp.aliyun.com) in /etc/systemd/timesyncd.conf',
+    };
+    if (c.state === 'unsynchronized') return { status: 'fail', detail: `${c.source}: ${c.detail}`, fix };
+    return { status: 'warn', detail: `unknown: ${c.detail}`, fix };
+  },
+};
+
+export const alarmsCheck: Check = {
+  id: 'alarms',
+  title: { zh: '未处理告警', en: 'open alarms' },
+  async run(env) {
+    const skip = needsConfig(env);
+    if (skip) return skip;
+    const open = withStore(env.paths!.database, (s) => new AlarmRepo(s).open()) ?? [];
+    if (!open.length) return { status: 'ok', detail: 'none' };
+    const serious = open.some((a) => ['disk-full', 'store-suspicious', 'video-missing', 'module-failed'].includes(a.kind));
+    return {
+      status: serious ? 'fail' : 'warn',
+      detail: open.slice(0, 5).map((a) => `${a.kind} ${a.subject}: ${a.message}`).join(' | ') + (open.length > 5 ? ` (+${open.length - 5})` : ''),
+      fix: { zh: '按告警内容处理；处理后守护进程会自动清除告警', en: 'act on each alarm; the daemon clears it once the cause is gone' },
+    };
+  },
+};
+
+export const ffmpegCheck = toolCheck('ffmpeg');
+export const ffprobeCheck = toolCheck('ffprobe');
+
+export const chainCheck: Check = {
+  id: 'evidence-chain',
+  title: { zh: '证据防篡改校验', en: 'evidence tamper check' },
+  async run(env) {
+    const skip = needsConfig(env);
+    if (skip) return skip;
+    const r = await withStoreAsync(env.paths!.database, async (s) => {
+      const chain = new ChainRepo(s);
+      const v = chain.verify({ fromSeq: chain.seqOfLast(20_000), now: env.now });
+      // the newest segments' files against the hash recorded when they were indexed
+      const recent = s.db.prepare('SELECT path, sha256 FROM recordings WHERE deleted_ms IS NULL ORDER BY id DESC LIMIT 10').all() as { path: string; sha256: string }[];
+      const badFiles: string[] = [];
+      for (const f of recent) if (fs.existsSync(f.path) && (await sha256File(f.path)) !== f.sha256) badFiles.push(f.path);
+      return { ...v, files: recent.length, badFiles };
+    });
+    if (!r) return { status: 'ok', detail: 'no store yet' };
+    const detail = `${r.links} link(s) verified, ${r.files} newest segment file(s) hashed`;
+    if (r.problems.length || r.badFiles.length) {
+      const p = r.problems.slice(0, 3).map((x) => `${x.kind} ${x.refId}: ${x.problem}`);
+      return {
+        status: 'fail',
+        detail: `${detail}; ${r.problems.length} chain problem(s) ${p.join(', ')}${r.badFiles.length ? `; file(s) changed: ${r.badFiles.slice(0, 3).join(', ')}` : ''}`,
+        fix: { zh: '证据记录或录像文件被改动或删除：保留现场（不要修复），立即报告学校和维护人员', en: 'evidence rows or video files were changed or removed: keep everything as is (do not repair) and report to the school and the maintainers' },
+      };
+    }
+    return { status: 'ok', detail };
+  },
+};
+
+async function withStoreAsync<T>(file: string, fn: (s: Store) => Promise<T>): Promise<T | undefined> {
+  if (!fs.existsSync(file)) return undefined;
+  const s = new Store({ file, readonly: true });
+  try {
+    return await fn(s);
+  } finally {
+    s.close();
+  }
+}

@@ -93,7 +93,7 @@ export class ClassroomRig {
       // the demo's enrolment photos are crops of group photos, softer than a real ID photo
       vision: { enabled: this.o.vision ?? true, sampleEverySeconds: 5, frameWidth: 1280, minFrames: 2, enrolMinSharpness: 30 },
       sync: { url: this.brokerUrl, topicPrefix: prefix, ackTimeoutMs: 5000, reconnectMaxMs: 5000 },
-      monitor: { tickSeconds: 2, settleSeconds: 15, lateDebounceSeconds: 3 },
+      monitor: { tickSeconds: 2, settleSeconds: 15, lateDebounceSeconds: 3, unseenWarnMinutes: 0.3 },
     });
     this.zk = new ZkDevice(`http://127.0.0.1:${checkinPort}`, TERMINAL_SN);
     if (this.o.vision ?? true) await this.enrol();

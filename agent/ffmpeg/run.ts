@@ -39,6 +39,8 @@ export function spawnFfmpegWithList(args: string[], opts: { ffmpegPath?: string;
   // closing segment's trailer, then its list line to the dead pipe; with SIGPIPE at its default
   // it would die right there, before flushing the trailer, losing the last second of video.
   // An ignored signal stays ignored across exec, so a shell sets it and execs ffmpeg (same pid).
+  // Even so, ffmpeg 5.1 does not always write the trailer after the agent died (seen in about
+  // half of the drills): the real bound on the loss is the 1 s flushed fragment (args.ts).
   args = adaptArgs(bin, args);
   const ignorePipe = process.platform !== 'win32' ? ['/bin/sh', '-c', 'trap "" PIPE; exec "$0" "$@"', bin] : [bin];
   const [cmd, argv] = sp ? [sp, ['--pdeathsig', 'INT', ...ignorePipe, ...args]] : [ignorePipe[0], [...ignorePipe.slice(1), ...args]];

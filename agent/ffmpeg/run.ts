@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { locate } from './locate.js';
 import { probeFileArgs } from './args.js';
+import { adaptArgs } from './caps.js';
 
 /**
  * Spawning. The recorder's ffmpeg gets fd 3 as a pipe for the segment list. On Linux it is
@@ -38,6 +39,9 @@ export function spawnFfmpegWithList(args: string[], opts: { ffmpegPath?: string;
   // closing segment's trailer, then its list line to the dead pipe; with SIGPIPE at its default
   // it would die right there, before flushing the trailer, losing the last second of video.
   // An ignored signal stays ignored across exec, so a shell sets it and execs ffmpeg (same pid).
+  // Even so, ffmpeg 5.1 does not always write the trailer after the agent died (seen in about
+  // half of the drills): the real bound on the loss is the 1 s flushed fragment (args.ts).
+  args = adaptArgs(bin, args);
   const ignorePipe = process.platform !== 'win32' ? ['/bin/sh', '-c', 'trap "" PIPE; exec "$0" "$@"', bin] : [bin];
   const [cmd, argv] = sp ? [sp, ['--pdeathsig', 'INT', ...ignorePipe, ...args]] : [ignorePipe[0], [...ignorePipe.slice(1), ...args]];
   const child = spawn(cmd, argv, {
@@ -51,13 +55,15 @@ export function spawnFfmpegWithList(args: string[], opts: { ffmpegPath?: string;
 }
 
 export function spawnFfmpeg(args: string[], opts: { ffmpegPath?: string } = {}): ChildProcess {
-  return spawn(locate('ffmpeg', opts.ffmpegPath), args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const bin = locate('ffmpeg', opts.ffmpegPath);
+  return spawn(bin, adaptArgs(bin, args), { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
 }
 
 /** Run ffprobe, return stdout; rejects with stderr's last line on failure or timeout. */
 export function runFfprobe(args: string[], opts: { ffprobePath?: string; timeoutMs?: number } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(locate('ffprobe', opts.ffprobePath), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const bin = locate('ffprobe', opts.ffprobePath);
+    const child = spawn(bin, adaptArgs(bin, args), { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -96,7 +102,8 @@ export async function probeFile(file: string, ffprobePath?: string): Promise<Fil
 /** Run ffmpeg and collect its stdout (a snapshot); rejects on failure or timeout. */
 export function runFfmpegToBuffer(args: string[], opts: { ffmpegPath?: string; timeoutMs?: number } = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(locate('ffmpeg', opts.ffmpegPath), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const bin = locate('ffmpeg', opts.ffmpegPath);
+    const child = spawn(bin, adaptArgs(bin, args), { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (b: Buffer) => out.push(b));

@@ -31,23 +31,32 @@ function mountSmallDisk(dir: string, bytes: number): boolean {
   }
 }
 
-const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-small-disk-'));
-const mounted = mountSmallDisk(mnt, 3 * 1024 * 1024);
-if (!mounted) console.log('disk-full test skipped: mounting a tmpfs is not permitted here (needs root/CAP_SYS_ADMIN)');
+function unmount(dir: string): void {
+  try {
+    execFileSync('umount', [dir], { stdio: 'ignore' });
+  } catch {
+    /* not mounted */
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
 
-describe.skipIf(!mounted)('full video disk (a 3 MB tmpfs)', () => {
+// can we mount here at all? (mounted for real in beforeAll, so a skipped or crashed collection leaks nothing)
+const probeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-mount-probe-'));
+const canMount = mountSmallDisk(probeDir, 1024 * 1024);
+unmount(probeDir);
+if (!canMount) console.log('disk-full test skipped: mounting a tmpfs is not permitted here (needs root/CAP_SYS_ADMIN)');
+
+describe.skipIf(!canMount)('full video disk (a 3 MB tmpfs)', () => {
   let rtsp: RtspServer;
+  let mnt: string;
   beforeAll(async () => {
+    mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-small-disk-'));
+    if (!mountSmallDisk(mnt, 3 * 1024 * 1024)) throw new Error('tmpfs mount failed');
     rtsp = await new RtspServer({ keyint: 25, bitrateKbps: 1024 }).start();
   });
   afterAll(async () => {
-    await rtsp.stop();
-    try {
-      execFileSync('umount', [mnt]);
-      fs.rmdirSync(mnt);
-    } catch {
-      /* best effort */
-    }
+    await rtsp?.stop();
+    unmount(mnt);
   });
 
   it('ENOSPC stops recording with a disk-full gap and an alarm, loses no metadata, and recording resumes when space returns', async () => {

@@ -81,3 +81,28 @@ describe('recovery scan window', () => {
     expect(listSegmentFiles(root, '2026-11-26').map((f) => path.basename(path.dirname(f)))).toEqual(['2026-11-26', '2026-11-27']);
   });
 });
+
+describe('the ffmpeg shipped in npm (@ffmpeg-installer, a 2018 4.x build) as fallback', () => {
+  it('records and indexes with it too (its socket timeout is -stimeout; -timeout would mean listen)', async () => {
+    const { createRequire } = await import('node:module');
+    const { RtspServer } = await import('../sim/rtsp/server.js');
+    const { rtspTimeoutFlag } = await import('../ffmpeg/caps.js');
+    const req = createRequire(import.meta.url);
+    const npmFfmpeg = (req('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+    const npmFfprobe = (req('@ffprobe-installer/ffprobe') as { path: string }).path;
+    expect(rtspTimeoutFlag(npmFfmpeg)).toBe('-stimeout');
+    const rtsp = await new RtspServer({ keyint: 25 }).start();
+    const ctx = makeContext({ cameras: [{ id: 'cam-npm', rtspUrl: rtsp.url }], recorder: { segmentSeconds: 2, ffmpegPath: npmFfmpeg, ffprobePath: npmFfprobe } });
+    const repo = new RecordingRepo(ctx.store);
+    const rec = new Recorder(ctx);
+    await rec.start();
+    const end = Date.now() + 20_000;
+    while (Date.now() < end && repo.segments('cam-npm').length < 2) await new Promise((r) => setTimeout(r, 200));
+    await rec.stop();
+    await rtsp.stop();
+    const segs = repo.segments('cam-npm');
+    expect(segs.length).toBeGreaterThanOrEqual(2);
+    expect(segs[0].end_ms - segs[0].start_ms).toBeGreaterThan(1000);
+    ctx.cleanup();
+  }, 40_000);
+});

@@ -17,9 +17,9 @@ import { agentContext, tempDir, waitFor } from './testkit.js';
  * Integration against a real Mosquitto (Debian's), started by the test on a free port, with
  * real faults: broker stopped and restarted, agent and receiver killed with SIGKILL, TCP
  * connections cut and black-holed. CA_SYNC_RECORDS sets the size of the broker-down test
- * (default 30000 to keep `npm test` short; the issue asks 100000: CA_SYNC_RECORDS=100000); CA_SYNC_KILLS the number of kill -9 (default 20).
+ * (default 100000, the issue's figure; about 30 s here); CA_SYNC_KILLS the number of kill -9 (default 20).
  */
-const RECORDS = Number(process.env.CA_SYNC_RECORDS ?? 30_000);
+const RECORDS = Number(process.env.CA_SYNC_RECORDS ?? 100_000);
 const KILLS = Number(process.env.CA_SYNC_KILLS ?? 20);
 const PREFIX = 'classroom/v1';
 

@@ -78,6 +78,10 @@ export class SyncClient implements Module {
   async start(): Promise<void> {
     const { cfg, store } = this.ctx;
     this.log = this.ctx.log.child({ ns: 'ca:sync' });
+    if (!cfg.sync.enabled) {
+      this.log.info('sync disabled (sync.enabled: false); records stay in the outbox');
+      return;
+    }
     this.outbox = new Outbox(store);
     this.meta = new SyncMeta(store);
     this.alarms = new AlarmRepo(store);

@@ -146,6 +146,10 @@ describe('sync over aedes', () => {
     const row = ctx.store.db.prepare('SELECT MIN(sent_count) AS m FROM outbox').get() as { m: number };
     expect(row.m).toBeGreaterThanOrEqual(2);
     expect(ctx.store.db.prepare('SELECT COUNT(*) AS n FROM outbox WHERE acked_ms IS NOT NULL').get()).toEqual({ n: 0 });
+    // what `sync status` reports: connected, resends counted, no ack ever
+    const meta = new SyncMeta(ctx.store);
+    await waitFor(() => (meta.get<SyncState>('state')?.value.resends ?? 0) > 0, 5000, 'state with resends');
+    expect(meta.get<SyncState>('state')!.value).toMatchObject({ connected: true, lastAckMs: null });
   });
 
   it('refuses malformed commands with a log line and changes nothing; obeys good ones', async () => {

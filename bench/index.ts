@@ -1,9 +1,10 @@
-import { complianceBench } from './compliance.js';
-import { storeBench } from './store.js';
 import { checkinBench } from './checkin.js';
-
+import { complianceBench } from './compliance.js';
 import { recorderBench } from './recorder.js';
+import { storeBench } from './store.js';
+import { syncBench } from './sync.js';
 import { visionBench, visionSoak } from './vision.js';
+
 export interface Bench {
   name: string;
   title: string;
@@ -11,4 +12,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [complianceBench, storeBench, checkinBench, recorderBench, visionBench, visionSoak];
+export const benches: Bench[] = [complianceBench, storeBench, checkinBench, recorderBench, syncBench, visionBench, visionSoak];

@@ -64,8 +64,9 @@ export class Outbox {
     // uses the partial index outbox_unacked(seq) WHERE acked_ms IS NULL
     this.selUnacked = store.db.prepare('SELECT seq, record_id, type, at_ms, payload FROM outbox WHERE acked_ms IS NULL AND seq > ? ORDER BY seq');
     this.selRange = store.db.prepare('SELECT seq, record_id, type, at_ms, payload FROM outbox WHERE seq >= ? AND seq <= ? ORDER BY seq');
-    this.selUnackedIn = store.db.prepare('SELECT seq FROM outbox WHERE acked_ms IS NULL AND seq >= ? AND seq <= ?');
-    this.updAcked = store.db.prepare('UPDATE outbox SET acked_ms = ? WHERE acked_ms IS NULL AND seq >= ? AND seq <= ?');
+    // only rows actually sent can be acked: a wrong ack range never settles what central never saw
+    this.selUnackedIn = store.db.prepare('SELECT seq FROM outbox WHERE acked_ms IS NULL AND last_sent_ms IS NOT NULL AND seq >= ? AND seq <= ?');
+    this.updAcked = store.db.prepare('UPDATE outbox SET acked_ms = ? WHERE acked_ms IS NULL AND last_sent_ms IS NOT NULL AND seq >= ? AND seq <= ?');
     this.updSent = store.db.prepare('UPDATE outbox SET sent_count = sent_count + 1, last_sent_ms = ? WHERE acked_ms IS NULL AND seq >= ? AND seq <= ?');
   }
 

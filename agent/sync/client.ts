@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { logger } from '../core/log.js';
 import type { AgentContext } from '../core/context.js';
 import type { Module } from '../core/module.js';
 import { AlarmRepo } from '../store/alarms.js';
@@ -77,7 +78,13 @@ export class SyncClient implements Module {
 
   async start(): Promise<void> {
     const { cfg, store } = this.ctx;
-    this.log = this.ctx.log.child({ ns: 'ca:sync' });
+    // why: pino cannot override a binding, so a child of a logger that already has a namespace
+    // (the daemon's ca:daemon) would print "ns" twice; then take our own namespaced logger
+    this.log = this.ctx.log.bindings().ns === undefined ? this.ctx.log.child({ ns: 'ca:sync' }) : logger('sync');
+    if (!cfg.sync.enabled) {
+      this.log.info('sync disabled (sync.enabled: false); records stay in the outbox');
+      return;
+    }
     this.outbox = new Outbox(store);
     this.meta = new SyncMeta(store);
     this.alarms = new AlarmRepo(store);

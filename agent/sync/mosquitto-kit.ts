@@ -52,6 +52,12 @@ export interface MosquittoOptions {
   extra?: string[];
 }
 
+// brokers left running by a failing test are killed when the test process exits
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) if (p.exitCode === null) p.kill('SIGKILL');
+});
+
 export class Mosquitto {
   proc?: ChildProcess;
   port = 0;
@@ -85,6 +91,8 @@ export class Mosquitto {
     const proc = spawn(MOSQUITTO, ['-c', this.conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr!.on('data', (d) => (this.log += String(d)));
     this.proc = proc;
+    running.add(proc);
+    proc.once('exit', () => running.delete(proc));
     const t0 = Date.now();
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`mosquitto exited: ${this.log}`);

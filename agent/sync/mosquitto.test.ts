@@ -17,9 +17,9 @@ import { agentContext, tempDir, waitFor } from './testkit.js';
  * Integration against a real Mosquitto (Debian's), started by the test on a free port, with
  * real faults: broker stopped and restarted, agent and receiver killed with SIGKILL, TCP
  * connections cut and black-holed. CA_SYNC_RECORDS sets the size of the broker-down test
- * (default 30000 to keep `npm test` short; the issue asks 100000: CA_SYNC_RECORDS=100000); CA_SYNC_KILLS the number of kill -9 (default 20).
+ * (default 100000, the issue's figure; about 30 s here); CA_SYNC_KILLS the number of kill -9 (default 20).
  */
-const RECORDS = Number(process.env.CA_SYNC_RECORDS ?? 30_000);
+const RECORDS = Number(process.env.CA_SYNC_RECORDS ?? 100_000);
 const KILLS = Number(process.env.CA_SYNC_KILLS ?? 20);
 const PREFIX = 'classroom/v1';
 
@@ -214,6 +214,55 @@ run('sync against mosquitto', () => {
       await broker.stop();
     }
   }, 120_000);
+
+  it('CLI: sync status reads the state the running agent keeps in the database; sync resend reaches it', async () => {
+    const dir = tempDir('mq-cli');
+    const broker = new Mosquitto({ dir });
+    await broker.start();
+    const cfgFile = path.join(dir, 'agent.yaml');
+    fs.writeFileSync(cfgFile, YAML.stringify({ box: { id: 'box-c' }, paths: { state: dir }, sync: { url: broker.url } }));
+    const ctx = agentContext(dir, { url: broker.url }, 'box-c');
+    produce(ctx, 40);
+    const receiver = new CentralReceiver({ url: broker.url, prefix: PREFIX, db: path.join(dir, 'central.db'), group: 'central' });
+    await receiver.start();
+    const client = new SyncClient(ctx);
+    const cliRun = (...args: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const p = spawn(process.execPath, [cli, '--config', cfgFile, ...args], { env: { ...process.env, LOG_LEVEL: 'warn' } });
+        let out = '';
+        let err = '';
+        p.stdout.on('data', (d) => (out += String(d)));
+        p.stderr.on('data', (d) => (err += String(d)));
+        p.on('exit', (code) => resolve({ code, out, err }));
+      });
+    try {
+      await client.start();
+      await waitFor(() => new Outbox(ctx.store).backlog().count === 0, 20_000, 'drained');
+      await new Promise((r) => setTimeout(r, 2500)); // one state write period
+      const st = await cliRun('sync', 'status', '--json');
+      expect(st.code).toBe(0);
+      const j = JSON.parse(st.out);
+      expect(j).toMatchObject({ box: 'box-c', daemonRunning: true, connected: true, backlog: 0, maxSeq: 40 });
+      expect(j.lastAckMs).toBeGreaterThan(0);
+      const zh = await cliRun('--lang', 'zh', 'sync', 'status');
+      expect(zh.out).toContain('积压');
+      const en = await cliRun('--lang', 'en', 'sync', 'status');
+      expect(en.out).toContain('Backlog (unacknowledged records): 0');
+      const bad = await cliRun('--lang', 'en', 'sync', 'resend', '--from', 'x');
+      expect(bad.code).toBe(2);
+      expect(bad.err).toContain('--from');
+      const dups = receiver.stats.duplicates;
+      const rs = await cliRun('--lang', 'en', 'sync', 'resend', '--from', '31');
+      expect(rs.code).toBe(0);
+      await waitFor(() => receiver.stats.duplicates - dups === 10, 10_000, 'resend from the CLI');
+      expect(receiver.database.count('box-c')).toBe(40);
+    } finally {
+      await client.stop();
+      await receiver.stop();
+      ctx.store.close();
+      await broker.stop();
+    }
+  });
 
   describe('TLS with client certificates', () => {
     let tls: TlsFiles;

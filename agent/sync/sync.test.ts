@@ -8,7 +8,9 @@ import { CentralReceiver } from '../central/receiver.js';
 import type { AgentContext } from '../core/context.js';
 import { Outbox } from '../store/outbox.js';
 import { SyncMeta } from '../store/syncmeta.js';
+import { Backoff } from './backoff.js';
 import { SyncClient, type SyncState } from './client.js';
+import { describe as describeConn, mqttOptions } from './connect.js';
 import { topics, toRanges, fromRanges } from './contract.js';
 import { checkRecordData, parseMessage, validators } from './schemas.js';
 import { agentContext, startAedes, tempDir, waitFor, type AedesBroker } from './testkit.js';
@@ -76,6 +78,36 @@ describe('contract', () => {
   });
 });
 
+describe('connection options', () => {
+  it('reads the password from its file, and the loggable view carries no secret', () => {
+    const dir = tempDir('sync-opts');
+    const file = path.join(dir, 'mqtt.pass');
+    fs.writeFileSync(file, 's3cret-pw\n');
+    const ctx = agentContext(dir, { url: 'mqtts://user:pw@127.0.0.1:8883', username: 'box-1', password: { file } });
+    try {
+      const o = mqttOptions(ctx.cfg.sync, 'ca-box-1');
+      expect(o.password).toBe('s3cret-pw');
+      expect(o.clean).toBe(true);
+      expect(o.reconnectPeriod).toBe(0);
+      const d = JSON.stringify(describeConn(ctx.cfg.sync));
+      expect(d).not.toContain('s3cret');
+      expect(d).not.toContain(':pw@');
+      expect(() => mqttOptions({ ...ctx.cfg.sync, password: { file: path.join(dir, 'missing') } }, 'x')).toThrow(/sync.password/);
+    } finally {
+      ctx.store.close();
+    }
+  });
+
+  it('backoff doubles with jitter and is capped', () => {
+    const b = new Backoff(100, 1000, () => 1);
+    expect([b.next(), b.next(), b.next(), b.next(), b.next(), b.next()]).toEqual([100, 200, 400, 800, 1000, 1000]);
+    const j = new Backoff(100, 1000, () => 0);
+    expect(j.next()).toBe(50);
+    b.reset();
+    expect(b.next()).toBe(100);
+  });
+});
+
 describe('sync over aedes', () => {
   it('drains the outbox, settles only on the application ack, records arrive once and in order', async () => {
     const { ctx, client, receiver, outbox } = await setup();
@@ -114,6 +146,10 @@ describe('sync over aedes', () => {
     const row = ctx.store.db.prepare('SELECT MIN(sent_count) AS m FROM outbox').get() as { m: number };
     expect(row.m).toBeGreaterThanOrEqual(2);
     expect(ctx.store.db.prepare('SELECT COUNT(*) AS n FROM outbox WHERE acked_ms IS NOT NULL').get()).toEqual({ n: 0 });
+    // what `sync status` reports: connected, resends counted, no ack ever
+    const meta = new SyncMeta(ctx.store);
+    await waitFor(() => (meta.get<SyncState>('state')?.value.resends ?? 0) > 0, 5000, 'state with resends');
+    expect(meta.get<SyncState>('state')!.value).toMatchObject({ connected: true, lastAckMs: null });
   });
 
   it('refuses malformed commands with a log line and changes nothing; obeys good ones', async () => {

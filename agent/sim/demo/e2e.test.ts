@@ -135,8 +135,7 @@ describe('end to end: daemon process, simulators, Mosquitto', () => {
     await rig.zk.sync().catch(() => undefined);
     await sleep(3000);
     daemon = startDaemon(config, log);
-    await sleep(4000);
-    await rig.zk.handshake();
+    await rig.waitForCheckinServer();
     await rig.zk.sync();
 
     await sleep(plan.lessons.at(-1)!.end - Date.now() + 20_000);

@@ -142,9 +142,23 @@ export class ClassroomRig {
     return file;
   }
 
+  /** Wait until the daemon's check-in server answers the terminal's handshake. */
+  async waitForCheckinServer(limitMs = 90_000): Promise<void> {
+    const t0 = Date.now();
+    for (;;) {
+      try {
+        await this.zk.handshake();
+        return;
+      } catch (err) {
+        if (Date.now() - t0 > limitMs) throw new Error(`the daemon's check-in server did not answer within ${limitMs} ms: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
   /** Everyone enrolled punches in at the door (the absent trainee does not come). */
   async checkInEveryone(at = Date.now()): Promise<void> {
-    await this.zk.handshake();
+    await this.waitForCheckinServer();
     let k = 0;
     for (const [trainee, pin] of this.classroom.pins) {
       if (!this.classroom.photos.has(trainee)) continue;

@@ -91,7 +91,7 @@ export class ClassroomRig {
       checkin: { listen: { host: '127.0.0.1', port: checkinPort }, healthIntervalMs: 10_000, quietMinutes: 2 },
       terminals: [{ id: 'gate-1', protocol: 'zkteco', serial: TERMINAL_SN, timezone: 'Asia/Shanghai' }],
       // the demo's enrolment photos are crops of group photos, softer than a real ID photo
-      vision: { enabled: this.o.vision ?? true, sampleEverySeconds: 5, frameWidth: 1280, minFrames: 2, enrolMinSharpness: 30 },
+      vision: { enabled: this.o.vision ?? true, sampleEverySeconds: 5, frameWidth: 1920, minFrames: 2, enrolMinSharpness: 30 },
       sync: { url: this.brokerUrl, topicPrefix: prefix, ackTimeoutMs: 5000, reconnectMaxMs: 5000 },
       monitor: { tickSeconds: 2, settleSeconds: 15, lateDebounceSeconds: 3, unseenWarnMinutes: 0.3 },
     });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian/Ubuntu packages the agent, its demo and its tests use. Idempotent: installs only what is
-# missing. Used by the README's first command, by .ci/run and by scripts/install.sh.
+# missing. Used by the README's first command and by .ci/run (a box itself needs only ffmpeg,
+# which scripts/install.sh installs).
 #   ffmpeg                      recording (stream copy), probing, frame decoding
 #   util-linux                  setpriv: ffmpeg gets a parent-death signal, so no orphan outlives a crashed agent
 #   GStreamer RTSP server       the simulated cameras of the demo and the tests (real RTSP over TCP/UDP)

@@ -1,3 +1,5 @@
+import { lessonsBench } from './lessons.js';
+
 export interface Bench {
   name: string;
   title: string;
@@ -5,4 +7,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [];
+export const benches: Bench[] = [lessonsBench];

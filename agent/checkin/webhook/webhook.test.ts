@@ -40,7 +40,7 @@ describe('webhook POST /api/v1/checkins', () => {
   it('auth on every request: no token, wrong token, bad signature → 401, nothing stored', async () => {
     const s = await setup();
     const body = JSON.stringify({ terminal: 'd', person: 'P', at: '2026-10-04T08:30:00+08:00' });
-    for (const headers of [{}, { authorization: 'Bearer nope' }, { 'x-signature': 'sha256=' + '0'.repeat(64) }, { authorization: 'Basic ' + Buffer.from('u:nope').toString('base64') }]) {
+    for (const headers of [{}, { authorization: 'Bearer nope' }, { 'x-signature': 'sha256=' + '0'.repeat(64) }, { authorization: 'Basic ' + Buffer.from('u:nope').toString('base64') }] as Record<string, string>[]) {
       const r = await request(`${s.base}/api/v1/checkins`, { body, headers: { 'content-type': 'application/json', ...headers } });
       expect(r.status).toBe(401);
     }

@@ -1,5 +1,6 @@
 import type { AgentContext } from '../core/context.js';
 import type { Module } from '../core/module.js';
+import { AlarmRepo } from '../store/alarms.js';
 import { ClassRepo } from '../store/classes.js';
 import { FaceRepo, type FrameMatch } from '../store/faces.js';
 import { FaceWorker } from './client.js';
@@ -49,9 +50,19 @@ export class VisionModule implements Module {
     this.key = loadOrCreateKey(keyFileOf(this.ctx.cfg));
     this.abort = new AbortController();
     this.worker = new FaceWorker({ backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log });
-    const info = await this.worker.start();
-    this.ctx.log.info({ backend: info.backend, fallbackReason: info.fallbackReason, model: info.model }, 'vision ready');
+    // listen first: segments indexed while the model loads are queued, not lost
     this.ctx.bus.on(this, 'segment.indexed', (s) => this.enqueue(s));
+    const alarms = new AlarmRepo(this.ctx.store);
+    try {
+      const info = await this.worker.start();
+      this.ctx.log.info({ backend: info.backend, fallbackReason: info.fallbackReason, model: info.model }, 'vision ready');
+      if (alarms.clear('vision.unavailable', 'box')) this.ctx.bus.emit('alarm.cleared', { kind: 'vision.unavailable', subject: 'box', at: this.ctx.now() });
+    } catch (err) {
+      // the rest of the daemon (recording, check-ins) must keep working; the technician sees an alarm
+      const message = `face recognition unavailable: ${(err as Error).message}`;
+      this.ctx.log.error({ err: (err as Error).message }, 'vision unavailable');
+      if (alarms.raise('vision.unavailable', 'box', message)) this.ctx.bus.emit('alarm.raised', { kind: 'vision.unavailable', subject: 'box', message, at: this.ctx.now() });
+    }
   }
 
   async stop(): Promise<void> {

@@ -39,7 +39,10 @@ export class VisionModule implements Module {
   private abort?: AbortController;
   private key?: Buffer;
 
-  constructor(private ctx: AgentContext) {}
+  constructor(
+    private ctx: AgentContext,
+    private opts: { catchUpHours?: number } = {},
+  ) {}
 
   async start(): Promise<void> {
     const v = this.ctx.cfg.vision;
@@ -52,6 +55,8 @@ export class VisionModule implements Module {
     this.worker = new FaceWorker({ backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log });
     // listen first: segments indexed while the model loads are queued, not lost
     this.ctx.bus.on(this, 'segment.indexed', (s) => this.enqueue(s));
+    // segments indexed while vision was down (daemon restart, crash): analyse them too
+    for (const s of this.unanalysed(this.ctx.now() - (this.opts.catchUpHours ?? 24) * 3600_000)) this.enqueue(s);
     const alarms = new AlarmRepo(this.ctx.store);
     try {
       const info = await this.worker.start();
@@ -150,6 +155,20 @@ export class VisionModule implements Module {
     this.ctx.log.info({ recording: s.id, camera: s.camera, frames: res.frames, analysed: res.analysed, sightings: res.sightings, unknownFaces: res.unknownFaces }, 'segment analysed');
     this.ctx.bus.emit('sightings.stored', { camera: s.camera, recordingId: s.id, trainees: res.trainees, unknownFaces: res.unknownFaces });
     return res;
+  }
+
+  /** Recordings since `from` that no frame analysis refers to (segments outside lessons are skipped cheaply). */
+  private unanalysed(from: number): SegmentRef[] {
+    if (!(this.opts.catchUpHours ?? 24)) return [];
+    return (
+      this.ctx.store.db
+        .prepare(
+          `SELECT id, camera, path, start_ms AS start, end_ms AS end FROM recordings r
+           WHERE r.end_ms > ? AND r.deleted_ms IS NULL AND NOT EXISTS (SELECT 1 FROM vision_frames v WHERE v.recording_id = r.id)
+           ORDER BY r.start_ms`,
+        )
+        .all(from) as SegmentRef[]
+    );
   }
 
   /** For `vision status` and doctor: the backend and model in use. */

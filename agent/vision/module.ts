@@ -3,10 +3,11 @@ import type { Module } from '../core/module.js';
 import { AlarmRepo } from '../store/alarms.js';
 import { ClassRepo } from '../store/classes.js';
 import { FaceRepo, type FrameMatch } from '../store/faces.js';
-import { FaceWorker } from './client.js';
+import { FacePool } from './pool.js';
 import { streamVideo } from './frames.js';
 import { keyFileOf, loadGallery, loadOrCreateKey } from './gallery.js';
 import { matchFrame, type GalleryEntry } from './match.js';
+import type { Analysis } from './client.js';
 
 export interface SegmentRef {
   id: number;
@@ -33,7 +34,7 @@ export interface SegmentResult {
  */
 export class VisionModule implements Module {
   readonly name = 'vision';
-  private worker?: FaceWorker;
+  private worker?: FacePool;
   private queue: SegmentRef[] = [];
   private running?: Promise<void>;
   private abort?: AbortController;
@@ -52,7 +53,7 @@ export class VisionModule implements Module {
     }
     this.key = loadOrCreateKey(keyFileOf(this.ctx.cfg));
     this.abort = new AbortController();
-    this.worker = new FaceWorker({ backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log });
+    this.worker = new FacePool({ backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log }, v.threads);
     // listen first: segments indexed while the model loads are queued, not lost
     this.ctx.bus.on(this, 'segment.indexed', (s) => this.enqueue(s));
     // segments indexed while vision was down (daemon restart, crash): analyse them too
@@ -121,36 +122,61 @@ export class VisionModule implements Module {
       return g;
     };
     const seen = new Set<string>();
+    const record = (frame: { offsetMs: number }, at: number, on: typeof lessons, a: Analysis) => {
+      res.analysed++;
+      for (const l of on) {
+        const matches = matchFrame(a.faces.map((f) => f.descriptor), galleryOf(l.classId), { threshold: v.threshold, margin: v.margin });
+        const rows: FrameMatch[] = [];
+        matches.forEach((m) => {
+          if (m.trainee) rows.push({ classId: l.classId, lessonId: l.id, trainee: m.trainee, camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, distance: m.distance, margin: m.margin });
+        });
+        const unknown = a.faces.length - rows.length;
+        res.unknownFaces += unknown;
+        const written = faces.recordFrame(
+          { camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, classId: l.classId, lessonId: l.id, faces: a.faces.length, matched: rows.length, unknown },
+          rows,
+          v.minFrames,
+        );
+        res.sightings += written.length;
+        for (const w of written) seen.add(w.trainee);
+      }
+    };
+    // up to one frame in flight per analysis thread; results are recorded as they come back
+    // (order does not matter: agreement counts distinct frames)
+    const inflight = new Set<Promise<void>>();
+    let failed: Error | undefined;
     await streamVideo(
       s.path,
       v.sampleEverySeconds,
       v.frameWidth,
       async (frame) => {
+        if (failed) throw failed;
         res.frames++;
         const at = s.start + frame.offsetMs;
         const on = lessons.filter((l) => l.start <= at && at < l.end && at < s.end);
         if (!on.length) return;
-        const a = await this.worker!.analyze(frame);
-        res.analysed++;
-        for (const l of on) {
-          const matches = matchFrame(a.faces.map((f) => f.descriptor), galleryOf(l.classId), { threshold: v.threshold, margin: v.margin });
-          const rows: FrameMatch[] = [];
-          matches.forEach((m) => {
-            if (m.trainee) rows.push({ classId: l.classId, lessonId: l.id, trainee: m.trainee, camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, distance: m.distance, margin: m.margin });
-          });
-          const unknown = a.faces.length - rows.length;
-          res.unknownFaces += unknown;
-          const written = faces.recordFrame(
-            { camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, classId: l.classId, lessonId: l.id, faces: a.faces.length, matched: rows.length, unknown },
-            rows,
-            v.minFrames,
-          );
-          res.sightings += written.length;
-          for (const w of written) seen.add(w.trainee);
-        }
+        const offsetMs = frame.offsetMs;
+        const p: Promise<void> = this.worker!.analyze(frame).then(
+          (a) => {
+            inflight.delete(p);
+            try {
+              record({ offsetMs }, at, on, a);
+            } catch (err) {
+              failed ??= err as Error;
+            }
+          },
+          (err: Error) => {
+            inflight.delete(p);
+            failed ??= err;
+          },
+        );
+        inflight.add(p);
+        if (inflight.size >= this.worker!.size) await Promise.race(inflight);
       },
       this.abort?.signal,
     );
+    await Promise.all(inflight);
+    if (failed) throw failed;
     res.trainees = [...seen].sort();
     this.ctx.log.info({ recording: s.id, camera: s.camera, frames: res.frames, analysed: res.analysed, sightings: res.sightings, unknownFaces: res.unknownFaces }, 'segment analysed');
     this.ctx.bus.emit('sightings.stored', { camera: s.camera, recordingId: s.id, trainees: res.trainees, unknownFaces: res.unknownFaces });

@@ -122,11 +122,12 @@ describe('a recorded lesson flows into sightings, export-evidence and evaluate',
       'henan-2025',
     );
     const cuts = [
-      { from: 0, n: 6 },
-      { from: 0, n: 4 },
-      { from: 6, n: 5 },
+      { from: 0, n: 5 },
+      { from: 0, n: 3 },
+      { from: 7, n: 4 },
     ];
-    const ctx = { cfg, profile: loadProfile('henan-2025'), store, bus: new EventBus<AgentEvents>(), log: logger('vision-test'), now: Date.now, paths: { state: dir, video: dir, database: store.file } };
+    // two analysis threads: frames of a segment are analysed concurrently and recorded as they return
+    const ctx = { cfg: { ...cfg, vision: { ...cfg.vision, threads: 2 } }, profile: loadProfile('henan-2025'), store, bus: new EventBus<AgentEvents>(), log: logger('vision-test'), now: Date.now, paths: { state: dir, video: dir, database: store.file } };
     const announced: AgentEvents['sightings.stored'][] = [];
     ctx.bus.on({}, 'sightings.stored', (e) => announced.push(e));
     const mod = new VisionModule(ctx);

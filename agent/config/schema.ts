@@ -155,6 +155,8 @@ export const configSchema = z
         enrolMinSharpness: z.number().min(0).default(30),
         /** recycle the analysis thread after this many frames */
         recycleAfterFrames: z.number().int().positive().default(500),
+        /** analysis threads (one core each on wasm); 2 on a 2-core box doubles frames/s but starves other work */
+        threads: z.number().int().min(1).max(16).default(1),
         /** AES-256-GCM key for face data (created 0600 when absent); default <state>/vision.key */
         keyFile: z.string().optional(),
         /** keep the enrolment photos (encrypted) beside the descriptors; off by default */
@@ -174,6 +176,7 @@ export const configSchema = z
         enrolMinFacePx: 80,
         enrolMinSharpness: 30,
         recycleAfterFrames: 500,
+        threads: 1,
         keepPhotos: false,
       }),
     sync: z

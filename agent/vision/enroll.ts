@@ -162,7 +162,7 @@ const q = (xs: number[], p: number) => (xs.length ? xs[Math.min(xs.length - 1, M
  * How well the model separates this class's trainees: distances between different trainees'
  * descriptors (must stay above the threshold) and within each trainee's own (must stay below).
  * Suggested threshold: halfway between the largest same-person distance and the smallest
- * different-person distance, capped at 0.6 and kept ≥ margin below the closest pair.
+ * different-person distance, capped at 0.6 and kept two margins below the closest pair.
  */
 export async function calibrate(cfg: Config, store: Store, classId: string, model: string): Promise<Calibration> {
   const faces = new FaceRepo(store);
@@ -188,8 +188,11 @@ export async function calibrate(cfg: Config, store: Store, classId: string, mode
   closest.sort((x, y) => x.distance - y.distance);
   const minBetween = between[0] ?? 1;
   const maxWithin = within.length ? within[within.length - 1]! : 0;
-  let suggested = Math.min(0.6, (minBetween + maxWithin) / 2, minBetween - cfg.vision.margin);
-  suggested = Math.max(0.3, Math.round(suggested * 100) / 100);
+  // why two margins below the closest pair: strangers in the room are not in the gallery, and the
+  // closest of N trainees to each other overestimates how close a stranger can come (on the demo
+  // cohort: trainees ≥ 0.54 apart, a stranger at 0.44)
+  let suggested = Math.min(0.6, (minBetween + maxWithin) / 2, minBetween - 2 * cfg.vision.margin);
+  suggested = Math.max(0.25, Math.floor(suggested * 100) / 100);
   const histogram = [];
   for (let f = 0; f < 1.4; f += 0.1) {
     const to = f + 0.1;
@@ -200,7 +203,9 @@ export async function calibrate(cfg: Config, store: Store, classId: string, mode
       ? `some trainees are closer to another trainee (${minBetween.toFixed(2)}) than to themselves (${maxWithin.toFixed(2)}): re-enrol with better photos / 部分学员与他人的距离小于与自身的距离，请重新采集`
       : enrolled.length < 2
         ? 'fewer than 2 trainees enrolled: nothing to compare / 已采集学员少于 2 人'
-        : undefined;
+        : maxWithin >= suggested
+          ? `photos of one trainee differ by up to ${maxWithin.toFixed(2)}, above the suggested threshold: some appearances may be missed; enrol from the classroom camera too / 同一学员照片差异较大，可能漏识别，建议补充教室摄像头下的照片`
+          : undefined;
   return {
     classId,
     model,

@@ -1,11 +1,13 @@
 import type { AgentContext } from '../core/context.js';
 import type { Module } from '../core/module.js';
+import { AlarmRepo } from '../store/alarms.js';
 import { ClassRepo } from '../store/classes.js';
 import { FaceRepo, type FrameMatch } from '../store/faces.js';
-import { FaceWorker } from './client.js';
+import { FacePool } from './pool.js';
 import { streamVideo } from './frames.js';
 import { keyFileOf, loadGallery, loadOrCreateKey } from './gallery.js';
 import { matchFrame, type GalleryEntry } from './match.js';
+import type { Analysis } from './client.js';
 
 export interface SegmentRef {
   id: number;
@@ -32,13 +34,16 @@ export interface SegmentResult {
  */
 export class VisionModule implements Module {
   readonly name = 'vision';
-  private worker?: FaceWorker;
+  private worker?: FacePool;
   private queue: SegmentRef[] = [];
   private running?: Promise<void>;
   private abort?: AbortController;
   private key?: Buffer;
 
-  constructor(private ctx: AgentContext) {}
+  constructor(
+    private ctx: AgentContext,
+    private opts: { catchUpHours?: number } = {},
+  ) {}
 
   async start(): Promise<void> {
     const v = this.ctx.cfg.vision;
@@ -48,10 +53,22 @@ export class VisionModule implements Module {
     }
     this.key = loadOrCreateKey(keyFileOf(this.ctx.cfg));
     this.abort = new AbortController();
-    this.worker = new FaceWorker({ backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log });
-    const info = await this.worker.start();
-    this.ctx.log.info({ backend: info.backend, fallbackReason: info.fallbackReason, model: info.model }, 'vision ready');
+    this.worker = new FacePool({ backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log }, v.threads);
+    // listen first: segments indexed while the model loads are queued, not lost
     this.ctx.bus.on(this, 'segment.indexed', (s) => this.enqueue(s));
+    // segments indexed while vision was down (daemon restart, crash): analyse them too
+    for (const s of this.unanalysed(this.ctx.now() - (this.opts.catchUpHours ?? 24) * 3600_000)) this.enqueue(s);
+    const alarms = new AlarmRepo(this.ctx.store);
+    try {
+      const info = await this.worker.start();
+      this.ctx.log.info({ backend: info.backend, fallbackReason: info.fallbackReason, model: info.model }, 'vision ready');
+      if (alarms.clear('vision.unavailable', 'box')) this.ctx.bus.emit('alarm.cleared', { kind: 'vision.unavailable', subject: 'box', at: this.ctx.now() });
+    } catch (err) {
+      // the rest of the daemon (recording, check-ins) must keep working; the technician sees an alarm
+      const message = `face recognition unavailable: ${(err as Error).message}`;
+      this.ctx.log.error({ err: (err as Error).message }, 'vision unavailable');
+      if (alarms.raise('vision.unavailable', 'box', message)) this.ctx.bus.emit('alarm.raised', { kind: 'vision.unavailable', subject: 'box', message, at: this.ctx.now() });
+    }
   }
 
   async stop(): Promise<void> {
@@ -105,40 +122,79 @@ export class VisionModule implements Module {
       return g;
     };
     const seen = new Set<string>();
+    const record = (frame: { offsetMs: number }, at: number, on: typeof lessons, a: Analysis) => {
+      res.analysed++;
+      for (const l of on) {
+        const matches = matchFrame(a.faces.map((f) => f.descriptor), galleryOf(l.classId), { threshold: v.threshold, margin: v.margin });
+        const rows: FrameMatch[] = [];
+        matches.forEach((m) => {
+          if (m.trainee) rows.push({ classId: l.classId, lessonId: l.id, trainee: m.trainee, camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, distance: m.distance, margin: m.margin });
+        });
+        const unknown = a.faces.length - rows.length;
+        res.unknownFaces += unknown;
+        const written = faces.recordFrame(
+          { camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, classId: l.classId, lessonId: l.id, faces: a.faces.length, matched: rows.length, unknown },
+          rows,
+          v.minFrames,
+        );
+        res.sightings += written.length;
+        for (const w of written) seen.add(w.trainee);
+      }
+    };
+    // up to one frame in flight per analysis thread; results are recorded as they come back
+    // (order does not matter: agreement counts distinct frames)
+    const inflight = new Set<Promise<void>>();
+    let failed: Error | undefined;
     await streamVideo(
       s.path,
       v.sampleEverySeconds,
       v.frameWidth,
       async (frame) => {
+        if (failed) throw failed;
         res.frames++;
         const at = s.start + frame.offsetMs;
         const on = lessons.filter((l) => l.start <= at && at < l.end && at < s.end);
         if (!on.length) return;
-        const a = await this.worker!.analyze(frame);
-        res.analysed++;
-        for (const l of on) {
-          const matches = matchFrame(a.faces.map((f) => f.descriptor), galleryOf(l.classId), { threshold: v.threshold, margin: v.margin });
-          const rows: FrameMatch[] = [];
-          matches.forEach((m) => {
-            if (m.trainee) rows.push({ classId: l.classId, lessonId: l.id, trainee: m.trainee, camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, distance: m.distance, margin: m.margin });
-          });
-          const unknown = a.faces.length - rows.length;
-          res.unknownFaces += unknown;
-          const written = faces.recordFrame(
-            { camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, classId: l.classId, lessonId: l.id, faces: a.faces.length, matched: rows.length, unknown },
-            rows,
-            v.minFrames,
-          );
-          res.sightings += written.length;
-          for (const w of written) seen.add(w.trainee);
-        }
+        const offsetMs = frame.offsetMs;
+        const p: Promise<void> = this.worker!.analyze(frame).then(
+          (a) => {
+            inflight.delete(p);
+            try {
+              record({ offsetMs }, at, on, a);
+            } catch (err) {
+              failed ??= err as Error;
+            }
+          },
+          (err: Error) => {
+            inflight.delete(p);
+            failed ??= err;
+          },
+        );
+        inflight.add(p);
+        if (inflight.size >= this.worker!.size) await Promise.race(inflight);
       },
       this.abort?.signal,
     );
+    await Promise.all(inflight);
+    if (failed) throw failed;
     res.trainees = [...seen].sort();
     this.ctx.log.info({ recording: s.id, camera: s.camera, frames: res.frames, analysed: res.analysed, sightings: res.sightings, unknownFaces: res.unknownFaces }, 'segment analysed');
     this.ctx.bus.emit('sightings.stored', { camera: s.camera, recordingId: s.id, trainees: res.trainees, unknownFaces: res.unknownFaces });
     return res;
+  }
+
+  /** Recordings since `from` that no frame analysis refers to (segments outside lessons are skipped cheaply). */
+  private unanalysed(from: number): SegmentRef[] {
+    if (!(this.opts.catchUpHours ?? 24)) return [];
+    return (
+      this.ctx.store.db
+        .prepare(
+          `SELECT id, camera, path, start_ms AS start, end_ms AS end FROM recordings r
+           WHERE r.end_ms > ? AND r.deleted_ms IS NULL AND NOT EXISTS (SELECT 1 FROM vision_frames v WHERE v.recording_id = r.id)
+           ORDER BY r.start_ms`,
+        )
+        .all(from) as SegmentRef[]
+    );
   }
 
   /** For `vision status` and doctor: the backend and model in use. */

@@ -122,11 +122,12 @@ describe('a recorded lesson flows into sightings, export-evidence and evaluate',
       'henan-2025',
     );
     const cuts = [
-      { from: 0, n: 6 },
-      { from: 0, n: 4 },
-      { from: 6, n: 5 },
+      { from: 0, n: 5 },
+      { from: 0, n: 3 },
+      { from: 7, n: 4 },
     ];
-    const ctx = { cfg, profile: loadProfile('henan-2025'), store, bus: new EventBus<AgentEvents>(), log: logger('vision-test'), now: Date.now, paths: { state: dir, video: dir, database: store.file } };
+    // two analysis threads: frames of a segment are analysed concurrently and recorded as they return
+    const ctx = { cfg: { ...cfg, vision: { ...cfg.vision, threads: 2 } }, profile: loadProfile('henan-2025'), store, bus: new EventBus<AgentEvents>(), log: logger('vision-test'), now: Date.now, paths: { state: dir, video: dir, database: store.file } };
     const announced: AgentEvents['sightings.stored'][] = [];
     ctx.bus.on({}, 'sightings.stored', (e) => announced.push(e));
     const mod = new VisionModule(ctx);
@@ -211,10 +212,13 @@ describe('calibration on the enrolled class', () => {
     expect(c.within.n).toBe(fx.enrolled.length); // two photos each: one pair per trainee
     expect(c.between.n).toBe((fx.enrolled.length * 2 * (fx.enrolled.length * 2 - 1)) / 2 - fx.enrolled.length);
     expect(c.within.max).toBeLessThan(c.between.min);
-    expect(c.suggestedThreshold).toBeGreaterThan(c.within.max);
-    expect(c.suggestedThreshold).toBeLessThan(c.between.min);
+    expect(c.suggestedThreshold).toBeLessThanOrEqual(c.between.min - 2 * cfg.vision.margin);
+    expect(c.suggestedThreshold).toBeLessThanOrEqual((c.between.min + c.within.max) / 2);
+    // the threshold the accuracy test ran with (no stranger matched) is no laxer than the suggestion + 0.05
+    expect(cfg.vision.threshold).toBeLessThanOrEqual(c.suggestedThreshold + 0.05);
     expect(c.closest[0]!.distance).toBeCloseTo(c.between.min, 6);
-    expect(c.warning).toBeUndefined();
+    if (c.suggestedThreshold > c.within.max) expect(c.warning).toBeUndefined();
+    else expect(c.warning).toMatch(/photos of one trainee differ/);
     const text = execFileSync(process.execPath, [cli, '--state', path.join(dir, 'state'), '--lang', 'zh', 'vision', 'calibrate', 'HN-VIS-1']).toString();
     expect(text).toContain('建议阈值');
   });

@@ -175,7 +175,7 @@ export function register(program: Command): void {
         const lang = langOf(cmd);
         const cfg = configOf(cmd);
         const store = openStore(cfg);
-        const mod = new VisionModule({ cfg, profile: loadProfile(cfg.profile), store, bus: new EventBus<AgentEvents>(), log: logger('vision'), now: Date.now, paths: statePaths(cfg) });
+        const mod = new VisionModule({ cfg, profile: loadProfile(cfg.profile), store, bus: new EventBus<AgentEvents>(), log: logger('vision'), now: Date.now, paths: statePaths(cfg) }, { catchUpHours: 0 });
         try {
           const rows = ids.map((id, i) => {
             const r = store.db.prepare('SELECT id, camera, path, start_ms, end_ms FROM recordings WHERE id = ?').get(Number(id)) as

@@ -23,7 +23,9 @@ afterEach(() => {
 
 function configFile(dir: string, text: string): string {
   const f = path.join(dir, 'agent.yaml');
-  fs.writeFileSync(f, text.replaceAll('STATE', path.join(dir, 'state')));
+  // the broker and face checks have their own tests (mqtt.test.ts, face.test.ts): off here, so
+  // these stay fast and never dial the default 127.0.0.1:1883
+  fs.writeFileSync(f, `sync:\n  enabled: false\nvision:\n  enabled: false\n${text.replaceAll('STATE', path.join(dir, 'state'))}`);
   return f;
 }
 const byId = (rs: CheckResult[], id: string) => rs.find((r) => r.id === id)!;

@@ -1,9 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import tls from 'node:tls';
-import { Aedes } from 'aedes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../config/schema.js';
 import { Outbox } from '../store/outbox.js';
@@ -23,29 +20,11 @@ function envFor(dir: string, sync: Record<string, unknown>, now = Date.now()) {
   return { cfg, paths: { state: dir, video: path.join(dir, 'video'), database: path.join(dir, 'evidence.db') }, now };
 }
 
-/** An aedes broker with a hook (auth) on its own TCP or TLS server. */
-async function broker(opts: { authenticate?: (u?: string, p?: Buffer) => boolean; tls?: { key: Buffer; cert: Buffer } } = {}) {
-  const b = await Aedes.createBroker({
-    authenticate: (_c, u, p, done) => {
-      if (!opts.authenticate || opts.authenticate(u, p)) return done(null, true);
-      const e = Object.assign(new Error('bad user name or password'), { returnCode: 4 });
-      done(e as never, false);
-    },
-  });
-  const server = opts.tls ? tls.createServer({ key: opts.tls.key, cert: opts.tls.cert }, b.handle) : net.createServer(b.handle);
-  const sockets = new Set<net.Socket>();
-  server.on(opts.tls ? 'secureConnection' : 'connection', (s: net.Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as net.AddressInfo).port;
-  cleanups.push(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-    await new Promise<void>((r) => b.close(() => r()));
-  });
-  return port;
+/** An aedes broker (agent/sync/testkit.ts: only agent/sync touches MQTT) with auth or TLS. */
+async function broker(opts: Parameters<typeof startAedes>[1]) {
+  const b = await startAedes(0, opts);
+  cleanups.push(() => b.close());
+  return b.port;
 }
 
 describe('doctor: MQTT', () => {

@@ -110,6 +110,27 @@ describe('classroom-agent doctor (built CLI)', () => {
     expect(c.fix?.zh.length).toBeGreaterThan(0);
   });
 
+  it('shows the camera, terminal, MQTT and face rows in zh and en, and exits non-zero when one fails', async () => {
+    const dir = tmp();
+    const { freePort } = await import('../sync/testkit.js');
+    const cam = await freePort();
+    const broker = await freePort();
+    // written whole (no configFile helper): this one keeps sync on, pointing at a closed port
+    const file = path.join(dir, 'agent.yaml');
+    fs.writeFileSync(
+      file,
+      `paths:\n  state: ${path.join(dir, 'state')}\nvision:\n  enabled: false\nsync:\n  url: mqtt://127.0.0.1:${broker}\n` +
+        `cameras:\n  - id: cam-1\n    onvif: { host: 127.0.0.1, port: ${cam}, username: admin, password: x }\n` +
+        `terminals:\n  - { id: gate-1, protocol: zkteco, serial: ZK1 }\n`,
+    );
+    const zh = await cli(['doctor', '--config', file]);
+    expect(zh.code).toBe(1);
+    for (const s of ['摄像机', '考勤终端', '上传（MQTT）', '人脸识别引擎', 'cam-1 [fail]: unreachable', 'gate-1: never heard from', 'refused', '处理方法']) expect(zh.stdout).toContain(s);
+    const en = await cli(['--lang', 'en', 'doctor', '--config', file]);
+    expect(en.code).toBe(1);
+    for (const s of ['cameras', 'check-in terminals', 'upload (MQTT)', 'face recognition engine', 'How to fix', 'camera cam-1 unreachable', 'set the server address in the terminal']) expect(en.stdout).toContain(s);
+  }, 60_000);
+
   it('prints a table in Chinese by default and in English with --lang en', async () => {
     const dir = tmp();
     const file = configFile(dir, 'paths:\n  state: STATE\n');

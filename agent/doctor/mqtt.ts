@@ -22,6 +22,9 @@ function failureFix(f: BrokerFailure, host: string): Bilingual {
       return { zh: 'TLS 证书验证失败：确认 sync.tls.ca 是省平台提供的 CA 证书、sync.url 的主机名与服务器证书一致、证书未过期，并检查本机时钟', en: "TLS verification failed: check that sync.tls.ca is the provincial CA, that the host name in sync.url matches the server certificate, that it has not expired, and the box's clock" };
     case 'auth':
       return { zh: 'broker 拒绝登录：核对 sync.username / sync.password，或 sync.tls.cert / key 是否为本盒子的证书（CN 应为 box.id），并请省平台确认 ACL', en: "the broker refused the login: check sync.username / sync.password, or that sync.tls.cert / key are this box's certificate (CN = box.id), and ask the provincial side to check the ACL" };
+    case 'timeout':
+    case 'unreachable':
+      return { zh: `${host} 无应答：检查网络和防火墙（出站端口是否放行），并核对 sync.url 的主机和端口确实是 MQTT broker（TLS 用 mqtts://）`, en: `${host} does not answer: check the network and firewall (outbound port allowed), and that the host and port in sync.url really are the MQTT broker (mqtts:// for TLS)` };
     case 'subscribe':
       return { zh: 'broker 的 ACL 不允许本盒子读写自己的主题：请省平台加上 pattern readwrite <prefix>/%u/#', en: "the broker's ACL does not let the box use its own topics: ask the provincial side for pattern readwrite <prefix>/%u/#" };
     case 'config':

@@ -27,6 +27,7 @@ export function classifyBrokerError(err: Error & { code?: unknown }): BrokerFail
   const msg = err.message ?? '';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /getaddrinfo/i.test(msg)) return 'dns';
   if (code === 'ECONNREFUSED') return 'refused';
+  if (/connack timeout/i.test(msg)) return 'timeout';
   if (code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'unreachable';
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|SSL|TLS|certificate|altname/i.test(`${code} ${msg}`)) return 'tls';
   // CONNACK 4 (bad user name or password) and 5 (not authorized)

@@ -32,7 +32,7 @@ function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** One camera: reachable, authenticated (ONVIF), streaming (RTSP probe), keyframe interval, clock skew. */
-export async function checkCamera(cam: CameraConfig, where: string, budgetMs = CAMERA_BUDGET_MS): Promise<CameraVerdict> {
+export async function checkCamera(cam: CameraConfig, where: string, budgetMs = CAMERA_BUDGET_MS, ffprobePath?: string): Promise<CameraVerdict> {
   const started = Date.now();
   const parts: string[] = [];
   const fixes: Bilingual[] = [];
@@ -102,7 +102,7 @@ export async function checkCamera(cam: CameraConfig, where: string, budgetMs = C
   let p: StreamProbe;
   try {
     const left = Math.max(3000, budgetMs - (Date.now() - started));
-    p = await timeout(probeStream(url, { transport: cam.transport, seconds: PROBE_SECONDS }), left, 'RTSP');
+    p = await timeout(probeStream(url, { transport: cam.transport, seconds: PROBE_SECONDS, ffprobePath }), left, 'RTSP');
   } catch (err) {
     const msg = (err as Error).message.trim().split('\n').pop() ?? '';
     const auth = /401|unauthori[sz]ed/i.test(msg);
@@ -142,7 +142,7 @@ export const camerasCheck: Check = {
     // concurrently: a dead camera costs its budget once, not once per camera
     const vs = await Promise.all(
       cams.map(({ c, where }) =>
-        checkCamera(c, where).catch((err: Error): CameraVerdict => ({ id: c.id, status: 'fail', detail: err.message, fix: { zh: `用 classroom-agent probe ${c.id} 复查`, en: `recheck with classroom-agent probe ${c.id}` } })),
+        checkCamera(c, where, CAMERA_BUDGET_MS, env.cfg!.recorder.ffprobePath).catch((err: Error): CameraVerdict => ({ id: c.id, status: 'fail', detail: err.message, fix: { zh: `用 classroom-agent probe ${c.id} 复查`, en: `recheck with classroom-agent probe ${c.id}` } })),
       ),
     );
     const status = vs.reduce<CheckStatus>((s, v) => worst(s, v.status), 'ok');

@@ -155,19 +155,21 @@ function toolCheck(tool: Tool): Check {
   return {
     id: tool,
     title: { zh: tool, en: tool },
-    async run() {
+    async run(env) {
       const fix = { zh: 'sudo apt-get install ffmpeg（或重新 npm install 以取回内置的 ffmpeg）', en: 'sudo apt-get install ffmpeg (or npm install again to get the bundled one back)' };
+      // the recorder passes recorder.ffmpegPath / ffprobePath to locate(): so does the doctor
+      const override = tool === 'ffmpeg' ? env.cfg?.recorder.ffmpegPath : env.cfg?.recorder.ffprobePath;
       let bin: string;
       try {
-        bin = locate(tool);
+        bin = locate(tool, override);
       } catch (err) {
         return { status: 'fail', detail: (err as Error).message, fix };
       }
-      const env = process.env[tool === 'ffmpeg' ? 'CA_FFMPEG' : 'CA_FFPROBE'];
-      const source = env ? `CA_${tool.toUpperCase()}` : locateSource(tool);
+      const source = override ? `recorder.${tool}Path` : process.env[tool === 'ffmpeg' ? 'CA_FFMPEG' : 'CA_FFPROBE'] ? `CA_${tool.toUpperCase()}` : locateSource(tool);
       const r = await run(bin, ['-version']);
       if (r.ok) return { status: 'ok', detail: `${bin} (${source}): ${r.stdout.split('\n')[0].replace(/ Copyright.*/, '')}` };
-      return { status: 'fail', detail: `${bin} (${source}) does not run: ${(r.stderr || 'no output').trim().split('\n')[0]}`, fix };
+      const why = r.missing ? 'not found' : `does not run: ${(r.stderr || 'no output').trim().split('\n')[0]}`;
+      return { status: 'fail', detail: `${bin} (${source}) ${why}`, fix: override ? { zh: `修正配置 recorder.${tool}Path（${override}），或删除该项以使用系统的 ${tool}`, en: `fix recorder.${tool}Path (${override}) in the config, or remove it to use the system's ${tool}` } : fix };
     },
   };
 }

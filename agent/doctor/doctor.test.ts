@@ -80,6 +80,26 @@ describe('doctor checks', () => {
     expect(byId(rs, 'alarms').detail).toContain('disk-full');
   });
 
+  it('ffmpeg/ffprobe: the binary agent/ffmpeg/locate.ts gives the recorder, config override included', async () => {
+    const dir = tmp();
+    const { createRequire } = await import('node:module');
+    const npmFfmpeg = (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+    const file = configFile(dir, `paths:\n  state: STATE\nrecorder:\n  ffmpegPath: ${npmFfmpeg}\n  ffprobePath: ${path.join(dir, 'no-such-ffprobe')}\n`);
+    const cfg = loadConfig(file);
+    const ff = CHECKS.find((c) => c.id === 'ffmpeg')!;
+    const fp = CHECKS.find((c) => c.id === 'ffprobe')!;
+    const a = await ff.run(doctorEnv({ configFile: file, cfg }));
+    expect(a.status).toBe('ok');
+    expect(a.detail).toMatch(new RegExp(`^${npmFfmpeg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(recorder\\.ffmpegPath\\): ffmpeg version`));
+    const b = await fp.run(doctorEnv({ configFile: file, cfg }));
+    expect(b.status).toBe('fail');
+    expect(b.detail).toContain('no-such-ffprobe (recorder.ffprobePath) not found');
+    expect(b.fix!.en).toContain('recorder.ffprobePath');
+    // without the override: the system's, said so
+    const c = await ff.run(doctorEnv({}));
+    expect(c.detail).toMatch(/\((system|npm|CA_FFMPEG)\): ffmpeg version/);
+  });
+
   it('a check that throws becomes a failed result, and the others still run', async () => {
     const boom: Check = { id: 'boom', title: { zh: '炸', en: 'boom' }, run: async () => { throw new Error('kaput'); } };
     const rs = await runDoctor(doctorEnv({}), [boom, CHECKS.find((c) => c.id === 'ffmpeg')!]);

@@ -46,11 +46,20 @@ export const faceCheck: Check = {
       };
     }
     // missing weights are copied from the installed face-api package and verified by loadNets (as the daemon does)
-    await loadNets(l.faceapi, MODELS_DIR);
+    try {
+      await loadNets(l.faceapi, MODELS_DIR);
+    } catch (err) {
+      return { status: 'fail', detail: `models: ${(err as Error).message}`, fix: REINSTALL };
+    }
     const loadMs = Date.now() - t0;
     const photo = selfTestPhoto();
     if (!fs.existsSync(photo.file)) return { status: 'fail', detail: `self-test photo ${photo.file} missing`, fix: REINSTALL };
-    const frame = await decodeImage(photo.file);
+    let frame;
+    try {
+      frame = await decodeImage(photo.file);
+    } catch (err) {
+      return { status: 'fail', detail: `cannot decode ${photo.file}: ${(err as Error).message}`, fix: { zh: '先修好 ffmpeg（见 ffmpeg 检查）', en: 'fix ffmpeg first (see the ffmpeg check)' } };
+    }
     const t1 = Date.now();
     const faces = await detectFaces(l, frame, { minConfidence: cfg.vision.minConfidence, minFaceSize: 20 });
     const detectMs = Date.now() - t1;

@@ -63,4 +63,26 @@ describe('doctor: cameras', () => {
     expect(none.status).toBe('warn');
     expect(none.fix!.en).toContain('discover');
   }, 60_000);
+
+  it('a camera that stalls (SOAP and RTSP accept, then say nothing) fails within its time budget', async () => {
+    const cfg = configSchema.parse({
+      cameras: [
+        { id: 'frozen', onvif: { host: '127.0.0.1', port: sloppy.httpPort, username: 'admin', password: 'pw' } },
+        { id: 'frozen-rtsp', rtspUrl: sloppy.rtspUrl },
+      ],
+    });
+    sloppy.stall();
+    try {
+      const t0 = Date.now();
+      const r = await camerasCheck.run({ cfg, now: Date.now() });
+      const took = Date.now() - t0;
+      expect(r.status).toBe('fail');
+      expect(r.detail).toMatch(/frozen \[fail\]: unreachable at 127\.0\.0\.1/);
+      expect(r.detail).toMatch(/frozen-rtsp \[fail\]: stream rtsp:\/\/127\.0\.0\.1:\d+\/cam not streaming/);
+      expect(r.fix!.en).toContain('recheck with classroom-agent probe frozen-rtsp');
+      expect(took).toBeLessThan(20_000);
+    } finally {
+      sloppy.resume();
+    }
+  }, 60_000);
 });

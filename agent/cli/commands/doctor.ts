@@ -16,7 +16,9 @@ export function renderDoctor(results: CheckResult[], lang: Lang): string {
   const titles = results.map((r) => (lang === 'zh' ? r.title.zh : r.title.en));
   const w = Math.max(...titles.map(width)) + 2;
   const status = { ok: t(lang, '正常', 'ok'), warn: t(lang, '注意', 'warn'), fail: t(lang, '故障', 'FAIL') };
-  const lines = results.map((r, i) => `${MARK[r.status]} ${pad(status[r.status], 5)} ${pad(titles[i], w)}${r.detail}`);
+  // checks of several things (cameras, terminals) join their items with ' | ': one line each, aligned
+  const indent = ' '.repeat(2 + 6 + w);
+  const lines = results.map((r, i) => `${MARK[r.status]} ${pad(status[r.status], 5)} ${pad(titles[i], w)}${r.detail.split(' | ').join(`\n${indent}`)}`);
   const fixes = results.filter((r) => r.status !== 'ok' && r.fix);
   if (fixes.length) {
     lines.push('', t(lang, '处理方法：', 'How to fix:'));

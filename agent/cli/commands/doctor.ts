@@ -33,7 +33,7 @@ export function renderDoctor(results: CheckResult[], lang: Lang): string {
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('自检：配置、数据库、磁盘、ffmpeg、时钟、告警……并给出处理方法 / health check with a fix for each problem')
+    .description('自检：配置、数据库、磁盘、ffmpeg、时钟、摄像机、考勤终端、上传（MQTT）、人脸识别、告警……并给出处理方法 / health check (config, store, disk, ffmpeg, clock, cameras, terminals, MQTT, face engine, alarms) with a fix for each problem')
     .option('--json', 'JSON')
     .addHelpText('after', '\n退出码 / exit status: 0 no failure (warnings allowed), 1 something failed')
     .action(

@@ -21,6 +21,9 @@ afterEach(() => {
   for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
+// systemd-notify ships with the systemd package; without it the agent soft-fails and this cannot be shown
+const hasSystemdNotify = ['/usr/bin/systemd-notify', '/bin/systemd-notify'].some((f) => fs.existsSync(f));
+
 const cfgIn = (dir: string) => configSchema.parse({ paths: { state: dir }, sync: { enabled: false }, vision: { enabled: false } });
 
 /** A module that records its lifecycle in a shared journal; `fail` makes start or stop throw, `hang` never settle. */
@@ -154,12 +157,12 @@ describe('classroom-agent run (the built CLI, a real process)', () => {
     }
   }, 120_000);
 
-  function start(configText: string) {
+  function start(configText: string, env: NodeJS.ProcessEnv = { NOTIFY_SOCKET: '' }) {
     const dir = tmp();
     const cfgFile = path.join(dir, 'agent.yaml');
     fs.writeFileSync(path.join(dir, 'blocker'), 'a file where a folder should be');
     fs.writeFileSync(cfgFile, configText.replaceAll('STATE', path.join(dir, 'state')).replaceAll('DIR', dir));
-    const child = spawn(process.execPath, [main, 'run', '--config', cfgFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NOTIFY_SOCKET: '' } });
+    const child = spawn(process.execPath, [main, 'run', '--config', cfgFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -186,6 +189,35 @@ describe('classroom-agent run (the built CLI, a real process)', () => {
     const s = new Store({ file: path.join(p.dir, 'state', 'evidence.db') });
     expect(s.integrityCheck()).toBe('ok');
     s.close();
+  });
+
+  it.skipIf(!hasSystemdNotify)('under systemd: READY=1 after start, WATCHDOG=1 at half of WatchdogSec, STOPPING=1 on SIGTERM', async () => {
+    // a real AF_UNIX datagram socket in place of PID 1's (python3: Node cannot open one)
+    const sockDir = tmp();
+    const sock = path.join(sockDir, 'notify');
+    const py = spawn('python3', ['-c', 'import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("ready",flush=True)\nwhile True: print(s.recv(65536).decode().replace("\\n","|"),flush=True)', sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let got = '';
+    py.stdout!.on('data', (d: Buffer) => (got += d.toString()));
+    try {
+      while (!got.includes('ready')) await new Promise((r) => setTimeout(r, 20));
+      const p = start('paths:\n  state: STATE\nsync:\n  enabled: false\nvision:\n  enabled: false\n', { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '2000000' });
+      const t0 = Date.now();
+      while (!got.includes('READY=1')) {
+        if (Date.now() - t0 > 30_000) throw new Error(`no READY=1:\n${got}\n${p.out()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await new Promise((r) => setTimeout(r, 2300));
+      p.child.kill('SIGTERM');
+      const { code } = await p.exited;
+      expect(code).toBe(0);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(got).toMatch(/READY=1\|STATUS=running/);
+      expect(got.split('\n').filter((l) => l.includes('WATCHDOG=1')).length).toBeGreaterThanOrEqual(2);
+      expect(got).toContain('STOPPING=1');
+      expect(got).toContain(`MAINPID=${p.child.pid}`);
+    } finally {
+      py.kill();
+    }
   });
 
   it('a broken config exits 2 and names the key at fault', async () => {

@@ -275,7 +275,8 @@ export async function runDaemon(opts: RunOptions): Promise<number> {
     }, opts.hardExitMs ?? 9500);
     hard.unref();
     stopping = (async () => {
-      await notify.stopping();
+      // not awaited: a slow systemd-notify must not eat the shutdown budget
+      void notify.stopping();
       await daemon.stop();
       clearTimeout(hard);
       log.info({ ms: Date.now() - t0, code: exitCode }, 'stopped');

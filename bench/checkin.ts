@@ -119,6 +119,8 @@ export const checkinBench: Bench = {
   title: `durable check-ins/s (webhook 1 and 20 per request, ZKTeco ATTLOG ${ZK_BATCH} per request), ${CONNS} connections, vs bare node:http on the same port`,
   async run() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-bench-checkin-'));
+    // shared machines: the load says how much of the CPUs the figures below really had
+    console.log(`  ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     try {
       for (const kind of ['webhook', 'webhook20', 'zk'] as const) {
         const port = await freePort();

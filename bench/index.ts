@@ -1,5 +1,7 @@
 import { checkinBench } from './checkin.js';
 import { complianceBench } from './compliance.js';
+import { daemonBench } from './daemon.js';
+import { lessonsBench } from './lessons.js';
 import { recorderBench } from './recorder.js';
 import { storeBench } from './store.js';
 import { syncBench } from './sync.js';
@@ -12,4 +14,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [complianceBench, storeBench, checkinBench, recorderBench, syncBench, visionBench, visionSoak];
+export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, recorderBench, syncBench, visionBench, visionSoak, daemonBench];

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Debian/Ubuntu packages the agent, its demo and its tests use. Idempotent: installs only what is
-# missing. Used by the README's first command, by .ci/run and by scripts/install.sh.
+# missing. Used by the README's first command and by .ci/run (a box itself needs only ffmpeg,
+# which scripts/install.sh installs).
 #   ffmpeg                      recording (stream copy), probing, frame decoding
 #   util-linux                  setpriv: ffmpeg gets a parent-death signal, so no orphan outlives a crashed agent
 #   GStreamer RTSP server       the simulated cameras of the demo and the tests (real RTSP over TCP/UDP)
 #   mosquitto                   the real MQTT broker of the integration tests (--with-test-tools)
 #   openssl, iproute2, procps   test certificates, network namespaces, process checks (--with-test-tools)
+#   systemd                     systemd-notify and systemd-analyze for the unit and sd_notify tests (--with-test-tools)
 set -euo pipefail
 pkgs=(ffmpeg util-linux python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-libav)
-[ "${1:-}" = "--with-test-tools" ] && pkgs+=(mosquitto openssl iproute2 procps)
+[ "${1:-}" = "--with-test-tools" ] && pkgs+=(mosquitto openssl iproute2 procps systemd)
 
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done

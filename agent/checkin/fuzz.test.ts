@@ -5,6 +5,7 @@ import { request } from '../sim/terminals/httpc.js';
 import { HikDevice } from '../sim/terminals/hikvision.js';
 import { DahuaDevice } from '../sim/terminals/dahua.js';
 import { until } from './testutil.js';
+import type { DahuaStreams } from './dahua/client.js';
 
 /**
  * Fuzz: 10,000+ mutated payloads (seeded mutator, reproducible with FUZZ_SEED) across the
@@ -151,7 +152,7 @@ describe('fuzz over an event stream', () => {
       await until(() => n("SELECT COUNT(*) FROM raw_inputs WHERE channel='stream'") === sent, `${sent} stream parts stored`, 30_000);
       const live = dev.punch('777');
       await until(() => n(`SELECT COUNT(*) FROM checkins WHERE dedup_key = 'dahua:dh:${live.RecNo}'`) === 1, 'valid event after the storm');
-      expect((a.server.stream('dh') as unknown as { connects: number }).connects).toBe(1);
+      expect(a.server.stream<DahuaStreams>('dh')!.connects).toBe(1);
     } finally {
       await a.stop();
       await dev.close();

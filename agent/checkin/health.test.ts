@@ -69,3 +69,17 @@ describe('terminal health', () => {
     expect(got).toHaveLength(1);
   });
 });
+
+describe('terminal demo driver', () => {
+  it('punches through ZKTeco and the webhook against a running server', async () => {
+    const { runTerminalDemo } = await import('../sim/terminals/demo.js');
+    const s = await startCheckin({ checkin: { token: 'demo' }, terminals: [{ id: 'gate-1', protocol: 'zkteco', serial: 'DEMO1' }] });
+    cleanups.push(() => s.stop());
+    const d = runTerminalDemo({ base: s.base, zkSerial: 'DEMO1', token: 'demo', people: ['1001', '1002', '1003'], everyMs: 20 });
+    cleanups.push(() => d.stop());
+    const end = Date.now() + 10_000;
+    while (d.sent() < 4 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(d.sent()).toBeGreaterThanOrEqual(4);
+    expect(s.ctx.store.db.prepare("SELECT COUNT(DISTINCT terminal) FROM checkins").pluck().get()).toBe(2);
+  });
+});

@@ -49,11 +49,43 @@ export class Ingest {
         res = this.repo.commitDurable(batch.map((p) => p.item));
         this.commits++;
       } catch (err) {
-        // nothing of this batch is on disk: every caller answers 5xx and the terminal retries
+        // nothing of this batch is on disk. One poisoned input must not fail the others forever:
+        // commit them one by one; the one that still fails keeps at least its raw body.
         this.ctx.log.error({ err: (err as Error).message, n: batch.length }, 'check-in commit failed');
-        for (const p of batch) p.reject(err);
-        continue;
+        if (batch.length > 1) {
+          for (const p of batch) this.commitAlone(p);
+          continue;
+        }
+        try {
+          res = this.repo.commitRawOnly(batch[0].item, (err as Error).message);
+          this.commits++;
+        } catch (err2) {
+          // the store itself refuses writes (disk full, I/O error): 5xx, the terminal retries
+          batch[0].reject(err2);
+          continue;
+        }
       }
+      this.settle(batch, res);
+    }
+  }
+
+  private commitAlone(p: Pending): void {
+    let res: ReturnType<CheckinRepo['commitDurable']>;
+    try {
+      res = this.repo.commitDurable([p.item]);
+    } catch (err) {
+      try {
+        res = this.repo.commitRawOnly(p.item, (err as Error).message);
+      } catch (err2) {
+        return p.reject(err2);
+      }
+    }
+    this.commits++;
+    this.settle([p], res);
+  }
+
+  private settle(batch: Pending[], res: ReturnType<CheckinRepo['commitDurable']>): void {
+    {
       const { outcomes, durable } = res;
       const done: Promise<void> = durable.then(
         () => {

@@ -20,7 +20,7 @@ function envFor(dir: string, sync: Record<string, unknown>, now = Date.now()) {
   return { cfg, paths: { state: dir, video: path.join(dir, 'video'), database: path.join(dir, 'evidence.db') }, now };
 }
 
-/** An aedes broker (agent/sync/testkit.ts: only agent/sync touches MQTT) with auth or TLS. */
+/** An aedes broker (agent/sim/broker.ts via agent/sync/testkit.ts) with auth or TLS. */
 async function broker(opts: Parameters<typeof startAedes>[1]) {
   const b = await startAedes(0, opts);
   cleanups.push(() => b.close());

@@ -139,15 +139,18 @@ export class LessonMonitor implements Module {
     const on = this.lessonsOn(now);
     const onKeys = new Set<string>();
     if (on.length) {
-      const lastEnds = this.repo.lastSegmentEnds();
       const openGaps = this.repo.openGaps();
       const freshMs = this.ctx.cfg.recorder.segmentSeconds * 1500 + 10_000;
+      let anyCams: string[] | undefined;
       for (const lesson of on) {
         const key = `${lesson.classId}/${lesson.id}`;
         onKeys.add(key);
         const profile = this.profileOf(lesson.classId);
         const recordings = this.repo.recordings(lesson.cameras, lesson.start - profile.continuityToleranceSeconds * 1000, now);
-        const cams = lesson.cameras.length ? lesson.cameras : [...new Set([...lastEnds.keys(), ...this.cameraStatus.keys()])];
+        // a lesson listing no camera is covered by any camera of the box
+        anyCams ??= lesson.cameras.length ? undefined : [...new Set([...this.ctx.cfg.cameras.map((c) => c.id), ...this.cameraStatus.keys(), ...this.repo.knownCameras(now - 86_400_000)])];
+        const cams = lesson.cameras.length ? lesson.cameras : anyCams!;
+        const lastEnds = this.repo.lastSegmentEnds(cams);
         const live = liveCameras({ cameras: cams, status: this.cameraStatus, lastSegmentEnd: lastEnds, openGaps, now, freshMs });
         const status = liveRisk(
           { lesson, recordings, live, sightings: this.repo.sightings(lesson.classId, lesson.start, now + 1), trainees: this.repo.trainees(lesson.classId), now },

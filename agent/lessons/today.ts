@@ -52,8 +52,8 @@ export function today(store: Store, cfg: Config, now: number): Today {
     if (!profiles.has(id)) profiles.set(id, loadProfile(id));
     return profiles.get(id)!;
   };
-  const lastEnds = repo.lastSegmentEnds();
   const openGaps = repo.openGaps();
+  const allCams = [...new Set([...cfg.cameras.map((c) => c.id), ...repo.knownCameras(start - 86_400_000)])];
   const lessons = classes
     .lessonsBetween(start, end)
     .filter((l) => (l.room ?? repo.classRoom(l.classId) ?? cfg.box.room) === cfg.box.room)
@@ -61,7 +61,8 @@ export function today(store: Store, cfg: Config, now: number): Today {
       const profile = profileOf(l.classId);
       const upto = Math.min(now, l.end);
       const recordings = repo.recordings(l.cameras, l.start - 60_000, Math.max(upto, l.start));
-      const cams = l.cameras.length ? l.cameras : [...lastEnds.keys()];
+      const cams = l.cameras.length ? l.cameras : allCams;
+      const lastEnds = repo.lastSegmentEnds(cams);
       const live = liveCameras({ cameras: cams, status: new Map(), lastSegmentEnd: lastEnds, openGaps, now, freshMs: cfg.recorder.segmentSeconds * 1500 + 10_000 });
       const trainees = repo.trainees(l.classId);
       const s = liveRisk({ lesson: l, recordings, live, sightings: repo.sightings(l.classId, l.start, upto + 1), trainees, now }, liveOptions(profile, cfg.monitor.unseenWarnMinutes * 60_000));

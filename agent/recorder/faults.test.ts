@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtspServer } from '../sim/rtsp/server.js';
-import { TcpProxy } from '../sim/rtsp/proxy.js';
+import { TcpProxy } from '../sim/proxy.js';
 import { RecordingRepo } from '../store/recordings.js';
 import { Recorder } from './recorder.js';
 import { makeContext } from './testkit.js';

@@ -6,30 +6,50 @@ import type { Store } from '../store/store.js';
 /** Marker written in the video folder when the agent first uses it: its absence later means the disk is not mounted. */
 export const VIDEO_MARKER = '.classroom-agent-video';
 
+/** Most orphans / missing files listed in a report (all are counted). */
+const LIST_MAX = 1000;
+
 export interface ReconcileReport {
   files: number;
   rows: number;
-  /** files on disk the store does not know */
+  /** files on disk the store does not know (first LIST_MAX) */
   orphans: string[];
-  /** segments the store lists whose file is gone */
+  orphanCount: number;
+  /** segments the store lists whose file is gone (first LIST_MAX) */
   missing: string[];
+  missingCount: number;
   /** why the store cannot be trusted to decide deletions, or null */
   suspicious: string | null;
   /** orphans deleted (only with deleteOrphans, never when suspicious, never within retention) */
   deleted: string[];
 }
 
-function walk(dir: string, out: { file: string; mtimeMs: number }[]): void {
+const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * Walk a folder tree without holding the event loop: years of segments are millions of files,
+ * and a synchronous walk would stall recording and miss systemd's watchdog.
+ */
+async function* walk(dir: string, signal?: AbortSignal): AsyncGenerator<{ file: string; mtimeMs: number }> {
   let entries: fs.Dirent[];
   try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
+    entries = await fs.promises.readdir(dir, { withFileTypes: true });
   } catch {
     return;
   }
+  let n = 0;
   for (const e of entries) {
+    if (signal?.aborted) return;
+    if (++n % 500 === 0) await yieldToLoop();
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) walk(p, out);
-    else if (e.isFile() && !e.name.startsWith('.') && !e.name.endsWith('.partial')) out.push({ file: p, mtimeMs: fs.statSync(p).mtimeMs });
+    if (e.isDirectory()) yield* walk(p, signal);
+    else if (e.isFile() && !e.name.startsWith('.') && !e.name.endsWith('.partial')) {
+      try {
+        yield { file: p, mtimeMs: (await fs.promises.stat(p)).mtimeMs };
+      } catch {
+        // vanished between readdir and stat (the recorder renamed or retention deleted it)
+      }
+    }
   }
 }
 
@@ -40,38 +60,56 @@ function walk(dir: string, out: { file: string; mtimeMs: number }[]): void {
  * recordings (blakeblackshear/frigate#7838). Suspicious: the store lists no segments but files
  * exist; it lists fewer than half as many segments as there are files; the database is younger
  * than files it does not know; or the folder's marker is gone while the store lists segments
- * (the video disk is not mounted).
+ * (the video disk is not mounted). Streams both sides (indexed lookups by path), so memory does
+ * not grow with the number of segments.
  */
-export function reconcile(
+export async function reconcile(
   store: Store,
-  opts: { videoDir: string; now: number; retentionMs: number; deleteOrphans?: boolean },
-): ReconcileReport {
+  opts: { videoDir: string; now: number; retentionMs: number; deleteOrphans?: boolean; signal?: AbortSignal },
+): Promise<ReconcileReport> {
   const repo = new RetentionRepo(store);
-  const known = repo.livePaths();
-  const rows = known.size;
-  const files: { file: string; mtimeMs: number }[] = [];
-  walk(opts.videoDir, files);
-  const onDisk = new Set(files.map((f) => path.resolve(f.file)));
-  const orphans = files.filter((f) => !known.has(path.resolve(f.file)) && !known.has(f.file));
-  const missing = [...known].filter((p) => !onDisk.has(path.resolve(p)) && !fs.existsSync(p));
+  const rows = repo.liveCount();
   const created = repo.createdMs();
   const markerPresent = fs.existsSync(path.join(opts.videoDir, VIDEO_MARKER));
+  let files = 0;
+  let orphanCount = 0;
+  let olderThanStore = false;
+  const orphans: { file: string; mtimeMs: number }[] = [];
+  const expiredOrphans: string[] = [];
+  for await (const f of walk(opts.videoDir, opts.signal)) {
+    files++;
+    if (repo.knowsPath(f.file) || repo.knowsPath(path.resolve(f.file))) continue;
+    orphanCount++;
+    if (orphans.length < LIST_MAX) orphans.push(f);
+    if (created !== null && f.mtimeMs < created - 3_600_000) olderThanStore = true;
+    if (f.mtimeMs + opts.retentionMs < opts.now) expiredOrphans.push(f.file);
+  }
+  let missingCount = 0;
+  const missing: string[] = [];
+  let n = 0;
+  for (const p of repo.iterateLivePaths()) {
+    if (opts.signal?.aborted) break;
+    if (++n % 500 === 0) await yieldToLoop();
+    if (fs.existsSync(p)) continue;
+    missingCount++;
+    if (missing.length < LIST_MAX) missing.push(p);
+  }
 
   let suspicious: string | null = null;
   if (rows > 0 && !markerPresent) suspicious = `the video folder ${opts.videoDir} lacks its marker ${VIDEO_MARKER}: is the video disk mounted?`;
-  else if (rows === 0 && files.length > 0) suspicious = `the store lists no segments but ${files.length} files are on disk`;
-  else if (files.length >= 10 && rows < files.length / 2) suspicious = `the store lists ${rows} segments for ${files.length} files on disk`;
-  else if (created !== null && orphans.some((o) => o.mtimeMs < created - 3_600_000)) suspicious = 'the database is younger than video files it does not know (new or restored database?)';
+  else if (rows === 0 && files > 0) suspicious = `the store lists no segments but ${files} files are on disk`;
+  else if (files >= 10 && rows < files / 2) suspicious = `the store lists ${rows} segments for ${files} files on disk`;
+  else if (olderThanStore) suspicious = 'the database is younger than video files it does not know (new or restored database?)';
 
   const deleted: string[] = [];
-  if (opts.deleteOrphans && !suspicious) {
-    for (const o of orphans) {
-      if (o.mtimeMs + opts.retentionMs >= opts.now) continue; // within retention: could be evidence whose row was lost
-      fs.rmSync(o.file, { force: true });
-      deleted.push(o.file);
+  if (opts.deleteOrphans && !suspicious && !opts.signal?.aborted) {
+    // within retention an orphan could be evidence whose row was lost: only expired ones go
+    for (const f of expiredOrphans) {
+      await fs.promises.rm(f, { force: true });
+      deleted.push(f);
     }
   }
-  return { files: files.length, rows, orphans: orphans.map((o) => o.file), missing, suspicious, deleted };
+  return { files, rows, orphans: orphans.map((o) => o.file), orphanCount, missing, missingCount, suspicious, deleted };
 }
 
 /** Put the marker in a video folder the agent starts using (fresh store, no segments yet). */

@@ -129,6 +129,15 @@ describe('video deletion', () => {
     expect(store.db.prepare('SELECT archived_ms, deleted_ms FROM recordings').get()).toEqual({ archived_ms: null, deleted_ms: null });
   });
 
+  it('catches up on a backlog batch after batch in one pass (purgeBatch 100, 250 expired segments)', async () => {
+    const old = Array.from({ length: 250 }, (_, i) => segment(NOW - 4 * YEAR + i * 60_000));
+    const keep = segment(NOW - DAY);
+    const pass = await new Retention(context(), () => roomy).pass();
+    expect(pass!.videos.deleted).toBe(250);
+    expect(old.filter((o) => fs.existsSync(o.file))).toEqual([]);
+    expect(fs.existsSync(keep.file)).toBe(true);
+  });
+
   it('never deletes a file outside the video folder, whatever the row says', async () => {
     const outside = path.join(dir, 'not-video.mp4');
     fs.writeFileSync(outside, 'x');
@@ -164,7 +173,7 @@ describe('disk budget and forecast', () => {
 
 describe('reconciliation', () => {
   const retentionMs = 3 * YEAR;
-  it('reports orphans and missing files, deletes only expired orphans when asked', () => {
+  it('reports orphans and missing files, deletes only expired orphans when asked', async () => {
     for (let i = 0; i < 10; i++) segment(NOW - DAY);
     const gone = segment(NOW - DAY);
     fs.rmSync(gone.file);
@@ -176,7 +185,7 @@ describe('reconciliation', () => {
     fs.utimesSync(oldOrphan, t, t);
     // the database must not look younger than the orphan for deletion to be allowed
     store.db.prepare('UPDATE schema_migrations SET applied_ms = ?').run(NOW - 5 * YEAR);
-    const rep = reconcile(store, { videoDir: video, now: NOW, retentionMs, deleteOrphans: true });
+    const rep = await reconcile(store, { videoDir: video, now: NOW, retentionMs, deleteOrphans: true });
     expect(rep.suspicious).toBeNull();
     expect(rep.orphans.sort()).toEqual([newOrphan, oldOrphan].sort());
     expect(rep.missing).toEqual([gone.file]);
@@ -184,7 +193,7 @@ describe('reconciliation', () => {
     expect(fs.existsSync(newOrphan)).toBe(true);
   });
 
-  it('refuses to delete anything when the store is empty, far smaller than the disk, new, or the disk unmounted', () => {
+  it('refuses to delete anything when the store is empty, far smaller than the disk, new, or the disk unmounted', async () => {
     const files = Array.from({ length: 20 }, (_, i) => {
       const f = path.join(video, 'cam-1', `${i}.mp4`);
       fs.mkdirSync(path.dirname(f), { recursive: true });
@@ -194,23 +203,23 @@ describe('reconciliation', () => {
       return f;
     });
     // empty store
-    let rep = reconcile(store, { videoDir: video, now: NOW, retentionMs, deleteOrphans: true });
+    let rep = await reconcile(store, { videoDir: video, now: NOW, retentionMs, deleteOrphans: true });
     expect(rep.suspicious).toMatch(/no segments/);
     expect(rep.deleted).toEqual([]);
     // store with far fewer rows than files
     for (let i = 0; i < 3; i++) segment(NOW - DAY);
-    rep = reconcile(store, { videoDir: video, now: NOW, retentionMs, deleteOrphans: true });
+    rep = await reconcile(store, { videoDir: video, now: NOW, retentionMs, deleteOrphans: true });
     expect(rep.suspicious).toMatch(/lists 3 segments for 23 files/);
     expect(rep.deleted).toEqual([]);
     for (const f of files) expect(fs.existsSync(f)).toBe(true);
     // a new database next to old files it does not know
     for (let i = 0; i < 30; i++) segment(NOW - DAY);
-    rep = reconcile(store, { videoDir: video, now: NOW, retentionMs, deleteOrphans: true });
+    rep = await reconcile(store, { videoDir: video, now: NOW, retentionMs, deleteOrphans: true });
     expect(rep.suspicious).toMatch(/younger/);
     expect(rep.deleted).toEqual([]);
     // the marker gone: the video disk is not mounted
     fs.rmSync(path.join(video, VIDEO_MARKER));
-    rep = reconcile(store, { videoDir: video, now: NOW, retentionMs, deleteOrphans: true });
+    rep = await reconcile(store, { videoDir: video, now: NOW, retentionMs, deleteOrphans: true });
     expect(rep.suspicious).toMatch(/mounted/);
   });
 

@@ -82,7 +82,17 @@ export class Retention implements Module {
     const now = this.ctx.now();
     const r = cfg.retention;
     const alarms = new AlarmRepo(store);
-    const videos = await purgeVideos(store, { now, batch: r.purgeBatch, videoDir: paths.video, archiveDir: r.archiveDir, signal });
+    // all expired segments, batch after batch (after a long outage there may be days of them);
+    // a batch that only kept files (archive down) ends the loop: the next pass retries
+    const videos: VideoPurgeResult = { deleted: 0, archived: 0, bytesFreed: 0, kept: [] };
+    for (;;) {
+      const b = await purgeVideos(store, { now, batch: r.purgeBatch, videoDir: paths.video, archiveDir: r.archiveDir, signal });
+      videos.deleted += b.deleted;
+      videos.archived += b.archived;
+      videos.bytesFreed += b.bytesFreed;
+      videos.kept.push(...b.kept.slice(0, 100 - videos.kept.length));
+      if (b.deleted === 0 || b.deleted + b.kept.length < r.purgeBatch || signal?.aborted) break;
+    }
     const purged = await purgeExpired(store, now, r.purgeBatch, signal);
     if (signal?.aborted) return undefined;
     if (videos.deleted || Object.keys(purged).length) this.log.info({ videos: videos.deleted, archived: videos.archived, bytesFreed: videos.bytesFreed, purged }, 'expired evidence purged');
@@ -115,16 +125,17 @@ export class Retention implements Module {
     let rec: ReconcileReport | undefined;
     if (opts.reconcile || now - this.lastReconcile >= 86_400_000) {
       this.lastReconcile = now;
-      rec = reconcile(store, { videoDir: paths.video, now, retentionMs: this.ctx.profile.rules.retention.years * YEAR_MS });
+      rec = await reconcile(store, { videoDir: paths.video, now, retentionMs: this.ctx.profile.rules.retention.years * YEAR_MS, signal });
+      if (signal?.aborted) return undefined;
       if (rec.suspicious) this.log.warn({ reason: rec.suspicious }, 'store looks suspicious; reconciliation deletes nothing');
-      if (rec.orphans.length) this.log.warn({ count: rec.orphans.length, sample: rec.orphans.slice(0, 5) }, 'video files unknown to the store (kept)');
+      if (rec.orphanCount) this.log.warn({ count: rec.orphanCount, sample: rec.orphans.slice(0, 5) }, 'video files unknown to the store (kept)');
       this.alarm(alarms, 'store-suspicious', 'video', !!rec.suspicious, `存储与磁盘不一致，已停止任何删除 / store and disk disagree, nothing is deleted: ${rec.suspicious}`, now);
       this.alarm(
         alarms,
         'video-missing',
         'video',
-        !rec.suspicious && rec.missing.length > 0,
-        `${rec.missing.length} 个已索引录像文件在磁盘上缺失 / ${rec.missing.length} indexed segment file(s) missing from disk, e.g. ${rec.missing[0]}`,
+        !rec.suspicious && rec.missingCount > 0,
+        `${rec.missingCount} 个已索引录像文件在磁盘上缺失 / ${rec.missingCount} indexed segment file(s) missing from disk, e.g. ${rec.missing[0]}`,
         now,
       );
     }

@@ -94,8 +94,10 @@ export class CheckinRepo {
       ),
       rawDone: db.prepare('UPDATE raw_inputs SET status = ?, error = ?, checkins = ?, duplicates = ?, unknown = ? WHERE id = ?'),
       ins: db.prepare(
-        `INSERT OR IGNORE INTO checkins (dedup_key, terminal, person, trainee, class_id, at_ms, tz_offset_min, verify_mode, similarity, raw_id, created_ms, expires_ms, sync_state)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
+        // why not INSERT OR IGNORE: OR IGNORE also swallows NOT NULL and CHECK failures, which would
+        // count a broken row as a "duplicate" and drop it silently. Only a dedup_key clash is one.
+        `INSERT INTO checkins (dedup_key, terminal, person, trainee, class_id, at_ms, tz_offset_min, verify_mode, similarity, raw_id, created_ms, expires_ms, sync_state)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') ON CONFLICT(dedup_key) DO NOTHING`,
       ),
       state: db.prepare(
         `INSERT INTO terminal_state (terminal, protocol, last_event_ms, last_contact_ms, last_event_at_ms, skew_ms, cursor, updated_ms)
@@ -181,6 +183,15 @@ export class CheckinRepo {
     });
   }
 
+  /**
+   * Last resort for an input whose check-ins cannot be written (a bug, a value SQLite refuses):
+   * keep the raw input alone, marked 'unparsable' with the error, so it is reported and can be
+   * re-read later, instead of failing its terminal's retries forever.
+   */
+  commitRawOnly(it: IntakeItem, error: string): { outcomes: IngestOutcome[]; durable: Promise<void> } {
+    return this.commitDurable([{ ...it, parse: () => { throw new Error(`not stored: ${error}`); } }]);
+  }
+
   /** Close the WAL handle (after the last durable() has settled). */
   close(): void {
     if (this.walFd !== undefined) fs.closeSync(this.walFd);
@@ -224,7 +235,13 @@ export class CheckinRepo {
     let duplicates = 0;
     let unknown = 0;
     let newest: CheckIn | undefined;
+    const rejects = [...parsed.rejects];
     for (const c of parsed.checkins) {
+      // a parser's slip (no time, no person) is reported with the raw input, never stored half-made
+      if (!Number.isFinite(c.at) || !c.person || !c.terminal || !c.dedupKey) {
+        rejects.push({ where: `check-in ${c.person || '?'}`, message: 'incomplete (time, person, terminal or key missing)' });
+        continue;
+      }
       const m = this.mapPerson(c.person, c.at);
       const res = this.st.ins.run(c.dedupKey, c.terminal, c.person, m?.trainee ?? null, m?.classId ?? null, c.at, c.tzOffsetMin, c.verifyMode, c.similarity, rawId, now, this.store.expiresAt(c.at));
       if (!res.changes) {
@@ -249,12 +266,13 @@ export class CheckinRepo {
         similarity: c.similarity,
       });
     }
-    const status: IngestOutcome['status'] = parsed.ignored && !parsed.checkins.length
+    const usable = parsed.checkins.length - (rejects.length - parsed.rejects.length);
+    const status: IngestOutcome['status'] = parsed.ignored && !parsed.checkins.length && !rejects.length
       ? 'ignored'
-      : parsed.rejects.length
-        ? (parsed.checkins.length ? 'partial' : 'unparsable')
+      : rejects.length
+        ? (usable > 0 ? 'partial' : 'unparsable')
         : 'ok';
-    const error = parsed.rejects.length ? parsed.rejects.slice(0, 20).map((x) => `${x.where}: ${x.message}`).join('; ').slice(0, 1000) : null;
+    const error = rejects.length ? rejects.slice(0, 20).map((x) => `${x.where}: ${x.message}`).join('; ').slice(0, 1000) : null;
     this.st.rawDone.run(status, error, stored.length, duplicates, unknown, rawId);
     // 4. terminal health: contact, newest event, clock skew when the input is live (pushed within minutes)
     const terminals = new Set<string>(parsed.checkins.map((c) => c.terminal));
@@ -274,7 +292,7 @@ export class CheckinRepo {
         cursor: (t === r.terminal ? parsed.cursor : undefined) ?? prev?.cursor ?? null,
       });
     }
-    return { rawId, stored, duplicates, unknown, rejects: parsed.rejects, status, error: error ?? undefined };
+    return { rawId, stored, duplicates, unknown, rejects, status, error: error ?? undefined };
   }
 
   /**

@@ -35,6 +35,12 @@ const toLesson = (r: LessonRow): Lesson & { classId: string; room: string | null
   room: r.room,
 });
 
+/**
+ * No segment is longer than this (recorder.segmentSeconds ≤ 600 s): a lower bound on start_ms lets
+ * the recordings index serve the class's window instead of walking the camera's whole history.
+ */
+const MAX_SEGMENT_MS = 3600_000;
+
 /** Classes, rosters, teachers and schedules; and the evidence bundle of a class. */
 export class ClassRepo {
   private outbox: Outbox;
@@ -144,11 +150,11 @@ export class ClassRepo {
     const anyCamera = lessons.some((l) => !l.cameras.length);
     const cams = [...new Set(lessons.flatMap((l) => l.cameras))];
     const recRows = (anyCamera
-      ? db.prepare('SELECT camera, start_ms, end_ms FROM recordings WHERE end_ms > ? AND start_ms < ? AND deleted_ms IS NULL ORDER BY camera, start_ms').all(from, to)
+      ? db.prepare('SELECT camera, start_ms, end_ms FROM recordings WHERE start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY camera, start_ms').all(from - MAX_SEGMENT_MS, to, from)
       : cams.length
         ? db
-            .prepare(`SELECT camera, start_ms, end_ms FROM recordings WHERE camera IN (${cams.map(() => '?').join(',')}) AND end_ms > ? AND start_ms < ? AND deleted_ms IS NULL ORDER BY camera, start_ms`)
-            .all(...cams, from, to)
+            .prepare(`SELECT camera, start_ms, end_ms FROM recordings WHERE camera IN (${cams.map(() => '?').join(',')}) AND start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY camera, start_ms`)
+            .all(...cams, from - MAX_SEGMENT_MS, to, from)
         : []) as { camera: string; start_ms: number; end_ms: number }[];
     const sightRows = db
       .prepare('SELECT s.trainee, s.camera, s.at_ms FROM sightings s JOIN trainees t ON t.class_id = ? AND t.id = s.trainee WHERE s.at_ms >= ? AND s.at_ms < ? AND (s.class_id IS NULL OR s.class_id = ?) ORDER BY s.at_ms')

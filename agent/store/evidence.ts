@@ -72,7 +72,8 @@ export class EvidenceRepo {
     this.store.tx(() => {
       this.store.db
         .prepare('INSERT INTO verdicts (class_id, lesson_id, eligible, body, computed_ms, created_ms, expires_ms, sync_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(v.classId, lessonId ?? null, v.eligible ? 1 : 0, JSON.stringify(v), computedAt, now, this.store.expiresAt(computedAt), 'pending');
+        // a lesson's row says whether that lesson broke a rule, not whether the class is eligible
+        .run(v.classId, lessonId ?? null, (lessonId ? !v.violations.some((f) => f.lesson === lessonId) : v.eligible) ? 1 : 0, JSON.stringify(v), computedAt, now, this.store.expiresAt(computedAt), 'pending');
       this.outbox.enqueue(lessonId ? 'lesson-verdict' : 'class-verdict', computedAt, lessonId ? { classId: v.classId, lesson: v.lessons.find((l) => l.id === lessonId), violations: v.violations.filter((f) => f.lesson === lessonId) } : v);
     });
   }

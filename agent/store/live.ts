@@ -1,6 +1,9 @@
 import type { Recording, Sighting } from '../compliance/evidence.js';
 import type { Store } from './store.js';
 
+/** Longest segment the store may hold (recorder.segmentSeconds max is 600 s; recovered files may run longer). */
+export const MAX_SEGMENT_MS = 6 * 3_600_000;
+
 /**
  * Reads the live-lesson monitor needs on every tick: the recordings, gaps and sightings of one
  * lesson window, and which lessons and classes still lack a verdict. Small indexed queries, so a
@@ -9,13 +12,21 @@ import type { Store } from './store.js';
 export class LiveRepo {
   constructor(private store: Store) {}
 
+  /**
+   * Recordings overlapping [from, to). The start is bounded too (a segment is never longer than
+   * MAX_SEGMENT_MS), so the (camera, start_ms) index reads only the window, not the camera's
+   * whole history: a tick stays cheap on a store holding 3 years of segments.
+   */
   recordings(cameras: readonly string[], from: number, to: number): Recording[] {
     const db = this.store.db;
+    const floor = from - MAX_SEGMENT_MS;
     const rows = (cameras.length
       ? db
-          .prepare(`SELECT camera, start_ms, end_ms FROM recordings WHERE camera IN (${cameras.map(() => '?').join(',')}) AND end_ms > ? AND start_ms < ? AND deleted_ms IS NULL ORDER BY start_ms`)
-          .all(...cameras, from, to)
-      : db.prepare('SELECT camera, start_ms, end_ms FROM recordings WHERE end_ms > ? AND start_ms < ? AND deleted_ms IS NULL ORDER BY start_ms').all(from, to)) as {
+          .prepare(
+            `SELECT camera, start_ms, end_ms FROM recordings WHERE camera IN (${cameras.map(() => '?').join(',')}) AND start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY start_ms`,
+          )
+          .all(...cameras, floor, to, from)
+      : db.prepare('SELECT camera, start_ms, end_ms FROM recordings WHERE start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY start_ms').all(floor, to, from)) as {
       camera: string;
       start_ms: number;
       end_ms: number;
@@ -23,10 +34,22 @@ export class LiveRepo {
     return rows.map((r) => ({ camera: r.camera, start: r.start_ms, end: r.end_ms }));
   }
 
-  /** End of the newest indexed segment of each camera. */
-  lastSegmentEnds(): Map<string, number> {
-    const rows = this.store.db.prepare('SELECT camera, MAX(end_ms) AS e FROM recordings GROUP BY camera').all() as { camera: string; e: number }[];
-    return new Map(rows.map((r) => [r.camera, r.e]));
+  /** End of the newest indexed segment of each of these cameras (one index lookup each). */
+  lastSegmentEnds(cameras: Iterable<string>): Map<string, number> {
+    const q = this.store.db.prepare('SELECT end_ms FROM recordings WHERE camera = ? ORDER BY start_ms DESC LIMIT 1').pluck();
+    const out = new Map<string, number>();
+    for (const c of cameras) {
+      const e = q.get(c) as number | undefined;
+      if (e !== undefined) out.set(c, e);
+    }
+    return out;
+  }
+
+  /** Cameras that ever recorded (from the cameras table and recent segments), for lessons that list none. */
+  knownCameras(since: number): string[] {
+    const a = this.store.db.prepare('SELECT id FROM cameras').pluck().all() as string[];
+    const b = this.store.db.prepare('SELECT DISTINCT camera FROM recordings WHERE start_ms >= ?').pluck().all(since) as string[];
+    return [...new Set([...a, ...b])];
   }
 
   /** Cameras with a gap still open (the recorder says they are down). */

@@ -82,9 +82,18 @@ export class RetentionRepo {
     return this.store.db.prepare('SELECT COALESCE(SUM(bytes), 0) FROM recordings WHERE deleted_ms IS NULL AND expires_ms >= ? AND expires_ms < ?').pluck().get(from, to) as number;
   }
 
-  /** Paths of segments the store says are on disk. */
-  livePaths(): Set<string> {
-    return new Set(this.store.db.prepare('SELECT path FROM recordings WHERE deleted_ms IS NULL').pluck().all() as string[]);
+  /** Paths of segments the store says are on disk, streamed (millions over 3 years). */
+  iterateLivePaths(): IterableIterator<string> {
+    return this.store.db.prepare('SELECT path FROM recordings WHERE deleted_ms IS NULL').pluck().iterate() as IterableIterator<string>;
+  }
+
+  liveCount(): number {
+    return this.store.db.prepare('SELECT COUNT(*) FROM recordings WHERE deleted_ms IS NULL').pluck().get() as number;
+  }
+
+  /** Whether the store lists this file as a segment still on disk (indexed: path is UNIQUE). */
+  knowsPath(p: string): boolean {
+    return this.store.db.prepare('SELECT 1 FROM recordings WHERE path = ? AND deleted_ms IS NULL').get(p) !== undefined;
   }
 
   recordingCount(): number {

@@ -121,56 +121,6 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/**
- * A TCP proxy between the agent and the broker, to drop connections for real: cut() destroys
- * every socket (RST), blackhole() keeps them open but forwards nothing (a half-open link).
- */
-export class TcpProxy {
-  private server?: net.Server;
-  private pairs = new Set<[net.Socket, net.Socket]>();
-  private hole = false;
-  port = 0;
-
-  constructor(private target: number) {}
-
-  async start(): Promise<void> {
-    this.server = net.createServer((c) => {
-      const u = net.connect(this.target, '127.0.0.1');
-      const pair: [net.Socket, net.Socket] = [c, u];
-      this.pairs.add(pair);
-      const fwd = (a: net.Socket, b: net.Socket) => a.on('data', (d) => (this.hole ? undefined : b.write(d)));
-      fwd(c, u);
-      fwd(u, c);
-      const end = () => {
-        c.destroy();
-        u.destroy();
-        this.pairs.delete(pair);
-      };
-      c.on('close', end).on('error', end);
-      u.on('close', end).on('error', end);
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  cut(): void {
-    for (const [a, b] of this.pairs) {
-      a.resetAndDestroy();
-      b.destroy();
-    }
-    this.pairs.clear();
-  }
-
-  blackhole(on: boolean): void {
-    this.hole = on;
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
-  }
-}
-
 /** Build dist/ when it is older than the sources (child processes run the compiled CLI). */
 export function ensureBuilt(root: string): string {
   const main = path.join(root, 'dist', 'agent', 'cli', 'main.js');

@@ -10,7 +10,8 @@ import { PACKAGE_ROOT } from '../core/paths.js';
 import { Outbox } from '../store/outbox.js';
 import { Store } from '../store/store.js';
 import { SyncClient } from './client.js';
-import { ensureBuilt, hasMosquitto, makeCerts, Mosquitto, TcpProxy, type TlsFiles } from './mosquitto-kit.js';
+import { ensureBuilt, hasMosquitto, makeCerts, Mosquitto, type TlsFiles } from './mosquitto-kit.js';
+import { TcpProxy } from '../sim/proxy.js';
 import { agentContext, tempDir, waitFor } from './testkit.js';
 
 /**
@@ -184,7 +185,7 @@ run('sync against mosquitto', () => {
     const dir = tempDir('mq-drop');
     const broker = new Mosquitto({ dir });
     await broker.start();
-    const proxy = new TcpProxy(broker.port);
+    const proxy = new TcpProxy({ host: '127.0.0.1', port: broker.port });
     await proxy.start();
     const ctx: AgentContext = agentContext(dir, { url: `mqtt://127.0.0.1:${proxy.port}`, batchSize: 100, maxInFlight: 2, ackTimeoutMs: 1500, reconnectMinMs: 100, reconnectMaxMs: 500 }, 'box-d');
     const receiver = new CentralReceiver({ url: broker.url, prefix: PREFIX, db: path.join(dir, 'central.db'), group: 'central' });
@@ -197,19 +198,19 @@ run('sync against mosquitto', () => {
       await waitFor(() => ob.backlog().count < 4500, 20_000, 'started');
       proxy.cut();
       await waitFor(() => ob.backlog().count < 3000, 20_000, 'after cut');
-      proxy.blackhole(true);
+      proxy.setMode('stall');
       produce(ctx, 1000);
       await new Promise((r) => setTimeout(r, 2500)); // acks cannot come back; batches time out
       const held = ob.backlog().count;
       expect(held).toBeGreaterThan(0);
-      proxy.blackhole(false);
+      proxy.setMode('pass');
       proxy.cut(); // what keepalive would do after 1.5 × 30 s on a real half-open link
       await waitFor(() => ob.backlog().count === 0, 60_000, 'drained');
       expectExactlyOnceInOrder(receiver.database, 'box-d', 6000);
     } finally {
       await client.stop();
       await receiver.stop();
-      await proxy.close();
+      await proxy.stop();
       ctx.store.close();
       await broker.stop();
     }

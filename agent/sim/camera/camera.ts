@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import type net from 'node:net';
-import { TcpProxy } from '../rtsp/proxy.js';
+import { TcpProxy } from '../proxy.js';
 import { RtspServer, type RtspServerOptions } from '../rtsp/server.js';
 import * as soap from './soap.js';
 import { snapshotArgs } from '../../ffmpeg/args.js';

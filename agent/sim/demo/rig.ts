@@ -9,7 +9,7 @@ import { formatLocal } from '../../core/time.js';
 import { ClassRepo } from '../../store/classes.js';
 import { FaceRepo } from '../../store/faces.js';
 import { Store } from '../../store/store.js';
-import { freePort, startAedes, type AedesBroker } from '../../sync/testkit.js';
+import { freePort, startAedes, type AedesBroker } from '../broker.js';
 import { enrolTrainee } from '../../vision/enroll.js';
 import { SimCamera } from '../camera/camera.js';
 import { ZkDevice } from '../terminals/zkteco.js';

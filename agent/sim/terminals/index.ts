@@ -8,3 +8,4 @@ export { HikDevice, type HikEvent, type HikOptions } from './hikvision.js';
 export { DahuaDevice, type DahuaRec } from './dahua.js';
 export { WebhookClient, type WebhookItem } from './webhook.js';
 export { request } from './httpc.js';
+export { runTerminalDemo, type TerminalDemoOptions } from './demo.js';

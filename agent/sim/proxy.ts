@@ -1,7 +1,7 @@
 import net from 'node:net';
 
 /**
- * A TCP proxy for fault injection between a recorder and a camera. Modes:
+ * A TCP proxy for fault injection between the agent and a peer (camera, broker). Modes:
  * - 'pass': forward bytes both ways;
  * - 'drop': cut every open connection and refuse new ones (accept, then reset): the camera
  *   vanished from the network;
@@ -48,15 +48,18 @@ export class TcpProxy {
     upstream.on('error', close).on('close', close);
   }
 
+  /** Reset every open connection but keep accepting new ones (a dropped link that comes back). */
+  cut(): void {
+    for (const [a, b] of this.pairs) {
+      a.resetAndDestroy();
+      b.destroy();
+    }
+    this.pairs.clear();
+  }
+
   setMode(mode: ProxyMode): void {
     this.mode = mode;
-    if (mode === 'drop') {
-      for (const [a, b] of this.pairs) {
-        a.resetAndDestroy();
-        b.destroy();
-      }
-      this.pairs.clear();
-    }
+    if (mode === 'drop') this.cut();
   }
 
   get connections(): number {

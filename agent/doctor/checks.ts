@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { loadProfile } from '../config/profile.js';
 import { pendingMigrations } from '../store/migrate.js';
@@ -10,6 +9,7 @@ import { diskSpace, forecast } from '../retention/disk.js';
 import { sha256File } from '../retention/video.js';
 import { ChainRepo } from '../store/chain.js';
 import { needsConfig, type Check } from './check.js';
+import { locate, locateSource, type Tool } from '../ffmpeg/locate.js';
 import { clockSync, existingAncestor, run } from './system.js';
 
 const GB = 1024 ** 3;
@@ -147,24 +147,29 @@ export const writeSpeedCheck: Check = {
   },
 };
 
-/** ffmpeg/ffprobe: the system's first (apt), else the npm-shipped binary. The lead switches this to agent/ffmpeg at merge. */
-function toolCheck(tool: 'ffmpeg' | 'ffprobe'): Check {
+/**
+ * ffmpeg/ffprobe: the binary agent/ffmpeg/locate.ts finds — the very one the recorder runs
+ * (CA_FFMPEG/CA_FFPROBE override, else the system's, else the npm-shipped static build).
+ */
+function toolCheck(tool: Tool): Check {
   return {
     id: tool,
     title: { zh: tool, en: tool },
-    async run() {
-      const candidates: string[] = [tool];
+    async run(env) {
+      const fix = { zh: 'sudo apt-get install ffmpeg（或重新 npm install 以取回内置的 ffmpeg）', en: 'sudo apt-get install ffmpeg (or npm install again to get the bundled one back)' };
+      // the recorder passes recorder.ffmpegPath / ffprobePath to locate(): so does the doctor
+      const override = tool === 'ffmpeg' ? env.cfg?.recorder.ffmpegPath : env.cfg?.recorder.ffprobePath;
+      let bin: string;
       try {
-        const req = createRequire(import.meta.url);
-        candidates.push((req(tool === 'ffmpeg' ? '@ffmpeg-installer/ffmpeg' : '@ffprobe-installer/ffprobe') as { path: string }).path);
-      } catch {
-        // npm binary not installed: the system one is the only candidate
+        bin = locate(tool, override);
+      } catch (err) {
+        return { status: 'fail', detail: (err as Error).message, fix };
       }
-      for (const bin of candidates) {
-        const r = await run(bin, ['-version']);
-        if (r.ok) return { status: 'ok', detail: `${bin}: ${r.stdout.split('\n')[0].replace(/ Copyright.*/, '')}` };
-      }
-      return { status: 'fail', detail: `${tool} not found (tried ${candidates.join(', ')})`, fix: { zh: 'sudo apt-get install ffmpeg', en: 'sudo apt-get install ffmpeg' } };
+      const source = override ? `recorder.${tool}Path` : process.env[tool === 'ffmpeg' ? 'CA_FFMPEG' : 'CA_FFPROBE'] ? `CA_${tool.toUpperCase()}` : locateSource(tool);
+      const r = await run(bin, ['-version']);
+      if (r.ok) return { status: 'ok', detail: `${bin} (${source}): ${r.stdout.split('\n')[0].replace(/ Copyright.*/, '')}` };
+      const why = r.missing ? 'not found' : `does not run: ${(r.stderr || 'no output').trim().split('\n')[0]}`;
+      return { status: 'fail', detail: `${bin} (${source}) ${why}`, fix: override ? { zh: `修正配置 recorder.${tool}Path（${override}），或删除该项以使用系统的 ${tool}`, en: `fix recorder.${tool}Path (${override}) in the config, or remove it to use the system's ${tool}` } : fix };
     },
   };
 }

@@ -23,7 +23,9 @@ afterEach(() => {
 
 function configFile(dir: string, text: string): string {
   const f = path.join(dir, 'agent.yaml');
-  fs.writeFileSync(f, text.replaceAll('STATE', path.join(dir, 'state')));
+  // the broker and face checks have their own tests (mqtt.test.ts, face.test.ts): off here, so
+  // these stay fast and never dial the default 127.0.0.1:1883
+  fs.writeFileSync(f, `sync:\n  enabled: false\nvision:\n  enabled: false\n${text.replaceAll('STATE', path.join(dir, 'state'))}`);
   return f;
 }
 const byId = (rs: CheckResult[], id: string) => rs.find((r) => r.id === id)!;
@@ -78,6 +80,26 @@ describe('doctor checks', () => {
     expect(byId(rs, 'alarms').detail).toContain('disk-full');
   });
 
+  it('ffmpeg/ffprobe: the binary agent/ffmpeg/locate.ts gives the recorder, config override included', async () => {
+    const dir = tmp();
+    const { createRequire } = await import('node:module');
+    const npmFfmpeg = (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+    const file = configFile(dir, `paths:\n  state: STATE\nrecorder:\n  ffmpegPath: ${npmFfmpeg}\n  ffprobePath: ${path.join(dir, 'no-such-ffprobe')}\n`);
+    const cfg = loadConfig(file);
+    const ff = CHECKS.find((c) => c.id === 'ffmpeg')!;
+    const fp = CHECKS.find((c) => c.id === 'ffprobe')!;
+    const a = await ff.run(doctorEnv({ configFile: file, cfg }));
+    expect(a.status).toBe('ok');
+    expect(a.detail).toMatch(new RegExp(`^${npmFfmpeg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(recorder\\.ffmpegPath\\): ffmpeg version`));
+    const b = await fp.run(doctorEnv({ configFile: file, cfg }));
+    expect(b.status).toBe('fail');
+    expect(b.detail).toContain('no-such-ffprobe (recorder.ffprobePath) not found');
+    expect(b.fix!.en).toContain('recorder.ffprobePath');
+    // without the override: the system's, said so
+    const c = await ff.run(doctorEnv({}));
+    expect(c.detail).toMatch(/\((system|npm|CA_FFMPEG)\): ffmpeg version/);
+  });
+
   it('a check that throws becomes a failed result, and the others still run', async () => {
     const boom: Check = { id: 'boom', title: { zh: '炸', en: 'boom' }, run: async () => { throw new Error('kaput'); } };
     const rs = await runDoctor(doctorEnv({}), [boom, CHECKS.find((c) => c.id === 'ffmpeg')!]);
@@ -107,6 +129,27 @@ describe('classroom-agent doctor (built CLI)', () => {
     expect(c.detail).toContain('retention.alarmDaysBeforeFull');
     expect(c.fix?.zh.length).toBeGreaterThan(0);
   });
+
+  it('shows the camera, terminal, MQTT and face rows in zh and en, and exits non-zero when one fails', async () => {
+    const dir = tmp();
+    const { freePort } = await import('../sync/testkit.js');
+    const cam = await freePort();
+    const broker = await freePort();
+    // written whole (no configFile helper): this one keeps sync on, pointing at a closed port
+    const file = path.join(dir, 'agent.yaml');
+    fs.writeFileSync(
+      file,
+      `paths:\n  state: ${path.join(dir, 'state')}\nvision:\n  enabled: false\nsync:\n  url: mqtt://127.0.0.1:${broker}\n` +
+        `cameras:\n  - id: cam-1\n    onvif: { host: 127.0.0.1, port: ${cam}, username: admin, password: x }\n` +
+        `terminals:\n  - { id: gate-1, protocol: zkteco, serial: ZK1 }\n`,
+    );
+    const zh = await cli(['doctor', '--config', file]);
+    expect(zh.code).toBe(1);
+    for (const s of ['摄像机', '考勤终端', '上传（MQTT）', '人脸识别引擎', 'cam-1 [fail]: unreachable', 'gate-1: never heard from', 'refused', '处理方法']) expect(zh.stdout).toContain(s);
+    const en = await cli(['--lang', 'en', 'doctor', '--config', file]);
+    expect(en.code).toBe(1);
+    for (const s of ['cameras', 'check-in terminals', 'upload (MQTT)', 'face recognition engine', 'How to fix', 'camera cam-1 unreachable', 'set the server address in the terminal']) expect(en.stdout).toContain(s);
+  }, 60_000);
 
   it('prints a table in Chinese by default and in English with --lang en', async () => {
     const dir = tmp();

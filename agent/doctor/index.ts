@@ -2,17 +2,21 @@ import { statePaths } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { InputError } from '../core/errors.js';
 import type { Check, CheckResult, DoctorEnv } from './check.js';
+import { camerasCheck } from './cameras.js';
+import { faceCheck } from './face.js';
+import { mqttCheck } from './mqtt.js';
+import { terminalsCheck } from './terminals.js';
 import { alarmsCheck, chainCheck, clockCheck, configCheck, diskCheck, ffmpegCheck, ffprobeCheck, storeCheck, writeSpeedCheck } from './checks.js';
 
 /**
- * The doctor's checks, in the order they print. Registration point: the lead adds the checks
- * of the other modules here, one line each —
- *   cameraChecks (reachable, authenticated, streaming, keyframe interval, clock skew: agent/cameras),
- *   terminalChecks (last event per terminal: agent/checkin),
- *   mqttCheck (connect, round trip with the receiver's ack, backlog and its oldest age: agent/sync),
- *   faceCheck (backend and a self-test detection on a sample photo: agent/vision).
+ * The doctor's checks, in the order they print (one file each for the outside things:
+ * cameras.ts, terminals.ts, mqtt.ts, face.ts).
  */
-export const CHECKS: Check[] = [configCheck, storeCheck, diskCheck, writeSpeedCheck, ffmpegCheck, ffprobeCheck, clockCheck, alarmsCheck, chainCheck];
+export const CHECKS: Check[] = [
+  configCheck, storeCheck, diskCheck, writeSpeedCheck, ffmpegCheck, ffprobeCheck, clockCheck,
+  camerasCheck, terminalsCheck, mqttCheck, faceCheck,
+  alarmsCheck, chainCheck,
+];
 
 export function doctorEnv(opts: { configFile?: string; cfg?: Config; configError?: InputError; now?: number }): DoctorEnv {
   return { ...opts, now: opts.now ?? Date.now(), ...(opts.cfg ? { paths: statePaths(opts.cfg) } : {}) };

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { Aedes } from 'aedes';
 
 /**
@@ -11,12 +12,28 @@ export interface AedesBroker {
   close(): Promise<void>;
 }
 
+export interface AedesOptions {
+  /** accept a login (false: CONNACK 4, bad user name or password) */
+  authenticate?: (username: string | undefined, password: Buffer | undefined) => boolean;
+  /** serve MQTT over TLS with this key and certificate (mqtts://) */
+  tls?: { key: Buffer; cert: Buffer };
+}
+
 /** An in-process aedes broker on 127.0.0.1, ephemeral port (or the given one, for restarts). */
-export async function startAedes(port = 0): Promise<AedesBroker> {
-  const broker = await Aedes.createBroker();
-  const server = net.createServer(broker.handle);
+export async function startAedes(port = 0, opts: AedesOptions = {}): Promise<AedesBroker> {
+  const broker = await Aedes.createBroker(
+    opts.authenticate
+      ? {
+          authenticate: (_c, u, p, done) => {
+            if (opts.authenticate!(u, p)) return done(null, true);
+            done(Object.assign(new Error('bad user name or password'), { returnCode: 4 }) as never, false);
+          },
+        }
+      : {},
+  );
+  const server = opts.tls ? tls.createServer({ key: opts.tls.key, cert: opts.tls.cert }, broker.handle) : net.createServer(broker.handle);
   const sockets = new Set<net.Socket>();
-  server.on('connection', (s) => {
+  server.on(opts.tls ? 'secureConnection' : 'connection', (s: net.Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -26,7 +43,7 @@ export async function startAedes(port = 0): Promise<AedesBroker> {
   });
   const p = (server.address() as net.AddressInfo).port;
   return {
-    url: `mqtt://127.0.0.1:${p}`,
+    url: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${p}`,
     port: p,
     close: async () => {
       for (const s of sockets) s.destroy();

@@ -10,7 +10,7 @@ import { logger } from '../core/log.js';
 import { Store } from '../store/store.js';
 
 /** Helpers for the sync tests and the bench: real stores, temp dirs (brokers: agent/sim/broker.ts). */
-export { freePort, startAedes, type AedesBroker } from '../sim/broker.js';
+export { freePort, startAedes, type AedesBroker, type AedesOptions } from '../sim/broker.js';
 
 export function tempDir(tag: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `ca-${tag}-`));

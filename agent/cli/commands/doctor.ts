@@ -16,7 +16,9 @@ export function renderDoctor(results: CheckResult[], lang: Lang): string {
   const titles = results.map((r) => (lang === 'zh' ? r.title.zh : r.title.en));
   const w = Math.max(...titles.map(width)) + 2;
   const status = { ok: t(lang, '正常', 'ok'), warn: t(lang, '注意', 'warn'), fail: t(lang, '故障', 'FAIL') };
-  const lines = results.map((r, i) => `${MARK[r.status]} ${pad(status[r.status], 5)} ${pad(titles[i], w)}${r.detail}`);
+  // checks of several things (cameras, terminals) join their items with ' | ': one line each, aligned
+  const indent = ' '.repeat(2 + 6 + w);
+  const lines = results.map((r, i) => `${MARK[r.status]} ${pad(status[r.status], 5)} ${pad(titles[i], w)}${r.detail.split(' | ').join(`\n${indent}`)}`);
   const fixes = results.filter((r) => r.status !== 'ok' && r.fix);
   if (fixes.length) {
     lines.push('', t(lang, '处理方法：', 'How to fix:'));
@@ -31,7 +33,7 @@ export function renderDoctor(results: CheckResult[], lang: Lang): string {
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('自检：配置、数据库、磁盘、ffmpeg、时钟、告警……并给出处理方法 / health check with a fix for each problem')
+    .description('自检：配置、数据库、磁盘、ffmpeg、时钟、摄像机、考勤终端、上传（MQTT）、人脸识别、告警……并给出处理方法 / health check (config, store, disk, ffmpeg, clock, cameras, terminals, MQTT, face engine, alarms) with a fix for each problem')
     .option('--json', 'JSON')
     .addHelpText('after', '\n退出码 / exit status: 0 no failure (warnings allowed), 1 something failed')
     .action(

@@ -5,7 +5,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { bareCopyArgs } from '../agent/ffmpeg/args.js';
 import { spawnFfmpeg } from '../agent/ffmpeg/run.js';
-import { crashDrill, recorderMainPath } from '../agent/recorder/crashkit.js';
+import { crashDrill, onJsonLines, recorderMainPath } from '../agent/recorder/crashkit.js';
 import { RtspServer } from '../agent/sim/rtsp/server.js';
 import type { Bench } from './index.js';
 
@@ -111,23 +111,13 @@ async function agent(url: string, n: number, dir: string) {
   const latencies: number[] = [];
   let bytes = 0;
   let ms = 0;
-  let buf = '';
-  child.stdout!.on('data', (b: Buffer) => {
-    buf += b.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const l = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        const e = JSON.parse(l);
-        if (e.event === 'segment.indexed' && typeof e.latencyMs === 'number') latencies.push(e.latencyMs);
-        if (e.event === 'segment.indexed' && e.end > e.start) {
-          bytes += e.bytes;
-          ms += e.end - e.start;
-        }
-      } catch {
-        /* ignore */
-      }
+  onJsonLines(child.stdout!, (e) => {
+    if (e.event !== 'segment.indexed') return;
+    if (typeof e.latencyMs === 'number') latencies.push(e.latencyMs);
+    const [start, end] = [Number(e.start), Number(e.end)];
+    if (end > start) {
+      bytes += Number(e.bytes);
+      ms += end - start;
     }
   });
   await sleep(4000);

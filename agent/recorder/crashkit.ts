@@ -29,25 +29,32 @@ export function recorderMainPath(): string {
   return MAIN;
 }
 
-function startAgent(cfgFile: string) {
-  const child = spawn(process.execPath, [recorderMainPath(), cfgFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
-  if (process.env.CA_DRILL_STDERR) child.stderr!.pipe(fs.createWriteStream(process.env.CA_DRILL_STDERR, { flags: 'a' }));
-  else child.stderr!.resume();
+/** Each JSON line a recorder process writes (its pino log); other lines are not ours and skipped. */
+export function onJsonLines(stream: NodeJS.ReadableStream, cb: (e: Record<string, unknown>) => void): void {
   let buf = '';
-  const lines: Array<Record<string, unknown>> = [];
-  child.stdout!.on('data', (b: Buffer) => {
+  stream.on('data', (b: Buffer) => {
     buf += b.toString();
     let i;
     while ((i = buf.indexOf('\n')) >= 0) {
       const l = buf.slice(0, i);
       buf = buf.slice(i + 1);
+      let e: Record<string, unknown>;
       try {
-        lines.push(JSON.parse(l));
+        e = JSON.parse(l);
       } catch {
-        /* not ours */
+        continue;
       }
+      cb(e);
     }
   });
+}
+
+function startAgent(cfgFile: string) {
+  const child = spawn(process.execPath, [recorderMainPath(), cfgFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  if (process.env.CA_DRILL_STDERR) child.stderr!.pipe(fs.createWriteStream(process.env.CA_DRILL_STDERR, { flags: 'a' }));
+  else child.stderr!.resume();
+  const lines: Array<Record<string, unknown>> = [];
+  onJsonLines(child.stdout!, (e) => lines.push(e));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return { child, lines, exited };
 }

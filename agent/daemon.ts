@@ -11,6 +11,7 @@ import { logger } from './core/log.js';
 import type { Module } from './core/module.js';
 import { SdNotify } from './core/sdnotify.js';
 import { CheckinServer } from './checkin/server.js';
+import { Health } from './health/health.js';
 import { LessonMonitor } from './lessons/monitor.js';
 import { Recorder } from './recorder/recorder.js';
 import { SyncClient } from './sync/client.js';
@@ -56,6 +57,7 @@ export const MODULE_FACTORIES: ModuleFactory[] = [
   (ctx) => new LessonMonitor(ctx),
   (ctx) => new EvidenceChain(ctx),
   (ctx) => new Retention(ctx),
+  (ctx) => new Health(ctx),
 ];
 
 export interface DaemonOptions {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { configSchema } from '../agent/config/schema.js';
 import { PACKAGE_ROOT } from '../agent/core/paths.js';
+import { onJsonLines } from '../agent/recorder/crashkit.js';
 import { SimCamera } from '../agent/sim/camera/camera.js';
 import { makeDemoClassroom, scheduleDemoClass } from '../agent/sim/demo/classroom.js';
 import { ClassRepo } from '../agent/store/classes.js';
@@ -66,6 +67,7 @@ export const daemonBench: Bench = {
       vision: { sampleEverySeconds: 10, frameWidth: 1280, enrolMinSharpness: 30 },
       sync: { enabled: false },
       monitor: { tickSeconds: 5 },
+      log: { level: 'info', healthSeconds: 30 },
     });
     const plan = scheduleDemoClass(classroom, Date.now(), { leadSeconds: 0, lessonSeconds: minutes * 60 + 600, breakSeconds: 0 });
     plan.lessons = plan.lessons.slice(0, 1).map((l) => ({ ...l, cameras: cams.map((_, i) => `cam-${i + 1}`) }));
@@ -91,11 +93,12 @@ export const daemonBench: Bench = {
     const t0 = Date.now();
     const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'dist/agent/cli/main.js'), 'run', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info' } });
     let firstSegmentMs: number | undefined;
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      if (firstSegmentMs !== undefined) return;
-      buf = (buf + d.toString()).slice(-20_000);
-      if (/segment indexed|"msg":"segment"/.test(buf)) firstSegmentMs = Date.now() - t0;
+    // the daemon's own health lines (log.healthSeconds): the daemon thread's heap beside the RSS
+    const heap: { x: number; mb: number }[] = [];
+    let recycles = 0;
+    onJsonLines(child.stdout!, (e) => {
+      if (e.ns === 'ca:health' && e.msg === 'health') heap.push({ x: (Date.now() - t0) / 3_600_000, mb: Number(e.heapUsedMb) });
+      if (e.msg === 'recycling vision worker') recycles++;
     });
     const db = () => new Store({ file: path.join(dir, 'evidence.db'), readonly: true });
     while (firstSegmentMs === undefined && Date.now() - t0 < 120_000) {
@@ -129,11 +132,19 @@ export const daemonBench: Bench = {
     for (const c of cams) await c.stop();
 
     const warm = Math.floor(xs.length / 4); // after warm-up (model load, first segments)
-    console.log(`  run: ${minutes} min, 4 cameras 1080p, vision on; ${segs} segments, ${sightings} sightings`);
+    console.log(`  run: ${minutes} min, 4 cameras 1080p, vision on; ${segs} segments, ${sightings} sightings, ${recycles} vision worker recycles`);
     console.log(`  cold start to first segment indexed: ${firstSegmentMs === undefined ? 'none within 120 s' : `${(firstSegmentMs / 1000).toFixed(1)} s`} (segments are 10 s: the floor is one segment)`);
     if (rss.length) {
-      console.log(`  daemon RSS: start ${rss[0].toFixed(0)} MB, after warm-up ${rss[warm].toFixed(0)} MB, end ${rss.at(-1)!.toFixed(0)} MB, max ${Math.max(...rss).toFixed(0)} MB (ffmpeg children not included)`);
-      console.log(`  RSS slope after warm-up: ${slope(xs.slice(warm), rss.slice(warm)).toFixed(1)} MB/h over ${xs.length - warm} samples`);
+      const after = rss.slice(warm);
+      const thirds = [0, 1, 2].map((k) => after.slice(Math.floor((k * after.length) / 3), Math.floor(((k + 1) * after.length) / 3)));
+      const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+      console.log(`  daemon RSS (with the vision thread; ffmpeg children not included): start ${rss[0].toFixed(0)} MB, after warm-up ${rss[warm].toFixed(0)} MB, end ${rss.at(-1)!.toFixed(0)} MB, max ${Math.max(...rss).toFixed(0)} MB`);
+      console.log(`    slope after warm-up ${slope(xs.slice(warm), after).toFixed(1)} MB/h over ${after.length} samples; mean by thirds of the run after warm-up: ${thirds.map((t) => mean(t).toFixed(0)).join(' → ')} MB`);
+      console.log(`    (the vision thread's wasm heap rises and falls by ~50 MB between recycles: a sawtooth, so compare the thirds, not two samples)`);
+      if (heap.length > 4) {
+        const hw = Math.floor(heap.length / 4);
+        console.log(`  daemon thread heap: after warm-up ${heap[hw]!.mb} MB, end ${heap.at(-1)!.mb} MB, slope ${slope(heap.slice(hw).map((h) => h.x), heap.slice(hw).map((h) => h.mb)).toFixed(1)} MB/h over ${heap.length - hw} health lines`);
+      }
       console.log(`  open fds: start ${fds[0]}, after warm-up ${fds[warm]}, end ${fds.at(-1)}, max ${Math.max(...fds)}; slope ${slope(xs.slice(warm), fds.slice(warm)).toFixed(1)} fd/h`);
     }
     fs.rmSync(dir, { recursive: true, force: true });

@@ -72,7 +72,14 @@ export const configSchema = z
       })
       .strict()
       .default({ state: '/var/lib/classroom-agent' }),
-    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).strict().default({ level: 'info' }),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+        /** seconds between the daemon's `health` log lines (memory, open files, event-loop delay); 0 = none */
+        healthSeconds: z.number().int().min(0).default(300),
+      })
+      .strict()
+      .default({ level: 'info', healthSeconds: 300 }),
     profile: z.string().default('henan-2025'),
     cameras: z.array(cameraSchema).default([]),
     discovery: z

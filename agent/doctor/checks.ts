@@ -6,7 +6,7 @@ import { MIGRATIONS } from '../store/migrations/index.js';
 import { AlarmRepo } from '../store/alarms.js';
 import { Store } from '../store/store.js';
 import { diskSpace, forecast } from '../retention/disk.js';
-import { sha256File } from '../retention/video.js';
+import { sha256File } from '../core/hash.js';
 import { ChainRepo } from '../store/chain.js';
 import { needsConfig, type Check } from './check.js';
 import { locate, locateSource, type Tool } from '../ffmpeg/locate.js';
@@ -221,7 +221,7 @@ export const chainCheck: Check = {
       // the newest segments' files against the hash recorded when they were indexed
       const recent = s.db.prepare('SELECT path, sha256 FROM recordings WHERE deleted_ms IS NULL ORDER BY id DESC LIMIT 10').all() as { path: string; sha256: string }[];
       const badFiles: string[] = [];
-      for (const f of recent) if (fs.existsSync(f.path) && (await sha256File(f.path)) !== f.sha256) badFiles.push(f.path);
+      for (const f of recent) if (fs.existsSync(f.path) && (await sha256File(f.path)).sha256 !== f.sha256) badFiles.push(f.path);
       return { ...v, files: recent.length, badFiles };
     });
     if (!r) return { status: 'ok', detail: 'no store yet' };

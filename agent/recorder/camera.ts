@@ -14,7 +14,8 @@ import { Backoff } from './backoff.js';
 import { freeBytes, isDiskFullText } from './disk.js';
 import { rtspAnswers } from './reachability.js';
 import { recoverSegments } from './recovery.js';
-import { parseCsvLine, runDir, runPattern, segmentPath, sha256File } from './segments.js';
+import { sha256File } from '../core/hash.js';
+import { parseCsvLine, runDir, runPattern, segmentPath } from './segments.js';
 
 export interface RunResult {
   runId: number;

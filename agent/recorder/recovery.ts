@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { probeFile } from '../ffmpeg/run.js';
 import type { GapRow, RecordingRepo } from '../store/recordings.js';
-import { listSegmentFiles, parseSegmentName, sha256File } from './segments.js';
+import { sha256File } from '../core/hash.js';
+import { listSegmentFiles, parseSegmentName } from './segments.js';
 
 export interface Recovered {
   id: number;

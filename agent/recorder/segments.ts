@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -35,19 +34,6 @@ export function parseCsvLine(line: string): { file: string; startSec: number; en
   return { file, startSec: Number(m[2]), endSec: Number(m[3]) };
 }
 
-export function sha256File(file: string): Promise<{ sha256: string; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const h = crypto.createHash('sha256');
-    let bytes = 0;
-    fs.createReadStream(file)
-      .on('data', (b) => {
-        h.update(b);
-        bytes += (b as Buffer).length;
-      })
-      .on('error', reject)
-      .on('end', () => resolve({ sha256: h.digest('hex'), bytes }));
-  });
-}
 
 /**
  * Every .mp4 under a camera's folder, sorted by name (= by run start, then segment number).

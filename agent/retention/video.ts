@@ -1,14 +1,9 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { sha256File } from '../core/hash.js';
 import { RetentionRepo, type VideoRow } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
-export async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
 
 export interface VideoPurgeResult {
   deleted: number;
@@ -38,7 +33,7 @@ async function archive(row: VideoRow, archiveDir: string): Promise<string | unde
   } finally {
     fs.closeSync(fd);
   }
-  const got = await sha256File(tmp);
+  const got = (await sha256File(tmp)).sha256;
   if (got !== row.sha256) {
     fs.rmSync(tmp, { force: true });
     return `archived copy hash ${got.slice(0, 12)}… differs from the indexed ${row.sha256.slice(0, 12)}…`;

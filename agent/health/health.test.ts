@@ -38,9 +38,10 @@ describe('health', () => {
     initLogging({ level: 'info', fd });
     const h = new Health(ctx(1));
     await h.start();
+    await new Promise((r) => setTimeout(r, 100)); // the delay histogram's timer runs from the next loop turn
     const t = Date.now();
     while (Date.now() - t < 300); // block the loop 300 ms
-    await new Promise((r) => setTimeout(r, 1300));
+    await new Promise((r) => setTimeout(r, 1200));
     await h.stop();
     fs.closeSync(fd);
     const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -18,12 +18,14 @@ import type { Bench } from './index.js';
  * - video lost per kill -9 over 20 kills (10 of the agent alone, 10 of agent + ffmpeg).
  */
 const TICK = 100; // USER_HZ on Linux
-const WINDOW_MS = Number(process.env.BENCH_REC_WINDOW_MS ?? 30_000);
+/** 60 s: one whole segment (the default length) closes, is hashed and indexed inside each camera's window */
+const WINDOW_MS = Number(process.env.BENCH_REC_WINDOW_MS ?? 60_000);
 /**
  * Both the bare copy and the agent run this long before the window opens: a box records for
  * months, so the figure is the steady state, not node's start (module compilation, the GC's
  * memory reducer in the first seconds) nor ffmpeg's connection.
  */
+const SEGMENT_S = Number(process.env.BENCH_REC_SEGMENT_S ?? 60);
 const WARM_MS = Number(process.env.BENCH_REC_WARM_MS ?? 20_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -122,7 +124,7 @@ async function bare(url: string, n: number, dir: string) {
 async function agent(url: string, n: number, dir: string) {
   const state = fs.mkdtempSync(path.join(dir, `agent-${n}-`));
   const cfgFile = path.join(state, 'agent.yaml');
-  fs.writeFileSync(cfgFile, YAML.stringify({ paths: { state }, cameras: Array.from({ length: n }, (_, i) => ({ id: `cam-${i + 1}`, rtspUrl: url })), recorder: { segmentSeconds: 5 } }));
+  fs.writeFileSync(cfgFile, YAML.stringify({ paths: { state }, cameras: Array.from({ length: n }, (_, i) => ({ id: `cam-${i + 1}`, rtspUrl: url })), recorder: { segmentSeconds: SEGMENT_S } }));
   const child = spawn(process.execPath, [recorderMainPath(), cfgFile], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, LOG_LEVEL: 'warn' } });
   const latencies: number[] = [];
   let bytes = 0;
@@ -195,7 +197,7 @@ export const recorderBench: Bench = {
         latencies.push(...a.latencies);
         const ratio = a.cpu / b.cpu;
         console.log(
-          `  ${n} camera(s) 1080p25 (${Math.round(a.kbps)} kbit/s measured): CPU per stream agent+ffmpeg ${((a.cpu / n) * 100).toFixed(2)} % of a core vs bare ffmpeg -c copy ${((b.cpu / n) * 100).toFixed(2)} %  → ratio ${ratio.toFixed(2)} (target ≤ 1.10)`,
+          `  ${n} camera(s) 1080p25 (${Math.round(a.kbps)} kbit/s measured, ${SEGMENT_S} s segments): CPU per stream agent+ffmpeg ${((a.cpu / n) * 100).toFixed(2)} % of a core vs bare ffmpeg -c copy ${((b.cpu / n) * 100).toFixed(2)} %  → ratio ${ratio.toFixed(2)} (target ≤ 1.10)`,
         );
         console.log(`    of which the agent's node process: ${(a.selfCpu * 100).toFixed(2)} % of a core in all; its floor, SHA-256 of every byte recorded (the evidence contract), ${((n * a.kbps) / 8 / 1000 / shaMBps * 100).toFixed(2)} % at ${shaMBps.toFixed(0)} MB/s`);
         console.log(`    memory per stream: agent+ffmpeg ${(a.rssMb / n).toFixed(1)} MB (node process shared by all cameras) vs bare ffmpeg ${(b.rssMb / n).toFixed(1)} MB`);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../core/paths.js';
-import { ffmpegPath } from './frames.js';
+import { locate } from '../ffmpeg/locate.js';
 import { samplePath } from '../sim/faces/generate.js';
 
 /** Consent and enrolment through the built CLI, as a technician does it. */
@@ -15,7 +15,7 @@ const cli = (...args: string[]) => {
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 const ff = (out: string, ...args: string[]) => {
-  const r = spawnSync(ffmpegPath(), ['-v', 'error', '-y', ...args, out]);
+  const r = spawnSync(locate('ffmpeg'), ['-v', 'error', '-y', ...args, out]);
   if (r.status !== 0) throw new Error(r.stderr.toString());
   return out;
 };

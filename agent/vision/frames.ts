@@ -1,22 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { PACKAGE_ROOT } from '../core/paths.js';
+import { spawn } from 'node:child_process';
+import { locate } from '../ffmpeg/locate.js';
 
 /** One decoded picture: packed RGB, 3 bytes per pixel, row-major. */
 export interface RgbFrame {
   width: number;
   height: number;
   data: Uint8Array;
-}
-
-let ffmpegBin: string | undefined;
-/** The system's ffmpeg when on PATH (Debian 5.1), else the one shipped in @ffmpeg-installer. */
-export function ffmpegPath(): string {
-  if (ffmpegBin) return ffmpegBin;
-  if (spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).status === 0) return (ffmpegBin = 'ffmpeg');
-  const req = createRequire(path.join(PACKAGE_ROOT, 'package.json'));
-  return (ffmpegBin = (req('@ffmpeg-installer/ffmpeg') as { path: string }).path);
 }
 
 /**
@@ -56,7 +45,7 @@ export class PpmParser {
 /** Run ffmpeg with `args` (which must end in a PPM image2pipe to stdout) and collect the pictures. */
 export function ffmpegFrames(args: string[]): Promise<RgbFrame[]> {
   return new Promise((resolve, reject) => {
-    const p = spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-nostdin', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(locate('ffmpeg'), ['-hide_banner', '-loglevel', 'error', '-nostdin', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const parser = new PpmParser();
     const frames: RgbFrame[] = [];
     let err = '';
@@ -105,7 +94,7 @@ export async function sampleVideo(file: string, everySeconds: number, width: num
  */
 export function streamVideo(file: string, everySeconds: number, width: number, onFrame: (f: SampledFrame) => Promise<void>, signal?: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
-    const p = spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-nostdin', ...sampleArgs(file, everySeconds, width)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(locate('ffmpeg'), ['-hide_banner', '-loglevel', 'error', '-nostdin', ...sampleArgs(file, everySeconds, width)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const parser = new PpmParser();
     let n = 0;
     let err = '';

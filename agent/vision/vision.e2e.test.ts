@@ -17,7 +17,8 @@ import { FaceRepo } from '../store/faces.js';
 import { makeClassroomFixture, type Fixture } from '../sim/faces/generate.js';
 import { FaceWorker } from './client.js';
 import { enrolTrainee } from './enroll.js';
-import { sampleVideo, ffmpegPath } from './frames.js';
+import { locate } from '../ffmpeg/locate.js';
+import { sampleVideo } from './frames.js';
 import { keyFileOf, loadGallery, loadOrCreateKey } from './gallery.js';
 import { matchFrame } from './match.js';
 import { modelVersion, readManifest } from './models.js';
@@ -135,7 +136,7 @@ describe('a recorded lesson flows into sightings, export-evidence and evaluate',
     try {
       for (const [i, c] of cuts.entries()) {
         const file = path.join(dir, `seg-${i}.mp4`);
-        execFileSync(ffmpegPath(), ['-v', 'error', '-y', '-ss', String(c.from), '-i', fx.video, '-t', String(c.n), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '30', '-g', '10', file]);
+        execFileSync(locate('ffmpeg'), ['-v', 'error', '-y', '-ss', String(c.from), '-i', fx.video, '-t', String(c.n), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '30', '-g', '10', file]);
         const start = lessons[i]!.start + 60_000;
         const id = new EvidenceRepo(store).addRecording({ camera: 'cam-1', path: file, start, end: start + c.n * 1000, bytes: fs.statSync(file).size, sha256: 'x'.repeat(64) });
         // the recorder's announcement is what drives vision in the daemon

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { PACKAGE_ROOT } from '../../core/paths.js';
-import { decodeImage, ffmpegPath, type RgbFrame } from '../../vision/frames.js';
+import { locate } from '../../ffmpeg/locate.js';
+import { decodeImage, type RgbFrame } from '../../vision/frames.js';
 import { ENROLLED, PEOPLE, type Person } from './people.js';
 
 /**
@@ -98,7 +99,7 @@ const clamp255 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
 
 function ffmpegRun(args: string[], stdin?: (w: NodeJS.WritableStream) => Promise<void>): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-y', ...args], { stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+    const p = spawn(locate('ffmpeg'), ['-hide_banner', '-loglevel', 'error', '-y', ...args], { stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     p.on('error', reject);

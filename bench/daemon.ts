@@ -7,11 +7,9 @@ import { configSchema } from '../agent/config/schema.js';
 import { PACKAGE_ROOT } from '../agent/core/paths.js';
 import { onJsonLines } from '../agent/recorder/crashkit.js';
 import { SimCamera } from '../agent/sim/camera/camera.js';
-import { makeDemoClassroom, scheduleDemoClass } from '../agent/sim/demo/classroom.js';
+import { enrolDemoClass, makeDemoClassroom, scheduleDemoClass } from '../agent/sim/demo/classroom.js';
 import { ClassRepo } from '../agent/store/classes.js';
-import { FaceRepo } from '../agent/store/faces.js';
 import { Store } from '../agent/store/store.js';
-import { enrolTrainee } from '../agent/vision/enroll.js';
 import type { Bench } from './index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,18 +72,7 @@ export const daemonBench: Bench = {
     const store = new Store({ file: path.join(dir, 'evidence.db') });
     new ClassRepo(store).save(plan, cfg.profile);
     // enrolled, so that vision matches faces against a roster as on a box
-    const faces = new FaceRepo(store);
-    for (const [trainee, photos] of classroom.photos) {
-      faces.giveConsent(trainee, { recordedBy: 'bench', method: 'electronic' }, Date.now());
-      for (const photo of photos) {
-        try {
-          await enrolTrainee(cfg, store, trainee, [photo]);
-          break;
-        } catch {
-          // a photo the quality check refuses: try the next one
-        }
-      }
-    }
+    await enrolDemoClass(cfg, store, classroom);
     store.close();
     const config = path.join(dir, 'agent.yaml');
     fs.writeFileSync(config, YAML.stringify(cfg));

@@ -2,7 +2,11 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ClassPlan } from '../../classes/classfile.js';
+import type { Config } from '../../config/schema.js';
 import { locate } from '../../ffmpeg/locate.js';
+import { FaceRepo } from '../../store/faces.js';
+import type { Store } from '../../store/store.js';
+import { enrolTrainee } from '../../vision/enroll.js';
 import { makeClassroomFixture } from '../faces/generate.js';
 
 export interface DemoClassroom {
@@ -69,4 +73,27 @@ export function scheduleDemoClass(c: DemoClassroom, now: number, tt: DemoTimetab
     teachers: [{ id: 'T01', certified: true }],
     lessons,
   };
+}
+
+/**
+ * Consent and enrolment of the demo class, as a school does with `consent` and `enroll`: every
+ * photo that passes the quality check (two views of a face match a classroom's angles and light
+ * better than one). `skipped` hears each photo refused and why.
+ */
+export async function enrolDemoClass(cfg: Config, store: Store, c: DemoClassroom, skipped: (trainee: string, why: string) => void = () => undefined): Promise<void> {
+  const faces = new FaceRepo(store);
+  for (const [trainee, photos] of c.photos) {
+    faces.giveConsent(trainee, { recordedBy: 'demo', method: 'electronic' }, Date.now());
+    let enrolled = 0;
+    for (const photo of photos) {
+      try {
+        // the first replaces what a previous run enrolled; the next add to it
+        await enrolTrainee(cfg, store, trainee, [photo], enrolled === 0);
+        enrolled++;
+      } catch (err) {
+        skipped(trainee, (err as Error).message);
+      }
+    }
+    if (!enrolled) throw new Error(`no usable enrolment photo for ${trainee}`);
+  }
 }

@@ -7,13 +7,11 @@ import type { ClassPlan } from '../../classes/classfile.js';
 import { configSchema, type Config } from '../../config/schema.js';
 import { formatLocal } from '../../core/time.js';
 import { ClassRepo } from '../../store/classes.js';
-import { FaceRepo } from '../../store/faces.js';
 import { Store } from '../../store/store.js';
 import { freePort, startAedes, type AedesBroker } from '../broker.js';
-import { enrolTrainee } from '../../vision/enroll.js';
 import { SimCamera } from '../camera/camera.js';
 import { ZkDevice } from '../terminals/zkteco.js';
-import { makeDemoClassroom, scheduleDemoClass, type DemoClassroom, type DemoTimetable } from './classroom.js';
+import { enrolDemoClass, makeDemoClassroom, scheduleDemoClass, type DemoClassroom, type DemoTimetable } from './classroom.js';
 
 export interface RigOptions {
   dir: string;
@@ -100,25 +98,12 @@ export class ClassroomRig {
     return this;
   }
 
-  /** Consent and enrolment, as a school does with `consent` and `enroll`: one good photo per trainee. */
   private async enrol(): Promise<void> {
     const store = new Store({ file: this.database });
     try {
-      const faces = new FaceRepo(store);
-      for (const [trainee, photos] of this.classroom.photos) {
-        faces.giveConsent(trainee, { recordedBy: 'demo', method: 'electronic' }, Date.now());
-        let enrolled = false;
-        for (const photo of photos) {
-          try {
-            await enrolTrainee(this.cfg, store, trainee, [photo]);
-            enrolled = true;
-            break;
-          } catch (err) {
-            this.say(`学员 ${trainee} 的照片未通过质量检查，跳过：${(err as Error).message}`, `a photo of ${trainee} failed the quality check and is skipped: ${(err as Error).message}`);
-          }
-        }
-        if (!enrolled) throw new Error(`no usable enrolment photo for ${trainee}`);
-      }
+      await enrolDemoClass(this.cfg, store, this.classroom, (trainee, why) =>
+        this.say(`学员 ${trainee} 的照片未通过质量检查，跳过：${why}`, `a photo of ${trainee} failed the quality check and is skipped: ${why}`),
+      );
     } finally {
       store.close();
     }

@@ -12,13 +12,9 @@ import { TerminalHealth } from './health.js';
 import { hikvisionPushRoute } from './hikvision/route.js';
 import { HikvisionStreams } from './hikvision/client.js';
 import { DahuaStreams } from './dahua/client.js';
+import type { EventStreamTerminal } from './event-stream.js';
 
 const ROUTES: Route[] = [zktecoRoute, webhookRoute, hikvisionPushRoute];
-
-interface StreamSide {
-  start(): void;
-  stop(): Promise<void>;
-}
 
 /**
  * The check-in server: one node:http listener for every push protocol (ZKTeco /iclock, Hikvision
@@ -29,7 +25,7 @@ export class CheckinServer implements Module {
   readonly name = 'checkin';
   private server?: http.Server;
   private ingest?: Ingest;
-  private streams = new Map<string, StreamSide>();
+  private streams = new Map<string, EventStreamTerminal>();
   private healthWatch?: TerminalHealth;
   private env?: RouteEnv;
 
@@ -41,7 +37,7 @@ export class CheckinServer implements Module {
   }
 
   /** The client-side connection of a stream terminal (Hikvision alertStream, Dahua attach). */
-  stream<T extends StreamSide>(terminal: string): T | undefined {
+  stream<T extends EventStreamTerminal>(terminal: string): T | undefined {
     return this.streams.get(terminal) as T | undefined;
   }
 

@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import type { Config } from '../config/schema.js';
+import { Store } from '../store/store.js';
 import type { InputError } from '../core/errors.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -40,3 +42,17 @@ export interface Check {
 
 export const needsConfig = (env: DoctorEnv): Omit<CheckResult, 'id' | 'title'> | undefined =>
   env.cfg ? undefined : { status: 'warn', detail: 'skipped: the config did not load', fix: { zh: '先修好配置文件（见 config 检查）', en: 'fix the config first (see the config check)' } };
+
+/**
+ * Read the evidence store without writing to it (doctor runs beside the daemon, maybe as
+ * another user): undefined when there is no store yet. Closed after `fn` has finished, awaited.
+ */
+export async function readStore<T>(file: string, fn: (s: Store) => T | Promise<T>): Promise<T | undefined> {
+  if (!fs.existsSync(file)) return undefined;
+  const s = new Store({ file, readonly: true });
+  try {
+    return await fn(s);
+  } finally {
+    s.close();
+  }
+}

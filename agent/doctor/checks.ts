@@ -4,11 +4,10 @@ import { loadProfile } from '../config/profile.js';
 import { pendingMigrations } from '../store/migrate.js';
 import { MIGRATIONS } from '../store/migrations/index.js';
 import { AlarmRepo } from '../store/alarms.js';
-import { Store } from '../store/store.js';
 import { diskSpace, forecast } from '../retention/disk.js';
 import { sha256File } from '../core/hash.js';
 import { ChainRepo } from '../store/chain.js';
-import { needsConfig, type Check } from './check.js';
+import { needsConfig, readStore, type Check } from './check.js';
 import { locate, locateSource, type Tool } from '../ffmpeg/locate.js';
 import { clockSync, existingAncestor, run } from './system.js';
 
@@ -16,15 +15,6 @@ const GB = 1024 ** 3;
 const gb = (n: number) => `${(n / GB).toFixed(1)} GB`;
 
 /** Open the store read-only (doctor never creates or migrates it). */
-function withStore<T>(file: string, fn: (s: Store) => T): T | undefined {
-  if (!fs.existsSync(file)) return undefined;
-  const s = new Store({ file, readonly: true });
-  try {
-    return fn(s);
-  } finally {
-    s.close();
-  }
-}
 
 export const configCheck: Check = {
   id: 'config',
@@ -59,7 +49,7 @@ export const storeCheck: Check = {
     if (skip) return skip;
     const file = env.paths!.database;
     try {
-      const r = withStore(file, (s) => ({ integrity: s.integrityCheck(), pending: pendingMigrations(s.db, MIGRATIONS) }));
+      const r = await readStore(file, (s) => ({ integrity: s.integrityCheck(), pending: pendingMigrations(s.db, MIGRATIONS) }));
       if (!r) return { status: 'warn', detail: `${file} does not exist yet`, fix: { zh: '守护进程首次启动时会创建：systemctl start classroom-agent', en: 'the daemon creates it on first start: systemctl start classroom-agent' } };
       if (r.integrity !== 'ok') {
         return {
@@ -94,7 +84,7 @@ export const diskCheck: Check = {
     if (skip) return skip;
     const cfg = env.cfg!;
     const space = diskSpace(existingAncestor(env.paths!.video));
-    const f = withStore(env.paths!.database, (s) => forecast(s, { now: env.now, windowDays: cfg.retention.rateWindowDays, budgetBytes: cfg.retention.diskBudgetBytes, space }));
+    const f = await readStore(env.paths!.database, (s) => forecast(s, { now: env.now, windowDays: cfg.retention.rateWindowDays, budgetBytes: cfg.retention.diskBudgetBytes, space }));
     const base = `free ${gb(space.availBytes)} of ${gb(space.totalBytes)}`;
     if (!f) return { status: space.availBytes < GB ? 'fail' : 'ok', detail: `${base}; no recordings yet` };
     const days = f.daysUntilFull === null ? 'not filling' : `full in ${Math.floor(f.daysUntilFull)} days`;
@@ -195,7 +185,7 @@ export const alarmsCheck: Check = {
   async run(env) {
     const skip = needsConfig(env);
     if (skip) return skip;
-    const open = withStore(env.paths!.database, (s) => new AlarmRepo(s).open()) ?? [];
+    const open = await readStore(env.paths!.database, (s) => new AlarmRepo(s).open()) ?? [];
     if (!open.length) return { status: 'ok', detail: 'none' };
     const serious = open.some((a) => ['disk-full', 'store-suspicious', 'video-missing', 'module-failed'].includes(a.kind));
     return {
@@ -215,7 +205,7 @@ export const chainCheck: Check = {
   async run(env) {
     const skip = needsConfig(env);
     if (skip) return skip;
-    const r = await withStoreAsync(env.paths!.database, async (s) => {
+    const r = await readStore(env.paths!.database, async (s) => {
       const chain = new ChainRepo(s);
       const v = chain.verify({ fromSeq: chain.seqOfLast(20_000), now: env.now });
       // the newest segments' files against the hash recorded when they were indexed
@@ -238,12 +228,3 @@ export const chainCheck: Check = {
   },
 };
 
-async function withStoreAsync<T>(file: string, fn: (s: Store) => Promise<T>): Promise<T | undefined> {
-  if (!fs.existsSync(file)) return undefined;
-  const s = new Store({ file, readonly: true });
-  try {
-    return await fn(s);
-  } finally {
-    s.close();
-  }
-}

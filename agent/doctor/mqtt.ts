@@ -1,11 +1,9 @@
-import fs from 'node:fs';
 import { maskUrl } from '../core/log.js';
 import { Outbox } from '../store/outbox.js';
-import { Store } from '../store/store.js';
 import { SyncMeta } from '../store/syncmeta.js';
 import type { SyncState } from '../sync/client.js';
 import { probeBroker, type BrokerFailure } from '../sync/probe.js';
-import { needsConfig, type Bilingual, type Check, type CheckStatus } from './check.js';
+import { needsConfig, readStore, type Bilingual, type Check, type CheckStatus } from './check.js';
 
 /** Records waiting longer than this for central's ack mean uploads are stuck. */
 export const BACKLOG_WARN_MS = 3600_000;
@@ -34,10 +32,8 @@ function failureFix(f: BrokerFailure, host: string): Bilingual {
   }
 }
 
-function localState(file: string): { count: number; oldestMs: number | null; lastAckMs: number | null } | undefined {
-  if (!fs.existsSync(file)) return undefined;
-  const s = new Store({ file, readonly: true });
-  try {
+function localState(file: string): Promise<{ count: number; oldestMs: number | null; lastAckMs: number | null } | undefined> {
+  return readStore(file, (s) => {
     const b = new Outbox(s).backlog();
     let lastAckMs: number | null = null;
     try {
@@ -46,9 +42,7 @@ function localState(file: string): { count: number; oldestMs: number | null; las
       // sync_meta appears with the sync migration; an older store simply has no ack yet
     }
     return { ...b, lastAckMs };
-  } finally {
-    s.close();
-  }
+  });
 }
 
 export const mqttCheck: Check = {
@@ -65,7 +59,7 @@ export const mqttCheck: Check = {
     } catch {
       /* shown as is */
     }
-    const local = localState(env.paths!.database);
+    const local = await localState(env.paths!.database);
     const backlog = !local
       ? 'no store yet'
       : `backlog ${local.count}${local.oldestMs !== null ? `, oldest unacked ${age(env.now - local.oldestMs)}` : ''}, last ack ${local.lastAckMs === null ? 'never' : `${age(env.now - local.lastAckMs)} ago`}`;

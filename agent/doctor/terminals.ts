@@ -1,8 +1,6 @@
-import fs from 'node:fs';
 import type { TerminalConfig } from '../config/schema.js';
 import { CheckinRepo, type TerminalStateRow } from '../store/checkins.js';
-import { Store } from '../store/store.js';
-import { needsConfig, type Bilingual, type Check, type CheckStatus } from './check.js';
+import { needsConfig, readStore, type Bilingual, type Check, type CheckStatus } from './check.js';
 
 /** A terminal clock this far off shifts every check-in it stamps: warn (same order as the cameras' 2 s is too strict for terminals that stamp whole minutes on some firmware). */
 export const TERMINAL_SKEW_WARN_MS = 60_000;
@@ -23,14 +21,8 @@ function silenceFix(t: TerminalConfig, where: string, port: number): Bilingual {
   };
 }
 
-function stateOf(file: string): Map<string, TerminalStateRow> | undefined {
-  if (!fs.existsSync(file)) return undefined;
-  const s = new Store({ file, readonly: true });
-  try {
-    return new Map(new CheckinRepo(s).states().map((r) => [r.terminal, r]));
-  } finally {
-    s.close();
-  }
+function stateOf(file: string): Promise<Map<string, TerminalStateRow> | undefined> {
+  return readStore(file, (s) => new Map(new CheckinRepo(s).states().map((r) => [r.terminal, r])));
 }
 
 export const terminalsCheck: Check = {
@@ -42,7 +34,7 @@ export const terminalsCheck: Check = {
     const cfg = env.cfg!;
     const terms = cfg.terminals.map((t, i) => ({ t, where: `terminals[${i}]` })).filter((x) => x.t.enabled);
     if (!terms.length) return { status: 'ok', detail: 'no terminal configured (check-ins by face terminal not used)' };
-    const states = stateOf(env.paths!.database) ?? new Map<string, TerminalStateRow>();
+    const states = (await stateOf(env.paths!.database)) ?? new Map<string, TerminalStateRow>();
     const quietMs = cfg.checkin.quietMinutes * 60_000;
     let status: CheckStatus = 'ok';
     const parts: string[] = [];

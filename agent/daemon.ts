@@ -1,12 +1,9 @@
-import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { loadProfile, type Profile } from './config/profile.js';
 import { statePaths } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { EventBus } from './core/bus.js';
-import type { AgentContext } from './core/context.js';
+import { createContext, type AgentContext } from './core/context.js';
 import { InputError } from './core/errors.js';
-import type { AgentEvents } from './core/events.js';
 import { logger } from './core/log.js';
 import type { Module } from './core/module.js';
 import { SdNotify } from './core/sdnotify.js';
@@ -20,7 +17,6 @@ import { EvidenceChain } from './retention/chain.js';
 import { ensureMarker } from './retention/reconcile.js';
 import { Retention } from './retention/retention.js';
 import { AlarmRepo } from './store/alarms.js';
-import { Store } from './store/store.js';
 
 /**
  * Exit statuses of `classroom-agent run`. Distinct so that systemd (RestartPreventExitStatus=2)
@@ -136,23 +132,19 @@ export class Daemon {
   buildContext(): AgentContext {
     const cfg = this.opts.cfg;
     const profile = this.opts.profile ?? loadProfile(cfg.profile);
-    const paths = statePaths(cfg);
-    const now = this.opts.now ?? Date.now;
-    let store: Store;
+    let ctx: AgentContext;
     try {
-      fs.mkdirSync(paths.state, { recursive: true });
-      fs.mkdirSync(paths.video, { recursive: true });
-      store = new Store({ file: paths.database, retentionYears: profile.rules.retention.years, now });
+      ctx = createContext(cfg, { profile, now: this.opts.now, log: this.log });
     } catch (err) {
-      throw new StoreOpenError(paths.database, err as Error);
+      throw new StoreOpenError(statePaths(cfg).database, err as Error);
     }
     try {
       // before any module records: lets retention tell an unmounted video disk from an empty one
-      ensureMarker(store, paths.video, cfg.box.id);
+      ensureMarker(ctx.store, ctx.paths.video, cfg.box.id);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message, video: paths.video }, 'cannot write the video folder marker');
+      this.log.warn({ err: (err as Error).message, video: ctx.paths.video }, 'cannot write the video folder marker');
     }
-    return { cfg, profile, store, bus: new EventBus<AgentEvents>(), log: this.log, now, paths };
+    return ctx;
   }
 
   start(): Promise<void> {

@@ -58,7 +58,8 @@ export class Health implements Module {
   async start(): Promise<void> {
     const seconds = this.ctx.cfg.log.healthSeconds;
     if (!seconds) return;
-    this.loop = monitorEventLoopDelay({ resolution: 20 });
+    // 100 ms: stalls that matter (a check-in answer, a segment index) are longer; finer costs wakeups all day
+    this.loop = monitorEventLoopDelay({ resolution: 100 });
     this.loop.enable();
     this.timer = setInterval(() => this.report(), seconds * 1000);
     this.timer.unref();

@@ -81,10 +81,10 @@ export const daemonBench: Bench = {
     const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'dist/agent/cli/main.js'), 'run', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info' } });
     let firstSegmentMs: number | undefined;
     // the daemon's own health lines (log.healthSeconds): the daemon thread's heap beside the RSS
-    const heap: { x: number; mb: number }[] = [];
+    const heap: { x: number; mb: number; external: number }[] = [];
     let recycles = 0;
     onJsonLines(child.stdout!, (e) => {
-      if (e.ns === 'ca:health' && e.msg === 'health') heap.push({ x: (Date.now() - t0) / 3_600_000, mb: Number(e.heapUsedMb) });
+      if (e.ns === 'ca:health' && e.msg === 'health') heap.push({ x: (Date.now() - t0) / 3_600_000, mb: Number(e.heapUsedMb), external: Number(e.externalMb) });
       if (e.msg === 'recycling vision worker') recycles++;
     });
     const db = () => new Store({ file: path.join(dir, 'evidence.db'), readonly: true });
@@ -130,7 +130,9 @@ export const daemonBench: Bench = {
       console.log(`    (the vision thread's wasm heap rises and falls by ~50 MB between recycles: a sawtooth, so compare the thirds, not two samples)`);
       if (heap.length > 4) {
         const hw = Math.floor(heap.length / 4);
-        console.log(`  daemon thread heap: after warm-up ${heap[hw]!.mb} MB, end ${heap.at(-1)!.mb} MB, slope ${slope(heap.slice(hw).map((h) => h.x), heap.slice(hw).map((h) => h.mb)).toFixed(1)} MB/h over ${heap.length - hw} health lines`);
+        const hx = heap.slice(hw).map((h) => h.x);
+        console.log(`  daemon thread heap: after warm-up ${heap[hw]!.mb} MB, end ${heap.at(-1)!.mb} MB, slope ${slope(hx, heap.slice(hw).map((h) => h.mb)).toFixed(1)} MB/h over ${heap.length - hw} health lines`);
+        console.log(`  daemon thread external memory (buffers, frames): after warm-up ${heap[hw]!.external} MB, end ${heap.at(-1)!.external} MB, slope ${slope(hx, heap.slice(hw).map((h) => h.external)).toFixed(1)} MB/h`);
       }
       console.log(`  open fds: start ${fds[0]}, after warm-up ${fds[warm]}, end ${fds.at(-1)}, max ${Math.max(...fds)}; slope ${slope(xs.slice(warm), fds.slice(warm)).toFixed(1)} fd/h`);
     }

@@ -34,7 +34,6 @@ export function parseCsvLine(line: string): { file: string; startSec: number; en
   return { file, startSec: Number(m[2]), endSec: Number(m[3]) };
 }
 
-
 /**
  * Every .mp4 under a camera's folder, sorted by name (= by run start, then segment number).
  * `sinceDay` (YYYY-MM-DD) skips older day folders: three years of minute segments are 1.5 M

@@ -4,7 +4,6 @@ import { sha256File } from '../core/hash.js';
 import { RetentionRepo, type VideoRow } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
-
 export interface VideoPurgeResult {
   deleted: number;
   archived: number;

@@ -82,10 +82,12 @@ export const daemonBench: Bench = {
     let firstSegmentMs: number | undefined;
     // the daemon's own health lines (log.healthSeconds): the daemon thread's heap beside the RSS
     const heap: { x: number; mb: number; external: number }[] = [];
-    let recycles = 0;
+    // the process RSS at the end of each vision-thread life (the recycle line): a life's peak,
+    // so a flat series says memory is bounded over the run, whatever the sawtooth inside a life
+    const lifeEnds: { x: number; mb: number }[] = [];
     onJsonLines(child.stdout!, (e) => {
       if (e.ns === 'ca:health' && e.msg === 'health') heap.push({ x: (Date.now() - t0) / 3_600_000, mb: Number(e.heapUsedMb), external: Number(e.externalMb) });
-      if (e.msg === 'recycling vision worker') recycles++;
+      if (e.msg === 'recycling vision worker') lifeEnds.push({ x: (Date.now() - t0) / 3_600_000, mb: Number(e.rss) / 2 ** 20 });
     });
     const db = () => new Store({ file: path.join(dir, 'evidence.db'), readonly: true });
     while (firstSegmentMs === undefined && Date.now() - t0 < 120_000) {
@@ -119,7 +121,7 @@ export const daemonBench: Bench = {
     for (const c of cams) await c.stop();
 
     const warm = Math.floor(xs.length / 4); // after warm-up (model load, first segments)
-    console.log(`  run: ${minutes} min, 4 cameras 1080p, vision on; ${segs} segments, ${sightings} sightings, ${recycles} vision worker recycles`);
+    console.log(`  run: ${minutes} min, 4 cameras 1080p, vision on; ${segs} segments, ${sightings} sightings, ${lifeEnds.length} vision worker recycles`);
     console.log(`  cold start to first segment indexed: ${firstSegmentMs === undefined ? 'none within 120 s' : `${(firstSegmentMs / 1000).toFixed(1)} s`} (segments are 10 s: the floor is one segment)`);
     if (rss.length) {
       const after = rss.slice(warm);
@@ -127,7 +129,11 @@ export const daemonBench: Bench = {
       const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
       console.log(`  daemon RSS (with the vision thread; ffmpeg children not included): start ${rss[0].toFixed(0)} MB, after warm-up ${rss[warm].toFixed(0)} MB, end ${rss.at(-1)!.toFixed(0)} MB, max ${Math.max(...rss).toFixed(0)} MB`);
       console.log(`    slope after warm-up ${slope(xs.slice(warm), after).toFixed(1)} MB/h over ${after.length} samples; mean by thirds of the run after warm-up: ${thirds.map((t) => mean(t).toFixed(0)).join(' → ')} MB`);
-      console.log(`    (the vision thread's wasm heap rises and falls by ~50 MB between recycles: a sawtooth, so compare the thirds, not two samples)`);
+      console.log(`    (the vision thread's wasm heap rises within a life and falls at each recycle: a sawtooth, so compare the thirds and the lives' peaks, not two samples)`);
+      if (lifeEnds.length) {
+        const lw = lifeEnds.filter((l) => l.x >= xs[warm]!);
+        console.log(`    RSS at the end of each vision-thread life (its peak): ${lifeEnds.map((l) => l.mb.toFixed(0)).join(', ')} MB${lw.length > 2 ? `; slope after warm-up ${slope(lw.map((l) => l.x), lw.map((l) => l.mb)).toFixed(1)} MB/h` : ''}`);
+      }
       if (heap.length > 4) {
         const hw = Math.floor(heap.length / 4);
         const hx = heap.slice(hw).map((h) => h.x);

@@ -18,10 +18,13 @@ import type { Bench } from './index.js';
  * - video lost per kill -9 over 20 kills (10 of the agent alone, 10 of agent + ffmpeg).
  */
 const TICK = 100; // USER_HZ on Linux
-/** 60 s: one whole segment (the default length) closes, is hashed and indexed inside each camera's window */
-const WINDOW_MS = Number(process.env.BENCH_REC_WINDOW_MS ?? 60_000);
 /**
- * Both the bare copy and the agent run this long before the window opens: a box records for
+ * 120 s: two whole segments of the default length close, are hashed and indexed inside the
+ * window, and a 1 %-of-a-core figure gets enough 10 ms scheduler slices to be steady.
+ */
+const WINDOW_MS = Number(process.env.BENCH_REC_WINDOW_MS ?? 120_000);
+/**
+ * The bare copies and the agent run this long before the window opens: a box records for
  * months, so the figure is the steady state, not node's start (module compilation, the GC's
  * memory reducer in the first seconds) nor ffmpeg's connection.
  */
@@ -84,44 +87,60 @@ function childrenOf(ppid: number): number[] {
   return out;
 }
 
-/** CPU seconds per second and mean RSS over the window, for a set of pids found by `pids()`. */
-async function measure(pids: () => number[], selfWithChildren: number | undefined): Promise<{ cpu: number; rssMb: number; selfCpu: number }> {
-  // per-pid baselines, so a process that appears or ends mid-window only counts its share
-  const start = new Map<number, number>();
-  const last = new Map<number, number>();
-  const sample = () => {
-    for (const p of pids()) {
-      const c = cpuSeconds(p, p === selfWithChildren);
-      if (!start.has(p)) start.set(p, c);
-      last.set(p, c);
+interface Usage {
+  cpu: number;
+  rssMb: number;
+  /** the agent's node process alone (its children excluded) */
+  selfCpu: number;
+}
+
+/**
+ * CPU seconds per second and mean RSS over one window, for several groups of processes at once
+ * (each group's pids found again every second). Per-pid baselines, so a process that appears
+ * or ends mid-window only counts its share.
+ */
+async function measure(groups: Record<string, { pids: () => number[]; self?: number }>): Promise<Record<string, Usage>> {
+  const state = Object.fromEntries(Object.keys(groups).map((k) => [k, { start: new Map<number, number>(), last: new Map<number, number>(), rss: [] as number[] }]));
+  const sample = (withRss: boolean) => {
+    for (const [k, g] of Object.entries(groups)) {
+      const st = state[k];
+      const pids = g.pids();
+      for (const p of pids) {
+        const c = cpuSeconds(p, p === g.self);
+        if (!st.start.has(p)) st.start.set(p, c);
+        st.last.set(p, c);
+      }
+      if (withRss) st.rss.push(pids.reduce((s, p) => s + rssKb(p), 0));
     }
   };
   const t0 = Date.now();
-  sample();
-  const rss: number[] = [];
+  sample(false);
   while (Date.now() - t0 < WINDOW_MS) {
     await sleep(1000);
-    sample();
-    rss.push(pids().reduce((s, p) => s + rssKb(p), 0));
+    sample(true);
   }
   const secs = (Date.now() - t0) / 1000;
-  let cpu = 0;
-  for (const [p, c] of last) cpu += c - start.get(p)!;
-  const self = selfWithChildren ? last.get(selfWithChildren)! - start.get(selfWithChildren)! : 0;
-  return { cpu: cpu / secs, rssMb: rss.reduce((a, b) => a + b, 0) / rss.length / 1024, selfCpu: self / secs };
+  const out: Record<string, Usage> = {};
+  for (const [k, g] of Object.entries(groups)) {
+    const st = state[k];
+    let cpu = 0;
+    for (const [p, c] of st.last) cpu += c - st.start.get(p)!;
+    const self = g.self !== undefined && st.last.has(g.self) ? st.last.get(g.self)! - st.start.get(g.self)! : 0;
+    out[k] = { cpu: cpu / secs, rssMb: st.rss.reduce((a, b) => a + b, 0) / Math.max(1, st.rss.length) / 1024, selfCpu: self / secs };
+  }
+  return out;
 }
 
-async function bare(url: string, n: number, dir: string) {
-  const procs: ChildProcess[] = [];
-  for (let i = 0; i < n; i++) procs.push(spawnFfmpeg(bareCopyArgs(url, 'tcp', path.join(dir, `bare-${n}-${i}.mp4`))));
-  await sleep(WARM_MS);
-  const m = await measure(() => procs.map((p) => p.pid!).filter(Boolean), undefined);
-  for (const p of procs) p.kill('SIGINT');
-  await sleep(1500);
-  return m;
-}
-
-async function agent(url: string, n: number, dir: string) {
+/**
+ * The agent (recorder process, n cameras) and n bare `ffmpeg -c copy` of the same stream, run
+ * side by side and measured over the same window. Side by side rather than one after the other:
+ * a figure of ~1 % of a core per stream moves by 10-20 % between minutes on a shared machine
+ * (CPU frequency, neighbours, the server's send pattern), which swamped the difference being
+ * measured; at the same time both see the same machine.
+ */
+async function compare(url: string, n: number, dir: string) {
+  const bareProcs: ChildProcess[] = [];
+  for (let i = 0; i < n; i++) bareProcs.push(spawnFfmpeg(bareCopyArgs(url, 'tcp', path.join(dir, `bare-${n}-${i}.mp4`))));
   const state = fs.mkdtempSync(path.join(dir, `agent-${n}-`));
   const cfgFile = path.join(state, 'agent.yaml');
   fs.writeFileSync(cfgFile, YAML.stringify({ paths: { state }, cameras: Array.from({ length: n }, (_, i) => ({ id: `cam-${i + 1}`, rtspUrl: url })), recorder: { segmentSeconds: SEGMENT_S } }));
@@ -140,11 +159,16 @@ async function agent(url: string, n: number, dir: string) {
   });
   await sleep(WARM_MS);
   const pid = child.pid!;
-  const m = await measure(() => [pid, ...childrenOf(pid)], pid);
+  const m = await measure({
+    agent: { pids: () => [pid, ...childrenOf(pid)], self: pid },
+    bare: { pids: () => bareProcs.map((p) => p.pid!).filter(Boolean) },
+  });
   const exited = new Promise((r) => child.on('exit', r));
   child.kill('SIGTERM');
+  for (const p of bareProcs) p.kill('SIGINT');
   await exited;
-  return { ...m, latencies, kbps: ms ? (bytes * 8) / ms : NaN };
+  await sleep(1500);
+  return { a: { ...m.agent, latencies, kbps: ms ? (bytes * 8) / ms : NaN }, b: m.bare };
 }
 
 /**
@@ -192,8 +216,7 @@ export const recorderBench: Bench = {
       console.log(`  machine load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores (CPU ratios are noisy when other work runs)`);
       const shaMBps = sha256Throughput();
       for (const n of [1, 8]) {
-        const b = await bare(rtsp.url, n, dir);
-        const a = await agent(rtsp.url, n, dir);
+        const { a, b } = await compare(rtsp.url, n, dir);
         latencies.push(...a.latencies);
         const ratio = a.cpu / b.cpu;
         console.log(

@@ -80,6 +80,9 @@ npm_args=(--no-audit --no-fund)
 # its prepare step. So: full install + build, then drop the dev dependencies.
 run sh -c "cd '$PREFIX' && npm ci ${npm_args[*]} && npm run build && npm prune --omit=dev ${npm_args[*]}"
 run chmod 0755 "$PREFIX/dist/agent/cli/main.js"
+# the face weights, verified against models/manifest.json, into the program folder now: the
+# service sees that folder read-only (ProtectSystem=strict) and cannot copy them at first use
+run "$NODE_BIN" "$PREFIX/dist/scripts/install-models.js"
 
 # the CLI for technicians: reads the box's config by default
 if [ -n "$DRY_RUN" ]; then
@@ -119,13 +122,20 @@ sed -e "s#/usr/bin/node #$NODE_BIN #" -e "s#/opt/classroom-agent#$PREFIX#g" -e "
 if command -v systemd-analyze >/dev/null 2>&1; then systemd-analyze verify "$unit_tmp" 2>&1 | grep -v '^$' || true; fi
 run install -m 0644 "$unit_tmp" "$UNIT_DIR/classroom-agent.service"
 rm -rf "$unit_dir_tmp"
-run systemctl daemon-reload
-run systemctl enable classroom-agent.service
-if [ -z "$DRY_RUN" ] && systemctl is-active --quiet classroom-agent.service; then
-  say "restarting (upgrade)"
-  systemctl restart classroom-agent.service
+if [ -d /run/systemd/system ]; then
+  run systemctl daemon-reload
+  run systemctl enable classroom-agent.service
+  if [ -z "$DRY_RUN" ] && systemctl is-active --quiet classroom-agent.service; then
+    say "restarting (upgrade)"
+    systemctl restart classroom-agent.service
+  else
+    run systemctl start classroom-agent.service
+  fi
 else
-  run systemctl start classroom-agent.service
+  # a container, a chroot or an image being built: systemctl cannot reach a running systemd,
+  # but enabling is only symlinks, which it makes offline; the service starts at the next boot
+  run systemctl enable classroom-agent.service
+  say "systemd 未运行（容器/chroot）：服务已安装并设为开机启动 / systemd is not running here (container or chroot): the unit is installed and enabled, it starts at the next boot"
 fi
 
 say "完成 / done.  状态 / status:  systemctl status classroom-agent   日志 / logs:  journalctl -u classroom-agent -f"

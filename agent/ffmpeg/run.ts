@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { locate } from './locate.js';
 import { probeFileArgs } from './args.js';
@@ -17,19 +17,36 @@ export interface Spawned {
 }
 
 let setprivPath: string | null | undefined;
+let setprivProblem: string | undefined;
+/**
+ * setpriv, if present and usable. Usable is tried, not assumed: under the systemd unit's
+ * sandbox (SystemCallFilter=~@privileged) util-linux 2.38's setpriv dies with "activate
+ * capabilities: Operation not permitted" before it execs anything, which would stop every
+ * recording. There, systemd's KillMode=mixed stops a dead agent's ffmpeg instead.
+ */
 function setpriv(): string | null {
   if (setprivPath !== undefined) return setprivPath;
   setprivPath = null;
   if (process.platform !== 'linux') return null;
-  for (const p of ['/usr/bin/setpriv', '/bin/setpriv']) {
+  const p = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => {
     try {
-      fs.accessSync(p, fs.constants.X_OK);
-      setprivPath = p;
+      fs.accessSync(f, fs.constants.X_OK);
+      return true;
     } catch {
-      /* absent */
+      return false;
     }
-  }
+  });
+  if (!p) return null;
+  const r = spawnSync(p, ['--pdeathsig', 'INT', process.execPath, '-e', ''], { encoding: 'utf8', timeout: 10_000 });
+  if (r.status === 0) setprivPath = p;
+  else setprivProblem = `${p} --pdeathsig fails here: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`;
   return setprivPath;
+}
+
+/** Why ffmpeg runs without a parent-death signal on this host, if it does (for the log). */
+export function pdeathsigProblem(): string | undefined {
+  setpriv();
+  return setprivProblem;
 }
 
 export function spawnFfmpegWithList(args: string[], opts: { ffmpegPath?: string; cwd?: string } = {}): Spawned {

@@ -1,5 +1,6 @@
 import type { AgentContext } from '../core/context.js';
 import type { Module } from '../core/module.js';
+import { pdeathsigProblem } from '../ffmpeg/run.js';
 import { AlarmRepo } from '../store/alarms.js';
 import { RecordingRepo } from '../store/recordings.js';
 import { CameraRecorder, type CameraStats } from './camera.js';
@@ -16,6 +17,12 @@ export class Recorder implements Module {
   constructor(private ctx: AgentContext) {}
 
   async start(): Promise<void> {
+    const noDeathSignal = pdeathsigProblem();
+    if (noDeathSignal) {
+      // not an error: a restarted agent still stops a left-over ffmpeg by its pid file, and
+      // under systemd KillMode=mixed does it when the agent dies
+      this.ctx.log.info({ why: noDeathSignal }, 'ffmpeg runs without a parent-death signal');
+    }
     const repo = new RecordingRepo(this.ctx.store);
     const alarms = new AlarmRepo(this.ctx.store);
     this.cams = this.ctx.cfg.cameras

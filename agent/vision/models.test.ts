@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,5 +33,51 @@ describe('model weights against the manifest', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-models-'));
     fs.copyFileSync(path.join(MODELS_DIR, 'manifest.json'), path.join(dir, 'manifest.json'));
     expect(() => ensureModels(dir, path.join(dir, 'nowhere'))).toThrow(/ssd_mobilenetv1_model\.bin: missing/);
+  });
+
+  /**
+   * A read-only folder as the systemd unit makes the program's folder (ProtectSystem=strict):
+   * a read-only tmpfs as root (root writes through file modes), file modes otherwise.
+   */
+  function readOnlyModelsDir(): { dir: string; done: () => void } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-models-ro-'));
+    const manifest = fs.readFileSync(path.join(MODELS_DIR, 'manifest.json'));
+    if (process.getuid?.() === 0) {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
+      fs.writeFileSync(path.join(dir, 'manifest.json'), manifest);
+      execFileSync('mount', ['-o', 'remount,ro', dir]);
+      return { dir, done: () => (execFileSync('umount', [dir]), fs.rmSync(dir, { recursive: true })) };
+    }
+    fs.writeFileSync(path.join(dir, 'manifest.json'), manifest);
+    fs.chmodSync(dir, 0o555);
+    return { dir, done: () => (fs.chmodSync(dir, 0o755), fs.rmSync(dir, { recursive: true })) };
+  }
+
+  it('in a read-only program folder, loads the packaged weights after verifying them in place', () => {
+    const ro = readOnlyModelsDir();
+    try {
+      expect(() => fs.writeFileSync(path.join(ro.dir, 'probe'), 'x')).toThrow(/EROFS|EACCES/);
+      const m = ensureModels(ro.dir, packagedModelDir());
+      expect(m.dir).toBe(packagedModelDir());
+      expect(fs.readdirSync(ro.dir)).toEqual(['manifest.json']);
+    } finally {
+      ro.done();
+    }
+  });
+
+  it('in a read-only program folder, still refuses packaged weights that differ from the manifest', () => {
+    const ro = readOnlyModelsDir();
+    const from = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-models-from-'));
+    try {
+      for (const f of fs.readdirSync(packagedModelDir())) fs.copyFileSync(path.join(packagedModelDir(), f), path.join(from, f));
+      const bin = path.join(from, 'ssd_mobilenetv1_model.bin');
+      const b = fs.readFileSync(bin);
+      b[5000]! ^= 0xff;
+      fs.writeFileSync(bin, b);
+      expect(() => ensureModels(ro.dir, from)).toThrow(/read-only.*ssd_mobilenetv1_model\.bin: SHA-256 differs/);
+    } finally {
+      ro.done();
+      fs.rmSync(from, { recursive: true });
+    }
   });
 });

@@ -58,34 +58,57 @@ export function packagedModelDir(): string {
   return path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
 }
 
+/** The manifest, and the folder whose weights were verified against it (the one to load from). */
+export type VerifiedModels = ModelManifest & { dir: string };
+
 /**
  * Copy the manifest's weights from the installed face-api package into `dir` (missing files
  * only; atomically, since several processes may start at once), then verify everything.
  * Throws listing every mismatch: the agent never runs on weights nobody vetted.
+ *
+ * When `dir` cannot be written (the systemd unit's ProtectSystem=strict makes the program's
+ * folder read-only, and an install without scripts/install.sh never copied the weights), the
+ * packaged weights are verified where they are and loaded from there: the same bytes, checked
+ * against the same manifest.
  */
-export function ensureModels(dir = MODELS_DIR, from = packagedModelDir()): ModelManifest {
+export function ensureModels(dir = MODELS_DIR, from = packagedModelDir()): VerifiedModels {
   const m = readManifest(dir);
+  let readOnly = false;
   for (const f of m.files) {
     const dst = path.join(dir, f.name);
     if (fs.existsSync(dst)) continue;
     const src = path.join(from, f.name);
     if (!fs.existsSync(src)) continue; // reported as missing below
     const tmp = `${dst}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-    fs.copyFileSync(src, tmp);
-    fs.renameSync(tmp, dst);
+    try {
+      fs.copyFileSync(src, tmp);
+      fs.renameSync(tmp, dst);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM') throw err;
+      readOnly = true;
+      break;
+    }
   }
   const problems = verifyModels(dir, m);
+  if (problems.length && readOnly) {
+    const packaged = verifyModels(from, m);
+    if (!packaged.length) return { ...m, dir: from };
+    throw new Error(
+      `${dir} is read-only and lacks face model weights (run node dist/scripts/install-models.js as root); the packaged weights in ${from} do not match models/manifest.json either (refusing to load): ${packaged.join('; ')}`,
+    );
+  }
   if (problems.length) {
     throw new Error(`face model weights in ${dir} do not match models/manifest.json (refusing to load): ${problems.join('; ')}`);
   }
-  return m;
+  return { ...m, dir };
 }
 
-/** The three nets the agent uses, loaded from `dir` only, after verification. */
-export async function loadNets(faceapi: FaceApi, dir = MODELS_DIR): Promise<ModelManifest> {
+/** The three nets the agent uses, loaded from verified weights only. */
+export async function loadNets(faceapi: FaceApi, dir = MODELS_DIR): Promise<VerifiedModels> {
   const m = ensureModels(dir);
-  await faceapi.nets.ssdMobilenetv1.loadFromDisk(dir);
-  await faceapi.nets.faceLandmark68Net.loadFromDisk(dir);
-  await faceapi.nets.faceRecognitionNet.loadFromDisk(dir);
+  await faceapi.nets.ssdMobilenetv1.loadFromDisk(m.dir);
+  await faceapi.nets.faceLandmark68Net.loadFromDisk(m.dir);
+  await faceapi.nets.faceRecognitionNet.loadFromDisk(m.dir);
   return m;
 }

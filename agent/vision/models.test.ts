@@ -2,14 +2,23 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MODELS_DIR } from '../core/paths.js';
 import { ensureModels, modelVersion, packagedModelDir, readManifest, verifyModels } from './models.js';
 
+const made: string[] = [];
+afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+/** A scratch models folder holding only the manifest. */
+function manifestOnlyDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-models-'));
+  made.push(dir);
+  fs.copyFileSync(path.join(MODELS_DIR, 'manifest.json'), path.join(dir, 'manifest.json'));
+  return dir;
+}
+
 describe('model weights against the manifest', () => {
   it('copies the weights from the installed package into an empty folder and verifies them', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-models-'));
-    fs.copyFileSync(path.join(MODELS_DIR, 'manifest.json'), path.join(dir, 'manifest.json'));
+    const dir = manifestOnlyDir();
     const m = ensureModels(dir, packagedModelDir());
     expect(verifyModels(dir)).toEqual([]);
     expect(fs.readdirSync(dir).sort()).toEqual(['manifest.json', ...m.files.map((f) => f.name)].sort());
@@ -17,8 +26,7 @@ describe('model weights against the manifest', () => {
   });
 
   it('refuses weights that differ from the manifest, naming the file', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-models-'));
-    fs.copyFileSync(path.join(MODELS_DIR, 'manifest.json'), path.join(dir, 'manifest.json'));
+    const dir = manifestOnlyDir();
     ensureModels(dir, packagedModelDir());
     const bin = path.join(dir, 'face_recognition_model.bin');
     const b = fs.readFileSync(bin);
@@ -30,8 +38,7 @@ describe('model weights against the manifest', () => {
   });
 
   it('reports missing weights when the package does not have them', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-models-'));
-    fs.copyFileSync(path.join(MODELS_DIR, 'manifest.json'), path.join(dir, 'manifest.json'));
+    const dir = manifestOnlyDir();
     expect(() => ensureModels(dir, path.join(dir, 'nowhere'))).toThrow(/ssd_mobilenetv1_model\.bin: missing/);
   });
 

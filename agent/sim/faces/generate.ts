@@ -35,7 +35,7 @@ export interface Fixture {
 }
 
 /** Deterministic pseudo-random numbers (the fixture must be the same on every run). */
-function lcg(seed: number) {
+export function lcg(seed: number) {
   let s = seed >>> 0;
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
@@ -128,7 +128,7 @@ async function enrollPhotos(p: Person, dir: string): Promise<string[]> {
 export interface FixtureOptions {
   dir: string;
   frames?: number;
-  /** appearances per person */
+  /** appearances per person (each person is in exactly this many frames; at most frames × 8 / 22) */
   appearances?: number;
   seed?: number;
   /** face width range in the 1080p frame, pixels */
@@ -137,6 +137,36 @@ export interface FixtureOptions {
   crf?: number;
   /** file name of the video in dir */
   name?: string;
+}
+
+/** Seats of the 4 × 2 grid in each frame. */
+export const SEATS = 8;
+
+/**
+ * Who sits where: each person in exactly `appearances` distinct frames, at most SEATS per frame.
+ * Throws when the frames cannot hold that many appearances: a person silently seated fewer
+ * times (or never) is a trainee the demo or a test can no longer see in K frames, and looks
+ * exactly like a recognition failure.
+ */
+export function seatPlan(people: readonly Person[], nFrames: number, appearances: number, rnd: () => number): { frame: number; seat: number; person: Person }[] {
+  if (people.length * appearances > nFrames * SEATS) {
+    throw new Error(`${people.length} people × ${appearances} appearances do not fit in ${nFrames} frames × ${SEATS} seats; use at most ${Math.floor((nFrames * SEATS) / people.length)} appearances or more frames`);
+  }
+  const seatsUsed: number[][] = Array.from({ length: nFrames }, () => []);
+  const jobs: { frame: number; seat: number; person: Person }[] = [];
+  for (const p of people) {
+    const candidates = [...Array(nFrames).keys()].filter((f) => seatsUsed[f]!.length < SEATS).sort(() => rnd() - 0.5);
+    if (candidates.length < appearances) {
+      throw new Error(`${p.id}: only ${candidates.length} frame(s) with a free seat left for ${appearances} appearances; use fewer appearances or more frames`);
+    }
+    for (const f of candidates.slice(0, appearances)) {
+      const free = [...Array(SEATS).keys()].filter((s) => !seatsUsed[f]!.includes(s));
+      const seat = free[Math.floor(rnd() * free.length)]!;
+      seatsUsed[f]!.push(seat);
+      jobs.push({ frame: f, seat, person: p });
+    }
+  }
+  return jobs;
 }
 
 export async function makeClassroomFixture(o: FixtureOptions): Promise<Fixture> {
@@ -149,19 +179,8 @@ export async function makeClassroomFixture(o: FixtureOptions): Promise<Fixture> 
   const enrolledPeople = PEOPLE.filter((p) => ENROLLED.has(p.id));
   const strangers = PEOPLE.filter((p) => !ENROLLED.has(p.id)).map((p) => p.id);
 
-  // who sits where: each person in `appearances` distinct frames, at most 8 per frame
   const frames: Placement[][] = Array.from({ length: nFrames }, () => []);
-  const seatsUsed: number[][] = Array.from({ length: nFrames }, () => []);
-  const jobs: { frame: number; seat: number; person: Person }[] = [];
-  for (const p of PEOPLE) {
-    const candidates = [...Array(nFrames).keys()].filter((f) => seatsUsed[f]!.length < 8).sort(() => rnd() - 0.5);
-    for (const f of candidates.slice(0, appearances)) {
-      const free = [...Array(8).keys()].filter((s) => !seatsUsed[f]!.includes(s));
-      const seat = free[Math.floor(rnd() * free.length)]!;
-      seatsUsed[f]!.push(seat);
-      jobs.push({ frame: f, seat, person: p });
-    }
-  }
+  const jobs = seatPlan(PEOPLE, nFrames, appearances, rnd);
 
   const wall = new Uint8Array(W * H * 3);
   for (let y = 0; y < H; y++) {

@@ -26,6 +26,18 @@ export interface DemoTimetable {
   breakSeconds: number;
 }
 
+/** The demo's timetable unless told otherwise (lessons under a minute, demo-minutes profile). */
+export const DEMO_TIMETABLE: DemoTimetable = { leadSeconds: 15, lessonSeconds: 50, breakSeconds: 5 };
+
+/**
+ * The classroom video the simulated camera loops: the vision fixture with the options the vision
+ * end-to-end test validates (12 frames, everyone in 4 of them, seed 60). 22 people × 4 fill 88 of
+ * the 96 seats; 5 appearances do not fit (110 > 96) and used to leave the last people of the
+ * list in 1 frame or none (S11 in one frame: never the minFrames = 2 a sighting needs). A loop of
+ * 12 s sampled every 5 s shows a lesson 10 of the 12 frames, so each trainee in 2 or more.
+ */
+export const DEMO_FIXTURE = { frames: 12, appearances: 4, seed: 60 } as const;
+
 /**
  * The demo's classroom: people cut from face-api's sample photos, seated in a 1080p frame
  * (the vision fixture), the frames extracted to JPEGs for the simulated camera, and a class whose
@@ -33,7 +45,7 @@ export interface DemoTimetable {
  * verdict shows what the rules catch. Lessons are a minute long under the demo-minutes profile.
  */
 export async function makeDemoClassroom(dir: string): Promise<DemoClassroom> {
-  const fixture = await makeClassroomFixture({ dir, frames: 12, appearances: 5, name: 'classroom.mp4' });
+  const fixture = await makeClassroomFixture({ dir, ...DEMO_FIXTURE, name: 'classroom.mp4' });
   const pattern = path.join(dir, 'frame%02d.jpg');
   const r = spawnSync(locate('ffmpeg'), ['-loglevel', 'error', '-y', '-i', fixture.video, '-start_number', '0', '-q:v', '3', pattern], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`extracting demo frames failed: ${r.stderr}`);

@@ -9,6 +9,7 @@ import type { AgentContext } from '../../core/context.js';
 import { formatIso } from '../../core/time.js';
 import { Daemon } from '../../daemon.js';
 import { ClassRepo } from '../../store/classes.js';
+import { DEMO_TIMETABLE } from './classroom.js';
 import { ClassroomRig } from './rig.js';
 
 export interface DemoOptions {
@@ -108,7 +109,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     await daemon.start();
     const failed = daemon.failed();
     log(`守护进程已启动${failed.length ? `（失败模块：${failed.join(', ')}）` : ''}`, `daemon running${failed.length ? ` (failed modules: ${failed.join(', ')})` : ''}`);
-    const plan = rig.importClass({ leadSeconds: o.leadSeconds ?? 15, lessonSeconds: o.lessonSeconds ?? 50, breakSeconds: o.breakSeconds ?? 5 });
+    const plan = rig.importClass({ leadSeconds: o.leadSeconds ?? DEMO_TIMETABLE.leadSeconds, lessonSeconds: o.lessonSeconds ?? DEMO_TIMETABLE.lessonSeconds, breakSeconds: o.breakSeconds ?? DEMO_TIMETABLE.breakSeconds });
     const ls = plan.lessons;
     log(
       `班次 ${plan.id}：学员 ${plan.trainees.length} 人（已采集人脸 ${rig.classroom.photos.size} 人），课时 ${ls.length} 个，${hhmmss(ls[0].start)} – ${hhmmss(ls[ls.length - 1].end)}`,

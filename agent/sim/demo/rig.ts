@@ -25,6 +25,15 @@ export interface RigOptions {
 }
 
 const CAMERA_PW = 'demo-camera-pw';
+
+/** How the demo's daemon samples and matches the simulated camera (classroom.test.ts checks the seating against it). */
+export const DEMO_VISION = {
+  sampleEverySeconds: 5,
+  frameWidth: 1920,
+  minFrames: 2,
+  // the demo's enrolment photos are crops of group photos, softer than a real ID photo
+  enrolMinSharpness: 30,
+} as const;
 export const TERMINAL_SN = 'ZKDEMO0001';
 
 /**
@@ -88,8 +97,7 @@ export class ClassroomRig {
       recorder: { segmentSeconds: 10 },
       checkin: { listen: { host: '127.0.0.1', port: checkinPort }, healthIntervalMs: 10_000, quietMinutes: 2 },
       terminals: [{ id: 'gate-1', protocol: 'zkteco', serial: TERMINAL_SN, timezone: 'Asia/Shanghai' }],
-      // the demo's enrolment photos are crops of group photos, softer than a real ID photo
-      vision: { enabled: this.o.vision ?? true, sampleEverySeconds: 5, frameWidth: 1920, minFrames: 2, enrolMinSharpness: 30 },
+      vision: { enabled: this.o.vision ?? true, ...DEMO_VISION },
       sync: { url: this.brokerUrl, topicPrefix: prefix, ackTimeoutMs: 5000, reconnectMaxMs: 5000 },
       monitor: { tickSeconds: 2, settleSeconds: 15, lateDebounceSeconds: 3, unseenWarnMinutes: 0.3 },
     });

@@ -34,7 +34,8 @@ export const DEMO_TIMETABLE: DemoTimetable = { leadSeconds: 15, lessonSeconds: 5
  * end-to-end test validates (12 frames, everyone in 4 of them, seed 60). 22 people × 4 fill 88 of
  * the 96 seats; 5 appearances do not fit (110 > 96) and used to leave the last people of the
  * list in 1 frame or none (S11 in one frame: never the minFrames = 2 a sighting needs). A loop of
- * 12 s sampled every 5 s shows a lesson 10 of the 12 frames, so each trainee in 2 or more.
+ * 12 s sampled every 5 s shows a 50 s lesson 10 of the 12 frames, so each trainee in 2 or more
+ * (a 60 s lesson, the CLI's default, all 12: each trainee in 4).
  */
 export const DEMO_FIXTURE = { frames: 12, appearances: 4, seed: 60 } as const;
 

@@ -75,13 +75,28 @@ export interface SampledFrame extends RgbFrame {
   offsetMs: number;
 }
 
+/**
+ * Frame i is the picture shown at i × N seconds (N = everySeconds) from the first frame, for every
+ * i with i × N ≤ duration − ε. The fps filter alone does not give that: with round=down its frame
+ * i is the last picture before (i + 1) × N (a face seen at 4.8 s was stored at offset 0), and at
+ * the end it emits floor(duration / N) frames, so a recorder's "10 s" segment that lasts 9.9998 s
+ * gave 1 frame instead of 2 and a segment shorter than N none. Shifting the timestamps by N − ε
+ * first makes frame i the picture within ε after i × N (or the last before it) and the frame count
+ * floor((duration + N − ε) / N): a segment that lasts a hair over k × N gets no extra frame of its
+ * final instant (the next segment's first frame shows that moment).
+ */
+export function sampleFilter(everySeconds: number, width: number): string {
+  const eps = Math.min(0.1, everySeconds / 2);
+  return `setpts=PTS-STARTPTS+${everySeconds - eps}/TB,fps=1/${everySeconds}:round=down,scale='min(${width},iw)':-2`;
+}
+
 const sampleArgs = (file: string, everySeconds: number, width: number) => [
-  '-i', file, '-an', '-vf', `fps=1/${everySeconds}:round=down,scale='min(${width},iw)':-2`, '-f', 'image2pipe', '-c:v', 'ppm', '-',
+  '-i', file, '-an', '-vf', sampleFilter(everySeconds, width), '-f', 'image2pipe', '-c:v', 'ppm', '-',
 ];
 
 /**
- * Frames of a recorded segment, one every `everySeconds`, scaled to `width` (never enlarged).
- * The fps filter emits frame i at about i × everySeconds from the segment's start.
+ * Frames of a recorded segment, one every `everySeconds`, scaled to `width` (never enlarged):
+ * frame i is the picture at i × everySeconds from the segment's start (sampleFilter).
  */
 export async function sampleVideo(file: string, everySeconds: number, width: number): Promise<SampledFrame[]> {
   const frames = await ffmpegFrames(sampleArgs(file, everySeconds, width));

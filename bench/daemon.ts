@@ -133,6 +133,13 @@ export const daemonBench: Bench = {
       if (lifeEnds.length) {
         const lw = lifeEnds.filter((l) => l.x >= xs[warm]!);
         console.log(`    RSS at the end of each vision-thread life (its peak): ${lifeEnds.map((l) => l.mb.toFixed(0)).join(', ')} MB${lw.length > 2 ? `; slope after warm-up ${slope(lw.map((l) => l.x), lw.map((l) => l.mb)).toFixed(1)} MB/h` : ''}`);
+        // a straight line through a sawtooth leans with the phase of its ends; fitted from one
+        // recycle to another it spans whole teeth, so what remains is growth between lives
+        const [from, to] = [lifeEnds[0]!.x, lifeEnds.at(-1)!.x];
+        const whole = xs.map((x, i) => ({ x, mb: rss[i]! })).filter((p) => p.x >= from && p.x <= to);
+        if (lifeEnds.length > 1 && whole.length > 4) {
+          console.log(`    slope over whole vision-thread lives (first to last recycle, ${whole.length} samples): ${slope(whole.map((p) => p.x), whole.map((p) => p.mb)).toFixed(1)} MB/h`);
+        }
       }
       if (heap.length > 4) {
         const hw = Math.floor(heap.length / 4);

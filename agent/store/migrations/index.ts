@@ -1,5 +1,5 @@
 import type { Migration } from '../migrate.js';
-import { checkin, checkin2 } from './checkin.js';
+import { checkin, checkin2, checkin3 } from './checkin.js';
 import { foundation } from './foundation.js';
 import { recorder } from './recorder.js';
 import { retentionChain } from './retention.js';
@@ -7,4 +7,4 @@ import { syncMigration } from './sync.js';
 import { vision } from './vision.js';
 
 /** Every migration, in the order a new box applies them. Append only. */
-export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision, syncMigration, checkin2, retentionChain];
+export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision, syncMigration, checkin2, retentionChain, checkin3];

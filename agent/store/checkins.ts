@@ -509,6 +509,11 @@ export class CheckinRepo {
     }));
   }
 
+  /** Check-ins with implausible times a terminal sent since `sinceMs` (received), for the clock alarm. */
+  flaggedSince(terminal: string, sinceMs: number): number {
+    return this.store.db.prepare('SELECT COUNT(*) FROM checkins WHERE time_flag IS NOT NULL AND terminal = ? AND received_ms >= ?').pluck().get(terminal, sinceMs) as number;
+  }
+
   /** Events kept but not counted, newest first: unknown codes, counter reuse (and, with all, failed checks). */
   events(opts: { kinds?: TerminalEventRow['kind'][]; limit?: number } = {}): TerminalEventRow[] {
     const kinds = opts.kinds ?? ['unknown-code', 'counter-reuse'];

@@ -6,7 +6,7 @@
  */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function decodeText(body: Buffer, contentType?: string): string {
+export function decodeText(body: Buffer, contentType?: string, opts: { gbk?: boolean } = {}): string {
   let b = body;
   if (b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) b = b.subarray(3);
   const cs = /charset="?([A-Za-z0-9_-]+)"?/i.exec(contentType ?? '')?.[1]?.toLowerCase();
@@ -20,6 +20,7 @@ export function decodeText(body: Buffer, contentType?: string): string {
   try {
     return utf8.decode(b);
   } catch {
-    return new TextDecoder('gbk').decode(b);
+    // software clients (the webhook) must send UTF-8 (RFC 8259 §8.1): no guessing for them
+    return opts.gbk === false ? b.toString('utf8') : new TextDecoder('gbk').decode(b);
   }
 }

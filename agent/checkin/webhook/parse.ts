@@ -25,7 +25,7 @@ export function parseWebhook(body: Buffer, client: string): Parsed {
   let doc: unknown;
   try {
     // RFC 8259 §8.1: a parser may ignore a leading BOM (decodeText drops it)
-    doc = JSON.parse(decodeText(body));
+    doc = JSON.parse(decodeText(body, undefined, { gbk: false }));
   } catch (err) {
     throw new Error(`not JSON: ${(err as Error).message.slice(0, 120)}`);
   }

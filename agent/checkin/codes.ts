@@ -84,9 +84,18 @@ export const HIK_MINOR: Readonly<Record<number, CodeMeaning>> = {
   0x9b: m(false, '认证方式不匹配', 'verify mode mismatch'),
 };
 
+/** The other major types of the same manual: whole categories that are never a person passing. */
+export const HIK_MAJOR_OTHER: Readonly<Record<number, CodeMeaning>> = {
+  1: m(false, '报警', 'alarm'),
+  2: m(false, '异常', 'exception'),
+  3: m(false, '操作', 'operation'),
+  4: m(false, '附加信息', 'additional information'),
+};
+
 export function classifyHik(major: unknown, minor: unknown): Verdict {
   const code = `${major ?? '?'}/${minor ?? '?'}`;
   if (typeof major !== 'number' || typeof minor !== 'number') return { kind: 'unknown-code', code };
+  if (HIK_MAJOR_OTHER[major]) return { kind: 'not-a-pass', code, meaning: HIK_MAJOR_OTHER[major] };
   if (major !== HIK_MAJOR_EVENT) return { kind: 'unknown-code', code };
   const meaning = HIK_MINOR[minor];
   if (!meaning) return { kind: 'unknown-code', code };

@@ -92,6 +92,8 @@ UPDATE checkins SET counter = substr(dedup_key, length('dahua:' || terminal || '
     AND substr(dedup_key, length('dahua:' || terminal || ':') + 1) NOT GLOB '*[^0-9]*';
 CREATE INDEX checkins_counter ON checkins(terminal, counter) WHERE counter IS NOT NULL;
 CREATE INDEX checkins_time_flag ON checkins(id) WHERE time_flag IS NOT NULL;
+-- the verdict reads the corrected view by time; the trainee column it used to index is now the view's
+CREATE INDEX checkins_at ON checkins(at_ms);
 CREATE TABLE terminal_events (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   dedup_key TEXT NOT NULL UNIQUE,

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { logger } from '../core/log.js';
-import { allBoxes, parseTopic, toRanges, topics, type AckMsg, type BatchMsg, type CommandMsg, type StatusMsg, type WireRecord } from '../sync/contract.js';
-import { checkRecordData, parseMessage, validators } from '../sync/schemas.js';
+import { allBoxes, centralStateTopic, CONTRACT_MINOR, parseTopic, toRanges, topics, type AckMsg, type BatchMsg, type CentralStateMsg, type CommandMsg, type StatusMsg, type WireRecord } from '../sync/contract.js';
+import { checkRecordData, issuesOf, parseMessage, validators } from '../sync/schemas.js';
 import { CentralDb, type StoredRecord } from './db.js';
 
 export interface ReceiverOptions {
@@ -17,6 +17,11 @@ export interface ReceiverOptions {
    */
   group?: string;
   clientId?: string;
+  /**
+   * this receiving host's name in `<prefix>/_central/<host>/state` (v1.1), default the client id.
+   * Boxes pause sending while every host they know of says offline.
+   */
+  host?: string;
   mqtt?: Partial<IClientOptions>;
   /** how long a hole in a box's sequence may last before asking for a resend */
   reorderTimeoutMs?: number;
@@ -42,6 +47,7 @@ export class CentralReceiver {
   private log: Logger;
   private timer?: NodeJS.Timeout;
   private now: () => number;
+  private host = '';
   readonly stats = { batches: 0, records: 0, fresh: 0, duplicates: 0, invalid: 0, refused: 0, resendAsks: 0 };
 
   constructor(private opts: ReceiverOptions) {
@@ -58,9 +64,15 @@ export class CentralReceiver {
     validators();
     this.db = new CentralDb(this.opts.db);
     const group = this.opts.group ?? 'central';
+    const clientId = this.opts.clientId ?? `central-${randomUUID().slice(0, 8)}`;
+    this.host = (this.opts.host ?? clientId).replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
+    const stateTopic = centralStateTopic(this.opts.prefix, this.host);
+    const state = (online: boolean) => JSON.stringify({ v: 1, host: this.host, online, at: this.now(), contract: CONTRACT_MINOR } satisfies CentralStateMsg);
     const shared = (f: string) => (group ? `$share/${group}/${f}` : f);
     const client = mqtt.connect(this.opts.url, {
-      clientId: this.opts.clientId ?? `central-${randomUUID().slice(0, 8)}`,
+      clientId,
+      // the primary-host pattern of Sparkplug B: a retained state, and a will that says offline
+      will: { topic: stateTopic, payload: Buffer.from(state(false)), qos: 1, retain: true },
       // clean sessions for shared consumers (notes/sync.md §6): a persistent member that is away
       // still takes its share into a queue; the box's ack timeout covers messages lost in flight
       clean: true,
@@ -80,6 +92,7 @@ export class CentralReceiver {
       cb();
     };
     client.on('connect', () => {
+      client.publish(stateTopic, state(true), { qos: 1, retain: true });
       client.subscribe(
         [
           { topic: shared(allBoxes(this.opts.prefix, 'events')), qos: 1 },
@@ -111,6 +124,13 @@ export class CentralReceiver {
     clearInterval(this.timer);
     const client = this.client;
     if (client) {
+      // a clean stop says so (the will is not sent after a DISCONNECT)
+      if (client.connected) {
+        await new Promise<void>((resolve) => {
+          client.publish(centralStateTopic(this.opts.prefix, this.host), JSON.stringify({ v: 1, host: this.host, online: false, at: this.now(), contract: CONTRACT_MINOR }), { qos: 1, retain: true }, () => resolve());
+          setTimeout(resolve, 2000).unref();
+        });
+      }
       const graceful = client.endAsync().catch(() => undefined);
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 3000).unref());
       if ((await Promise.race([graceful, timer])) === 'timeout') await client.endAsync(true).catch(() => undefined);
@@ -145,8 +165,10 @@ export class CentralReceiver {
       return;
     }
     const b = r.value;
-    const check = (rec: WireRecord) => {
-      const issues = checkRecordData(rec.type, rec.data);
+    const check = (rec: WireRecord, joined = false) => {
+      // a record joined from parts never passed the envelope's checks (no face data at any depth)
+      const envelope = !joined || validators().record(rec) ? [] : issuesOf(validators().record.errors);
+      const issues = [...envelope, ...checkRecordData(rec.type, rec.data)];
       return issues.map((i) => `${i.path}: ${i.message}`).join('; ');
     };
     const res = this.db!.storeBatch(box, b.floor, b.records, this.now(), check, !!this.opts.onRecord);
@@ -171,7 +193,7 @@ export class CentralReceiver {
       return;
     }
     const s = r.value;
-    const applied = this.db!.setStatus(box, s.state, s.session, s.at, this.now());
+    const applied = this.db!.setStatus(box, s.state, s.session, s.at, this.now(), { contract: s.contract, agentVersion: s.agentVersion });
     if (!applied) this.log.info({ box, state: s.state, session: s.session }, 'stale status ignored (late will)');
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { logger } from '../core/log.js';
-import { allBoxes, centralStateTopic, CONTRACT_MINOR, parseTopic, toRanges, topics, type AckMsg, type BatchMsg, type CentralStateMsg, type CommandMsg, type StatusMsg, type WireRecord } from '../sync/contract.js';
+import { allBoxes, centralStateTopic, CONTRACT_MINOR, parseTopic, toRanges, topics, type AckMsg, type BatchMsg, type CentralStateMsg, type CommandMsg, type ReplyMsg, type StatusMsg, type WireRecord } from '../sync/contract.js';
 import { checkRecordData, issuesOf, parseMessage, validators } from '../sync/schemas.js';
 import { CentralDb, type StoredRecord } from './db.js';
 
@@ -25,6 +25,8 @@ export interface ReceiverOptions {
   mqtt?: Partial<IClientOptions>;
   /** how long a hole in a box's sequence may last before asking for a resend */
   reorderTimeoutMs?: number;
+  /** a box's answer to a command (ping, resend, live: several answers share the command's id) */
+  onReply?: (box: string, reply: ReplyMsg) => void;
   /** in-order delivery of each box's records (after dedup and reordering) */
   onRecord?: (r: StoredRecord) => void;
   log?: Logger;
@@ -148,12 +150,39 @@ export class CentralReceiver {
     this.client?.publish(topics(this.opts.prefix, box).cmd, JSON.stringify(cmd), { qos: 1 });
   }
 
+  /**
+   * Ask a box to push a camera live to the province's media server (contract v1.1 `live`): the
+   * box pushes to its own configured ingest base + `/key`, for `seconds` at most. Returns the
+   * command id, which the box's replies and its `inspection` records carry.
+   */
+  requestLive(box: string, camera: string, key: string, seconds?: number): string {
+    const cmd: CommandMsg = { v: 1, id: randomUUID(), cmd: 'live', camera, key, ...(seconds ? { seconds } : {}) };
+    this.log.info({ box, camera, inspection: cmd.id, seconds }, 'live inspection requested');
+    this.client?.publish(topics(this.opts.prefix, box).cmd, JSON.stringify(cmd), { qos: 1 });
+    return cmd.id;
+  }
+
+  stopLive(box: string, inspection: string): void {
+    const cmd: CommandMsg = { v: 1, id: randomUUID(), cmd: 'live-stop', inspection };
+    this.client?.publish(topics(this.opts.prefix, box).cmd, JSON.stringify(cmd), { qos: 1 });
+  }
+
+  private onReplyMsg(box: string, payload: Buffer): void {
+    const r = parseMessage<ReplyMsg>(validators().reply, payload);
+    if (!r.ok || r.value.box !== box) {
+      this.log.warn({ box, issues: r.ok ? [] : r.issues.slice(0, 5) }, 'reply refused');
+      return;
+    }
+    this.log.info({ box, id: r.value.id, cmd: r.value.cmd, ok: r.value.ok, state: r.value.state, message: r.value.message?.slice(0, 300) }, 'reply');
+    this.opts.onReply?.(box, r.value);
+  }
+
   private onMessage(topic: string, payload: Buffer): void {
     const t = parseTopic(this.opts.prefix, topic);
     if (!t) return;
     if (t.kind === 'events') this.onBatch(t.box, payload);
     else if (t.kind === 'status') this.onStatus(t.box, payload);
-    else if (t.kind === 'reply') this.log.info({ box: t.box, reply: payload.toString().slice(0, 500) }, 'reply');
+    else if (t.kind === 'reply') this.onReplyMsg(t.box, payload);
   }
 
   private onBatch(box: string, payload: Buffer): void {

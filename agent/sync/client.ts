@@ -122,6 +122,7 @@ export class SyncClient implements Module {
       if (!this.connected) this.scheduleReconnect();
     });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    this.ctx.bus.on(this, 'inspection.state', (e) => this.reply({ id: e.id, cmd: 'live', ok: e.state !== 'refused', state: e.state, message: e.message }));
     this.tick = setInterval(() => this.onTick(), TICK_MS);
     this.writeState();
   }
@@ -286,6 +287,12 @@ export class SyncClient implements Module {
       this.reply({ id: c.id, cmd: c.cmd, ok: true, message: `resending from ${c.from}` });
     } else if (c.cmd === 'ping') {
       this.reply({ id: c.id, cmd: c.cmd, ok: true, backlog: this.outbox.backlog().count });
+    } else if (c.cmd === 'live') {
+      // the inspection module answers through 'inspection.state' (accepted, pushing, refused, ended)
+      this.ctx.bus.emit('inspection.request', { id: c.id, camera: c.camera, key: c.key, seconds: c.seconds, at: this.ctx.now() });
+    } else if (c.cmd === 'live-stop') {
+      this.ctx.bus.emit('inspection.stop', { id: c.inspection, at: this.ctx.now() });
+      this.reply({ id: c.id, cmd: c.cmd, ok: true, message: `stop of ${c.inspection} requested` });
     } else {
       this.ctx.bus.emit('sync.command', { cmd: 'reload', what: c.what, id: c.id, at: this.ctx.now() });
       this.reply({ id: c.id, cmd: c.cmd, ok: true, message: `reload ${c.what} requested` });

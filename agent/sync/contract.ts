@@ -41,7 +41,10 @@ export interface AckMsg {
 export type CommandMsg =
   | { v: 1; id: string; cmd: 'resend'; from: number }
   | { v: 1; id: string; cmd: 'ping' }
-  | { v: 1; id: string; cmd: 'reload'; what: 'roster' | 'schedule' };
+  | { v: 1; id: string; cmd: 'reload'; what: 'roster' | 'schedule' }
+  /** v1.1: push `camera` to inspection.pushUrl/<key> (the box composes the URL, never the command) */
+  | { v: 1; id: string; cmd: 'live'; camera: string; key: string; seconds?: number }
+  | { v: 1; id: string; cmd: 'live-stop'; inspection: string };
 
 export interface ReplyMsg {
   v: 1;
@@ -51,6 +54,8 @@ export interface ReplyMsg {
   ok: boolean;
   message?: string;
   backlog?: number;
+  /** v1.1, replies to `live` */
+  state?: 'requested' | 'pushing' | 'ended' | 'refused';
   at: number;
 }
 

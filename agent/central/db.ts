@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { WireRecord } from '../sync/contract.js';
+import { isLastPart, joinParts, type CentralStore, type PartLike } from './store.js';
 
 /**
  * The reference central receiver's own database.
@@ -92,7 +93,7 @@ CREATE TABLE IF NOT EXISTS conflicts (
 );
 `;
 
-export class CentralDb {
+export class CentralDb implements CentralStore {
   readonly db: Database.Database;
   private insRecord;
   private getById;
@@ -184,28 +185,20 @@ export class CentralDb {
    * its parts are stored and acked, and a human sees the error.
    */
   private assemble(box: string, seq: number, row: { record_id: string; at_ms: number; data: string }, check: (r: WireRecord, joined?: boolean) => string): StoredRecord | undefined {
-    const p = JSON.parse(row.data) as { of?: string; type?: string; index?: number; count?: number };
-    if (typeof p.of !== 'string' || typeof p.count !== 'number' || p.index !== p.count - 1) return undefined;
-    const parts = (this.db.prepare('SELECT seq, type, data FROM records WHERE box = ? AND seq > ? AND seq <= ? ORDER BY seq').all(box, seq - p.count, seq) as Array<{ type: string; data: string }>).map(
-      (r) => (r.type === 'part' ? (JSON.parse(r.data) as { of?: string; type?: string; index?: number; text?: string }) : {}),
+    const p = JSON.parse(row.data) as PartLike;
+    if (!isLastPart(p)) return undefined;
+    const count = p.count as number;
+    const parts = (this.db.prepare('SELECT type, data FROM records WHERE box = ? AND seq > ? AND seq <= ? ORDER BY seq').all(box, seq - count, seq) as Array<{ type: string; data: string }>).map(
+      (r) => (r.type === 'part' ? (JSON.parse(r.data) as PartLike) : {}),
     );
-    let error: string | null = null;
-    let data: unknown = null;
-    if (parts.length !== p.count || parts.some((x, i) => x.of !== p.of || x.type !== p.type || x.index !== i || typeof x.text !== 'string')) {
-      error = `parts of ${p.of} are not the ${p.count} consecutive records before seq ${seq}`;
-    } else {
-      try {
-        data = JSON.parse(parts.map((x) => x.text).join(''));
-      } catch {
-        error = `the joined parts of ${p.of} are not JSON`;
-      }
-    }
-    const rec: WireRecord = { id: p.of, seq, type: String(p.type), at: row.at_ms, data };
-    if (!error) error = check(rec, true) || null;
+    const joined = joinParts(p, parts);
+    const data = 'data' in joined ? joined.data : null;
+    const rec: WireRecord = { id: String(p.of), seq, type: String(p.type), at: row.at_ms, data };
+    const error = 'error' in joined ? joined.error : check(rec, true) || null;
     this.db
       .prepare('INSERT INTO assembled (box, record_id, type, at_ms, data, valid, error, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
-      .run(box, p.of, rec.type, rec.at, error ? null : JSON.stringify(data), error ? 0 : 1, error, seq);
-    return { box, seq, recordId: p.of, type: rec.type, at: rec.at, data, valid: !error, error };
+      .run(box, rec.id, rec.type, rec.at, error ? null : JSON.stringify(data), error ? 0 : 1, error, seq);
+    return { box, seq, recordId: rec.id, type: rec.type, at: rec.at, data, valid: !error, error };
   }
 
   /** Records that travelled in parts, joined (for checks and readers). */

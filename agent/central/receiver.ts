@@ -5,11 +5,16 @@ import { logger } from '../core/log.js';
 import { allBoxes, centralStateTopic, CONTRACT_MINOR, parseTopic, toRanges, topics, type AckMsg, type BatchMsg, type CentralStateMsg, type CommandMsg, type ReplyMsg, type StatusMsg, type WireRecord } from '../sync/contract.js';
 import { checkRecordData, issuesOf, parseMessage, validators } from '../sync/schemas.js';
 import { CentralDb, type StoredRecord } from './db.js';
+import { PgCentralDb } from './pg.js';
+import { isPostgresUrl, type CentralStore } from './store.js';
 
 export interface ReceiverOptions {
   url: string;
   prefix: string;
-  /** database file of the receiver (its own, never the box's) */
+  /**
+   * the receiver's database (its own, never the box's): a `postgres://` URL (several instances
+   * on several hosts share it) or an SQLite file's path (one host: the demo, small deployments)
+   */
   db: string;
   /**
    * shared-subscription group: `$share/<group>/...` lets several receivers split the load.
@@ -45,7 +50,8 @@ export interface ReceiverOptions {
  */
 export class CentralReceiver {
   private client?: MqttClient;
-  private db?: CentralDb;
+  private db?: CentralStore;
+  private gapCheck?: Promise<void>;
   private log: Logger;
   private timer?: NodeJS.Timeout;
   private now: () => number;
@@ -57,14 +63,26 @@ export class CentralReceiver {
     this.now = opts.now ?? Date.now;
   }
 
+  /** The SQLite database (tests and the demo read it directly). */
   get database(): CentralDb {
+    if (!(this.db instanceof CentralDb)) throw new Error(this.db ? 'the receiver stores into PostgreSQL: use .store' : 'receiver not started');
+    return this.db;
+  }
+
+  get store(): CentralStore {
     if (!this.db) throw new Error('receiver not started');
     return this.db;
   }
 
   async start(): Promise<void> {
     validators();
-    this.db = new CentralDb(this.opts.db);
+    if (isPostgresUrl(this.opts.db)) {
+      const pgdb = new PgCentralDb(this.opts.db);
+      await pgdb.init();
+      this.db = pgdb;
+    } else {
+      this.db = new CentralDb(this.opts.db);
+    }
     const group = this.opts.group ?? 'central';
     const clientId = this.opts.clientId ?? `central-${randomUUID().slice(0, 8)}`;
     this.host = (this.opts.host ?? clientId).replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
@@ -85,13 +103,16 @@ export class CentralReceiver {
     });
     this.client = client;
     // why override: PUBACK goes to the broker only when this callback runs, i.e. after commit
+    // (mqtt.js handles one packet at a time and waits for cb: a slow database slows the intake)
     client.handleMessage = (packet, cb) => {
-      try {
-        this.onMessage(packet.topic, packet.payload as Buffer);
-      } catch (err) {
-        this.log.error({ err: (err as Error).message, topic: packet.topic }, 'message handling failed');
-      }
-      cb();
+      this.onMessage(packet.topic, packet.payload as Buffer).then(
+        () => cb(),
+        (err: unknown) => {
+          // not stored, so no ack: the box resends after its ack timeout
+          this.log.error({ err: (err as Error).message, topic: packet.topic }, 'message handling failed');
+          cb();
+        },
+      );
     };
     client.on('connect', () => {
       client.publish(stateTopic, state(true), { qos: 1, retain: true });
@@ -138,7 +159,8 @@ export class CentralReceiver {
       if ((await Promise.race([graceful, timer])) === 'timeout') await client.endAsync(true).catch(() => undefined);
     }
     this.client = undefined;
-    this.db?.close();
+    await this.gapCheck;
+    await this.db?.close();
     this.db = undefined;
   }
 
@@ -177,15 +199,15 @@ export class CentralReceiver {
     this.opts.onReply?.(box, r.value);
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
+  private async onMessage(topic: string, payload: Buffer): Promise<void> {
     const t = parseTopic(this.opts.prefix, topic);
     if (!t) return;
-    if (t.kind === 'events') this.onBatch(t.box, payload);
-    else if (t.kind === 'status') this.onStatus(t.box, payload);
+    if (t.kind === 'events') await this.onBatch(t.box, payload);
+    else if (t.kind === 'status') await this.onStatus(t.box, payload);
     else if (t.kind === 'reply') this.onReplyMsg(t.box, payload);
   }
 
-  private onBatch(box: string, payload: Buffer): void {
+  private async onBatch(box: string, payload: Buffer): Promise<void> {
     const r = parseMessage<BatchMsg>(validators().batch, payload);
     if (!r.ok || r.value.box !== box) {
       // no ack: the box keeps the records and resends; a human must look at this log line
@@ -200,7 +222,7 @@ export class CentralReceiver {
       const issues = [...envelope, ...checkRecordData(rec.type, rec.data)];
       return issues.map((i) => `${i.path}: ${i.message}`).join('; ');
     };
-    const res = this.db!.storeBatch(box, b.floor, b.records, this.now(), check, !!this.opts.onRecord);
+    const res = await this.db!.storeBatch(box, b.floor, b.records, this.now(), check, !!this.opts.onRecord);
     this.stats.batches++;
     this.stats.records += b.records.length;
     this.stats.fresh += res.fresh;
@@ -214,7 +236,7 @@ export class CentralReceiver {
     if (this.opts.onRecord) for (const rec of res.released) this.opts.onRecord(rec);
   }
 
-  private onStatus(box: string, payload: Buffer): void {
+  private async onStatus(box: string, payload: Buffer): Promise<void> {
     if (!payload.length) return; // retained status cleared
     const r = parseMessage<StatusMsg>(validators().status, payload);
     if (!r.ok || r.value.box !== box) {
@@ -222,16 +244,21 @@ export class CentralReceiver {
       return;
     }
     const s = r.value;
-    const applied = this.db!.setStatus(box, s.state, s.session, s.at, this.now(), { contract: s.contract, agentVersion: s.agentVersion });
+    const applied = await this.db!.setStatus(box, s.state, s.session, s.at, this.now(), { contract: s.contract, agentVersion: s.agentVersion });
     if (!applied) this.log.info({ box, state: s.state, session: s.session }, 'stale status ignored (late will)');
   }
 
   private askForGaps(): void {
-    if (!this.db || !this.client?.connected) return;
-    try {
-      for (const g of this.db.claimGaps(this.now(), this.opts.reorderTimeoutMs ?? 5000)) this.requestResend(g.box, g.from);
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'gap check failed');
-    }
+    const db = this.db;
+    if (!db || !this.client?.connected || this.gapCheck) return;
+    this.gapCheck = (async () => {
+      try {
+        for (const g of await db.claimGaps(this.now(), this.opts.reorderTimeoutMs ?? 5000)) this.requestResend(g.box, g.from);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'gap check failed');
+      } finally {
+        this.gapCheck = undefined;
+      }
+    })();
   }
 }

@@ -436,7 +436,11 @@ export class CameraRecorder {
     let stalled = false;
     let diskFull = false;
     let ticks = 0;
-    const stallMs = Math.max(1000, this.rc.stallSeconds * 1000 - 1000);
+    // a healthy stream writes a fragment at least every second, noticed within a tick (0.5 s):
+    // silence over stallSeconds − 1 s means the camera froze at most stallSeconds ago. Before
+    // the first bytes, connecting may take longer; ffmpeg's own I/O timeout bounds that too
+    const steadyStallMs = Math.max(1500, this.rc.stallSeconds * 1000 - 1000);
+    const startStallMs = this.rc.stallSeconds * 1000 + 5000;
     const timer = setInterval(() => {
       if (!watcher) {
         try {
@@ -463,7 +467,7 @@ export class CameraRecorder {
         // stop before the disk is really full, so the segment is closed cleanly and indexed
         diskFull = true;
         this.interrupt();
-      } else if (!stalled && Date.now() - lastProgress > stallMs) {
+      } else if (!stalled && Date.now() - lastProgress > (lastSize > 0 || run.listed > 0 ? steadyStallMs : startStallMs)) {
         stalled = true;
         this.log.warn({ runId: run.runId, seconds: this.rc.stallSeconds }, 'no new bytes: stream stalled');
         this.interrupt();

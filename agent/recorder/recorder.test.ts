@@ -57,4 +57,18 @@ describe('recorder against a real RTSP server', () => {
     expect(g[0].end_ms).toBe(repo.segmentsOfRun(run2.id)[0].start_ms);
     ctx.cleanup();
   }, 40_000);
+
+  it('an unset environment secret is a config error gap, not "auth failed"', async () => {
+    delete process.env.CA_TEST_SURELY_UNSET;
+    const ctx = makeContext({ cameras: [{ id: 'cam-env', rtspUrl: rtsp.url, username: 'admin', password: { env: 'CA_TEST_SURELY_UNSET' } }] });
+    const rec = new Recorder(ctx);
+    await rec.start();
+    const repo = new RecordingRepo(ctx.store);
+    while (!repo.openGapOf('cam-env')) await new Promise((r) => setTimeout(r, 50));
+    await rec.stop();
+    const g = repo.gaps('cam-env')[0];
+    expect(g.reason).toBe('config error');
+    expect(g.detail).toContain('CA_TEST_SURELY_UNSET');
+    ctx.cleanup();
+  }, 30_000);
 });

@@ -1,7 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { PACKAGE_ROOT } from '../core/paths.js';
+import { formatIso } from '../core/time.js';
 import { locate } from '../ffmpeg/locate.js';
 import { RtspServer } from '../sim/rtsp/server.js';
 import { RecordingRepo } from '../store/recordings.js';
@@ -60,5 +63,29 @@ describe('export-video', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(m.sources[1].path);
     ctx.cleanup();
-  }, 90_000);
+
+    // the same through the CLI, on the daemon's store
+    const cfgFile = path.join(ctx.paths.state, 'agent.yaml');
+    fs.writeFileSync(cfgFile, YAML.stringify({ paths: { state: ctx.paths.state }, cameras: [{ id: 'cam-x', rtspUrl: rtsp.url }] }));
+    const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'dist', 'agent', 'cli', 'main.js'), '-c', cfgFile, ...(args.includes('--lang') ? [] : ['--lang', 'en']), ...args], { encoding: 'utf8' });
+    const range = ['--from', formatIso(from), '--to', formatIso(to)];
+    const list = cli('recordings', 'list', 'cam-x', ...range, '--json');
+    expect(list.status).toBe(0);
+    expect((JSON.parse(list.stdout) as unknown[]).length).toBe(4);
+    const gaps = cli('--lang', 'zh', 'recordings', 'gaps', 'cam-x', ...range);
+    expect(gaps.status).toBe(0);
+    expect(gaps.stdout).toContain('代理已停止');
+    const gapsJson = JSON.parse(cli('recordings', 'gaps', '--json', ...range).stdout) as Array<{ reason: string; reasonText: { en: string } }>;
+    expect(gapsJson[0]).toMatchObject({ reason: 'agent stopped', reasonText: { en: 'agent stopped' } });
+    const clip2 = path.join(ctx.paths.state, 'clip2.mp4');
+    // sources[1] was changed above: the CLI refuses to export it, exit 1, and says why
+    const refused = cli('export-video', 'cam-x', ...range, '-o', clip2);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('differs from what was indexed');
+    const ok = cli('export-video', 'cam-x', '--from', formatIso(segs[2].start_ms), '--to', formatIso(to), '-o', clip2);
+    expect(ok.stdout).toContain('Manifest verified');
+    expect(ok.status).toBe(0);
+    expect(cli('recordings', 'list', 'nope').status).toBe(2);
+    expect(cli('recordings', 'list', 'cam-x', '--from', 'yesterday').status).toBe(2);
+  }, 120_000);
 });

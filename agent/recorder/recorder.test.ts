@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtspServer } from '../sim/rtsp/server.js';
 import { RecordingRepo } from '../store/recordings.js';
 import { probeFile } from '../ffmpeg/run.js';
+import { reconcile } from '../retention/reconcile.js';
 import { Recorder } from './recorder.js';
 import { makeContext } from './testkit.js';
 
@@ -23,6 +24,10 @@ describe('recorder against a real RTSP server', () => {
     const rec = new Recorder(ctx);
     await rec.start();
     await new Promise((r) => setTimeout(r, 7500));
+    // while ffmpeg writes its open segment, list and messages, nothing on disk is "unknown to the store"
+    const live = await reconcile(ctx.store, { videoDir: ctx.paths.video, now: Date.now(), retentionMs: 3 * 365 * 86_400_000 });
+    expect(live.orphans).toEqual([]);
+    expect(live.files).toBeGreaterThanOrEqual(3);
     const stopAt = Date.now();
     await rec.stop();
     const repo = new RecordingRepo(ctx.store);

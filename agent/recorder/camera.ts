@@ -55,6 +55,9 @@ const sleep = (ms: number, wake: { fn?: () => void }) =>
     };
   });
 
+/** Gap reasons that mean the camera itself cannot be recorded (alarm 'camera-offline'). */
+const OFFLINE = new Set<string>(['camera unreachable', 'auth failed', 'stream stalled', 'config error']);
+
 /** The ffmpeg being watched: spawned by this life (child) or adopted from the previous one. */
 interface LiveRun extends RunState {
   child?: ChildProcess;
@@ -154,10 +157,18 @@ export class CameraRecorder {
       this.log.warn({ start, reason, detail }, 'recording gap opened');
       this.ctx.bus.emit('recording.gap', { camera: this.cam.id, start: gap.start_ms, end: null, reason });
     }
+    // the camera-offline alarm, at any time of day (not only during lessons): a camera that
+    // cannot be recorded is raised when its gap opens, cleared by its next segment
+    if (OFFLINE.has(reason)) {
+      const at = this.ctx.now();
+      const message = `camera ${this.cam.id} not recorded: ${reason}${detail ? ` (${detail.slice(0, 200)})` : ''}`;
+      if (this.alarms.raise('camera-offline', this.cam.id, message, at)) this.ctx.bus.emit('alarm.raised', { kind: 'camera-offline', subject: this.cam.id, message, at });
+    }
   }
 
   private emitClosed(g: GapRow | undefined): void {
     if (!g || g.end_ms === null) return;
+    if (OFFLINE.has(g.reason) && this.alarms.clear('camera-offline', this.cam.id)) this.ctx.bus.emit('alarm.cleared', { kind: 'camera-offline', subject: this.cam.id, at: this.ctx.now() });
     this.log.info({ start: g.start_ms, end: g.end_ms, reason: g.reason }, 'recording gap closed');
     this.ctx.bus.emit('recording.gap', { camera: this.cam.id, start: g.start_ms, end: g.end_ms, reason: g.reason });
   }

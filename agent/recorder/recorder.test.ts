@@ -5,6 +5,10 @@ import { RecordingRepo } from '../store/recordings.js';
 import { probeFile } from '../ffmpeg/run.js';
 import { reconcile } from '../retention/reconcile.js';
 import { Recorder } from './recorder.js';
+import { camerasNow } from './status.js';
+import { recordingCheck } from '../doctor/recording.js';
+import { renderCameras } from '../cli/commands/status.js';
+import { AlarmRepo } from '../store/alarms.js';
 import { makeContext } from './testkit.js';
 
 describe('recorder against a real RTSP server', () => {
@@ -28,6 +32,11 @@ describe('recorder against a real RTSP server', () => {
     const live = await reconcile(ctx.store, { videoDir: ctx.paths.video, now: Date.now(), retentionMs: 3 * 365 * 86_400_000 });
     expect(live.orphans).toEqual([]);
     expect(live.files).toBeGreaterThanOrEqual(3);
+    // status and doctor see the recording from outside the recorder (its ffmpeg's files, the store)
+    const now1 = camerasNow(ctx.store, ctx.cfg, ctx.paths.video, Date.now());
+    expect(now1[0]).toMatchObject({ camera: 'cam-1', recording: true, openGap: null });
+    expect(now1[0].bitrate).toBeGreaterThan(0);
+    expect((await recordingCheck.run({ cfg: ctx.cfg, now: Date.now(), paths: ctx.paths })).status).toBe('ok');
     const stopAt = Date.now();
     await rec.stop();
     const repo = new RecordingRepo(ctx.store);
@@ -49,6 +58,14 @@ describe('recorder against a real RTSP server', () => {
     expect(events.filter((e) => e.startsWith('seg')).length).toBe(segs.length);
     expect(repo.runs('cam-1')).toHaveLength(1);
     expect(repo.runs('cam-1')[0].end_reason).toBe('agent stopped');
+    const now2 = camerasNow(ctx.store, ctx.cfg, ctx.paths.video, Date.now());
+    expect(now2[0]).toMatchObject({ recording: false, openGap: { reason: 'agent stopped' } });
+    const doc = await recordingCheck.run({ cfg: ctx.cfg, now: Date.now(), paths: ctx.paths });
+    expect(doc.status).toBe('fail');
+    expect(doc.detail).toContain('cam-1: NOT recording since');
+    // a 20-character id and long values never run into the next column
+    const line = renderCameras([{ ...now2[0], camera: 'cam-classroom-3-back' }], 'en', 'Asia/Shanghai', Date.now()).split('\n')[1];
+    expect(line).toMatch(/cam-classroom-3-back {2,}NOT recording {2,}/);
 
     // a second life: the agent-stopped gap closes at the first new segment
     const rec2 = new Recorder(ctx);
@@ -70,6 +87,8 @@ describe('recorder against a real RTSP server', () => {
     await rec.start();
     const repo = new RecordingRepo(ctx.store);
     while (!repo.openGapOf('cam-env')) await new Promise((r) => setTimeout(r, 50));
+    // the camera-offline alarm, whatever the time of day
+    expect(new AlarmRepo(ctx.store).open().some((a) => a.kind === 'camera-offline' && a.subject === 'cam-env')).toBe(true);
     await rec.stop();
     const g = repo.gaps('cam-env')[0];
     expect(g.reason).toBe('config error');

@@ -167,6 +167,12 @@ export class RecordingRepo {
     return this.store.db.prepare('SELECT * FROM recordings WHERE camera = ? ORDER BY end_ms DESC LIMIT 1').get(camera) as SegmentRow | undefined;
   }
 
+  /** Video bytes and recorded ms of a camera's segments ending after `since` (its measured bitrate). */
+  volumeSince(camera: string, since: number): { bytes: number; ms: number } {
+    const r = this.store.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS bytes, COALESCE(SUM(end_ms - start_ms), 0) AS ms FROM recordings WHERE camera = ? AND end_ms > ? AND deleted_ms IS NULL').get(camera, since) as { bytes: number; ms: number };
+    return r;
+  }
+
   openGapOf(camera: string): GapRow | undefined {
     return this.store.db.prepare('SELECT * FROM recording_gaps WHERE camera = ? AND end_ms IS NULL ORDER BY id DESC LIMIT 1').get(camera) as GapRow | undefined;
   }

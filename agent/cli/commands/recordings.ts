@@ -9,6 +9,7 @@ import { RecordingRepo } from '../../store/recordings.js';
 import { Store } from '../../store/store.js';
 import { action, configOf, EXIT, langOf } from '../context.js';
 import { t, type Lang } from '../i18n.js';
+import { pad as col } from './doctor.js';
 
 /** Gap reasons in both languages (the stored reason is the English key). */
 export const GAP_REASONS: Record<string, [string, string]> = {
@@ -25,8 +26,6 @@ export const GAP_REASONS: Record<string, [string, string]> = {
 };
 export const reasonText = (r: string, lang: Lang) => t(lang, GAP_REASONS[r]?.[0] ?? r, GAP_REASONS[r]?.[1] ?? r);
 
-/** A column: the value then at least two spaces, so columns never run together whatever the value's length. */
-const col = (s: string, w: number) => (s.length + 2 > w ? `${s}  ` : s.padEnd(w));
 
 function timeOpt(v: string | undefined, name: string, tz: string, fallback: number): number {
   if (v === undefined) return fallback;

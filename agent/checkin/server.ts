@@ -87,23 +87,26 @@ export class CheckinServer implements Module {
   }
 
   /**
-   * Connections in total (Node's maxConnections: beyond it a new socket is closed at once, before
-   * any byte is read) and per source address, except the addresses of configured terminals with
-   * an allowlist, so a flood from one host cannot crowd out the terminals.
+   * Connections in total and per source address; beyond either a new socket is closed at once,
+   * before any byte of it is read. The addresses of configured terminals with an allowlist are
+   * exempt from both, so a flood from elsewhere cannot crowd out the terminals.
+   * (Node's own server.maxConnections is not used: it cannot exempt anyone.)
    */
   private capConnections(server: http.Server, total: number, perAddress: number): void {
-    server.maxConnections = total;
     const open = new Map<string, number>();
+    let all = 0;
     server.on('connection', (socket) => {
       const a = plainAddress(socket.remoteAddress);
       const n = (open.get(a) ?? 0) + 1;
-      if (n > perAddress && !this.env!.creds.isTrusted(a)) {
-        this.env!.warn(`conn-cap:${a}`, { address: a, open: n - 1 }, 'too many connections from one address: new ones closed');
+      if ((n > perAddress || all >= total) && !this.env!.creds.isTrusted(a)) {
+        this.env!.warn(`conn-cap:${n > perAddress ? a : '*'}`, { address: a, open: n - 1, total: all }, 'too many connections: new ones closed');
         socket.destroy();
         return;
       }
       open.set(a, n);
+      all++;
       socket.once('close', () => {
+        all--;
         const m = (open.get(a) ?? 1) - 1;
         if (m <= 0) open.delete(a);
         else open.set(a, m);

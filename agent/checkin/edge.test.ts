@@ -7,6 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { request } from '../sim/terminals/httpc.js';
 import { sign } from './auth.js';
 import { startCheckin } from './harness.js';
+import { RAW_BUDGET_ALARM } from './rawbudget.js';
+import { until } from './testutil.js';
+import { AlarmRepo } from '../store/alarms.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -110,5 +113,14 @@ describe('each terminal proves it is itself', () => {
       req.end(JSON.stringify(item('wh-a', 'TLS1')));
     });
     expect(status).toBe(200);
+  });
+
+  it('raw inputs over their size budget raise an alarm (nothing deleted)', async () => {
+    const { s, count } = await setup({ rawBudgetBytes: 4000, healthIntervalMs: 100 });
+    const lines = Array.from({ length: 120 }, (_, i) => `${1000 + i}\t2026-10-05 08:00:${String(i % 60).padStart(2, '0')}\t0\t15\t0\t0`).join('\n');
+    expect((await request(`${s.base}/iclock/cdata?SN=ZK1&table=ATTLOG`, { body: lines })).status).toBe(200);
+    const alarms = new AlarmRepo(s.ctx.store);
+    await until(() => alarms.open().some((a) => a.kind === RAW_BUDGET_ALARM), 'raw budget alarm');
+    expect(count('SELECT COUNT(*) FROM raw_inputs')).toBe(1);
   });
 });

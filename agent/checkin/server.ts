@@ -13,6 +13,7 @@ import type { Config } from '../config/schema.js';
 import { zktecoRoute } from './zkteco/route.js';
 import { webhookRoute } from './webhook/route.js';
 import { TerminalHealth } from './health.js';
+import { RawBudget } from './rawbudget.js';
 import { hikvisionPushRoute } from './hikvision/route.js';
 import { HikvisionStreams } from './hikvision/client.js';
 import { DahuaStreams } from './dahua/client.js';
@@ -32,6 +33,7 @@ export class CheckinServer implements Module {
   private streams = new Map<string, EventStreamTerminal>();
   private healthWatch?: TerminalHealth;
   private env?: RouteEnv;
+  private rawBudget?: RawBudget;
 
   constructor(private ctx: AgentContext) {}
 
@@ -84,6 +86,8 @@ export class CheckinServer implements Module {
     for (const s of this.streams.values()) s.start();
     this.healthWatch = new TerminalHealth(this.ctx, this.ingest.repo, terminals);
     this.healthWatch.start();
+    this.rawBudget = new RawBudget(this.ctx, c.rawBudgetBytes, c.healthIntervalMs);
+    this.rawBudget.start();
   }
 
   /**
@@ -180,6 +184,7 @@ export class CheckinServer implements Module {
     await Promise.all([...this.streams.values()].map((s) => s.stop()));
     this.streams.clear();
     this.healthWatch?.stop();
+    this.rawBudget?.stop();
     if (this.server) {
       const s = this.server;
       this.server = undefined;

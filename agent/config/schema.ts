@@ -146,6 +146,8 @@ export const configSchema = z
         idleTimeoutMs: z.number().int().positive().default(30_000),
         /** accept `?token=` in URLs (for devices that can only be given a URL); headers are preferred: URLs end up in logs */
         allowQueryToken: z.boolean().default(true),
+        /** raw input bodies kept (evidence, 3 years) above this size raise an alarm */
+        rawBudgetBytes: z.number().int().positive().default(512 * 1_048_576),
         /** HTTPS on the check-in port: the box certificate and its key (PEM files), made at install */
         tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
       })
@@ -154,6 +156,7 @@ export const configSchema = z
         listen: { host: '0.0.0.0', port: 8090 }, maxBodyBytes: 1_048_576, requestTimeoutMs: 15_000, quietMinutes: 15,
         batchWindowMs: 2, streamHeartbeatTimeoutMs: 90_000, reconnectMinMs: 1000, reconnectMaxMs: 60_000, healthIntervalMs: 60_000,
         maxConnections: 1024, maxConnectionsPerAddress: 32, headersTimeoutMs: 10_000, idleTimeoutMs: 30_000, allowQueryToken: true,
+        rawBudgetBytes: 512 * 1_048_576,
       }),
     terminals: z.array(terminalSchema).default([]),
     vision: z

@@ -132,6 +132,12 @@ export class RetentionRepo {
     return (this.store.db.prepare('SELECT MIN(applied_ms) FROM schema_migrations').pluck().get() as number | null) ?? null;
   }
 
+  /** Bytes of raw input bodies kept in rows after `afterId`, and the highest id seen (incremental sums). */
+  rawInputBytes(afterId: number): { bytes: number; maxId: number } {
+    const r = this.store.db.prepare('SELECT COALESCE(SUM(length(body)), 0) AS b, COALESCE(MAX(id), ?) AS m FROM raw_inputs WHERE id > ?').get(afterId, afterId) as { b: number; m: number };
+    return { bytes: r.b, maxId: r.m };
+  }
+
   /** Size of the database files (db + WAL). */
   databaseBytes(): number {
     let n = 0;

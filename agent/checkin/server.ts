@@ -22,7 +22,8 @@ import type { EventStreamTerminal } from './event-stream.js';
 const ROUTES: Route[] = [zktecoRoute, webhookRoute, hikvisionPushRoute];
 
 /**
- * The check-in server: one node:http listener for every push protocol (ZKTeco /iclock, Hikvision
+ * The check-in server: one hardened node:http listener (not Fastify: docs/checkin-security.md §3
+ * says why, with the hostile-load figures) for every push protocol (ZKTeco /iclock, Hikvision
  * httpHosts pushes, the webhook), plus the client-side stream connections (Hikvision alertStream,
  * Dahua attach) and the terminal health watch. All inputs go through one group-commit intake.
  */

@@ -33,6 +33,7 @@ export const PURGE_PLAN: readonly { table: string; where: string }[] = [
   // descriptors: once the trainee is gone or expired, or FACE_GRACE_MS after the last lesson of their classes
   { table: 'face_descriptors', where: FACE_GONE('face_descriptors') },
   { table: 'checkins', where: 'expires_ms < @now' },
+  { table: 'inspection_events', where: 'expires_ms < @now' },
   // raw inputs: their retention, once no check-in points at them any more
   { table: 'raw_inputs', where: 'expires_ms < @now AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.raw_id = raw_inputs.id)' },
   { table: 'verdicts', where: 'expires_ms < @now' },

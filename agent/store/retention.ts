@@ -40,6 +40,8 @@ export const PURGE_PLAN: readonly { table: string; where: string }[] = [
   { table: 'alarms', where: 'expires_ms < @now AND cleared_ms IS NOT NULL' },
   { table: 'recording_gaps', where: 'expires_ms < @now AND end_ms IS NOT NULL' },
   { table: 'recordings', where: 'expires_ms < @now AND deleted_ms IS NOT NULL' },
+  // a cut file's row stays while its file is on disk, like a segment's
+  { table: 'recording_cuts', where: 'expires_ms < @now AND deleted_ms IS NOT NULL' },
   { table: 'recording_runs', where: 'expires_ms < @now AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.run_id = recording_runs.id)' },
   { table: 'outbox', where: 'expires_ms < @now AND acked_ms IS NOT NULL' },
   // the hash chain is cut only from its start, so what remains still verifies link by link

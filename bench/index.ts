@@ -1,4 +1,5 @@
 import { checkinBench } from './checkin.js';
+import { edgeBench } from './edge.js';
 import { complianceBench } from './compliance.js';
 import { daemonBench } from './daemon.js';
 import { lessonsBench } from './lessons.js';
@@ -15,4 +16,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, recorderBench, syncBench, visionBench, visionSoak, daemonBench, provinceBench];
+export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, edgeBench, recorderBench, syncBench, visionBench, visionSoak, daemonBench, provinceBench];

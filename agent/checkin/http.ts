@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Ingest } from './ingest.js';
 import type { Terminals } from './terminals.js';
 import type { Logger } from 'pino';
+import type { Caller, Credentials } from './auth.js';
+import type { Reject } from './types.js';
 
 export interface RequestCtx {
   req: IncomingMessage;
@@ -10,6 +12,8 @@ export interface RequestCtx {
   /** the body was larger than the limit: `body` holds its first maxBodyBytes */
   truncated: boolean;
   receivedMs: number;
+  /** who the request proved to be before its body was read (route.admit) */
+  caller: Caller;
 }
 
 export interface Reply {
@@ -22,8 +26,7 @@ export interface RouteEnv {
   ingest: Ingest;
   terminals: Terminals;
   log: Logger;
-  token?: string;
-  hmacSecret?: string;
+  creds: Credentials;
   now: () => number;
   /** last durable poll write per terminal (polls are throttled) */
   lastPoll: Map<string, number>;
@@ -44,10 +47,36 @@ export function warnLimiter(log: Logger, now: () => number, everyMs = 60_000) {
   };
 }
 
-/** One adapter's HTTP entry: claims paths and answers them. */
+/**
+ * One adapter's HTTP entry: claims paths, admits a request from its request line and headers
+ * alone (no body byte is read before `admit` returns a Caller), then answers it.
+ */
 export interface Route {
   matches(pathname: string): boolean;
+  admit(req: IncomingMessage, url: URL, env: RouteEnv): Caller | Reply;
   handle(ctx: RequestCtx, env: RouteEnv): Promise<Reply>;
+}
+
+export const isReply = (x: Caller | Reply): x is Reply => typeof (x as Reply).status === 'number';
+
+/** The one answer for "no such terminal" and "wrong credential": ids cannot be probed. */
+export const UNAUTHORISED: Reply = { status: 401, body: { error: 'unauthorised: this terminal is not configured, or the credential or source address is wrong' } };
+
+/** Rejects as answered and stored: at most `max` listed and the count of the rest, so a 1 MB request cannot make a 30 MB answer. */
+export const MAX_REJECTS = 20;
+export function capRejects(r: Reject[], max = MAX_REJECTS): Reject[] {
+  if (r.length <= max) return r.map(shortReject);
+  return [...r.slice(0, max).map(shortReject), { where: '…', message: `${r.length - max} more not listed` }];
+}
+const shortReject = (r: Reject): Reject => ({ where: r.where.slice(0, 80), message: r.message.slice(0, 200) });
+
+/** decodeURIComponent that answers undefined for a malformed escape (%zz, a lone %E4) instead of throwing. */
+export function safeDecode(s: string): string | undefined {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return undefined;
+  }
 }
 
 export function send(res: ServerResponse, r: Reply): void {

@@ -1,14 +1,19 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { AgentContext } from '../core/context.js';
 import type { Module } from '../core/module.js';
 import { resolveSecret } from '../config/load.js';
 import { Ingest } from './ingest.js';
 import { Terminals } from './terminals.js';
-import { json, send, warnLimiter, type Route, type RouteEnv } from './http.js';
+import { isReply, json, send, warnLimiter, type Reply, type Route, type RouteEnv } from './http.js';
+import { Credentials, plainAddress } from './auth.js';
+import type { Config } from '../config/schema.js';
 import { zktecoRoute } from './zkteco/route.js';
 import { webhookRoute } from './webhook/route.js';
 import { TerminalHealth } from './health.js';
+import { RawBudget } from './rawbudget.js';
 import { hikvisionPushRoute } from './hikvision/route.js';
 import { HikvisionStreams } from './hikvision/client.js';
 import { DahuaStreams } from './dahua/client.js';
@@ -17,7 +22,8 @@ import type { EventStreamTerminal } from './event-stream.js';
 const ROUTES: Route[] = [zktecoRoute, webhookRoute, hikvisionPushRoute];
 
 /**
- * The check-in server: one node:http listener for every push protocol (ZKTeco /iclock, Hikvision
+ * The check-in server: one hardened node:http listener (not Fastify: docs/checkin-security.md §3
+ * says why, with the hostile-load figures) for every push protocol (ZKTeco /iclock, Hikvision
  * httpHosts pushes, the webhook), plus the client-side stream connections (Hikvision alertStream,
  * Dahua attach) and the terminal health watch. All inputs go through one group-commit intake.
  */
@@ -28,6 +34,7 @@ export class CheckinServer implements Module {
   private streams = new Map<string, EventStreamTerminal>();
   private healthWatch?: TerminalHealth;
   private env?: RouteEnv;
+  private rawBudget?: RawBudget;
 
   constructor(private ctx: AgentContext) {}
 
@@ -59,28 +66,13 @@ export class CheckinServer implements Module {
       ingest: this.ingest,
       terminals,
       log,
-      token: resolveSecret(c.token, 'checkin.token'),
-      hmacSecret: resolveSecret(c.hmacSecret, 'checkin.hmacSecret'),
+      creds: new Credentials(cfg.terminals, { token: resolveSecret(c.token, 'checkin.token'), hmacSecret: resolveSecret(c.hmacSecret, 'checkin.hmacSecret') }, c.allowQueryToken),
       now: this.ctx.now,
       lastPoll: new Map(),
       warn: warnLimiter(log, this.ctx.now),
     };
-    const server = http.createServer(
-      {
-        requestTimeout: c.requestTimeoutMs,
-        headersTimeout: Math.min(c.requestTimeoutMs, 10_000),
-        keepAliveTimeout: 30_000,
-        // why: Node checks request timeouts only this often (default 30 s); a slow sender must not hold a socket for long
-        connectionsCheckingInterval: Math.max(100, Math.min(c.requestTimeoutMs / 2, 30_000)),
-      }, (req, res) =>
-      this.onRequest(req, res),
-    );
-    server.maxHeadersCount = 100;
-    server.on('clientError', (err, socket) => {
-      // malformed HTTP or a timeout: answer if the socket still can, never throw
-      if (socket.writable) socket.end((err as NodeJS.ErrnoException).code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
-    });
+    const server = listener(c, (req, res) => this.onRequest(req, res));
+    this.capConnections(server, c.maxConnections, c.maxConnectionsPerAddress);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(c.listen.port, c.listen.host, () => {
@@ -95,30 +87,70 @@ export class CheckinServer implements Module {
     for (const s of this.streams.values()) s.start();
     this.healthWatch = new TerminalHealth(this.ctx, this.ingest.repo, terminals);
     this.healthWatch.start();
+    this.rawBudget = new RawBudget(this.ctx, c.rawBudgetBytes, c.healthIntervalMs);
+    this.rawBudget.start();
   }
 
+  /**
+   * Connections in total and per source address; beyond either a new socket is closed at once,
+   * before any byte of it is read. The addresses of configured terminals with an allowlist are
+   * exempt from both, so a flood from elsewhere cannot crowd out the terminals.
+   * (Node's own server.maxConnections is not used: it cannot exempt anyone.)
+   */
+  private capConnections(server: http.Server, total: number, perAddress: number): void {
+    const open = new Map<string, number>();
+    let all = 0;
+    server.on('connection', (socket) => {
+      const a = plainAddress(socket.remoteAddress);
+      const n = (open.get(a) ?? 0) + 1;
+      if ((n > perAddress || all >= total) && !this.env!.creds.isTrusted(a)) {
+        this.env!.warn(`conn-cap:${n > perAddress ? a : '*'}`, { address: a, open: n - 1, total: all }, 'too many connections: new ones closed');
+        socket.destroy();
+        return;
+      }
+      open.set(a, n);
+      all++;
+      socket.once('close', () => {
+        all--;
+        const m = (open.get(a) ?? 1) - 1;
+        if (m <= 0) open.delete(a);
+        else open.set(a, m);
+      });
+    });
+  }
+
+  /**
+   * Order: request line and headers → route → admission (credential, serial, source address) →
+   * body, streamed and bounded → handler. Nothing of the body is read (or buffered) before the
+   * caller is admitted; a refusal is answered and the rest of the body drained (bounded), so the
+   * client reads its 401/413 instead of a reset.
+   */
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const receivedMs = this.ctx.now();
     const env = this.env!;
+    const limit = this.ctx.cfg.checkin.maxBodyBytes;
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://agent.local');
     } catch {
-      return void send(res, json(400, { error: 'bad request target' }));
+      return refuse(req, res, json(400, { error: 'bad request target' }), limit);
     }
     const route = ROUTES.find((r) => r.matches(url.pathname));
-    if (!route) {
-      req.resume();
-      return void send(res, json(404, { error: 'no such endpoint' }));
+    if (!route) return refuse(req, res, json(404, { error: 'no such endpoint' }), limit);
+    let caller;
+    try {
+      caller = route.admit(req, url, env);
+    } catch {
+      return refuse(req, res, json(404, { error: 'no such endpoint' }), limit);
     }
-    const limit = this.ctx.cfg.checkin.maxBodyBytes;
+    if (isReply(caller)) return refuse(req, res, caller, limit);
     const chunks: Buffer[] = [];
     let size = 0;
     let truncated = false;
     req.on('data', (d: Buffer) => {
-      if (truncated) return;
+      if (truncated) return; // drained: the answer is on its way
       if (size + d.length > limit) {
-        // keep the first `limit` bytes (bounded raw), stop reading, answer 413 after storing them
+        // keep the first `limit` bytes (bounded raw), stop collecting, answer 413 after storing them
         chunks.push(d.subarray(0, limit - size));
         size = limit;
         truncated = true;
@@ -137,16 +169,13 @@ export class CheckinServer implements Module {
       if (done) return;
       done = true;
       const body = Buffer.concat(chunks, size);
+      chunks.length = 0;
       route
-        .handle({ req, url, body, truncated, receivedMs }, env)
-        .then((r) => {
-          if (truncated) res.setHeader('connection', 'close');
-          send(res, r);
-          if (truncated) req.destroy();
-        })
+        .handle({ req, url, body, truncated, receivedMs, caller }, env)
+        .then((r) => (truncated ? refuse(req, res, r, limit) : send(res, r)))
         .catch((err: unknown) => {
           // the store failed: nothing of this request was committed, the terminal must retry
-          env.log.error({ err: (err as Error)?.message, path: url.pathname }, 'check-in request failed');
+          env.warn(`store-failed:${url.pathname.slice(0, 40)}`, { err: (err as Error)?.message, path: url.pathname.slice(0, 80) }, 'check-in request failed');
           send(res, json(503, { error: 'not stored, retry' }));
         });
     };
@@ -156,6 +185,7 @@ export class CheckinServer implements Module {
     await Promise.all([...this.streams.values()].map((s) => s.stop()));
     this.streams.clear();
     this.healthWatch?.stop();
+    this.rawBudget?.stop();
     if (this.server) {
       const s = this.server;
       this.server = undefined;
@@ -167,4 +197,68 @@ export class CheckinServer implements Module {
     }
     await this.ingest?.close();
   }
+}
+
+/** The listener: HTTPS with the box certificate when configured, else HTTP; with every timeout set. */
+function listener(c: Config['checkin'], onRequest: http.RequestListener): http.Server {
+  const opts: http.ServerOptions = {
+    requestTimeout: c.requestTimeoutMs,
+    headersTimeout: Math.min(c.headersTimeoutMs, c.requestTimeoutMs),
+    keepAliveTimeout: c.idleTimeoutMs,
+    // why: Node checks request timeouts only this often (default 30 s); a slow sender must not hold a socket for long
+    connectionsCheckingInterval: Math.max(100, Math.min(c.headersTimeoutMs / 2, c.requestTimeoutMs / 2, 30_000)),
+    // the request line and headers: 16 kB is plenty for every terminal and bounds what a client may make us hold
+    maxHeaderSize: 16_384,
+  };
+  let server: http.Server;
+  if (c.tls) {
+    const read = (f: string, what: string) => {
+      try {
+        return fs.readFileSync(f);
+      } catch (err) {
+        throw new Error(`checkin.tls.${what}: cannot read ${f} (${(err as NodeJS.ErrnoException).code}); make the box certificate with scripts/box-cert.sh`);
+      }
+    };
+    server = https.createServer({ ...opts, cert: read(c.tls.cert, 'cert'), key: read(c.tls.key, 'key') }, onRequest) as unknown as http.Server;
+  } else server = http.createServer(opts, onRequest);
+  server.maxHeadersCount = 100;
+  // a socket silent this long (no byte either way, even mid-request) is closed
+  server.setTimeout(c.idleTimeoutMs);
+  server.on('clientError', (err, socket) => {
+    // malformed HTTP or a timeout: answer if the socket still can, never throw, never log (clients trigger it)
+    if (!socket.writable) return void socket.destroy();
+    const code = (err as NodeJS.ErrnoException).code;
+    const status = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
+  return server;
+}
+
+/** How long the unread body of a refused request is drained before the connection is simply closed. */
+const DRAIN_MS = 5_000;
+
+/**
+ * Answer a request whose body is not wanted (refused, or over the limit) and let the client read
+ * the answer. The connection stays open (keep-alive) while the rest of the body is read and
+ * thrown away, up to the body limit again and for at most 5 s; beyond that it is closed. Closing
+ * at once with unread data would send a TCP reset, and a reset may discard the answer before the
+ * client reads it. A drained connection is then an idle keep-alive one (idleTimeoutMs).
+ */
+function refuse(req: http.IncomingMessage, res: http.ServerResponse, r: Reply, limit: number): void {
+  send(res, r);
+  if (req.complete) return;
+  let drained = 0;
+  const socket = req.socket;
+  const stop = () => socket.destroy();
+  const timer = setTimeout(stop, DRAIN_MS);
+  timer.unref();
+  req.removeAllListeners('data');
+  req.on('data', (d: Buffer) => {
+    drained += d.length;
+    if (drained > limit) stop();
+  });
+  req.on('end', () => clearTimeout(timer));
+  req.on('error', () => clearTimeout(timer));
+  socket.once('close', () => clearTimeout(timer));
+  req.resume();
 }

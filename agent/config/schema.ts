@@ -48,6 +48,12 @@ export const terminalSchema = z
     /** the terminal's own time zone (ZKTeco ATTLOG times carry none) */
     timezone: z.string().default('Asia/Shanghai'),
     enabled: z.boolean().default(true),
+    /** this terminal's own credential for pushes to the box (Bearer, or the Basic password): it writes only as this terminal */
+    token: secretSchema.optional(),
+    /** this terminal's own HMAC-SHA256 secret (webhook: X-Signature over the body, X-Terminal names the terminal) */
+    hmacSecret: secretSchema.optional(),
+    /** source addresses or CIDR ranges this terminal may push from ("192.168.1.20", "10.0.0.0/24"); empty = any */
+    allow: z.array(z.string().min(1)).optional(),
   })
   .strict();
 
@@ -133,11 +139,26 @@ export const configSchema = z
         reconnectMaxMs: z.number().int().positive().default(60_000),
         /** how often terminal health (quiet during a lesson) is checked */
         healthIntervalMs: z.number().int().positive().default(60_000),
+        /** open connections at most, in total and from one source address (a configured terminal's address is not capped per address) */
+        maxConnections: z.number().int().positive().default(1024),
+        maxConnectionsPerAddress: z.number().int().positive().default(32),
+        /** the request line and headers must arrive within this time */
+        headersTimeoutMs: z.number().int().positive().default(10_000),
+        /** a connection idle (no byte either way) this long is closed */
+        idleTimeoutMs: z.number().int().positive().default(30_000),
+        /** accept `?token=` in URLs (for devices that can only be given a URL); headers are preferred: URLs end up in logs */
+        allowQueryToken: z.boolean().default(true),
+        /** raw input bodies kept (evidence, 3 years) above this size raise an alarm */
+        rawBudgetBytes: z.number().int().positive().default(512 * 1_048_576),
+        /** HTTPS on the check-in port: the box certificate and its key (PEM files), made at install */
+        tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
       })
       .strict()
       .default({
         listen: { host: '0.0.0.0', port: 8090 }, maxBodyBytes: 1_048_576, requestTimeoutMs: 15_000, quietMinutes: 15,
         batchWindowMs: 2, streamHeartbeatTimeoutMs: 90_000, reconnectMinMs: 1000, reconnectMaxMs: 60_000, healthIntervalMs: 60_000,
+        maxConnections: 1024, maxConnectionsPerAddress: 32, headersTimeoutMs: 10_000, idleTimeoutMs: 30_000, allowQueryToken: true,
+        rawBudgetBytes: 512 * 1_048_576,
       }),
     terminals: z.array(terminalSchema).default([]),
     vision: z

@@ -23,5 +23,7 @@ export async function purgeExpired(store: Store, now: number, batch: number, sig
     }
     if (total) out[table] = total;
   }
+  // purged face data must not survive in the WAL's old page images either
+  if (out.face_descriptors || out.face_matches || out.face_consents) store.scrub();
   return out;
 }

@@ -37,6 +37,7 @@ describe('FaceRepo', () => {
       'henan-2025',
     );
     const f = new FaceRepo(store);
+    f.giveConsent('S01', { recordedBy: 'teacher', method: 'paper' }, 0); // matches of a trainee without consent are dropped
     const m = (at: number): FrameMatch => ({ classId: 'C1', lessonId: 'L1', trainee: 'S01', camera: 'cam-1', at, recordingId: 7, offsetMs: at - 1000, distance: 0.2, margin: 0.3 });
     const frame = (at: number, matched: number) => ({ camera: 'cam-1', at, recordingId: 7, offsetMs: at - 1000, classId: 'C1', lessonId: 'L1', faces: 3, matched, unknown: 3 - matched });
     expect(f.recordFrame(frame(10_000, 1), [m(10_000)], 3)).toEqual([]);

@@ -64,13 +64,33 @@ export class FaceRepo {
   constructor(private store: Store) {}
 
   giveConsent(trainee: string, c: ConsentInput, at: number): void {
-    this.store.db
+    this.store.tx(() => {
+      this.consentEvent(trainee, 'given', at, c, 0);
+      this.store.db
       .prepare(
         `INSERT INTO face_consents (trainee, given_ms, recorded_by, method, guardian, note, revoked_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
          ON CONFLICT(trainee) DO UPDATE SET given_ms=excluded.given_ms, recorded_by=excluded.recorded_by, method=excluded.method,
            guardian=excluded.guardian, note=excluded.note, revoked_ms=NULL`,
       )
       .run(trainee, at, c.recordedBy, c.method, c.guardian ? 1 : 0, c.note ?? null, this.store.now());
+    });
+  }
+
+  private consentEvent(trainee: string, kind: 'given' | 'withdrawn', at: number, c: Partial<ConsentInput>, deleted: number): void {
+    this.store.db
+      .prepare('INSERT INTO face_consent_events (trainee, kind, at_ms, recorded_by, method, note, deleted, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(trainee, kind, at, c.recordedBy ?? null, c.method ?? null, c.note ?? null, deleted, this.store.now());
+  }
+
+  /** Every consent given and withdrawn for this trainee, oldest first. */
+  consentHistory(trainee: string): { kind: string; at_ms: number; recorded_by: string | null; method: string | null; deleted: number }[] {
+    return this.store.db.prepare('SELECT kind, at_ms, recorded_by, method, deleted FROM face_consent_events WHERE trainee = ? ORDER BY at_ms, id').all(trainee) as {
+      kind: string;
+      at_ms: number;
+      recorded_by: string | null;
+      method: string | null;
+      deleted: number;
+    }[];
   }
 
   consent(trainee: string): ConsentRow | undefined {
@@ -82,12 +102,24 @@ export class FaceRepo {
     return !!c && c.revoked_ms === null;
   }
 
-  /** Revoking consent deletes the trainee's face data at once (sightings already made stay: they are evidence, not face data). */
-  revokeConsent(trainee: string, at: number): number {
-    return this.store.tx(() => {
+  /**
+   * Withdrawing consent deletes the trainee's face data at once: sealed descriptors (and photos)
+   * and the per-frame face matches; the withdrawal is recorded (face_consent_events), and every
+   * later enrolment (addDescriptors) and match (recordFrame) is refused until a new consent.
+   * Sightings already made stay: they are evidence that the trainee was present, not face data.
+   * The deleted bytes are overwritten (secure_delete) and the WAL truncated, so no file keeps
+   * them; returns the descriptors deleted.
+   */
+  revokeConsent(trainee: string, at: number, c: Partial<ConsentInput> = {}): number {
+    const n = this.store.tx(() => {
       this.store.db.prepare('UPDATE face_consents SET revoked_ms = ? WHERE trainee = ?').run(at, trainee);
-      return this.store.db.prepare('DELETE FROM face_descriptors WHERE trainee = ?').run(trainee).changes;
+      const d = this.store.db.prepare('DELETE FROM face_descriptors WHERE trainee = ?').run(trainee).changes;
+      const m = this.store.db.prepare('DELETE FROM face_matches WHERE trainee = ?').run(trainee).changes;
+      this.consentEvent(trainee, 'withdrawn', at, c, d + m);
+      return d;
     });
+    this.store.scrub();
+    return n;
   }
 
   /** Store descriptors; refused (nothing written) without a standing consent. */
@@ -135,6 +167,12 @@ export class FaceRepo {
   recordFrame(frame: FrameCount, matches: readonly FrameMatch[], minFrames: number): SightingRow[] {
     const db = this.store.db;
     const now = this.store.now();
+    // a match of a trainee without standing consent is dropped here, whatever gallery a caller cached
+    const consented = new Map<string, boolean>();
+    matches = matches.filter((m) => {
+      if (!consented.has(m.trainee)) consented.set(m.trainee, this.hasConsent(m.trainee));
+      return consented.get(m.trainee);
+    });
     return this.store.tx(() => {
       db.prepare(
         'INSERT INTO vision_frames (camera, at_ms, recording_id, offset_ms, class_id, lesson_id, faces, matched, unknown, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',

@@ -3,26 +3,56 @@ import type { Store } from './store.js';
 
 /**
  * What the retention policy may purge, table by table, in the order that keeps foreign keys
- * valid. Every condition starts with `expires_ms < @now`: nothing unexpired is ever deleted.
+ * valid. Every evidence condition starts with `expires_ms < @now`: nothing unexpired is ever
+ * deleted. Face data is the exception, purged earlier: it serves recognition, not evidence
+ * (the sightings it produced are the evidence). Every table of the store is listed here or in
+ * RETAINED_WITH below; a test checks that no table is forgotten.
  * Extra conditions keep rows whose job is not done: a recording row stays until its file is
  * deleted (or archived and deleted), an open alarm or gap stays open, an outbox record stays
  * until the provincial system acknowledged it.
  */
+/** Face descriptors outlive the last lesson of the trainee's classes by this long (late reviews, re-runs). */
+export const FACE_GRACE_MS = 30 * 86_400_000;
+const TRAINEE_GONE = (t: string) => `NOT EXISTS (SELECT 1 FROM trainees tr WHERE tr.id = ${t}.trainee AND tr.expires_ms >= @now)`;
+const FACE_GONE = (t: string) =>
+  `NOT EXISTS (SELECT 1 FROM trainees tr WHERE tr.id = ${t}.trainee AND tr.expires_ms >= @now AND (NOT EXISTS (SELECT 1 FROM lessons l WHERE l.class_id = tr.class_id) OR EXISTS (SELECT 1 FROM lessons l WHERE l.class_id = tr.class_id AND l.end_ms >= @now - ${FACE_GRACE_MS})))`;
+
+/** Tables not purged row by row: state, configuration and bookkeeping, overwritten in place or bounded by construction. */
+export const RETAINED_WITH: Readonly<Record<string, string>> = {
+  schema_migrations: 'the schema itself',
+  terminal_state: 'one row per configured terminal, overwritten',
+  cameras: 'one row per configured camera, overwritten',
+  sync_meta: 'sync bookkeeping (cursors), overwritten',
+};
+
 export const PURGE_PLAN: readonly { table: string; where: string }[] = [
   { table: 'sightings', where: 'expires_ms < @now' },
   { table: 'checkin_corrections', where: 'expires_ms < @now' },
   { table: 'terminal_events', where: 'expires_ms < @now' },
+  // per-frame matches and headcounts: the frames' evidence retention
+  { table: 'face_matches', where: 'expires_ms < @now' },
+  { table: 'vision_frames', where: 'expires_ms < @now' },
+  // descriptors: once the trainee is gone or expired, or FACE_GRACE_MS after the last lesson of their classes
+  { table: 'face_descriptors', where: FACE_GONE('face_descriptors') },
   { table: 'checkins', where: 'expires_ms < @now' },
+  { table: 'inspection_events', where: 'expires_ms < @now' },
+  // raw inputs: their retention, once no check-in points at them any more
+  { table: 'raw_inputs', where: 'expires_ms < @now AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.raw_id = raw_inputs.id)' },
   { table: 'verdicts', where: 'expires_ms < @now' },
   { table: 'alarms', where: 'expires_ms < @now AND cleared_ms IS NOT NULL' },
   { table: 'recording_gaps', where: 'expires_ms < @now AND end_ms IS NOT NULL' },
   { table: 'recordings', where: 'expires_ms < @now AND deleted_ms IS NOT NULL' },
+  // a cut file's row stays while its file is on disk, like a segment's
+  { table: 'recording_cuts', where: 'expires_ms < @now AND deleted_ms IS NOT NULL' },
   { table: 'recording_runs', where: 'expires_ms < @now AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.run_id = recording_runs.id)' },
   { table: 'outbox', where: 'expires_ms < @now AND acked_ms IS NOT NULL' },
   // the hash chain is cut only from its start, so what remains still verifies link by link
   { table: 'evidence_chain', where: 'expires_ms < @now AND seq < (SELECT COALESCE(MIN(c.seq), 9e18) FROM evidence_chain c WHERE c.expires_ms >= @now)' },
   { table: 'lessons', where: 'expires_ms < @now' },
   { table: 'trainees', where: 'expires_ms < @now' },
+  // consent records prove the legal basis as long as the trainee's records exist, then go
+  { table: 'face_consents', where: TRAINEE_GONE('face_consents') },
+  { table: 'face_consent_events', where: TRAINEE_GONE('face_consent_events') },
   { table: 'teachers', where: 'expires_ms < @now' },
   {
     table: 'classes',
@@ -120,6 +150,12 @@ export class RetentionRepo {
   /** When this database was created (its first migration), or null. */
   createdMs(): number | null {
     return (this.store.db.prepare('SELECT MIN(applied_ms) FROM schema_migrations').pluck().get() as number | null) ?? null;
+  }
+
+  /** Bytes of raw input bodies kept in rows after `afterId`, and the highest id seen (incremental sums). */
+  rawInputBytes(afterId: number): { bytes: number; maxId: number } {
+    const r = this.store.db.prepare('SELECT COALESCE(SUM(length(body)), 0) AS b, COALESCE(MAX(id), ?) AS m FROM raw_inputs WHERE id > ?').get(afterId, afterId) as { b: number; m: number };
+    return { bytes: r.b, maxId: r.m };
   }
 
   /** Size of the database files (db + WAL). */

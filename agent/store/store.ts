@@ -43,6 +43,9 @@ export class Store {
       // loss; FULL syncs the WAL on every commit. Batching keeps the cost low (see bench).
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
+      // deleted rows are overwritten with zeros, not left in free pages: withdrawn consent and
+      // expired face data must leave no bytes in the file (scrub() then empties the WAL)
+      this.db.pragma('secure_delete = ON');
       // a reader (CLI) and the daemon may briefly contend; wait instead of failing
       this.db.pragma('busy_timeout = 5000');
       const applied = migrate(this.db, MIGRATIONS, this.now());
@@ -57,6 +60,15 @@ export class Store {
 
   tx<T>(fn: () => T): T {
     return this.db.transaction(fn)();
+  }
+
+  /**
+   * Move the WAL into the database and truncate it, so deleted pages' old images leave the WAL
+   * file too. Best effort: a reader holding an old snapshot makes it partial (returns false).
+   */
+  scrub(): boolean {
+    const r = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    return r[0]?.busy === 0;
   }
 
   integrityCheck(): string {

@@ -47,7 +47,7 @@ describe('Hikvision HTTP host push', () => {
     expect((await dev.push(`${url}?token=tok`, e2, { multipart: true, chunks: 5 })).status).toBe(200);
     expect((await dev.push(url, e2, { multipart: true, basic: 'tok' })).status).toBe(200); // retransmission
     expect((await dev.push(url, e1)).status).toBe(401);
-    expect((await dev.push(`${s.base}/hikvision/nope?token=tok`, e1)).status).toBe(404);
+    expect((await dev.push(`${s.base}/hikvision/nope?token=tok`, e1)).status).toBe(401); // unknown terminal: the same answer as a wrong token
     expect(n('SELECT COUNT(*) FROM checkins')).toBe(2);
     const raw = s.ctx.store.db.prepare("SELECT body FROM raw_inputs WHERE content_type LIKE 'multipart%' LIMIT 1").pluck().get() as Buffer;
     expect(raw.toString()).toMatch(/\[picture 2006 bytes not kept\]/);

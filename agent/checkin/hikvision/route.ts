@@ -1,5 +1,4 @@
-import { tokenOk } from '../auth.js';
-import { json, text, type Reply, type RequestCtx, type Route, type RouteEnv } from '../http.js';
+import { json, safeDecode, text, UNAUTHORISED, type Reply, type RequestCtx, type Route, type RouteEnv } from '../http.js';
 import { FormError, readForm, type FormPart } from '../form.js';
 import { boundaryOf } from '../multipart.js';
 import type { Parsed } from '../types.js';
@@ -47,18 +46,23 @@ export async function readHikPush(body: Buffer, contentType: string | undefined,
 
 /**
  * Hikvision HTTP host push: the terminal's httpHosts entry points at
- * http://<box>:<port>/hikvision/<terminal id> (with the token as Basic password or ?token=).
+ * http://<box>:<port>/hikvision/<terminal id> (with the terminal's token as Basic password,
+ * the httpHosts `basic` method; ?token= only for firmware that takes nothing else). Unknown
+ * terminal and wrong credential get the same 401, before any body byte is read.
  * Answers 200 once the raw body is stored, whatever it held: the device retries otherwise.
  */
 export const hikvisionPushRoute: Route = {
   matches: (p) => p.startsWith('/hikvision/'),
+  admit(req, url, env) {
+    const id = safeDecode(url.pathname.slice('/hikvision/'.length));
+    if (id === undefined) return json(404, { error: 'no such endpoint' });
+    if (req.method !== 'POST') return json(405, { error: 'use POST' });
+    const term = env.terminals.byId(id);
+    return env.creds.forTerminal(req, url, term?.protocol === 'hikvision' ? term : undefined) ?? UNAUTHORISED;
+  },
   async handle(ctx: RequestCtx, env: RouteEnv): Promise<Reply> {
     const { req, url } = ctx;
-    if (req.method !== 'POST') return json(405, { error: 'use POST' });
-    const id = decodeURIComponent(url.pathname.slice('/hikvision/'.length));
-    const term = env.terminals.byId(id);
-    if (!term || term.protocol !== 'hikvision') return json(404, { error: 'unknown terminal' });
-    if (!tokenOk(req, url, env.token)) return json(401, { error: 'token required (Basic password, Bearer, or ?token=)' });
+    const term = ctx.caller.terminal!;
     const ct = req.headers['content-type'];
     let parsed: Parsed | undefined;
     let failure: Error | undefined;

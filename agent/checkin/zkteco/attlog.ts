@@ -81,7 +81,8 @@ export function handshake(sn: string, stamp: string | null, tzHours: number): st
     'Delay=10',
     'TransTimes=00:00;14:05',
     'TransInterval=1',
-    'TransFlag=TransData AttLog OpLog',
+    // punches only: operation logs (OpLog), enrolments and pictures carry templates and passwords the box must not receive
+    'TransFlag=TransData AttLog',
     `TimeZone=${tzHours}`,
     'Realtime=1',
     'Encrypt=None',

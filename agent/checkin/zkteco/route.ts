@@ -1,34 +1,40 @@
 import { zoneOffsetMinutes } from '../../core/time.js';
 import { text, type Reply, type RequestCtx, type Route, type RouteEnv } from '../http.js';
 import { handshake, nonEmptyLines, parseAttlog } from './attlog.js';
-
-/** Tables whose bodies are face or fingerprint images: the box keeps their size, never the picture. */
-const PHOTO_TABLES = new Set(['ATTPHOTO', 'BIOPHOTO', 'USERPIC', 'BIODATA']);
+import { minimise } from './operlog.js';
 
 /**
  * ZKTeco PUSH / ADMS server side (/iclock/...). The terminal starts every exchange. Terminals
- * cannot authenticate, so a request is accepted only from a configured serial (SN); anything
- * else gets 401 and a warning. Every data POST is stored raw before the terminal's `OK`.
+ * cannot authenticate: a request is admitted only with a configured serial (SN) in its query,
+ * from the terminal's allowed source addresses when it has an allowlist (strongly advised), and
+ * before any body byte is read. Unknown serial and wrong address get the same 401.
+ * Every data POST is stored before the terminal's `OK`, minimised first (operlog.ts): templates,
+ * passwords, cards and pictures never reach the disk.
  */
 export const zktecoRoute: Route = {
   matches: (p) => p.startsWith('/iclock/'),
-  async handle(ctx: RequestCtx, env: RouteEnv): Promise<Reply> {
-    const { req, url } = ctx;
-    const endpoint = url.pathname.replace(/\.aspx$/, '');
+  admit(req, url, env) {
     const sn = url.searchParams.get('SN') ?? url.searchParams.get('sn') ?? '';
-    const repo = env.ingest.repo;
     let term = sn ? env.terminals.bySerial('zkteco', sn) : undefined;
     if (!term && sn && /^[A-Za-z0-9._-]{1,64}$/.test(sn)) {
       // approved with `checkins approve <serial>` (as ZKBioTime/HikCentral approve a new device)
-      const ok = repo.approved('zkteco', sn);
+      const ok = env.ingest.repo.approved('zkteco', sn);
       if (ok?.terminal_id) term = { id: ok.terminal_id, protocol: 'zkteco', serial: sn, timezone: ok.timezone ?? 'Asia/Shanghai', enabled: true };
-      // remembered for approval: listed by `checkins terminals`, `checkins unknown` and doctor
-      else repo.knock('zkteco', sn, ctx.receivedMs, req.socket.remoteAddress ?? null);
+      // remembered for approval (one row per serial, no body read): `checkins terminals`, `checkins unknown`, doctor
+      else env.ingest.repo.knock('zkteco', sn, Date.now(), req.socket.remoteAddress ?? null);
     }
-    if (!term) {
-      env.warn(`zk-sn:${sn.slice(0, 40)}`, { endpoint, sn: sn.slice(0, 40) }, 'ZKTeco request from an unapproved serial refused (classroom-agent checkins terminals; checkins approve <serial>)');
-      return text(401, 'ERROR: unknown SN\n');
+    if (!term || !env.creds.fromAllowed(term, req.socket.remoteAddress)) {
+      env.warn(`zk-sn:${sn.slice(0, 40)}`, { endpoint: url.pathname.slice(0, 40), sn: sn.slice(0, 40) }, 'ZKTeco request from an unconfigured serial or address refused');
+      return text(401, 'ERROR: unauthorised\n');
     }
+    return { terminal: term, via: 'serial' };
+  },
+  async handle(ctx: RequestCtx, env: RouteEnv): Promise<Reply> {
+    const { req, url } = ctx;
+    const endpoint = url.pathname.replace(/\.aspx$/, '');
+    const term = ctx.caller.terminal!;
+    const sn = url.searchParams.get('SN') ?? url.searchParams.get('sn') ?? '';
+    const repo = env.ingest.repo;
     if (endpoint === '/iclock/cdata' && req.method === 'GET') {
       repo.heartbeat(term.id, 'zkteco', ctx.receivedMs);
       const st = repo.state(term.id);
@@ -46,9 +52,8 @@ export const zktecoRoute: Route = {
     }
     if ((endpoint === '/iclock/cdata' || endpoint === '/iclock/devicecmd') && req.method === 'POST') {
       const table = (url.searchParams.get('table') ?? (endpoint === '/iclock/devicecmd' ? 'DEVICECMD' : '')).toUpperCase();
-      const photo = PHOTO_TABLES.has(table);
       const stamp = url.searchParams.get('Stamp') ?? url.searchParams.get('stamp') ?? undefined;
-      const keep = photo ? Buffer.from(`[${table} ${ctx.body.length} bytes: picture not kept]`) : undefined;
+      const keep = minimise(table, ctx.body);
       const out = await env.ingest.submit({
         raw: { protocol: 'zkteco', terminal: term.id, channel: 'http', method: req.method, path: `${url.pathname}${url.search}`, contentType: req.headers['content-type'], body: ctx.body, receivedMs: ctx.receivedMs },
         keep,

@@ -27,14 +27,15 @@ export function register(program: Command): void {
     .option('--guardian', '由监护人同意（未满14周岁）/ given by a guardian (trainee under 14)')
     .option('--note <text>', '备注 / note')
     .option('--revoke', '撤回同意并删除其人脸数据 / revoke consent and delete the trainee\'s face data')
+    .option('--withdraw', '同 --revoke / same as --revoke')
     .action(
-      action((trainee: string, o: { by?: string; method: string; guardian?: boolean; note?: string; revoke?: boolean }, cmd: Command) => {
+      action((trainee: string, o: { by?: string; method: string; guardian?: boolean; note?: string; revoke?: boolean; withdraw?: boolean }, cmd: Command) => {
         const lang = langOf(cmd);
         const store = openStore(configOf(cmd));
         try {
           const faces = new FaceRepo(store);
-          if (o.revoke) {
-            const n = faces.revokeConsent(trainee, Date.now());
+          if (o.revoke || o.withdraw) {
+            const n = faces.revokeConsent(trainee, Date.now(), { recordedBy: o.by, method: o.method, note: o.note });
             out(t(lang, `已撤回 ${trainee} 的同意，删除人脸特征 ${n} 条`, `Consent of ${trainee} revoked; ${n} face descriptor(s) deleted`));
             return;
           }

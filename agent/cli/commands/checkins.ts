@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import { formatIso, formatLocal } from '../../core/time.js';
 import { CheckinRepo } from '../../store/checkins.js';
+import { intArg } from '../options.js';
 import { action, configOf, EXIT, langOf, openStore } from '../context.js';
 import { t } from '../i18n.js';
 
@@ -17,10 +18,8 @@ function withRepo<T>(cmd: Command, fn: (r: CheckinRepo) => T): T {
   }
 }
 
-function limitOf(v: string | undefined): number {
-  const n = Number(v ?? 100);
-  if (!Number.isInteger(n) || n < 1) throw new InputError('arguments', [{ path: '--limit', message: 'a positive whole number' }]);
-  return n;
+function limitOf(v: number | undefined): number {
+  return v ?? 100;
 }
 
 /**
@@ -33,10 +32,10 @@ export function register(program: Command): void {
   c.command('list')
     .description('最近的签到 / recent check-ins')
     .option('--terminal <id>', '只看此考勤机 / only this terminal')
-    .option('--limit <n>', '条数 / how many', '100')
+    .option('--limit <n>', '条数 / how many', intArg(1, 1_000_000), 100)
     .option('--json', 'JSON')
     .action(
-      action((o: { terminal?: string; limit?: string; json?: boolean }, cmd: Command) => {
+      action((o: { terminal?: string; limit?: number; json?: boolean }, cmd: Command) => {
         const lang = langOf(cmd);
         const rows = withRepo(cmd, (r) => r.list({ terminal: o.terminal, limit: limitOf(o.limit) }));
         if (o.json) return void process.stdout.write(`${JSON.stringify(rows.map((x) => ({ ...x, at: iso(x.at) })), null, 1)}\n`);
@@ -46,10 +45,10 @@ export function register(program: Command): void {
     );
   c.command('unknown')
     .description('未匹配名册的人员和无法解析的数据 / people not on any roster and inputs that could not be read')
-    .option('--limit <n>', '条数 / how many', '100')
+    .option('--limit <n>', '条数 / how many', intArg(1, 1_000_000), 100)
     .option('--json', 'JSON')
     .action(
-      action((o: { limit?: string; json?: boolean }, cmd: Command) => {
+      action((o: { limit?: number; json?: boolean }, cmd: Command) => {
         const lang = langOf(cmd);
         const limit = limitOf(o.limit);
         const { people, problems } = withRepo(cmd, (r) => ({ people: r.list({ unknownOnly: true, limit }), problems: r.problems(limit) }));
@@ -77,10 +76,10 @@ export function register(program: Command): void {
     );
   c.command('raw')
     .description('输出一条原始数据 / print one raw input as received')
-    .argument('<id>', '原始数据编号 / raw input id')
+    .argument('<id>', '原始数据编号 / raw input id', intArg(1))
     .action(
-      action((id: string, _o: unknown, cmd: Command) => {
-        const body = withRepo(cmd, (r) => r.rawBody(Number(id)));
+      action((id: number, _o: unknown, cmd: Command) => {
+        const body = withRepo(cmd, (r) => r.rawBody(id));
         if (!body) throw new InputError('arguments', [{ path: 'id', message: `no raw input #${id}` }]);
         process.stdout.write(body);
       }),

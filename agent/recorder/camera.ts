@@ -10,7 +10,7 @@ import { recordArgs } from '../ffmpeg/args.js';
 import { spawnFfmpegWithList } from '../ffmpeg/run.js';
 import type { AlarmRepo } from '../store/alarms.js';
 import type { GapReason, GapRow, RecordingRepo } from '../store/recordings.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../core/backoff.js';
 import { freeBytes, isDiskFullText } from './disk.js';
 import { rtspAnswers } from './reachability.js';
 import { recoverSegments } from './recovery.js';

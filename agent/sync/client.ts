@@ -9,7 +9,7 @@ import type { Module } from '../core/module.js';
 import { AlarmRepo } from '../store/alarms.js';
 import { Outbox, type OutboxRecord } from '../store/outbox.js';
 import { SyncMeta } from '../store/syncmeta.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../core/backoff.js';
 import { describe, mqttOptions } from './connect.js';
 import { topics, type AckMsg, type BatchMsg, type CommandMsg, type ReplyMsg, type StatusMsg, type StatusState } from './contract.js';
 import { parseMessage, validators } from './schemas.js';

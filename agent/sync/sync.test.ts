@@ -8,7 +8,7 @@ import { CentralReceiver } from '../central/receiver.js';
 import type { AgentContext } from '../core/context.js';
 import { Outbox } from '../store/outbox.js';
 import { SyncMeta } from '../store/syncmeta.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../core/backoff.js';
 import { SyncClient, type SyncState } from './client.js';
 import { describe as describeConn, mqttOptions } from './connect.js';
 import { topics, toRanges, fromRanges } from './contract.js';

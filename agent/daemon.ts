@@ -178,6 +178,12 @@ export class Daemon {
         alarms.clear('module-failed', module.name, ctx.now());
         this.log.info({ module: module.name }, 'module started');
       } catch (err) {
+        // a config mistake found by a module (a secret that cannot be read) is the whole
+        // daemon's: it stops and exits CONFIG instead of running with half its modules
+        if (err instanceof InputError) {
+          entry.state = 'failed';
+          throw err;
+        }
         entry.state = 'failed';
         entry.error = (err as Error).message;
         this.log.error({ module: module.name, err: entry.error }, 'module failed to start; the others run on');

@@ -36,6 +36,12 @@ export const DAEMON_EXIT = {
   SIGNAL_TWICE: 130,
 } as const;
 
+/**
+ * The context a module gets: the shared one with the module's own logger, so that its lines
+ * (and those of everything it hands ctx to) carry its namespace (`ca:recorder`), not the daemon's.
+ */
+export const own = (ctx: AgentContext, ns: string): AgentContext => ({ ...ctx, log: logger(ns) });
+
 /** Builds one module (or none, when its feature is disabled in the config). */
 export type ModuleFactory = (ctx: AgentContext) => Module | null | undefined;
 
@@ -46,10 +52,10 @@ export type ModuleFactory = (ctx: AgentContext) => Module | null | undefined;
  * both so that its first judgement sees them running.
  */
 export const MODULE_FACTORIES: ModuleFactory[] = [
-  (ctx) => (ctx.cfg.sync.enabled ? new SyncClient(ctx) : null),
-  (ctx) => new Recorder(ctx),
-  (ctx) => new CheckinServer(ctx),
-  (ctx) => (ctx.cfg.vision.enabled ? new VisionModule(ctx) : null),
+  (ctx) => (ctx.cfg.sync.enabled ? new SyncClient(own(ctx, 'sync')) : null),
+  (ctx) => new Recorder(own(ctx, 'recorder')),
+  (ctx) => new CheckinServer(own(ctx, 'checkin')),
+  (ctx) => (ctx.cfg.vision.enabled ? new VisionModule(own(ctx, 'vision')) : null),
   (ctx) => new LessonMonitor(ctx),
   (ctx) => new EvidenceChain(ctx),
   (ctx) => new Retention(ctx),

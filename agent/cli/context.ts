@@ -1,9 +1,8 @@
 import { Command } from 'commander';
-import { loadConfig, statePaths, type LoadOptions } from '../config/load.js';
+import { loadConfig, type LoadOptions } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { formatIssue, InputError } from '../core/errors.js';
 import { initLogging } from '../core/log.js';
-import { Store } from '../store/store.js';
 import { pickLang, t, type Lang } from './i18n.js';
 
 /** Exit statuses shared by every command. */
@@ -33,9 +32,8 @@ export function configOf(cmd: Command, o: LoadOptions = {}): Config {
   return cfg;
 }
 
-export function openStore(cfg: Config): Store {
-  return new Store({ file: statePaths(cfg).database });
-}
+/** The store of a config (core/context.ts's openStore): read-only commands pass { readonly: true }. */
+export { openStore } from '../core/context.js';
 
 /**
  * Wrap a command's action: input problems exit 2 with every issue listed by path; anything

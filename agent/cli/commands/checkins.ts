@@ -9,8 +9,9 @@ import { t } from '../i18n.js';
 const iso = (ms: number | null) => (ms === null ? null : formatIso(ms));
 const local = (ms: number | null | undefined) => (ms == null ? '-' : formatLocal(ms));
 
-function withRepo<T>(cmd: Command, fn: (r: CheckinRepo) => T): T {
-  const store = openStore(configOf(cmd));
+/** The check-in repository of the config's store; read-only unless `write` (only `match` writes). */
+function withRepo<T>(cmd: Command, fn: (r: CheckinRepo) => T, write = false): T {
+  const store = openStore(configOf(cmd), { readonly: !write });
   try {
     return fn(new CheckinRepo(store));
   } finally {
@@ -70,7 +71,7 @@ export function register(program: Command): void {
     .action(
       action((_o: unknown, cmd: Command) => {
         const lang = langOf(cmd);
-        const n = withRepo(cmd, (r) => r.remapUnknown(1_000_000));
+        const n = withRepo(cmd, (r) => r.remapUnknown(1_000_000), true);
         process.stdout.write(t(lang, `已匹配 ${n} 条签到\n`, `Matched ${n} check-ins\n`));
       }),
     );

@@ -44,7 +44,7 @@ export function register(program: Command): void {
       action((opts: { json?: boolean }, cmd: Command) => {
         const lang = langOf(cmd);
         const cfg = configOf(cmd);
-        const store = openStore(cfg);
+        const store = openStore(cfg, { readonly: true });
         try {
           const now = Date.now();
           const ob = new Outbox(store);

@@ -104,7 +104,8 @@ export async function checkCamera(cam: CameraConfig, where: string, budgetMs = C
     const left = Math.max(3000, budgetMs - (Date.now() - started));
     p = await timeout(probeStream(url, { transport: cam.transport, seconds: PROBE_SECONDS, ffprobePath }), left, 'RTSP');
   } catch (err) {
-    const msg = (err as Error).message.trim().split('\n').pop() ?? '';
+    // ffprobe's message quotes the URL, password included
+    const msg = maskUrl((err as Error).message.trim().split('\n').pop() ?? '');
     const auth = /401|unauthori[sz]ed/i.test(msg);
     return {
       id: cam.id,

@@ -385,7 +385,7 @@ export class CameraRecorder {
     let reason: GapReason;
     let detail = code !== null ? `ffmpeg exit code ${code}` : `ffmpeg killed by ${signal}`;
     // ffmpeg prints the input URL, password included, in its errors: mask before storing or logging
-    if (lastErr) detail += `: ${lastErr.replace(/\/\/([^:/@\s]+):([^@\s]*)@/g, '//$1:***@').slice(0, 300)}`;
+    if (lastErr) detail += `: ${maskUrl(lastErr).slice(0, 300)}`;
     if (spawnError) detail = `cannot start ffmpeg: ${spawnError.message}`;
     if (this.stopping) {
       reason = 'agent stopped';

@@ -122,7 +122,7 @@ export function register(program: Command): void {
         try {
           p = await probeStream(url, { transport, seconds });
         } catch (err) {
-          process.stderr.write(t(lang, `无法读取码流 ${maskUrl(url)}：${(err as Error).message}\n`, `Cannot read the stream ${maskUrl(url)}: ${(err as Error).message}\n`));
+          process.stderr.write(t(lang, `无法读取码流 ${maskUrl(url)}：${maskUrl((err as Error).message)}\n`, `Cannot read the stream ${maskUrl(url)}: ${maskUrl((err as Error).message)}\n`));
           return EXIT.PROBLEM;
         }
         const warnings = [keyframeWarning(lang, p), skewWarning(lang, skewMs)].filter((x): x is string => !!x);

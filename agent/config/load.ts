@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML, { LineCounter } from 'yaml';
 import { InputError } from '../core/errors.js';
+import { noteSecret } from '../core/secret-audit.js';
 import { secretIssues } from './secrets.js';
 import { semanticIssues } from './semantic.js';
 import { translateZodIssues } from './zod-issues.js';
@@ -117,6 +118,12 @@ export function statePaths(cfg: Config) {
  */
 export function resolveSecret(ref: SecretRef | undefined, where: string): string | undefined {
   if (ref === undefined) return undefined;
+  const v = readSecret(ref, where);
+  noteSecret(v);
+  return v;
+}
+
+function readSecret(ref: SecretRef, where: string): string {
   if (typeof ref === 'string') return ref;
   if ('env' in ref) {
     const v = process.env[ref.env];

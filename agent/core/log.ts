@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { noteSecret } from './secret-audit.js';
 
 /**
  * Namespaced JSON logs (pino). One root logger; every module takes a child with its namespace
@@ -72,7 +73,10 @@ export function logger(ns: string): Logger {
  */
 export function maskUrl(text: string): string {
   return text
-    .replace(/\/\/([^\s:/@]+):([^\s@/]*)@/g, '//$1:***@')
+    .replace(/\/\/([^\s:/@]+):([^\s@/]*)@/g, (_m, user: string, pw: string) => {
+      noteSecret(pw === '***' ? undefined : pw);
+      return `//${user}:***@`;
+    })
     .replace(/([?&](?:token|access_token|password|passwd|pass|pwd|secret|key|auth|sig|signature)=)[^&\s#"']+/gi, '$1***');
 }
 

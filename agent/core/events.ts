@@ -19,8 +19,6 @@ export interface AgentEvents {
   /** the central side acknowledged outbox records up to and including these sequences */
   'sync.acked': { seqs: number[]; at: number };
   'sync.status': { connected: boolean; backlog: number };
-  /** the central side asked the box to reload something (roster or schedule) */
-  'sync.command': { cmd: 'reload'; what: 'roster' | 'schedule'; id: string; at: number };
   'verdict.computed': { classId: string; lessonId?: string; eligible: boolean; at: number };
   /** the daemon's lifecycle; sync publishes it (retained status topic), so 'stopping' goes out before sync stops */
   'daemon.state': { state: 'starting' | 'running' | 'stopping' | 'stopped'; at: number; failed?: string[] };

@@ -256,11 +256,8 @@ export class SyncClient implements Module {
     if (c.cmd === 'resend') {
       this.resendFrom(c.from);
       this.reply({ id: c.id, cmd: c.cmd, ok: true, message: `resending from ${c.from}` });
-    } else if (c.cmd === 'ping') {
-      this.reply({ id: c.id, cmd: c.cmd, ok: true, backlog: this.outbox.backlog().count });
     } else {
-      this.ctx.bus.emit('sync.command', { cmd: 'reload', what: c.what, id: c.id, at: this.ctx.now() });
-      this.reply({ id: c.id, cmd: c.cmd, ok: true, message: `reload ${c.what} requested` });
+      this.reply({ id: c.id, cmd: c.cmd, ok: true, backlog: this.outbox.backlog().count });
     }
   }
 

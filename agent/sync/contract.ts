@@ -39,8 +39,7 @@ export interface AckMsg {
 
 export type CommandMsg =
   | { v: 1; id: string; cmd: 'resend'; from: number }
-  | { v: 1; id: string; cmd: 'ping' }
-  | { v: 1; id: string; cmd: 'reload'; what: 'roster' | 'schedule' };
+  | { v: 1; id: string; cmd: 'ping' };
 
 export interface ReplyMsg {
   v: 1;

@@ -9,6 +9,7 @@ import type { AgentContext } from '../core/context.js';
 import { Outbox } from '../store/outbox.js';
 import { SyncMeta } from '../store/syncmeta.js';
 import { Backoff } from '../core/backoff.js';
+import { Retention } from '../retention/retention.js';
 import { SyncClient, type SyncState } from './client.js';
 import { describe as describeConn, mqttOptions } from './connect.js';
 import { topics, toRanges, fromRanges } from './contract.js';
@@ -249,7 +250,7 @@ describe('sync over aedes', () => {
     await waitFor(() => receiver!.database.box('box-1')?.status_state === 'stopped', 5000, 'stopped');
   });
 
-  it('raises a disk-budget alarm and keeps the outbox', async () => {
+  it('hears retention say the disk is full: raises a disk-budget alarm and keeps the outbox', async () => {
     const dir = tempDir('sync-disk');
     const broker: AedesBroker = await startAedes();
     cleanups.push(() => broker.close());
@@ -259,8 +260,11 @@ describe('sync over aedes', () => {
     const client = new SyncClient(ctx);
     cleanups.push(() => client.stop());
     await client.start();
+    // retention owns the disk: its pass measures video and database against the budget
+    await new Retention(ctx).pass();
     await waitFor(() => (ctx.store.db.prepare("SELECT COUNT(*) AS n FROM alarms WHERE kind = 'sync-disk-budget' AND cleared_ms IS NULL").get() as { n: number }).n === 1, 5000, 'alarm');
-    expect(new Outbox(ctx.store).maxSeq()).toBe(101); // the alarm itself travels through the outbox
+    // nothing trimmed; the alarms (retention's disk-full and sync's) travel through the outbox too
+    expect(new Outbox(ctx.store).maxSeq()).toBe(100 + (ctx.store.db.prepare('SELECT COUNT(*) AS n FROM alarms').get() as { n: number }).n);
     expect(fs.existsSync(ctx.paths.database)).toBe(true);
   });
 });

@@ -3,7 +3,7 @@ import { probeStream, type StreamProbe } from '../cameras/probe.js';
 import { resolveSecret } from '../config/load.js';
 import type { CameraConfig } from '../config/schema.js';
 import { maskUrl } from '../core/log.js';
-import { withCredentials } from '../recorder/url.js';
+import { withCredentials } from '../cameras/stream.js';
 import { needsConfig, type Bilingual, type Check, type CheckStatus } from './check.js';
 
 /** Same thresholds as `classroom-agent probe` (agent/cli/commands/cameras.ts). */

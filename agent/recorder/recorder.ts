@@ -4,7 +4,7 @@ import { pdeathsigProblem } from '../ffmpeg/run.js';
 import { AlarmRepo } from '../store/alarms.js';
 import { RecordingRepo } from '../store/recordings.js';
 import { CameraRecorder, type CameraStats } from './camera.js';
-import { streamUrlOf } from './url.js';
+import { streamUrlOf } from '../cameras/stream.js';
 
 /**
  * The recorder: one supervised ffmpeg per enabled camera. It owns every ffmpeg recording

@@ -5,7 +5,7 @@ import { probeStream, type StreamProbe } from '../../cameras/probe.js';
 import { resolveSecret } from '../../config/load.js';
 import { InputError } from '../../core/errors.js';
 import { maskUrl } from '../../core/log.js';
-import { streamUrlOf } from '../../recorder/url.js';
+import { streamUrlOf } from '../../cameras/stream.js';
 import { intArg, intListArg } from '../options.js';
 import { action, configOf, EXIT, langOf } from '../context.js';
 import { t, type Lang } from '../i18n.js';

@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { statePaths } from '../../config/load.js';
-import { loadProfile } from '../../config/profile.js';
-import { EventBus } from '../../core/bus.js';
 import { InputError } from '../../core/errors.js';
-import type { AgentEvents } from '../../core/events.js';
 import { logger } from '../../core/log.js';
 import { MODELS_DIR } from '../../core/paths.js';
 import { FaceRepo } from '../../store/faces.js';

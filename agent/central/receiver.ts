@@ -61,7 +61,7 @@ export class CentralReceiver {
     const shared = (f: string) => (group ? `$share/${group}/${f}` : f);
     const client = mqtt.connect(this.opts.url, {
       clientId: this.opts.clientId ?? `central-${randomUUID().slice(0, 8)}`,
-      // clean sessions for shared consumers (notes/sync.md §6): a persistent member that is away
+      // clean sessions for shared consumers (docs/mqtt-contract.md): a persistent member that is away
       // still takes its share into a queue; the box's ack timeout covers messages lost in flight
       clean: true,
       protocolVersion: group ? 5 : 4,

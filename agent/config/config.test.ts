@@ -57,7 +57,7 @@ sync: { maxInFlight: 0, colour: blue }
 });
 
 describe('rule profiles', () => {
-  it('henan-2025 holds every number of DESIGN.md §2, each with its source', () => {
+  it('henan-2025 holds every number of docs/design.md §2, each with its source', () => {
     const p = loadProfile('henan-2025');
     expect(p.rules['class-size'].max).toBe(80);
     expect(p.rules['teacher-ratio'].traineesPerTeacher).toBe(20);

@@ -111,11 +111,13 @@ export const configSchema = z
         minFreeBytes: z.number().int().min(0).default(64 * 1024 * 1024),
         /** how long ffmpeg may take to close its segment after SIGINT before it is killed */
         stopTimeoutMs: z.number().int().positive().default(5000),
+        /** an ffmpeg whose agent is gone (no heartbeat) for this long stops itself; a restarted agent adopts it before that */
+        orphanMinutes: z.number().int().min(1).max(1440).default(10),
         ffmpegPath: z.string().optional(),
         ffprobePath: z.string().optional(),
       })
       .strict()
-      .default({ segmentSeconds: 60, stallSeconds: 10, backoffInitialMs: 1000, backoffMaxMs: 60_000, reconnectPollMs: 500, minFreeBytes: 64 * 1024 * 1024, stopTimeoutMs: 5000 }),
+      .default({ segmentSeconds: 60, stallSeconds: 10, backoffInitialMs: 1000, backoffMaxMs: 60_000, reconnectPollMs: 500, minFreeBytes: 64 * 1024 * 1024, stopTimeoutMs: 5000, orphanMinutes: 10 }),
     checkin: z
       .object({
         listen: hostPort.default({ host: '0.0.0.0', port: 8090 }),
@@ -215,6 +217,32 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, url: 'mqtt://127.0.0.1:1883', topicPrefix: 'classroom/v1', allowPlaintextPassword: false, batchSize: 500, maxInFlight: 4, ackTimeoutMs: 30_000, reconnectMinMs: 1000, reconnectMaxMs: 60_000 }),
+    /**
+     * remote live inspection (contract v1.1 `live`): on the province's request the box pushes a
+     * camera's stream, stream-copied, to the province's media server over an outbound connection
+     */
+    inspection: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** the province's ingest base (rtmp:// or rtsp://); a request names only a stream key under it. Unset: requests are refused */
+        pushUrl: z
+          .string()
+          .url()
+          .refine((u) => /^(rtmp|rtmps|rtsp|rtsps):\/\//.test(u), { message: 'rtmp://, rtmps://, rtsp:// or rtsps://' })
+          .optional(),
+        /** pushes at once; more are refused */
+        maxConcurrent: z.number().int().min(1).max(16).default(2),
+        /** the longest push, whatever the request asks; also ffmpeg's own -t, so no push outlives it */
+        maxSeconds: z.number().int().positive().max(3600).default(600),
+        /** upload budget of all pushes together; the newest push is stopped when they exceed it */
+        maxKbps: z.number().int().positive().default(8000),
+        /** the province's tus endpoint for playback on request (clips and their manifests). Unset: clip requests are refused */
+        uploadUrl: z.string().url().optional(),
+        /** the longest clip a request may ask for */
+        maxClipSeconds: z.number().int().positive().max(24 * 3600).default(3600),
+      })
+      .strict()
+      .default({ enabled: true, maxConcurrent: 2, maxSeconds: 600, maxKbps: 8000, maxClipSeconds: 3600 }),
     /** live lessons: at-risk alarms while a lesson is on, verdicts when it ends */
     monitor: z
       .object({

@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ['agent/**/*.test.ts', 'scripts/**/*.test.ts'],
     pool: 'forks',
+    // the secrets-never-printed audit: every output of the run is searched for configured secrets
+    globalSetup: ['agent/testing/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

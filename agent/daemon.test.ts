@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from './config/schema.js';
+import { InputError } from './core/errors.js';
 import type { Module } from './core/module.js';
 import { PACKAGE_ROOT } from './core/paths.js';
 import { SdNotify } from './core/sdnotify.js';
@@ -119,6 +120,24 @@ describe('Daemon lifecycle', () => {
     await d.stop();
     await started;
     expect(journal).toEqual(['start a', 'stop a']);
+  });
+
+  it('a config mistake met by a module stops the daemon: it never runs with half its modules', async () => {
+    const journal: string[] = [];
+    const secretFails: ModuleFactory = () => ({
+      name: 'cam',
+      async start() {
+        journal.push('start cam');
+        throw new InputError('config', [{ path: 'cameras[0].password', message: 'environment variable CAM_PW is not set' }]);
+      },
+      async stop() {
+        journal.push('stop cam');
+      },
+    });
+    const d = new Daemon({ cfg: cfgIn(tmp()), factories: [probe('a', journal), secretFails, probe('c', journal)] });
+    await expect(d.start()).rejects.toMatchObject({ name: 'InputError' });
+    await d.stop();
+    expect(journal).toEqual(['start a', 'start cam', 'stop cam', 'stop a']);
   });
 
   it('an unknown profile is a config error (InputError)', async () => {

@@ -37,6 +37,12 @@ export const DAEMON_EXIT = {
   SIGNAL_TWICE: 130,
 } as const;
 
+/**
+ * The context a module gets: the shared one with the module's own logger, so that its lines
+ * (and those of everything it hands ctx to) carry its namespace (`ca:recorder`), not the daemon's.
+ */
+export const own = (ctx: AgentContext, ns: string): AgentContext => ({ ...ctx, log: logger(ns) });
+
 /** Builds one module (or none, when its feature is disabled in the config). */
 export type ModuleFactory = (ctx: AgentContext) => Module | null | undefined;
 
@@ -47,12 +53,12 @@ export type ModuleFactory = (ctx: AgentContext) => Module | null | undefined;
  * both so that its first judgement sees them running.
  */
 export const MODULE_FACTORIES: ModuleFactory[] = [
-  (ctx) => (ctx.cfg.sync.enabled ? new SyncClient(ctx) : null),
+  (ctx) => (ctx.cfg.sync.enabled ? new SyncClient(own(ctx, 'sync')) : null),
   // right after sync: its requests come over MQTT, and it stops its pushes before sync goes
-  (ctx) => (ctx.cfg.sync.enabled && ctx.cfg.inspection.enabled ? new Inspection(ctx) : null),
-  (ctx) => new Recorder(ctx),
-  (ctx) => new CheckinServer(ctx),
-  (ctx) => (ctx.cfg.vision.enabled ? new VisionModule(ctx) : null),
+  (ctx) => (ctx.cfg.sync.enabled && ctx.cfg.inspection.enabled ? new Inspection(own(ctx, 'inspection')) : null),
+  (ctx) => new Recorder(own(ctx, 'recorder')),
+  (ctx) => new CheckinServer(own(ctx, 'checkin')),
+  (ctx) => (ctx.cfg.vision.enabled ? new VisionModule(own(ctx, 'vision')) : null),
   (ctx) => new LessonMonitor(ctx),
   (ctx) => new EvidenceChain(ctx),
   (ctx) => new Retention(ctx),
@@ -181,6 +187,12 @@ export class Daemon {
         alarms.clear('module-failed', module.name, ctx.now());
         this.log.info({ module: module.name }, 'module started');
       } catch (err) {
+        // a config mistake found by a module (a secret that cannot be read) is the whole
+        // daemon's: it stops and exits CONFIG instead of running with half its modules
+        if (err instanceof InputError) {
+          entry.state = 'failed';
+          throw err;
+        }
         entry.state = 'failed';
         entry.error = (err as Error).message;
         this.log.error({ module: module.name, err: entry.error }, 'module failed to start; the others run on');

@@ -1,8 +1,27 @@
 import type { CameraConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/load.js';
 import { describeCamera } from './onvif.js';
-import { withCredentials } from '../recorder/url.js';
 import { CameraError } from './errors.js';
+
+/**
+ * The one composer of a camera's stream URL and credentials (the recorder, probe and doctor use
+ * it): the configured rtspUrl with the camera's credentials put in when the URL has none, else
+ * the stream URI the camera gives over ONVIF.
+ */
+export async function streamUrlOf(cam: CameraConfig, where: string): Promise<string> {
+  if (cam.rtspUrl) return withCredentials(cam.rtspUrl, cam.username, resolveSecret(cam.password, `${where}.password`));
+  return onvifStreamUrl(cam, where);
+}
+
+/** Put a user name and password into a URL that has none (percent-encoded). */
+export function withCredentials(url: string, user?: string, pass?: string): string {
+  if (!user) return url;
+  const u = new URL(url);
+  if (u.username) return url;
+  u.username = encodeURIComponent(user);
+  if (pass !== undefined) u.password = encodeURIComponent(pass);
+  return u.toString();
+}
 
 /**
  * The RTSP URL of a camera configured by its ONVIF address: the first profile's stream URI,

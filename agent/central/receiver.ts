@@ -96,7 +96,7 @@ export class CentralReceiver {
       clientId,
       // the primary-host pattern of Sparkplug B: a retained state, and a will that says offline
       will: { topic: stateTopic, payload: Buffer.from(state(false)), qos: 1, retain: true },
-      // clean sessions for shared consumers (notes/sync.md §6): a persistent member that is away
+      // clean sessions for shared consumers (docs/mqtt-contract.md): a persistent member that is away
       // still takes its share into a queue; the box's ack timeout covers messages lost in flight
       clean: true,
       protocolVersion: group ? 5 : 4,

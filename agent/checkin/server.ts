@@ -18,6 +18,8 @@ import { hikvisionPushRoute } from './hikvision/route.js';
 import { HikvisionStreams } from './hikvision/client.js';
 import { DahuaStreams } from './dahua/client.js';
 import type { EventStreamTerminal } from './event-stream.js';
+import { AlarmRepo } from '../store/alarms.js';
+import { listenWithRetry } from '../core/listen.js';
 
 const ROUTES: Route[] = [zktecoRoute, webhookRoute, hikvisionPushRoute];
 
@@ -35,6 +37,7 @@ export class CheckinServer implements Module {
   private healthWatch?: TerminalHealth;
   private env?: RouteEnv;
   private rawBudget?: RawBudget;
+  private cancelListen?: () => void;
 
   constructor(private ctx: AgentContext) {}
 
@@ -73,15 +76,22 @@ export class CheckinServer implements Module {
     };
     const server = listener(c, (req, res) => this.onRequest(req, res));
     this.capConnections(server, c.maxConnections, c.maxConnectionsPerAddress);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(c.listen.port, c.listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
     this.server = server;
-    log.info({ listen: this.address() }, 'check-in server listening');
+    // a busy port is retried with backoff (and alarmed) while the terminal streams and health run
+    const alarms = new AlarmRepo(this.ctx.store);
+    const listening = listenWithRetry(server, {
+      port: c.listen.port,
+      host: c.listen.host,
+      log,
+      what: 'check-in server',
+      onBusy: (n) => n === 1 && alarms.raise('port-in-use', `checkin:${c.listen.port}`, `check-in port ${c.listen.port} is in use by another program; retrying`, this.ctx.now()),
+      onListening: () => {
+        alarms.clear('port-in-use', `checkin:${c.listen.port}`, this.ctx.now());
+        log.info({ listen: this.address() }, 'check-in server listening');
+      },
+    });
+    this.cancelListen = listening.cancel;
+    await listening.first;
     for (const t of terminals.ofProtocol('hikvision').filter((x) => x.url)) this.streams.set(t.id, new HikvisionStreams(this.ctx, this.ingest, t));
     for (const t of terminals.ofProtocol('dahua').filter((x) => x.url)) this.streams.set(t.id, new DahuaStreams(this.ctx, this.ingest, t));
     for (const s of this.streams.values()) s.start();
@@ -182,6 +192,7 @@ export class CheckinServer implements Module {
   }
 
   async stop(): Promise<void> {
+    this.cancelListen?.();
     await Promise.all([...this.streams.values()].map((s) => s.stop()));
     this.streams.clear();
     this.healthWatch?.stop();

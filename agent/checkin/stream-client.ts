@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import { digestRequest } from './digest.js';
 import { boundaryOf, MultipartStream, type Part } from './multipart.js';
+import { Backoff } from '../core/backoff.js';
 
 export interface StreamClientOpts {
   url: string;
@@ -29,7 +30,7 @@ export class StreamClient {
   private res?: http.IncomingMessage;
   private watchdog?: NodeJS.Timeout;
   private retry?: NodeJS.Timeout;
-  private delay: number;
+  private backoff: Backoff;
   private stopped = true;
   connected = false;
   connects = 0;
@@ -37,7 +38,7 @@ export class StreamClient {
   private gen = 0;
 
   constructor(private o: StreamClientOpts) {
-    this.delay = o.reconnectMinMs;
+    this.backoff = new Backoff(o.reconnectMinMs, o.reconnectMaxMs);
   }
 
   start(): void {
@@ -71,11 +72,10 @@ export class StreamClient {
     if (this.connected) this.o.onDisconnected?.(reason);
     this.connected = false;
     clearTimeout(this.retry);
-    const wait = Math.round(this.delay * (0.75 + Math.random() * 0.5));
+    const wait = this.backoff.next();
     // a quiet stream on firmware without heartbeats is re-armed routinely: not worth a warning each time
     if (reason.startsWith('no data')) this.o.log.info({ reason, retryMs: wait }, 'event stream silent, re-arming');
     else this.o.log.warn({ reason, retryMs: wait }, 'event stream down, reconnecting');
-    this.delay = Math.min(this.delay * 2, this.o.reconnectMaxMs);
     this.retry = setTimeout(() => this.connect(), wait);
   }
 
@@ -102,7 +102,7 @@ export class StreamClient {
         });
         res.on('data', (d: Buffer) => {
           this.arm();
-          this.delay = this.o.reconnectMinMs;
+          this.backoff.reset();
           try {
             mp.push(d);
           } catch (err) {

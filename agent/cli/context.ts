@@ -1,9 +1,8 @@
 import { Command } from 'commander';
-import { loadConfig, statePaths } from '../config/load.js';
+import { loadConfig, type LoadOptions } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { InputError } from '../core/errors.js';
+import { formatIssue, InputError } from '../core/errors.js';
 import { initLogging } from '../core/log.js';
-import { Store } from '../store/store.js';
 import { pickLang, t, type Lang } from './i18n.js';
 
 /** Exit statuses shared by every command. */
@@ -25,17 +24,16 @@ export function langOf(cmd: Command): Lang {
 }
 
 /** Config from --config (or CLASSROOM_AGENT_CONFIG, or embedded defaults), with --state applied. */
-export function configOf(cmd: Command): Config {
+export function configOf(cmd: Command, o: LoadOptions = {}): Config {
   const g = globals(cmd);
-  const cfg = loadConfig(g.config ?? process.env.CLASSROOM_AGENT_CONFIG);
+  const cfg = loadConfig(g.config ?? process.env.CLASSROOM_AGENT_CONFIG, o);
   const state = g.state ?? process.env.CLASSROOM_AGENT_STATE;
   if (state) cfg.paths = { ...cfg.paths, state, video: undefined, database: undefined };
   return cfg;
 }
 
-export function openStore(cfg: Config): Store {
-  return new Store({ file: statePaths(cfg).database });
-}
+/** The store of a config (core/context.ts's openStore): read-only commands pass { readonly: true }. */
+export { openStore } from '../core/context.js';
 
 /**
  * Wrap a command's action: input problems exit 2 with every issue listed by path; anything
@@ -53,7 +51,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
     } catch (err) {
       if (err instanceof InputError) {
         process.stderr.write(t(lang, `输入有误 (${err.source})：\n`, `Unusable input (${err.source}):\n`));
-        for (const i of err.issues) process.stderr.write(`  ${i.path ? `${i.path}: ` : ''}${i.message}\n`);
+        for (const i of err.issues) process.stderr.write(`  - ${formatIssue(i, lang)}\n`);
+        process.stderr.write(t(lang, `共 ${err.issues.length} 处问题。\n`, `${err.issues.length} problem(s).\n`));
         process.exitCode = EXIT.INPUT;
       } else {
         process.stderr.write(`${t(lang, '错误', 'Error')}: ${(err as Error).message ?? String(err)}\n`);

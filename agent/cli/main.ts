@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { translateCommanderError } from './options.js';
 import { createRequire } from 'node:module';
 import { register as registerCheckins } from './commands/checkins.js';
 import { register as registerClasses } from './commands/classes.js';
@@ -24,8 +25,18 @@ const program = new Command('classroom-agent')
   .option('--state <dir>', '状态目录（覆盖配置）/ state folder, overrides paths.state ($CLASSROOM_AGENT_STATE)')
   .option('--lang <zh|en>', '输出语言 / output language (default: from the locale, Chinese first)')
   .option('--log-level <level>', '日志级别 / log level for stderr JSON logs')
-  .showHelpAfterError();
+  .showHelpAfterError('（用 --help 查看用法 / see --help）')
+  .configureOutput({ outputError: (str, write) => write(translateCommanderError(str)) })
+  // why: commander exits 1 on a usage error (and the bare program prints its help); a wrong
+  // command line is unusable input, exit 2, like a bad config
+  .exitOverride();
 
 for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras, registerCheckins, registerVision, registerRun, registerDemo, registerSync, registerDoctor, registerStatus, registerRecordings]) register(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (!(err instanceof CommanderError)) throw err;
+  const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version';
+  process.exitCode = ok ? 0 : 2;
+}

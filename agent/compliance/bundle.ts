@@ -4,7 +4,7 @@ import { formatIso, parseIsoStrict } from '../core/time.js';
 import { LESSON_KINDS, type Evidence } from './evidence.js';
 
 /**
- * The evidence bundle (DESIGN.md §3): the file `export-evidence` writes and `evaluate` reads.
+ * The evidence bundle (docs/design.md §3): the file `export-evidence` writes and `evaluate` reads.
  * Parsing is strict and lists every problem with its JSON path; nothing half-valid reaches the
  * engine, because a verdict computed on misread evidence is worse than no verdict.
  */

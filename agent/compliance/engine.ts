@@ -22,7 +22,7 @@ export function evaluate(e: Evidence, profile: Profile): Verdict {
   const rec = recordingRules(coverage, profile);
 
   const all = [...structuralRules(e, profile), ...scheduleRules(e, profile), ...rec.violations, ...peopleRules(e, onCamera, profile)];
-  // why: a rule resting on an unverified profile value is advice, never a lost subsidy (notes/rules.md §5)
+  // why: a rule resting on an unverified profile value is advice, never a lost subsidy (docs/design.md §2)
   const violations = all.filter((f) => !f.advisory).sort(byRuleThenSubject);
   const warnings = [...rec.warnings, ...all.filter((f) => f.advisory)].sort(byRuleThenSubject);
 

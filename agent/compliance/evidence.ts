@@ -1,6 +1,6 @@
 /**
  * The evidence the compliance engine judges, in engine form (UTC ms, ids resolved).
- * bundle.ts turns the JSON bundle of DESIGN.md §3 into this; the store builds the same bundle.
+ * bundle.ts turns the JSON bundle of docs/design.md §3 into this; the store builds the same bundle.
  */
 export type LessonKind = 'theory' | 'practical' | 'online';
 export const LESSON_KINDS: readonly LessonKind[] = ['theory', 'practical', 'online'];

@@ -5,7 +5,7 @@ import { clip, complement, covers, longestContinuous, measure, union, type Inter
 /**
  * Live judgement of a lesson that is on: is it still fine, at risk (something must be done now,
  * and it can still be saved), or lost (no action can save it any more)? Pure: the clock is an
- * argument. DESIGN.md §1: "a camera down at minute 5 of a practical hour is fixable; at minute
+ * argument. docs/design.md §1: "a camera down at minute 5 of a practical hour is fixable; at minute
  * 44 it is not" — this file is that sentence.
  *
  * The recorder indexes a segment only when it closes, so the minute being recorded now is not

@@ -39,12 +39,12 @@ recorder: { segmentSeconds: 1 }
 sync: { maxInFlight: 0, colour: blue }
 `);
     const paths = issuesOf(() => loadConfig(f)).map((i) => i.path);
-    expect(paths).toEqual(expect.arrayContaining(['box.id', 'cameras[0]', 'cameras[1].rtspUrl', 'recorder.segmentSeconds', 'sync.maxInFlight', 'sync']));
+    expect(paths).toEqual(expect.arrayContaining(['box.id', 'cameras[0]', 'cameras[1].rtspUrl', 'recorder.segmentSeconds', 'sync.maxInFlight', 'sync.colour']));
   });
 
   it('malformed YAML and a missing file are input errors, not crashes', () => {
     expect(issuesOf(() => loadConfig(write('y.yaml', 'box: [unclosed')))[0].message).toContain('not valid YAML');
-    expect(issuesOf(() => loadConfig(path.join(tmp, 'none.yaml')))[0].message).toContain('cannot read config');
+    expect(issuesOf(() => loadConfig(path.join(tmp, 'none.yaml')))[0].message).toContain('cannot read the config file');
   });
 
   it('secrets come from env vars or files, never required inline', () => {
@@ -57,7 +57,7 @@ sync: { maxInFlight: 0, colour: blue }
 });
 
 describe('rule profiles', () => {
-  it('henan-2025 holds every number of DESIGN.md §2, each with its source', () => {
+  it('henan-2025 holds every number of docs/design.md §2, each with its source', () => {
     const p = loadProfile('henan-2025');
     expect(p.rules['class-size'].max).toBe(80);
     expect(p.rules['teacher-ratio'].traineesPerTeacher).toBe(20);

@@ -15,14 +15,18 @@ export const secretSchema = z.union([
 export type SecretRef = z.infer<typeof secretSchema>;
 
 const hostPort = z.object({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535) }).strict();
+const port = z.number().int().min(1).max(65535);
+
+/** ids that become folder names and topic levels: no "..", no leading dot or dash, no slash */
+const safeId = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dot, dash, underscore; not starting with a dot or dash');
 
 export const cameraSchema = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore'),
+    id: safeId,
     name: z.string().optional(),
     /** ONVIF device address; when given, stream URIs are asked from the camera */
     onvif: z
-      .object({ host: z.string(), port: z.number().int().default(80), username: z.string().optional(), password: secretSchema.optional() })
+      .object({ host: z.string(), port: port.default(80), username: z.string().optional(), password: secretSchema.optional() })
       .strict()
       .optional(),
     /** explicit RTSP URL; overrides ONVIF's stream URI */
@@ -62,7 +66,7 @@ export const configSchema = z
     version: z.literal(1).default(1),
     box: z
       .object({
-        id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash, underscore').default('box-demo'),
+        id: safeId.default('box-demo'),
         name: z.string().optional(),
         /** the room this box records; lessons of classes in this room are the box's lessons */
         room: z.string().default('room-1'),
@@ -93,7 +97,7 @@ export const configSchema = z
         multicast: z.boolean().default(true),
         /** unicast probe targets: "192.168.1.10", "192.168.1.1-254" or "10.0.0.0/24" */
         ranges: z.array(z.string()).default([]),
-        ports: z.array(z.number().int()).default([80, 8000, 8080, 2020]),
+        ports: z.array(port).default([80, 8000, 8080, 2020]),
         timeoutMs: z.number().int().positive().default(3000),
         username: z.string().optional(),
         password: secretSchema.optional(),
@@ -220,6 +224,8 @@ export const configSchema = z
         topicPrefix: z.string().default('classroom/v1'),
         username: z.string().optional(),
         password: secretSchema.optional(),
+        /** send sync.password over a URL without TLS (mqtt://, ws://); refused otherwise, since anyone on the path reads it */
+        allowPlaintextPassword: z.boolean().default(false),
         tls: z
           .object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional(), rejectUnauthorized: z.boolean().default(true) })
           .strict()
@@ -231,7 +237,7 @@ export const configSchema = z
         reconnectMaxMs: z.number().int().positive().default(60_000),
       })
       .strict()
-      .default({ enabled: true, url: 'mqtt://127.0.0.1:1883', topicPrefix: 'classroom/v1', batchSize: 500, maxInFlight: 4, ackTimeoutMs: 30_000, reconnectMinMs: 1000, reconnectMaxMs: 60_000 }),
+      .default({ enabled: true, url: 'mqtt://127.0.0.1:1883', topicPrefix: 'classroom/v1', allowPlaintextPassword: false, batchSize: 500, maxInFlight: 4, ackTimeoutMs: 30_000, reconnectMinMs: 1000, reconnectMaxMs: 60_000 }),
     /**
      * remote live inspection (contract v1.1 `live`): on the province's request the box pushes a
      * camera's stream, stream-copied, to the province's media server over an outbound connection

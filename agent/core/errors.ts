@@ -3,7 +3,22 @@ import type { z } from 'zod';
 /** One problem in an input document, located by its path (`lessons[3].end`). */
 export interface InputIssue {
   path: string;
+  /** what is wrong, in English (also what logs carry) */
   message: string;
+  /** the same in Chinese; the CLI prints it on a Chinese screen */
+  zh?: string;
+  /** how to fix it */
+  fix?: { zh: string; en: string };
+  /** 1-based line in the source file, when known */
+  line?: number;
+}
+
+/** One issue as a line for a human: `path (line N): what is wrong. Fix: ...` in the chosen language. */
+export function formatIssue(i: InputIssue, lang: 'zh' | 'en'): string {
+  const where = i.path ? `${i.path}${i.line ? (lang === 'zh' ? `（第 ${i.line} 行）` : ` (line ${i.line})`) : ''}: ` : i.line ? (lang === 'zh' ? `第 ${i.line} 行: ` : `line ${i.line}: `) : '';
+  const what = lang === 'zh' ? (i.zh ?? i.message) : i.message;
+  const fix = i.fix ? (lang === 'zh' ? `\n      改法：${i.fix.zh}` : `\n      fix: ${i.fix.en}`) : '';
+  return `${where}${what}${fix}`;
 }
 
 /**

@@ -22,8 +22,6 @@ export interface AgentEvents {
   /** the central side acknowledged outbox records up to and including these sequences */
   'sync.acked': { seqs: number[]; at: number };
   'sync.status': { connected: boolean; backlog: number };
-  /** the central side asked the box to reload something (roster or schedule) */
-  'sync.command': { cmd: 'reload'; what: 'roster' | 'schedule'; id: string; at: number };
   /** the province asked for a camera live (contract v1.1 `live`); id is the command's */
   'inspection.request': { id: string; camera: string; key: string; seconds?: number; at: number };
   'inspection.stop': { id: string; at: number };

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { noteSecret } from './secret-audit.js';
 
 /**
  * Namespaced JSON logs (pino). One root logger; every module takes a child with its namespace
@@ -64,9 +65,19 @@ export function logger(ns: string): Logger {
   });
 }
 
-/** Mask an RTSP/HTTP URL's credentials before it goes anywhere a human might read it. */
-export function maskUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@/]*)@/, '//$1:***@');
+/**
+ * Mask the credentials of every URL in a text (a URL alone, or ffmpeg's and ffprobe's messages,
+ * which quote the input URL with its password) before it goes anywhere a human might read it:
+ * `rtsp://admin:pw@cam` becomes `rtsp://admin:***@cam`, `?token=abc` becomes `?token=***`.
+ * The one URL masker of the agent: every message that quotes a URL passes through it.
+ */
+export function maskUrl(text: string): string {
+  return text
+    .replace(/\/\/([^\s:/@]+):([^\s@/]*)@/g, (_m, user: string, pw: string) => {
+      noteSecret(pw === '***' ? undefined : pw);
+      return `//${user}:***@`;
+    })
+    .replace(/([?&](?:token|access_token|password|passwd|pass|pwd|secret|key|auth|sig|signature)=)[^&\s#"']+/gi, '$1***');
 }
 
 /** Mask a Chinese resident ID number (18 chars): keep region prefix and last 4 (4101********1234). */

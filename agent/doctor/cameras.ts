@@ -3,7 +3,7 @@ import { probeStream, type StreamProbe } from '../cameras/probe.js';
 import { resolveSecret } from '../config/load.js';
 import type { CameraConfig } from '../config/schema.js';
 import { maskUrl } from '../core/log.js';
-import { withCredentials } from '../recorder/url.js';
+import { withCredentials } from '../cameras/stream.js';
 import { needsConfig, type Bilingual, type Check, type CheckStatus } from './check.js';
 
 /** Same thresholds as `classroom-agent probe` (agent/cli/commands/cameras.ts). */
@@ -104,7 +104,8 @@ export async function checkCamera(cam: CameraConfig, where: string, budgetMs = C
     const left = Math.max(3000, budgetMs - (Date.now() - started));
     p = await timeout(probeStream(url, { transport: cam.transport, seconds: PROBE_SECONDS, ffprobePath }), left, 'RTSP');
   } catch (err) {
-    const msg = (err as Error).message.trim().split('\n').pop() ?? '';
+    // ffprobe's message quotes the URL, password included
+    const msg = maskUrl((err as Error).message.trim().split('\n').pop() ?? '');
     const auth = /401|unauthori[sz]ed/i.test(msg);
     return {
       id: cam.id,

@@ -10,6 +10,7 @@ import { ChainRepo } from '../store/chain.js';
 import { needsConfig, readStore, type Check } from './check.js';
 import { locate, locateSource, type Tool } from '../ffmpeg/locate.js';
 import { clockSync, existingAncestor, run } from './system.js';
+import { RecordingRepo } from '../store/recordings.js';
 
 const GB = 1024 ** 3;
 const gb = (n: number) => `${(n / GB).toFixed(1)} GB`;
@@ -209,7 +210,7 @@ export const chainCheck: Check = {
       const chain = new ChainRepo(s);
       const v = chain.verify({ fromSeq: chain.seqOfLast(20_000), now: env.now });
       // the newest segments' files against the hash recorded when they were indexed
-      const recent = s.db.prepare('SELECT path, sha256 FROM recordings WHERE deleted_ms IS NULL ORDER BY id DESC LIMIT 10').all() as { path: string; sha256: string }[];
+      const recent = new RecordingRepo(s).newestSegments(10);
       const badFiles: string[] = [];
       for (const f of recent) if (fs.existsSync(f.path) && (await sha256File(f.path)).sha256 !== f.sha256) badFiles.push(f.path);
       return { ...v, files: recent.length, badFiles };

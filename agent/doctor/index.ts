@@ -8,6 +8,7 @@ import { faceCheck } from './face.js';
 import { mqttCheck } from './mqtt.js';
 import { terminalsCheck } from './terminals.js';
 import { alarmsCheck, chainCheck, clockCheck, configCheck, diskCheck, ffmpegCheck, ffprobeCheck, storeCheck, writeSpeedCheck } from './checks.js';
+import { maskUrl } from '../core/log.js';
 
 /**
  * The doctor's checks, in the order they print (one file each for the outside things:
@@ -33,5 +34,7 @@ export async function runDoctor(env: DoctorEnv, checks: readonly Check[] = CHECK
       out.push({ id: c.id, title: c.title, status: 'fail', detail: `check crashed: ${(err as Error).message}`, fix: { zh: '请把此输出发给维护人员', en: 'send this output to the maintainers' } });
     }
   }
+  // why here too: a check quoting a library's message (ffprobe's, mqtt.js's) may quote a URL with its password
+  for (const r of out) r.detail = maskUrl(r.detail);
   return out;
 }

@@ -107,6 +107,11 @@ describe('doctor: MQTT', () => {
     expect(r.fix!.en).toContain('sync.tls.ca');
     const ok = await mqttCheck.run(envFor(dir, { url: `mqtts://127.0.0.1:${port}`, tls: { ca: cert } }));
     expect(ok.status, ok.detail).toBe('ok');
+    // verification turned off connects, but doctor says what that costs
+    const blind = await mqttCheck.run(envFor(dir, { url: `mqtts://127.0.0.1:${port}`, tls: { rejectUnauthorized: false } }));
+    expect(blind.status, blind.detail).toBe('warn');
+    expect(blind.detail).toContain('rejectUnauthorized is false');
+    expect(blind.fix!.en).toContain('sync.tls.ca');
   }, 30_000);
 
   it('names DNS failures (classification of the resolver error)', () => {

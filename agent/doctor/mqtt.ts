@@ -70,6 +70,17 @@ export const mqttCheck: Check = {
     const detail = `${maskUrl(cfg.sync.url)}: connected in ${p.connectMs} ms, round trip on own reply topic ${p.roundTripMs} ms; ${backlog}`;
     let status: CheckStatus = 'ok';
     if (local?.oldestMs != null && env.now - local.oldestMs > BACKLOG_WARN_MS) status = 'warn';
+    if (cfg.sync.tls?.rejectUnauthorized === false) {
+      // connected, but to whoever answered: anyone on the path can pose as the provincial broker
+      return {
+        status: 'warn',
+        detail: `${detail}; sync.tls.rejectUnauthorized is false: the broker's certificate is not verified`,
+        fix: {
+          zh: '删除 sync.tls.rejectUnauthorized: false，并把省平台的 CA 证书写入 sync.tls.ca；否则任何途经网络的人都能冒充省平台、读取上报数据和密码',
+          en: "remove sync.tls.rejectUnauthorized: false and put the provincial CA certificate in sync.tls.ca; otherwise anyone on the path can pose as the provincial broker and read the uploads and the password",
+        },
+      };
+    }
     if (status === 'ok') return { status, detail };
     return {
       status,

@@ -7,7 +7,7 @@ import { logger, maskUrl } from '../core/log.js';
 import type { Module } from '../core/module.js';
 import { parseProgress, pushArgs, type PushProgress } from '../ffmpeg/push.js';
 import { spawnFfmpeg } from '../ffmpeg/run.js';
-import { streamUrlOf } from '../recorder/url.js';
+import { streamUrlOf } from '../cameras/stream.js';
 import { InspectionRepo } from '../store/inspections.js';
 import { ClipUploads } from './clips.js';
 

@@ -12,7 +12,7 @@ import { recordArgs } from '../ffmpeg/args.js';
 import { spawnRecording } from '../ffmpeg/run.js';
 import type { AlarmRepo } from '../store/alarms.js';
 import type { GapReason, GapRow, RecordingRepo } from '../store/recordings.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../core/backoff.js';
 import { freeBytes, isDiskFullText } from './disk.js';
 import { inspectFmp4 } from './fmp4.js';
 import { rtspAnswers } from './reachability.js';

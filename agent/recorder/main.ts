@@ -4,19 +4,13 @@
  * technician can use it to test recording without the rest of the daemon.
  * SIGINT/SIGTERM stop it cleanly (segments closed and indexed, 'agent stopped' gap).
  */
-import { loadConfig, statePaths } from '../config/load.js';
-import { loadProfile } from '../config/profile.js';
-import { EventBus } from '../core/bus.js';
-import type { AgentEvents } from '../core/events.js';
+import { loadConfig } from '../config/load.js';
+import { createContext } from '../core/context.js';
 import { logger } from '../core/log.js';
-import { Store } from '../store/store.js';
 import { Recorder } from './recorder.js';
 
-const cfg = loadConfig(process.argv[2]);
-const paths = statePaths(cfg);
-const store = new Store({ file: paths.database });
-const bus = new EventBus<AgentEvents>();
-const ctx = { cfg, profile: loadProfile(cfg.profile), store, bus, log: logger('recorder'), now: Date.now, paths };
+const ctx = createContext(loadConfig(process.argv[2]), { log: logger('recorder') });
+const { store, bus } = ctx;
 const rec = new Recorder(ctx);
 // one line per indexed segment on stdout, for the bench's latency figure
 bus.on(rec, 'segment.indexed', (e) => {

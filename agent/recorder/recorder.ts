@@ -6,7 +6,7 @@ import { AlarmRepo } from '../store/alarms.js';
 import { RecordingRepo } from '../store/recordings.js';
 import { CameraRecorder, type CameraStats } from './camera.js';
 import { isRecording, readRunState, signal, waitGone } from './runstate.js';
-import { streamUrlOf } from './url.js';
+import { streamUrlOf } from '../cameras/stream.js';
 
 /**
  * The recorder: one supervised ffmpeg per enabled camera. It owns every ffmpeg recording

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { maskUrl } from '../core/log.js';
 
 /**
  * What a restarted agent needs to adopt a recording ffmpeg: kept in `<camera>/.ffmpeg.json`,
@@ -129,4 +130,5 @@ export function tailText(file: string, bytes = 8000): string {
 }
 
 /** ffmpeg prints the input URL, password included, in its errors: masked before storing or logging. */
-export const maskSecrets = (s: string) => s.replace(/\/\/([^:/@\s]+):([^@\s]*)@/g, '//$1:***@');
+/** the one URL masker (core/log.ts), under the name the recorder uses */
+export const maskSecrets = maskUrl;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { recordArgs } from '../ffmpeg/args.js';
 import { locate } from '../ffmpeg/locate.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../core/backoff.js';
 import { parseCsvLine, parseSegmentName, runPattern, segmentPath } from './segments.js';
-import { withCredentials } from './url.js';
+import { withCredentials } from '../cameras/stream.js';
 import { Recorder } from './recorder.js';
 import { RecordingRepo } from '../store/recordings.js';
 import { makeContext } from './testkit.js';

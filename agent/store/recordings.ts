@@ -163,6 +163,16 @@ export class RecordingRepo {
       .all(camera, w.end, w.start) as SegmentRow[];
   }
 
+  /** one segment by its id (`vision scan RECORDING_ID`) */
+  segment(id: number): SegmentRow | undefined {
+    return this.store.db.prepare('SELECT * FROM recordings WHERE id = ?').get(id) as SegmentRow | undefined;
+  }
+
+  /** the newest segments still on disk, newest first (doctor hashes them again) */
+  newestSegments(limit: number): SegmentRow[] {
+    return this.store.db.prepare('SELECT * FROM recordings WHERE deleted_ms IS NULL ORDER BY id DESC LIMIT ?').all(limit) as SegmentRow[];
+  }
+
   lastSegment(camera: string): SegmentRow | undefined {
     return this.store.db.prepare('SELECT * FROM recordings WHERE camera = ? ORDER BY end_ms DESC LIMIT 1').get(camera) as SegmentRow | undefined;
   }

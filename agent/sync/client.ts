@@ -1,15 +1,15 @@
-import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { logger } from '../core/log.js';
 import type { AgentContext } from '../core/context.js';
+import type { AgentEvents } from '../core/events.js';
 import type { Module } from '../core/module.js';
 import { AlarmRepo } from '../store/alarms.js';
 import { Outbox, type OutboxRecord } from '../store/outbox.js';
 import { SyncMeta } from '../store/syncmeta.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../core/backoff.js';
 import { describe, mqttOptions } from './connect.js';
 import { AGENT_VERSION } from '../core/paths.js';
 import { allCentralStates, parseCentralStateTopic, topics, type AckMsg, type BatchMsg, type CentralStateMsg, type CommandMsg, type ReplyMsg, type StatusMsg, type StatusState } from './contract.js';
@@ -20,7 +20,6 @@ import { parseMessage, validators } from './schemas.js';
 const MAX_BATCH_BYTES = MAX_MESSAGE_BYTES - 4096;
 const TICK_MS = 200;
 const META_EVERY_MS = 2000;
-const DISK_EVERY_MS = 60_000;
 /** a connection this old is stable: the next failure starts the backoff from its minimum */
 const STABLE_MS = 60_000;
 
@@ -79,7 +78,6 @@ export class SyncClient implements Module {
   private tick?: NodeJS.Timeout;
   private reconnectTimer?: NodeJS.Timeout;
   private lastMeta = 0;
-  private lastDisk = -Infinity;
   private settledLog: Array<[number, number]> = [];
   private lastAckMs: number | null = null;
   private reconnects = 0;
@@ -122,6 +120,7 @@ export class SyncClient implements Module {
       if (!this.connected) this.scheduleReconnect();
     });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    this.ctx.bus.on(this, 'disk.status', (d) => this.onDisk(d));
     this.ctx.bus.on(this, 'inspection.state', (e) => this.reply({ id: e.id, cmd: e.kind, ok: e.state !== 'refused' && e.state !== 'failed', state: e.state, message: e.message }));
     this.tick = setInterval(() => this.onTick(), TICK_MS);
     this.writeState();
@@ -295,9 +294,6 @@ export class SyncClient implements Module {
     } else if (c.cmd === 'live-stop') {
       this.ctx.bus.emit('inspection.stop', { id: c.inspection, at: this.ctx.now() });
       this.reply({ id: c.id, cmd: c.cmd, ok: true, message: `stop of ${c.inspection} requested` });
-    } else {
-      this.ctx.bus.emit('sync.command', { cmd: 'reload', what: c.what, id: c.id, at: this.ctx.now() });
-      this.reply({ id: c.id, cmd: c.cmd, ok: true, message: `reload ${c.what} requested` });
     }
   }
 
@@ -408,7 +404,6 @@ export class SyncClient implements Module {
         this.pump();
       }
       if (now - this.lastMeta >= META_EVERY_MS) this.writeState();
-      if (now - this.lastDisk >= DISK_EVERY_MS) this.checkDisk();
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'sync tick failed');
     }
@@ -443,32 +438,17 @@ export class SyncClient implements Module {
   }
 
   /**
-   * The outbox is never trimmed to make room. When the disk budget is reached the agent says so
-   * with an alarm (which itself travels through the outbox) and keeps every record.
+   * The outbox is never trimmed to make room. Retention owns the disk (it measures video and
+   * database against the budget, and forecasts); when it says the disk is full, sync says what
+   * that means for the provincial system with an alarm (which itself travels through the
+   * outbox) and keeps every record.
    */
-  private checkDisk(): void {
-    this.lastDisk = performance.now();
-    const budget = this.ctx.cfg.retention.diskBudgetBytes;
-    let dbBytes = 0;
-    let avail = Infinity;
-    let total = 0;
-    try {
-      for (const f of [this.ctx.paths.database, `${this.ctx.paths.database}-wal`]) {
-        if (fs.existsSync(f)) dbBytes += fs.statSync(f).size;
-      }
-      const st = fs.statfsSync(this.ctx.paths.state);
-      avail = st.bavail * st.bsize;
-      total = st.blocks * st.bsize;
-    } catch {
-      return;
-    }
+  private onDisk(d: AgentEvents['disk.status']): void {
     const box = this.ctx.cfg.box.id;
-    // the database alone over the budget, or the disk itself nearly full
-    const full = (budget !== undefined && dbBytes >= budget) || avail < Math.max(64 * 2 ** 20, total * 0.01);
-    if (full) {
+    if (d.full) {
       const b = this.outbox.backlog();
-      const msg = `disk budget reached (database ${dbBytes} bytes, ${avail} bytes free); ${b.count} records not yet acknowledged by the provincial system are kept`;
-      if (this.alarms.raise('sync-disk-budget', box, msg)) this.log.error({ dbBytes, avail, backlog: b.count }, 'disk budget reached; outbox kept');
+      const msg = `disk budget reached (${d.usedBytes} bytes used, ${d.availableBytes} bytes left); ${b.count} records not yet acknowledged by the provincial system are kept`;
+      if (this.alarms.raise('sync-disk-budget', box, msg)) this.log.error({ usedBytes: d.usedBytes, availableBytes: d.availableBytes, backlog: b.count }, 'disk budget reached; outbox kept');
     } else {
       this.alarms.clear('sync-disk-budget', box);
     }

@@ -43,7 +43,6 @@ export interface AckMsg {
 export type CommandMsg =
   | { v: 1; id: string; cmd: 'resend'; from: number }
   | { v: 1; id: string; cmd: 'ping' }
-  | { v: 1; id: string; cmd: 'reload'; what: 'roster' | 'schedule' }
   /** v1.1: push `camera` to inspection.pushUrl/<key> (the box composes the URL, never the command) */
   | { v: 1; id: string; cmd: 'live'; camera: string; key: string; seconds?: number }
   | { v: 1; id: string; cmd: 'live-stop'; inspection: string }

@@ -1,18 +1,10 @@
-import { parseIsoStrict, parseLocalOrIso } from '../../core/time.js';
+import { isoOffsetMinutes, parseIsoStrict, parseLocalOrIso } from '../../core/time.js';
 import { classifyHik } from '../codes.js';
 import { decodeText } from '../text.js';
 import { offsetAt } from '../zone.js';
 import type { CheckIn, Parsed, TerminalEvent } from '../types.js';
 
-const OFFSET = /(Z|[+-]\d{2}:?\d{2})$/;
-function offsetMin(iso: string): number | null {
-  const m = OFFSET.exec(iso);
-  if (!m) return null;
-  if (m[1] === 'Z') return 0;
-  const s = m[1].replace(':', '');
-  const v = Number(s.slice(1, 3)) * 60 + Number(s.slice(3, 5));
-  return s[0] === '-' ? -v : v;
-}
+const offsetMin = isoOffsetMinutes;
 
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => !!x && typeof x === 'object' && !Array.isArray(x);

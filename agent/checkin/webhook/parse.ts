@@ -1,18 +1,11 @@
 import { createHash } from 'node:crypto';
-import { parseIsoStrict } from '../../core/time.js';
+import { isoOffsetMinutes, parseIsoStrict } from '../../core/time.js';
 import { decodeText } from '../text.js';
 import type { CheckIn, Parsed, Reject } from '../types.js';
 
 const ID = /^[A-Za-z0-9._:@-]{1,64}$/;
-const OFFSET = /(Z|[+-]\d{2}:?\d{2})$/;
-
-function offsetMin(iso: string): number {
-  const m = OFFSET.exec(iso)!;
-  if (m[1] === 'Z') return 0;
-  const s = m[1].replace(':', '');
-  const v = Number(s.slice(1, 3)) * 60 + Number(s.slice(3, 5));
-  return s[0] === '-' ? -v : v;
-}
+/** parseIsoStrict has already required the offset */
+const offsetMin = (iso: string): number => isoOffsetMinutes(iso)!;
 
 /**
  * Webhook body: one check-in object, an array, or {"checkins": [...]}. Each item:

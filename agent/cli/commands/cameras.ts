@@ -5,7 +5,8 @@ import { probeStream, type StreamProbe } from '../../cameras/probe.js';
 import { resolveSecret } from '../../config/load.js';
 import { InputError } from '../../core/errors.js';
 import { maskUrl } from '../../core/log.js';
-import { streamUrlOf } from '../../recorder/url.js';
+import { streamUrlOf } from '../../cameras/stream.js';
+import { intArg, intListArg } from '../options.js';
 import { action, configOf, EXIT, langOf } from '../context.js';
 import { t, type Lang } from '../i18n.js';
 
@@ -57,24 +58,18 @@ export function register(program: Command): void {
     .description('查找网络中的 ONVIF 摄像机（组播 + 按地址段单播探测）/ find ONVIF cameras (multicast + unicast probe of address ranges)')
     .option('--json', 'JSON')
     .option('--range <range...>', '探测地址段，覆盖配置 / address ranges to probe, overrides discovery.ranges (192.168.1.1-254, 10.0.0.0/24)')
-    .option('--port <port...>', '探测端口，覆盖配置 / ports to probe, overrides discovery.ports')
+    .option('--port <port...>', '探测端口，覆盖配置 / ports to probe, overrides discovery.ports', intListArg(1, 65535))
     .option('--no-multicast', '不发组播 / skip WS-Discovery multicast')
-    .option('--timeout <ms>', '等待应答毫秒数 / ms to wait for answers')
+    .option('--timeout <ms>', '等待应答毫秒数 / ms to wait for answers', intArg(1, 600_000))
     .action(
-      action(async (opts: { json?: boolean; range?: string[]; port?: string[]; multicast?: boolean; timeout?: string }, cmd: Command) => {
+      action(async (opts: { json?: boolean; range?: string[]; port?: number[]; multicast?: boolean; timeout?: number }, cmd: Command) => {
         const lang = langOf(cmd);
         const cfg = configOf(cmd);
         const d = { ...cfg.discovery };
         if (opts.range) d.ranges = opts.range;
-        if (opts.port) {
-          d.ports = opts.port.map((p, i) => {
-            const n = Number(p);
-            if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InputError('--port', [{ path: `--port[${i}]`, message: `not a port number: "${p}"` }]);
-            return n;
-          });
-        }
+        if (opts.port) d.ports = opts.port;
         if (opts.multicast === false) d.multicast = false;
-        if (opts.timeout) d.timeoutMs = Number(opts.timeout);
+        if (opts.timeout) d.timeoutMs = opts.timeout;
         const cams = await discover({ ...cfg, discovery: d });
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(cams, null, 2)}\n`);
@@ -99,12 +94,11 @@ export function register(program: Command): void {
     .command('probe <target>')
     .description('测量摄像机码流：编码、分辨率、帧率、关键帧间隔、码率、时钟偏差 / measure a camera stream: codec, size, frame rate, keyframe interval, bitrate, clock skew')
     .option('--json', 'JSON')
-    .option('--seconds <n>', '测量秒数 / seconds to measure', '6')
+    .option('--seconds <n>', '测量秒数 / seconds to measure', intArg(1, 120), 6)
     .action(
-      action(async (target: string, opts: { json?: boolean; seconds: string }, cmd: Command) => {
+      action(async (target: string, opts: { json?: boolean; seconds: number }, cmd: Command) => {
         const lang = langOf(cmd);
-        const seconds = Number(opts.seconds);
-        if (!(seconds > 0 && seconds <= 120)) throw new InputError('--seconds', [{ path: '--seconds', message: `must be a number of seconds between 1 and 120, got "${opts.seconds}"` }]);
+        const seconds = opts.seconds;
         let url: string;
         let transport: 'tcp' | 'udp' = 'tcp';
         let skewMs: number | undefined;
@@ -128,7 +122,7 @@ export function register(program: Command): void {
         try {
           p = await probeStream(url, { transport, seconds });
         } catch (err) {
-          process.stderr.write(t(lang, `无法读取码流 ${maskUrl(url)}：${(err as Error).message}\n`, `Cannot read the stream ${maskUrl(url)}: ${(err as Error).message}\n`));
+          process.stderr.write(t(lang, `无法读取码流 ${maskUrl(url)}：${maskUrl((err as Error).message)}\n`, `Cannot read the stream ${maskUrl(url)}: ${maskUrl((err as Error).message)}\n`));
           return EXIT.PROBLEM;
         }
         const warnings = [keyframeWarning(lang, p), skewWarning(lang, skewMs)].filter((x): x is string => !!x);

@@ -4,14 +4,16 @@ import { formatIso, formatLocal } from '../../core/time.js';
 import { SKEW_WARN_MS } from '../../checkin/clock.js';
 import { reparseRaw } from '../../checkin/reparse.js';
 import { CheckinRepo } from '../../store/checkins.js';
+import { intArg } from '../options.js';
 import { action, configOf, EXIT, langOf, openStore } from '../context.js';
 import { t } from '../i18n.js';
 
 const iso = (ms: number | null) => (ms === null ? null : formatIso(ms));
 const local = (ms: number | null | undefined) => (ms == null ? '-' : formatLocal(ms));
 
-function withRepo<T>(cmd: Command, fn: (r: CheckinRepo) => T): T {
-  const store = openStore(configOf(cmd));
+/** The check-in repository of the config's store; read-only unless `write` (only `match` writes). */
+function withRepo<T>(cmd: Command, fn: (r: CheckinRepo) => T, write = false): T {
+  const store = openStore(configOf(cmd), { readonly: !write });
   try {
     return fn(new CheckinRepo(store));
   } finally {
@@ -46,10 +48,8 @@ function problemsOf(r: CheckinRepo, limit: number) {
   };
 }
 
-function limitOf(v: string | undefined): number {
-  const n = Number(v ?? 100);
-  if (!Number.isInteger(n) || n < 1) throw new InputError('arguments', [{ path: '--limit', message: 'a positive whole number' }]);
-  return n;
+function limitOf(v: number | undefined): number {
+  return v ?? 100;
 }
 
 /**
@@ -62,10 +62,10 @@ export function register(program: Command): void {
   c.command('list')
     .description('最近的签到 / recent check-ins')
     .option('--terminal <id>', '只看此考勤机 / only this terminal')
-    .option('--limit <n>', '条数 / how many', '100')
+    .option('--limit <n>', '条数 / how many', intArg(1, 1_000_000), 100)
     .option('--json', 'JSON')
     .action(
-      action((o: { terminal?: string; limit?: string; json?: boolean }, cmd: Command) => {
+      action((o: { terminal?: string; limit?: number; json?: boolean }, cmd: Command) => {
         const lang = langOf(cmd);
         const rows = withRepo(cmd, (r) => r.list({ terminal: o.terminal, limit: limitOf(o.limit) }));
         if (o.json) return void process.stdout.write(`${JSON.stringify(rows.map((x) => ({ ...x, at: iso(x.at) })), null, 1)}\n`);
@@ -75,10 +75,10 @@ export function register(program: Command): void {
     );
   c.command('unknown')
     .description('需要处理的签到问题：未匹配人员、无法解析的数据、未知事件码、时间异常、未批准的考勤机 / everything to act on: unknown people, unreadable inputs, unknown event codes, implausible times, unapproved terminals')
-    .option('--limit <n>', '条数 / how many', '100')
+    .option('--limit <n>', '条数 / how many', intArg(1, 1_000_000), 100)
     .option('--json', 'JSON')
     .action(
-      action((o: { limit?: string; json?: boolean }, cmd: Command) => {
+      action((o: { limit?: number; json?: boolean }, cmd: Command) => {
         const lang = langOf(cmd);
         const limit = limitOf(o.limit);
         const x = withRepo(cmd, (r) => problemsOf(r, limit));
@@ -175,16 +175,16 @@ export function register(program: Command): void {
     .action(
       action((_o: unknown, cmd: Command) => {
         const lang = langOf(cmd);
-        const n = withRepo(cmd, (r) => r.remapUnknown(1_000_000));
+        const n = withRepo(cmd, (r) => r.remapUnknown(1_000_000), true);
         process.stdout.write(t(lang, `已匹配 ${n} 条签到\n`, `Matched ${n} check-ins\n`));
       }),
     );
   c.command('raw')
     .description('输出一条原始数据 / print one raw input as received')
-    .argument('<id>', '原始数据编号 / raw input id')
+    .argument('<id>', '原始数据编号 / raw input id', intArg(1))
     .action(
-      action((id: string, _o: unknown, cmd: Command) => {
-        const body = withRepo(cmd, (r) => r.rawBody(Number(id)));
+      action((id: number, _o: unknown, cmd: Command) => {
+        const body = withRepo(cmd, (r) => r.rawBody(id));
         if (!body) throw new InputError('arguments', [{ path: 'id', message: `no raw input #${id}` }]);
         process.stdout.write(body);
       }),

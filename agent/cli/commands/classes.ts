@@ -13,7 +13,7 @@ import { renderVerdict } from '../render.js';
 
 function classEvidence(cmd: Command, classId: string) {
   const cfg = configOf(cmd);
-  const store = openStore(cfg);
+  const store = openStore(cfg, { readonly: true });
   try {
     const ev = new ClassRepo(store).evidence(classId);
     if (!ev) throw new InputError('class', [{ path: 'CLASS_ID', message: `unknown class "${classId}" (import it first: classroom-agent class import FILE)` }]);
@@ -57,7 +57,7 @@ export function register(program: Command): void {
     .option('--json', 'JSON')
     .action(
       action((opts: { json?: boolean }, cmd: Command) => {
-        const store = openStore(configOf(cmd));
+        const store = openStore(configOf(cmd), { readonly: true });
         try {
           const rows = new ClassRepo(store).list();
           process.stdout.write(opts.json ? `${JSON.stringify(rows, null, 1)}\n` : rows.map((r) => `${r.id}\t${r.profile}\t${r.room ?? ''}\t${r.name ?? ''}`).join('\n') + '\n');

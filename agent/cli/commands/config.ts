@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { listProfiles, loadProfile } from '../../config/profile.js';
+import { SERVICE_USER } from '../../config/secrets.js';
 import { action, configOf, langOf } from '../context.js';
 import { t } from '../i18n.js';
 
@@ -7,10 +8,11 @@ export function register(program: Command): void {
   const c = program.command('config').description('配置与规则 / configuration and rule profiles');
   c.command('check')
     .description('校验配置文件（列出所有错误及路径）/ validate the config file, listing every error with its path')
+    .option('--service-user <name>', `也检查该用户能否读取密码文件（默认 ${SERVICE_USER}，若存在）/ also check that this user can read the secret files (default ${SERVICE_USER}, when it exists)`)
+    .addHelpText('after', '\n退出码 / exit status: 0 valid, 2 problems listed')
     .action(
-      action((_o: unknown, cmd: Command) => {
-        const cfg = configOf(cmd);
-        loadProfile(cfg.profile);
+      action((o: { serviceUser?: string }, cmd: Command) => {
+        const cfg = configOf(cmd, { secrets: true, serviceUser: o.serviceUser ?? SERVICE_USER });
         process.stdout.write(t(langOf(cmd), `配置有效：盒子 ${cfg.box.id}，摄像头 ${cfg.cameras.length} 个，终端 ${cfg.terminals.length} 个，规则 ${cfg.profile}\n`, `Config valid: box ${cfg.box.id}, ${cfg.cameras.length} camera(s), ${cfg.terminals.length} terminal(s), profile ${cfg.profile}\n`));
       }),
     );

@@ -10,7 +10,9 @@ export function register(program: Command): void {
     .addHelpText('after', '\n退出码 / exit status: 0 stopped, 2 config, 3 internal error, 4 store unusable, 5 stop timed out')
     .action(
       action(async (_o: unknown, cmd: Command) => {
-        const cfg = configOf(cmd);
+        // the whole file, secrets included, before anything starts: a config mistake never leaves
+        // a daemon running half its modules
+        const cfg = configOf(cmd, { secrets: true });
         // the daemon logs at the configured level to stdout (journald), not the CLI's quiet stderr
         initLogging({ level: globals(cmd).logLevel ?? process.env.LOG_LEVEL ?? cfg.log.level, fd: 1 });
         const code = await runDaemon({ cfg });

@@ -12,6 +12,7 @@ import { Outbox } from '../../store/outbox.js';
 import { SyncMeta } from '../../store/syncmeta.js';
 import { SyncClient, type SyncState } from '../../sync/client.js';
 import { mqttOptions } from '../../sync/connect.js';
+import { intArg } from '../options.js';
 import { action, configOf, globals, langOf, openStore } from '../context.js';
 import { t } from '../i18n.js';
 
@@ -43,7 +44,7 @@ export function register(program: Command): void {
       action((opts: { json?: boolean }, cmd: Command) => {
         const lang = langOf(cmd);
         const cfg = configOf(cmd);
-        const store = openStore(cfg);
+        const store = openStore(cfg, { readonly: true });
         try {
           const now = Date.now();
           const ob = new Outbox(store);
@@ -98,14 +99,11 @@ export function register(program: Command): void {
   sync
     .command('resend')
     .description('从指定序号起全部重发（含已确认）/ resend every record from a sequence number (acknowledged ones too)')
-    .requiredOption('--from <seq>', '起始序号 / first sequence number')
+    .requiredOption('--from <seq>', '起始序号 / first sequence number', intArg(1))
     .action(
-      action((opts: { from: string }, cmd: Command) => {
+      action((opts: { from: number }, cmd: Command) => {
         const lang = langOf(cmd);
-        const from = Number(opts.from);
-        if (!/^\d+$/.test(opts.from) || !Number.isSafeInteger(from) || from < 1) {
-          throw new InputError('arguments', [{ path: '--from', message: t(lang, `应为不小于 1 的整数，收到 "${opts.from}"`, `must be an integer ≥ 1, got "${opts.from}"`) }]);
-        }
+        const from = opts.from;
         const store = openStore(configOf(cmd));
         try {
           const meta = new SyncMeta(store);
@@ -156,14 +154,13 @@ export function register(program: Command): void {
     .option('--db <file>', '接收端数据库（默认 <state>/central.db）/ receiver database (default <state>/central.db)')
     .option('--group <name>', '共享订阅组，空串表示不共享 / shared-subscription group, "" for none', 'central')
     .option('--client-id <id>', 'MQTT 客户端 ID / MQTT client id')
-    .option('--reorder-timeout <ms>', '序号空洞等待多久后要求重发 / how long a sequence hole may last before a resend request', '5000')
+    .option('--reorder-timeout <ms>', '序号空洞等待多久后要求重发 / how long a sequence hole may last before a resend request', intArg(0, 3_600_000), 5000)
     .action(
-      action(async (opts: { url?: string; prefix?: string; db?: string; group: string; clientId?: string; reorderTimeout: string }, cmd: Command) => {
+      action(async (opts: { url?: string; prefix?: string; db?: string; group: string; clientId?: string; reorderTimeout: number }, cmd: Command) => {
         const lang = langOf(cmd);
         const cfg = configOf(cmd);
         const url = opts.url ?? cfg.sync.url;
-        const reorder = Number(opts.reorderTimeout);
-        if (!Number.isFinite(reorder) || reorder < 0) throw new InputError('arguments', [{ path: '--reorder-timeout', message: 'milliseconds ≥ 0' }]);
+        const reorder = opts.reorderTimeout;
         // the receiver authenticates like a box would: TLS and credentials from the sync section
         const base = mqttOptions(cfg.sync, opts.clientId ?? `central-${process.pid}`);
         const db = opts.db ?? path.join(statePaths(cfg).state, 'central.db');

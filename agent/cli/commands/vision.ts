@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { statePaths } from '../../config/load.js';
-import { loadProfile } from '../../config/profile.js';
-import { EventBus } from '../../core/bus.js';
 import { InputError } from '../../core/errors.js';
-import type { AgentEvents } from '../../core/events.js';
 import { logger } from '../../core/log.js';
 import { MODELS_DIR } from '../../core/paths.js';
 import { FaceRepo } from '../../store/faces.js';
@@ -14,6 +10,8 @@ import { VisionModule } from '../../vision/module.js';
 import { loadFaceApi } from '../../vision/tf.js';
 import { action, configOf, langOf, openStore } from '../context.js';
 import { t } from '../i18n.js';
+import { RecordingRepo } from '../../store/recordings.js';
+import { createContext } from '../../core/context.js';
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 
@@ -175,13 +173,13 @@ export function register(program: Command): void {
       action(async (ids: string[], o: { json?: boolean }, cmd: Command) => {
         const lang = langOf(cmd);
         const cfg = configOf(cmd);
-        const store = openStore(cfg);
-        const mod = new VisionModule({ cfg, profile: loadProfile(cfg.profile), store, bus: new EventBus<AgentEvents>(), log: logger('vision'), now: Date.now, paths: statePaths(cfg) }, { catchUpHours: 0 });
+        // the daemon's own context (profile, retention, paths), with vision's logger
+        const ctx = createContext(cfg, { log: logger('vision') });
+        const store = ctx.store;
+        const mod = new VisionModule(ctx, { catchUpHours: 0 });
         try {
           const rows = ids.map((id, i) => {
-            const r = store.db.prepare('SELECT id, camera, path, start_ms, end_ms FROM recordings WHERE id = ?').get(Number(id)) as
-              | { id: number; camera: string; path: string; start_ms: number; end_ms: number }
-              | undefined;
+            const r = new RecordingRepo(store).segment(Number(id));
             if (!r) throw new InputError('scan', [{ path: `RECORDING_ID[${i}]`, message: t(lang, `录像段 ${id} 不存在`, `no recording ${id}`) }]);
             return r;
           });

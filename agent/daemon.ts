@@ -13,7 +13,7 @@ import { LessonMonitor } from './lessons/monitor.js';
 import { Recorder } from './recorder/recorder.js';
 import { SyncClient } from './sync/client.js';
 import { VisionModule } from './vision/module.js';
-import { EvidenceChain } from './retention/chain.js';
+import { Checkpointer } from './evidence/checkpointer.js';
 import { ensureMarker } from './retention/reconcile.js';
 import { Retention } from './retention/retention.js';
 import { AlarmRepo } from './store/alarms.js';
@@ -47,11 +47,13 @@ export type ModuleFactory = (ctx: AgentContext) => Module | null | undefined;
  */
 export const MODULE_FACTORIES: ModuleFactory[] = [
   (ctx) => (ctx.cfg.sync.enabled ? new SyncClient(ctx) : null),
+  // right after sync: it stops after every writer, so its last checkpoint covers the segments the
+  // recorder closed at stop, and sync can still send it
+  (ctx) => new Checkpointer(ctx),
   (ctx) => new Recorder(ctx),
   (ctx) => new CheckinServer(ctx),
   (ctx) => (ctx.cfg.vision.enabled ? new VisionModule(ctx) : null),
   (ctx) => new LessonMonitor(ctx),
-  (ctx) => new EvidenceChain(ctx),
   (ctx) => new Retention(ctx),
   (ctx) => new Health(ctx),
 ];

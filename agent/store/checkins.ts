@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Store } from './store.js';
 import { Outbox } from './outbox.js';
 import { ClassRepo } from './classes.js';
+import { evidenceLog, type EvidenceLog } from './evidence-log.js';
 import type { CheckIn, IngestOutcome, Parsed, RawInput, StoredCheckIn } from '../checkin/types.js';
 
 /** One request or stream part waiting for the group commit. */
@@ -80,12 +81,14 @@ const DAY_MS = 24 * 3600 * 1000;
 export class CheckinRepo {
   private outbox: Outbox;
   private classes: ClassRepo;
+  private log: EvidenceLog;
   private roster?: { at: number; idx: Map<string, { classId: string; trainee: string }[]> };
   private st;
 
   constructor(private store: Store) {
     this.outbox = new Outbox(store);
     this.classes = new ClassRepo(store);
+    this.log = evidenceLog(store);
     const db = store.db;
     this.st = {
       raw: db.prepare(
@@ -217,6 +220,7 @@ export class CheckinRepo {
     const rawId = Number(
       this.st.raw.run(r.protocol, r.terminal, r.channel, r.method ?? null, r.path ?? null, r.contentType ?? null, keep, r.body.length, it.truncated ? 1 : 0, r.receivedMs, now, this.store.expiresAt(r.receivedMs)).lastInsertRowid,
     );
+    this.log.row('raw_inputs', [rawId], { fresh: true });
     // 2. parse: a parser bug or garbage marks the raw row, never loses it or fails the batch
     let parsed: Parsed;
     try {
@@ -250,6 +254,7 @@ export class CheckinRepo {
       }
       if (!m) unknown++;
       const id = Number(res.lastInsertRowid);
+      this.log.row('checkins', [id], { fresh: true });
       stored.push({ ...c, id, trainee: m?.trainee ?? null, classId: m?.classId ?? null, rawId });
       if (!newest || c.at > newest.at) newest = c;
       // what the provincial system learns: the terminal's person id and the mapped trainee, never names
@@ -313,6 +318,8 @@ export class CheckinRepo {
         const m = this.mapPerson(r.person, r.at_ms);
         if (!m) continue;
         upd.run(m.trainee, m.classId, r.id);
+        // a correction: a new log entry pointing at the check-in's earlier one
+        this.log.row('checkins', [r.id]);
         this.outbox.enqueue('checkin', r.at_ms, {
           id: r.id, terminal: r.terminal, person: r.person, trainee: m.trainee, classId: m.classId, at: r.at_ms,
           tzOffsetMin: r.tz_offset_min, verifyMode: r.verify_mode, similarity: r.similarity, remapped: true,

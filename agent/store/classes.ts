@@ -2,6 +2,7 @@ import type { ClassPlan } from '../classes/classfile.js';
 import type { Evidence, Lesson, LessonKind } from '../compliance/evidence.js';
 import type { Store } from './store.js';
 import { Outbox } from './outbox.js';
+import { evidenceLog, type FactTable } from './evidence-log.js';
 import { DEFAULT_TZ, fromWallClock, wallClock } from '../core/time.js';
 
 export interface ClassRow {
@@ -73,7 +74,14 @@ export class ClassRepo {
         now,
         exp,
       });
-      for (const t of ['trainees', 'teachers', 'lessons']) db.prepare(`DELETE FROM ${t} WHERE class_id = ?`).run(plan.id);
+      const log = evidenceLog(this.store);
+      log.row('classes', [plan.id]);
+      // roster and schedule before the import: what is not in the new plan is logged as removed
+      const before = new Map<FactTable, string[]>();
+      for (const t of ['trainees', 'teachers', 'lessons'] as const) {
+        before.set(t, db.prepare(`SELECT id FROM ${t} WHERE class_id = ?`).pluck().all(plan.id) as string[]);
+        db.prepare(`DELETE FROM ${t} WHERE class_id = ?`).run(plan.id);
+      }
       const ins = db.prepare(
         'INSERT INTO trainees (class_id, id, name, terminal_ids, has_previous, previous_assessed_ms, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       );
@@ -86,6 +94,12 @@ export class ClassRepo {
         'INSERT INTO lessons (class_id, id, kind, start_ms, end_ms, cameras, make_up, room, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
       for (const l of plan.lessons) insL.run(plan.id, l.id, l.kind, l.start, l.end, JSON.stringify(l.cameras), l.makeUp ? 1 : 0, l.room ?? null, now, exp);
+      // every roster and schedule row is logged (a re-import logs each again, correcting the last)
+      const now_ = { trainees: plan.trainees.map((t) => t.id), teachers: plan.teachers.map((t) => t.id), lessons: plan.lessons.map((l) => l.id) };
+      for (const t of ['trainees', 'teachers', 'lessons'] as const) {
+        for (const id of now_[t]) log.row(t, [plan.id, id]);
+        for (const id of before.get(t) ?? []) if (!now_[t].includes(id)) log.removed(t, [plan.id, id]);
+      }
       // what the provincial system learns of the class: ids and counts, no names
       this.outbox.enqueue('class', now, {
         classId: plan.id,

@@ -1,6 +1,7 @@
 import type { Store } from './store.js';
 import { EvidenceRepo, type SightingRow } from './evidence.js';
 import type { Sealed } from '../vision/keyfile.js';
+import { evidenceLog } from './evidence-log.js';
 
 export interface ConsentInput {
   recordedBy: string;
@@ -64,6 +65,7 @@ export class FaceRepo {
   constructor(private store: Store) {}
 
   giveConsent(trainee: string, c: ConsentInput, at: number): void {
+    this.store.tx(() => {
     this.store.db
       .prepare(
         `INSERT INTO face_consents (trainee, given_ms, recorded_by, method, guardian, note, revoked_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
@@ -71,6 +73,8 @@ export class FaceRepo {
            guardian=excluded.guardian, note=excluded.note, revoked_ms=NULL`,
       )
       .run(trainee, at, c.recordedBy, c.method, c.guardian ? 1 : 0, c.note ?? null, this.store.now());
+    evidenceLog(this.store).row('face_consents', [trainee]);
+    });
   }
 
   consent(trainee: string): ConsentRow | undefined {
@@ -85,7 +89,7 @@ export class FaceRepo {
   /** Revoking consent deletes the trainee's face data at once (sightings already made stay: they are evidence, not face data). */
   revokeConsent(trainee: string, at: number): number {
     return this.store.tx(() => {
-      this.store.db.prepare('UPDATE face_consents SET revoked_ms = ? WHERE trainee = ?').run(at, trainee);
+      if (this.store.db.prepare('UPDATE face_consents SET revoked_ms = ? WHERE trainee = ?').run(at, trainee).changes) evidenceLog(this.store).row('face_consents', [trainee]);
       return this.store.db.prepare('DELETE FROM face_descriptors WHERE trainee = ?').run(trainee).changes;
     });
   }
@@ -136,13 +140,18 @@ export class FaceRepo {
     const db = this.store.db;
     const now = this.store.now();
     return this.store.tx(() => {
-      db.prepare(
+      const log = evidenceLog(this.store);
+      const frameId = db.prepare(
         'INSERT INTO vision_frames (camera, at_ms, recording_id, offset_ms, class_id, lesson_id, faces, matched, unknown, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ).run(frame.camera, frame.at, frame.recordingId ?? null, frame.offsetMs ?? null, frame.classId ?? null, frame.lessonId ?? null, frame.faces, frame.matched, frame.unknown, now, this.store.expiresAt(frame.at));
+      ).run(frame.camera, frame.at, frame.recordingId ?? null, frame.offsetMs ?? null, frame.classId ?? null, frame.lessonId ?? null, frame.faces, frame.matched, frame.unknown, now, this.store.expiresAt(frame.at)).lastInsertRowid;
+      log.row('vision_frames', [Number(frameId)], { fresh: true });
       const ins = db.prepare(
         'INSERT INTO face_matches (class_id, lesson_id, trainee, camera, at_ms, recording_id, offset_ms, distance, margin, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
-      for (const m of matches) ins.run(m.classId, m.lessonId, m.trainee, m.camera, m.at, m.recordingId ?? null, m.offsetMs ?? null, m.distance, m.margin, now, this.store.expiresAt(m.at));
+      for (const m of matches) {
+        const id = ins.run(m.classId, m.lessonId, m.trainee, m.camera, m.at, m.recordingId ?? null, m.offsetMs ?? null, m.distance, m.margin, now, this.store.expiresAt(m.at)).lastInsertRowid;
+        log.row('face_matches', [Number(id)], { fresh: true });
+      }
       const out: SightingRow[] = [];
       const keys = new Set(matches.map((m) => JSON.stringify([m.classId, m.lessonId, m.trainee])));
       for (const k of keys) {

@@ -29,22 +29,24 @@ export interface BoxFixture {
   video: string;
   keys: string;
   key: LogKey;
+  origin: string;
   clock: { now: number };
   open(): Store;
 }
 
-export function makeBox(dir: string): BoxFixture {
+export function makeBox(dir: string, origin = ORIGIN): BoxFixture {
   const f: BoxFixture = {
     dir,
     db: path.join(dir, 'evidence.db'),
     video: path.join(dir, 'video'),
     keys: path.join(dir, 'keys'),
     key: undefined as unknown as LogKey,
+    origin,
     clock: { now: T0 },
     open: () => new Store({ file: f.db, now: () => f.clock.now }),
   };
   fs.mkdirSync(f.video, { recursive: true });
-  f.key = loadOrCreateLogKey(f.keys, ORIGIN);
+  f.key = loadOrCreateLogKey(f.keys, origin);
   return f;
 }
 
@@ -53,7 +55,7 @@ const H = 3600_000;
 export function fillBox(f: BoxFixture): void {
   const store = f.open();
   try {
-    announceKey(store, f.key, ORIGIN);
+    announceKey(store, f.key, f.origin);
     new ClassRepo(store).save(
       {
         id: 'C1',
@@ -106,7 +108,7 @@ export function fillBox(f: BoxFixture): void {
     const ev = new ClassRepo(store).evidence('C1')!;
     new EvidenceRepo(store).saveVerdict(evaluate(ev, loadProfile('henan-2025')), T0 + 5 * H);
     f.clock.now = T0 + 5 * H;
-    signCheckpoint(store, f.key, ORIGIN);
+    signCheckpoint(store, f.key, f.origin);
   } finally {
     store.close();
   }

@@ -5,6 +5,8 @@ import { logger } from '../core/log.js';
 import { allBoxes, parseTopic, toRanges, topics, type AckMsg, type BatchMsg, type CommandMsg, type StatusMsg, type WireRecord } from '../sync/contract.js';
 import { checkRecordData, parseMessage, validators } from '../sync/schemas.js';
 import { CentralDb, type StoredRecord } from './db.js';
+import { Witness, type LogKeyRecord } from './witness.js';
+import type { CheckpointRecord } from '../evidence/verifier.js';
 
 export interface ReceiverOptions {
   url: string;
@@ -39,6 +41,7 @@ export interface ReceiverOptions {
 export class CentralReceiver {
   private client?: MqttClient;
   private db?: CentralDb;
+  private witness?: Witness;
   private log: Logger;
   private timer?: NodeJS.Timeout;
   private now: () => number;
@@ -49,6 +52,11 @@ export class CentralReceiver {
     this.now = opts.now ?? Date.now;
   }
 
+  get witnessOf(): Witness {
+    if (!this.witness) throw new Error('receiver not started');
+    return this.witness;
+  }
+
   get database(): CentralDb {
     if (!this.db) throw new Error('receiver not started');
     return this.db;
@@ -57,6 +65,7 @@ export class CentralReceiver {
   async start(): Promise<void> {
     validators();
     this.db = new CentralDb(this.opts.db);
+    this.witness = new Witness(this.db.db, this.now, this.log);
     const group = this.opts.group ?? 'central';
     const shared = (f: string) => (group ? `$share/${group}/${f}` : f);
     const client = mqtt.connect(this.opts.url, {
@@ -149,7 +158,10 @@ export class CentralReceiver {
       const issues = checkRecordData(rec.type, rec.data);
       return issues.map((i) => `${i.path}: ${i.message}`).join('; ');
     };
-    const res = this.db!.storeBatch(box, b.floor, b.records, this.now(), check, !!this.opts.onRecord);
+    // rows are always released: the witness checks each box's checkpoints in the box's own order
+    const res = this.db!.storeBatch(box, b.floor, b.records, this.now(), check, true);
+    for (const rec of res.released) this.witnessRecord(box, rec.seq, rec.type, rec.data, rec.valid, false);
+    for (const rec of res.conflicted) this.witnessRecord(box, rec.seq, rec.type, rec.data, !check(rec), true);
     this.stats.batches++;
     this.stats.records += b.records.length;
     this.stats.fresh += res.fresh;
@@ -161,6 +173,16 @@ export class CentralReceiver {
     const ack: AckMsg = { v: 1, box, batch: b.batch, ranges: toRanges(res.committed), at: this.now() };
     this.client?.publish(topics(this.opts.prefix, box).ack, JSON.stringify(ack), { qos: 1 });
     if (this.opts.onRecord) for (const rec of res.released) this.opts.onRecord(rec);
+  }
+
+  private witnessRecord(box: string, seq: number, type: string, data: unknown, valid: boolean, conflict: boolean): void {
+    if (!valid || (type !== 'checkpoint' && type !== 'log-key')) return;
+    try {
+      if (type === 'log-key' && !conflict) this.witness!.onKey(box, seq, data as LogKeyRecord);
+      else if (type === 'checkpoint') this.witness!.onCheckpoint(box, seq, data as CheckpointRecord, conflict);
+    } catch (err) {
+      this.log.error({ box, seq, err: (err as Error).message }, 'witness check failed');
+    }
   }
 
   private onStatus(box: string, payload: Buffer): void {

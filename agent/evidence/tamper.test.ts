@@ -12,6 +12,9 @@ import { fillBox, makeBox, ORIGIN, T0, type BoxFixture } from './fixture.js';
 import { readLocalCheckpoint } from './keys.js';
 import { hashLeaf, memoryTree, rangeHash } from './merkle.js';
 import { verifyBox, type BoxReport } from './verify-box.js';
+import { attest, verifyBundle } from './bundle.js';
+import { generateSigner, signNote } from './note.js';
+import { parseBundle, toBundle } from '../compliance/bundle.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tamper-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -203,5 +206,68 @@ describe('tamper suite: verify on the box', () => {
     signCheckpoint(s, f.key, ORIGIN);
     s.close();
     expect((await verify(f)).problems).toEqual([]);
+  });
+});
+
+describe('tamper suite: verify on an exported bundle', () => {
+  function exported(): { doc: any; vkey: string } {
+    const f = box();
+    const s = f.open();
+    try {
+      const refs: string[] = [];
+      const ev = new ClassRepo(s).evidence('C1', refs)!;
+      const cp = evidenceLog(s).lastCheckpoint()!;
+      const doc = { ...toBundle(ev, 'Asia/Shanghai'), attestation: attest(evidenceLog(s), refs, cp, f.key.signer.vkey) };
+      return { doc: JSON.parse(JSON.stringify(doc)), vkey: f.key.signer.vkey };
+    } finally {
+      s.close();
+    }
+  }
+
+  it('an untouched bundle verifies with the box key, and evaluate still reads it', () => {
+    const { doc, vkey } = exported();
+    expect(verifyBundle(doc, vkey).problems).toEqual([]);
+    expect(doc.attestation.entries.length).toBeGreaterThan(8);
+    expect(parseBundle(doc).class.id).toBe('C1');
+  });
+
+  const edits: Array<[string, (d: any) => void]> = [
+    ['a teacher made certified', (d) => (d.class.teachers.find((t: any) => !t.certified).certified = true)],
+    ['a practical lesson made theory', (d) => (d.lessons.find((l: any) => l.kind === 'practical').kind = 'theory')],
+    ['a lesson moved', (d) => (d.lessons[0].start = d.lessons[0].start.replace('09:00', '09:05'))],
+    ['a recording lengthened', (d) => (d.recordings[0].end = d.recordings[2].end)],
+    ['a sighting moved to another trainee', (d) => (d.sightings[0].trainee = 'T2')],
+    ['a check-in moved', (d) => (d.checkins[0].at = d.checkins[0].at.replace('08:55', '08:35'))],
+    ['the workstations changed', (d) => (d.class.workstations = 20)],
+    ['a check-in deleted', (d) => d.checkins.pop()],
+    ['a check-in inserted', (d) => d.checkins.push({ ...d.checkins[0], at: d.checkins[0].at.replace('08:55', '09:30') })],
+    ['a trainee added', (d) => d.class.trainees.push({ id: 'T3' })],
+    ['an entry edited (its proof no longer holds)', (d) => {
+      const e = d.attestation.entries.find((x: any) => x.entry.includes('"certified":0'));
+      e.entry = e.entry.replace('"certified":0', '"certified":1');
+    }],
+    ['two entries reordered', (d) => {
+      const [a, b] = [d.attestation.entries[1].seq, d.attestation.entries[2].seq];
+      d.attestation.entries[1].seq = b;
+      d.attestation.entries[2].seq = a;
+    }],
+    ['entries truncated at the tail', (d) => d.attestation.entries.splice(-2)],
+    ['the checkpoint altered', (d) => (d.attestation.checkpoint = d.attestation.checkpoint.replace(/\n(\d+)\n/, (_: string, n: string) => `\n${Number(n) + 1}\n`))],
+  ];
+  it.each(edits)('%s', (_, edit) => {
+    const { doc, vkey } = exported();
+    edit(doc);
+    expect(verifyBundle(doc, vkey).problems.length).toBeGreaterThan(0);
+  });
+
+  it('recomputed and re-signed with another key: refused with the box key', () => {
+    const { doc, vkey } = exported();
+    const forger = generateSigner(ORIGIN).signer;
+    const body = doc.attestation.checkpoint.slice(0, doc.attestation.checkpoint.lastIndexOf('\n\n') + 1);
+    doc.attestation.checkpoint = signNote(body, forger);
+    doc.attestation.key = forger.vkey;
+    expect(verifyBundle(doc, vkey).problems.join()).toMatch(/not signed by the box key/);
+    // without the key from the province, the bundle's own key proves nothing: flagged
+    expect(verifyBundle(doc).selfKeyed).toBe(true);
   });
 });

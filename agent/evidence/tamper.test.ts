@@ -15,6 +15,9 @@ import { verifyBox, type BoxReport } from './verify-box.js';
 import { attest, verifyBundle } from './bundle.js';
 import { generateSigner, signNote } from './note.js';
 import { parseBundle, toBundle } from '../compliance/bundle.js';
+import { RetentionRepo } from '../store/retention.js';
+import { purgeExpired } from '../retention/purge.js';
+import { cutLog } from './prune.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tamper-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -269,5 +272,27 @@ describe('tamper suite: verify on an exported bundle', () => {
     expect(verifyBundle(doc, vkey).problems.join()).toMatch(/not signed by the box key/);
     // without the key from the province, the bundle's own key proves nothing: flagged
     expect(verifyBundle(doc).selfKeyed).toBe(true);
+  });
+});
+
+describe('retention cuts the log at its start, signed', () => {
+  it('after 3 years: rows purged, videos deleted, log cut; what remains verifies, and a cut beyond the signed point is caught', async () => {
+    const f = box();
+    f.clock.now = T0 + 4 * 365.25 * 24 * 3600_000;
+    const s = f.open();
+    const repo = new RetentionRepo(s);
+    for (const v of repo.expiredVideos(f.clock.now, 100)) {
+      fs.rmSync(v.path);
+      expect(repo.markDeleted(v.id, f.clock.now)).toBe(true);
+    }
+    await purgeExpired(s, f.clock.now, 100);
+    const cut = cutLog(s, f.keys, ORIGIN, f.clock.now);
+    expect(cut).toBeGreaterThan(10);
+    s.close();
+    const r = await verify(f);
+    expect(r.problems).toEqual([]);
+    expect(r.pruned).toBe(cut);
+    tamper(f, (s2) => s2.db.prepare('UPDATE evidence_log SET entry = NULL WHERE seq = (SELECT MAX(seq) FROM evidence_log)').run());
+    expect((await verify(f)).problems.some((p) => p.detail.includes('no logged cut'))).toBe(true);
   });
 });

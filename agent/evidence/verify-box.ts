@@ -99,6 +99,10 @@ export async function verifyBox(log: EvidenceLog, o: BoxVerifyOptions = {}): Pro
     purgedAt.set(d.table, Math.max(purgedAt.get(d.table) ?? 0, d.at));
   }
 
+  // a log cut: entry bytes may be gone only below the latest logged `pruned` point
+  let prunedTo = 0;
+  for (const p of log.entriesOfKind('pruned')) if (p.entry) prunedTo = Math.max(prunedTo, (parseEntry(p.entry).d as { upTo: number }).upTo);
+
   // 1 + 2a: entries in leaf order
   const stack: Array<{ n: number; h: Buffer }> = [];
   const rootNow = () => {
@@ -126,7 +130,10 @@ export async function verifyBox(log: EvidenceLog, o: BoxVerifyOptions = {}): Pro
       if (e.seq !== r.entries) bad({ kind: 'tree', where: `entry ${r.entries}`, detail: `next entry is numbered ${e.seq}: entries removed` });
       if (e.entry) {
         if (!hashLeaf(e.entry).equals(e.leaf)) bad({ kind: 'entry', where: `entry ${e.seq}`, detail: 'entry bytes do not match their leaf hash' });
-      } else r.pruned++;
+      } else {
+        r.pruned++;
+        if (e.seq >= prunedTo) bad({ kind: 'entry', where: `entry ${e.seq}`, detail: 'entry bytes removed, but no logged cut of the log covers it' });
+      }
       let leaf = { n: 1, h: e.leaf };
       while (stack.length && stack[stack.length - 1].n === leaf.n) {
         const left = stack.pop()!;
@@ -165,6 +172,7 @@ export async function verifyBox(log: EvidenceLog, o: BoxVerifyOptions = {}): Pro
       for (const row of page) {
         r.rows++;
         const key = FACTS[table].key.map((k) => row[k]);
+        // a row whose entry retention cut (the row outlived its expiry: a table retention does not purge) is not checkable, not forged
         if (!log.latestOf(refOf(table, key))) bad({ kind: 'row', where: `${table} ${JSON.stringify(key)}`, detail: 'row is not in the evidence log: inserted behind the agent' });
       }
       after = page[page.length - 1]._rid;

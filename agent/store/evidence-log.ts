@@ -240,12 +240,12 @@ export class EvidenceLog implements NodeSource {
   // ---- retention ----
 
   /**
-   * Cut the log at its start: drop the entry bytes of leaves [0, upTo) (their leaf hashes and
+   * Cut the log at its start: drop the entry bytes of leaves [0, upTo) (their leaf hashes, refs and
    * the tree stay, so every later proof and the signed roots still verify). The caller appends
    * the signed "pruned up to" entry and makes a checkpoint covering it.
    */
   prune(upTo: number): number {
-    return this.store.db.prepare('UPDATE evidence_log SET entry = NULL, ref = NULL WHERE seq < ? AND entry IS NOT NULL').run(upTo).changes;
+    return this.store.db.prepare('UPDATE evidence_log SET entry = NULL WHERE seq < ? AND entry IS NOT NULL').run(upTo).changes;
   }
 
   /** Lowest leaf whose fact has not expired by `now` (or whose row is still open): where a cut may go. */

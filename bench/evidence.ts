@@ -64,7 +64,7 @@ export const evidenceBench: Bench = {
         }
       };
       const nodes = store.db.prepare('SELECT COUNT(*) FROM evidence_nodes').pluck().get() as number;
-      console.log(`  storage  ${nodes.toLocaleString('en')} tree nodes for ${ENTRIES.toLocaleString('en')} leaves; bytes/entry: log ${(pages('evidence_log') / ENTRIES).toFixed(0)}, ref index ${(pages('evidence_log_ref') / ENTRIES).toFixed(0)}, nodes ${(pages('evidence_nodes') / ENTRIES).toFixed(0)} (NaN: no dbstat in this SQLite)`);
+      console.log(`  storage  ${nodes.toLocaleString('en')} tree nodes for ${ENTRIES.toLocaleString('en')} leaves; bytes/entry: log ${(pages('evidence_log') / ENTRIES).toFixed(0)}, ref index ${(pages('evidence_log_ref') / ENTRIES).toFixed(0)}, nodes ${(pages('evidence_nodes') / ENTRIES).toFixed(0)}`);
       // 2. verify: the whole log against a signed checkpoint (rows and files are the bench's refs: none)
       const key = loadOrCreateLogKey(path.join(dir, 'keys'), 'classroom-agent/bench');
       signCheckpoint(store, key, 'classroom-agent/bench');

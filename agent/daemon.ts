@@ -9,6 +9,7 @@ import type { Module } from './core/module.js';
 import { SdNotify } from './core/sdnotify.js';
 import { CheckinServer } from './checkin/server.js';
 import { Health } from './health/health.js';
+import { Inspection } from './inspection/inspection.js';
 import { LessonMonitor } from './lessons/monitor.js';
 import { Recorder } from './recorder/recorder.js';
 import { SyncClient } from './sync/client.js';
@@ -50,6 +51,8 @@ export const MODULE_FACTORIES: ModuleFactory[] = [
   // right after sync: it stops after every writer, so its last checkpoint covers the segments the
   // recorder closed at stop, and sync can still send it
   (ctx) => new Checkpointer(ctx),
+  // right after sync: its requests come over MQTT, and it stops its pushes before sync goes
+  (ctx) => (ctx.cfg.sync.enabled && ctx.cfg.inspection.enabled ? new Inspection(ctx) : null),
   (ctx) => new Recorder(ctx),
   (ctx) => new CheckinServer(ctx),
   (ctx) => (ctx.cfg.vision.enabled ? new VisionModule(ctx) : null),

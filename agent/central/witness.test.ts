@@ -38,7 +38,7 @@ function province() {
       if (r.type === 'log-key') w.onKey(box, r.seq, r.data as never);
       if (r.type === 'checkpoint') w.onCheckpoint(box, r.seq, r.data as never);
     }
-    for (const r of res.conflicted) if (r.type === 'checkpoint') w.onCheckpoint(box, r.seq, r.data as never, true);
+    for (const r of res.conflicted ?? []) if (r.type === 'checkpoint') w.onCheckpoint(box, r.seq, r.data as never, true);
     return res;
   };
   return { db, w, deliver };

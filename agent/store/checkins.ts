@@ -217,10 +217,11 @@ export class CheckinRepo {
     const r = it.raw;
     const keep = it.keep ?? r.body;
     // 1. the raw input, before anything may fail on its content
+    const rawRow = { protocol: r.protocol, terminal: r.terminal, channel: r.channel, method: r.method ?? null, path: r.path ?? null, content_type: r.contentType ?? null, body: keep, body_bytes: r.body.length, truncated: it.truncated ? 1 : 0, received_ms: r.receivedMs, expires_ms: this.store.expiresAt(r.receivedMs) };
     const rawId = Number(
-      this.st.raw.run(r.protocol, r.terminal, r.channel, r.method ?? null, r.path ?? null, r.contentType ?? null, keep, r.body.length, it.truncated ? 1 : 0, r.receivedMs, now, this.store.expiresAt(r.receivedMs)).lastInsertRowid,
+      this.st.raw.run(rawRow.protocol, rawRow.terminal, rawRow.channel, rawRow.method, rawRow.path, rawRow.content_type, keep, rawRow.body_bytes, rawRow.truncated, rawRow.received_ms, now, rawRow.expires_ms).lastInsertRowid,
     );
-    this.log.row('raw_inputs', [rawId], { fresh: true });
+    this.log.inserted('raw_inputs', [rawId], rawRow);
     // 2. parse: a parser bug or garbage marks the raw row, never loses it or fails the batch
     let parsed: Parsed;
     try {
@@ -247,14 +248,15 @@ export class CheckinRepo {
         continue;
       }
       const m = this.mapPerson(c.person, c.at);
-      const res = this.st.ins.run(c.dedupKey, c.terminal, c.person, m?.trainee ?? null, m?.classId ?? null, c.at, c.tzOffsetMin, c.verifyMode, c.similarity, rawId, now, this.store.expiresAt(c.at));
+      const row = { dedup_key: c.dedupKey, terminal: c.terminal, person: c.person, trainee: m?.trainee ?? null, class_id: m?.classId ?? null, at_ms: c.at, tz_offset_min: c.tzOffsetMin, verify_mode: c.verifyMode, similarity: c.similarity, raw_id: rawId, expires_ms: this.store.expiresAt(c.at) };
+      const res = this.st.ins.run(row.dedup_key, row.terminal, row.person, row.trainee, row.class_id, row.at_ms, row.tz_offset_min, row.verify_mode, row.similarity, row.raw_id, now, row.expires_ms);
       if (!res.changes) {
         duplicates++;
         continue;
       }
       if (!m) unknown++;
       const id = Number(res.lastInsertRowid);
-      this.log.row('checkins', [id], { fresh: true });
+      this.log.inserted('checkins', [id], row);
       stored.push({ ...c, id, trainee: m?.trainee ?? null, classId: m?.classId ?? null, rawId });
       if (!newest || c.at > newest.at) newest = c;
       // what the provincial system learns: the terminal's person id and the mapped trainee, never names

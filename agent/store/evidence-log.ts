@@ -165,6 +165,15 @@ export class EvidenceLog implements NodeSource {
     return this.appendEvidence(FACTS[table].kind, projectRow(table, r), { ref, corrects: prev, expires: NO_EXPIRY.has(table) ? undefined : (r.expires_ms as number) });
   }
 
+  /**
+   * Log a row just inserted from the values the caller inserted (no read-back: the check-in
+   * group commit's hot path). The values must be those the INSERT wrote, column for column;
+   * the tamper suite's clean runs check that they give the same entry as a read-back would.
+   */
+  inserted(table: FactTable, key: readonly unknown[], row: Record<string, unknown>): number {
+    return this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires: NO_EXPIRY.has(table) ? undefined : (row.expires_ms as number) });
+  }
+
   /** Log that an index row was removed (a roster entry dropped by a re-import, withdrawn data). */
   removed(table: FactTable, key: readonly unknown[]): number {
     const ref = refOf(table, key);

@@ -77,20 +77,20 @@ export const evidenceBench: Bench = {
       console.log(`  proofs   ${rate(2000, performance.now() - proofT)} inclusion proofs from SQLite at ${ENTRIES.toLocaleString('en')} leaves`);
       store.close();
 
-      // 3. durable check-ins/s through the real intake, with the log and with its row() made a no-op
-      const orig = EvidenceLog.prototype.row;
+      // 3. durable check-ins/s through the real intake, with the log and with appendEvidence made a no-op
+      const orig = EvidenceLog.prototype.appendEvidence;
       const runs: Record<'with' | 'without', number[]> = { with: [], without: [] };
       for (let round = 0; round < 3; round++) {
         for (const mode of round % 2 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
           // why patch the prototype: the product has no switch to turn the log off, and must not
-          if (mode === 'without') EvidenceLog.prototype.row = () => -1;
+          if (mode === 'without') EvidenceLog.prototype.appendEvidence = () => -1;
           const s = new Store({ file: path.join(dir, `intake-${mode}-${round}.db`) });
           try {
             const x = await intake(s, INTAKE_SECONDS, 100_000);
             runs[mode].push((x.n * 1000) / x.ms);
           } finally {
             s.close();
-            EvidenceLog.prototype.row = orig;
+            EvidenceLog.prototype.appendEvidence = orig;
           }
         }
       }

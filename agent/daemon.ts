@@ -14,7 +14,7 @@ import { LessonMonitor } from './lessons/monitor.js';
 import { Recorder } from './recorder/recorder.js';
 import { SyncClient } from './sync/client.js';
 import { VisionModule } from './vision/module.js';
-import { EvidenceChain } from './retention/chain.js';
+import { Checkpointer } from './evidence/checkpointer.js';
 import { ensureMarker } from './retention/reconcile.js';
 import { Retention } from './retention/retention.js';
 import { AlarmRepo } from './store/alarms.js';
@@ -54,13 +54,15 @@ export type ModuleFactory = (ctx: AgentContext) => Module | null | undefined;
  */
 export const MODULE_FACTORIES: ModuleFactory[] = [
   (ctx) => (ctx.cfg.sync.enabled ? new SyncClient(own(ctx, 'sync')) : null),
+  // right after sync: it stops after every writer, so its last checkpoint covers the segments the
+  // recorder closed at stop, and sync can still send it
+  (ctx) => new Checkpointer(own(ctx, 'evidence')),
   // right after sync: its requests come over MQTT, and it stops its pushes before sync goes
   (ctx) => (ctx.cfg.sync.enabled && ctx.cfg.inspection.enabled ? new Inspection(own(ctx, 'inspection')) : null),
   (ctx) => new Recorder(own(ctx, 'recorder')),
   (ctx) => new CheckinServer(own(ctx, 'checkin')),
   (ctx) => (ctx.cfg.vision.enabled ? new VisionModule(own(ctx, 'vision')) : null),
   (ctx) => new LessonMonitor(ctx),
-  (ctx) => new EvidenceChain(ctx),
   (ctx) => new Retention(ctx),
   (ctx) => new Health(ctx),
 ];

@@ -2,6 +2,7 @@ import { checkinBench } from './checkin.js';
 import { edgeBench } from './edge.js';
 import { complianceBench } from './compliance.js';
 import { daemonBench } from './daemon.js';
+import { evidenceBench } from './evidence.js';
 import { lessonsBench } from './lessons.js';
 import { provinceBench } from './province.js';
 import { recorderBench } from './recorder.js';
@@ -16,4 +17,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, edgeBench, recorderBench, syncBench, visionBench, visionSoak, daemonBench, provinceBench];
+export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, edgeBench, evidenceBench, recorderBench, syncBench, visionBench, visionSoak, daemonBench, provinceBench];

@@ -35,6 +35,8 @@ export interface BatchResult {
   released: StoredRecord[];
   /** first missing seq when records beyond a hole are waiting */
   gapAt: number | null;
+  /** records whose seq the box had already used for another record (kept in conflicts) */
+  conflicted?: WireRecord[];
 }
 
 const SCHEMA = `
@@ -131,7 +133,7 @@ export class CentralDb implements CentralStore {
       // sequences below the box's floor will never come (pruned after an earlier ack)
       this.db.prepare('UPDATE boxes SET next_seq = ?, last_batch_ms = ? WHERE box = ? AND next_seq < ?').run(floor, now, box, floor);
       this.db.prepare('UPDATE boxes SET last_batch_ms = ? WHERE box = ?').run(now, box);
-      const res: BatchResult = { committed: [], fresh: 0, duplicates: 0, invalid: 0, conflicts: 0, released: [], gapAt: null };
+      const res: BatchResult = { committed: [], fresh: 0, duplicates: 0, invalid: 0, conflicts: 0, released: [], gapAt: null, conflicted: [] };
       for (const r of records) {
         const problem = check(r);
         const ins = this.insRecord.run(box, r.seq, r.id, r.type, r.at, JSON.stringify(r.data), problem ? 0 : 1, problem || null, now);
@@ -144,6 +146,7 @@ export class CentralDb implements CentralStore {
           // same seq, different record id: kept aside for a human, and acked (it is stored)
           this.db.prepare('INSERT INTO conflicts (box, seq, record_id, body, received_ms) VALUES (?, ?, ?, ?, ?)').run(box, r.seq, r.id, JSON.stringify(r), now);
           res.conflicts++;
+          res.conflicted!.push(r);
         }
         res.committed.push(r.seq);
       }

@@ -7,6 +7,7 @@ import { PACKAGE_ROOT } from '../core/paths.js';
 import { Store } from '../store/store.js';
 import { EvidenceRepo } from '../store/evidence.js';
 import { ClassRepo } from '../store/classes.js';
+import { evidenceLog } from '../store/evidence-log.js';
 
 const CLI = path.join(PACKAGE_ROOT, 'dist', 'agent', 'cli', 'main.js');
 const EX = path.join(PACKAGE_ROOT, 'test-fixtures', 'evidence');
@@ -110,7 +111,9 @@ describe('class import, export-evidence, report', () => {
       }
       repo.addSightings(['S01', 'S02', 'S03'].map((s) => ({ trainee: s, camera: 'cam-1', at: l.start + 120_000 })));
     }
-    store.db.prepare("INSERT INTO checkins (dedup_key, terminal, person, trainee, at_ms, created_ms, expires_ms) VALUES ('k1', 'gate', '1001', 'S01', ?, 0, 0)").run(lessons[0].start - 600_000);
+    const id = store.db.prepare("INSERT INTO checkins (dedup_key, terminal, person, trainee, at_ms, created_ms, expires_ms) VALUES ('k1', 'gate', '1001', 'S01', ?, 0, 0)").run(lessons[0].start - 600_000).lastInsertRowid;
+    // as the check-in intake does: every evidential row enters the evidence log with it
+    evidenceLog(store).row('checkins', [Number(id)], { fresh: true });
     store.close();
 
     const report = run(['report', 'HN-TEST-0001', '--json']);

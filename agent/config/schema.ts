@@ -293,6 +293,18 @@ export const configSchema = z
       })
       .strict()
       .default({ alarmDaysBeforeFull: 30, purgeBatch: 1000, intervalMinutes: 60, rateWindowDays: 7 }),
+    evidence: z
+      .object({
+        /**
+         * folder of the box's Ed25519 log key (log.key, 0600), its public key (log.pub) and the
+         * latest signed checkpoint; never inside the database. Default <state>/keys
+         */
+        keyFolder: z.string().optional(),
+        /** minutes between signed checkpoints (one is also signed at each verdict) */
+        checkpointMinutes: z.number().positive().default(5),
+      })
+      .strict()
+      .default({ checkpointMinutes: 5 }),
   })
   .strict();
 

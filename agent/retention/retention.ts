@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { cutLog } from '../evidence/prune.js';
+import { keyFolderOf, originOf } from '../evidence/keys.js';
 import type { AgentContext } from '../core/context.js';
 import { logger } from '../core/log.js';
 import type { Module } from '../core/module.js';
@@ -95,6 +97,8 @@ export class Retention implements Module {
     }
     const purged = await purgeExpired(store, now, r.purgeBatch, signal);
     if (signal?.aborted) return undefined;
+    const cut = cutLog(store, keyFolderOf(cfg), originOf(cfg), now);
+    if (cut !== undefined) this.log.info({ upTo: cut }, 'evidence log cut at its start (signed)');
     if (videos.deleted || Object.keys(purged).length) this.log.info({ videos: videos.deleted, archived: videos.archived, bytesFreed: videos.bytesFreed, purged }, 'expired evidence purged');
     if (videos.kept.length) {
       this.log.warn({ kept: videos.kept.slice(0, 10), count: videos.kept.length }, 'expired segments kept');

@@ -1,5 +1,6 @@
 import type { Store } from './store.js';
 import { Outbox } from './outbox.js';
+import { evidenceLog } from './evidence-log.js';
 
 export interface AlarmRow {
   id: number;
@@ -26,9 +27,10 @@ export class AlarmRepo {
     return this.store.tx(() => {
       const open = this.store.db.prepare('SELECT id FROM alarms WHERE kind = ? AND subject = ? AND cleared_ms IS NULL').get(kind, subject);
       if (open) return false;
-      this.store.db
+      const id = this.store.db
         .prepare('INSERT INTO alarms (kind, subject, message, raised_ms, created_ms, expires_ms, sync_state) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(kind, subject, message, at, this.store.now(), this.store.expiresAt(at), 'pending');
+        .run(kind, subject, message, at, this.store.now(), this.store.expiresAt(at), 'pending').lastInsertRowid;
+      evidenceLog(this.store).row('alarms', [Number(id)], { fresh: true });
       this.outbox.enqueue('alarm', at, { kind, subject, message, state: 'raised' });
       return true;
     });
@@ -37,8 +39,13 @@ export class AlarmRepo {
   /** Returns true when an open alarm was cleared. */
   clear(kind: string, subject: string, at: number = this.store.now()): boolean {
     return this.store.tx(() => {
-      const r = this.store.db.prepare('UPDATE alarms SET cleared_ms = ? WHERE kind = ? AND subject = ? AND cleared_ms IS NULL').run(at, kind, subject);
-      if (!r.changes) return false;
+      const ids = this.store.db.prepare('SELECT id FROM alarms WHERE kind = ? AND subject = ? AND cleared_ms IS NULL').pluck().all(kind, subject) as number[];
+      if (!ids.length) return false;
+      const upd = this.store.db.prepare('UPDATE alarms SET cleared_ms = ? WHERE id = ?');
+      for (const id of ids) {
+        upd.run(at, id);
+        evidenceLog(this.store).row('alarms', [id]);
+      }
       this.outbox.enqueue('alarm', at, { kind, subject, state: 'cleared' });
       return true;
     });

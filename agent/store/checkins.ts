@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Store } from './store.js';
 import { Outbox } from './outbox.js';
 import { ClassRepo } from './classes.js';
+import { evidenceLog, type EvidenceLog } from './evidence-log.js';
 import type { CheckIn, IngestOutcome, Parsed, RawInput, StoredCheckIn, TerminalEvent } from '../checkin/types.js';
 import { retentionBase, timeFlag } from '../checkin/clock.js';
 
@@ -114,12 +115,14 @@ const DAY_MS = 24 * 3600 * 1000;
 export class CheckinRepo {
   private outbox: Outbox;
   private classes: ClassRepo;
+  private log: EvidenceLog;
   private roster?: { at: number; idx: Map<string, { classId: string; trainee: string }[]> };
   private st;
 
   constructor(private store: Store) {
     this.outbox = new Outbox(store);
     this.classes = new ClassRepo(store);
+    this.log = evidenceLog(store);
     const db = store.db;
     this.st = {
       raw: db.prepare(
@@ -257,9 +260,11 @@ export class CheckinRepo {
     const r = it.raw;
     const keep = it.keep ?? r.body;
     // 1. the raw input, before anything may fail on its content
+    const rawRow = { protocol: r.protocol, terminal: r.terminal, channel: r.channel, method: r.method ?? null, path: r.path ?? null, content_type: r.contentType ?? null, body: keep, body_bytes: r.body.length, truncated: it.truncated ? 1 : 0, received_ms: r.receivedMs, expires_ms: this.store.expiresAt(r.receivedMs) };
     const rawId = Number(
-      this.st.raw.run(r.protocol, r.terminal, r.channel, r.method ?? null, r.path ?? null, r.contentType ?? null, keep, r.body.length, it.truncated ? 1 : 0, r.receivedMs, now, this.store.expiresAt(r.receivedMs)).lastInsertRowid,
+      this.st.raw.run(rawRow.protocol, rawRow.terminal, rawRow.channel, rawRow.method, rawRow.path, rawRow.content_type, keep, rawRow.body_bytes, rawRow.truncated, rawRow.received_ms, now, rawRow.expires_ms).lastInsertRowid,
     );
+    this.log.inserted('raw_inputs', [rawId], rawRow);
     // 2. parse: a parser bug or garbage marks the raw row, never loses it or fails the batch
     let parsed: Parsed;
     try {
@@ -302,8 +307,9 @@ export class CheckinRepo {
       }
       const m = this.mapPerson(c.person, c.at);
       const flag = timeFlag(c.at, r.receivedMs);
-      const res = this.st.ins.run(c.dedupKey, c.terminal, c.person, m?.trainee ?? null, m?.classId ?? null, c.at, c.tzOffsetMin, c.verifyMode, c.similarity, rawId, now,
-        this.store.expiresAt(retentionBase(c.at, r.receivedMs)), c.counter ?? null, c.name ?? null, c.code ?? null, r.receivedMs, flag);
+      const row = { dedup_key: c.dedupKey, terminal: c.terminal, person: c.person, trainee: m?.trainee ?? null, class_id: m?.classId ?? null, at_ms: c.at, tz_offset_min: c.tzOffsetMin, verify_mode: c.verifyMode, similarity: c.similarity, raw_id: rawId, expires_ms: this.store.expiresAt(retentionBase(c.at, r.receivedMs)) };
+      const res = this.st.ins.run(row.dedup_key, row.terminal, row.person, row.trainee, row.class_id, row.at_ms, row.tz_offset_min, row.verify_mode, row.similarity, row.raw_id, now,
+        row.expires_ms, c.counter ?? null, c.name ?? null, c.code ?? null, r.receivedMs, flag);
       if (!res.changes) {
         duplicates++;
         continue;
@@ -316,6 +322,7 @@ export class CheckinRepo {
       }
       if (!m) unknown++;
       const id = Number(res.lastInsertRowid);
+      this.log.inserted('checkins', [id], row);
       stored.push({ ...c, id, trainee: m?.trainee ?? null, classId: m?.classId ?? null, rawId, receivedMs: r.receivedMs, timeFlag: flag });
       if (!newest || c.at > newest.at) newest = c;
       // what the provincial system learns: the terminal's person id and the mapped trainee, never names
@@ -412,11 +419,15 @@ export class CheckinRepo {
    * evidence log routes these rows in.
    */
   correct(checkinId: number, c: { reason: 'remap' | 'reparse'; trainee?: string | null; classId?: string | null; voided?: boolean; rawId?: number | null; note?: string; expiresMs: number }): number {
-    return Number(
+    const row = { checkin_id: checkinId, reason: c.reason, trainee: c.trainee ?? null, class_id: c.classId ?? null, voided: c.voided ? 1 : 0, raw_id: c.rawId ?? null, note: c.note ?? null, created_ms: this.store.now(), expires_ms: c.expiresMs };
+    const id = Number(
       this.store.db
         .prepare('INSERT INTO checkin_corrections (checkin_id, reason, trainee, class_id, voided, raw_id, note, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(checkinId, c.reason, c.trainee ?? null, c.classId ?? null, c.voided ? 1 : 0, c.rawId ?? null, c.note ?? null, this.store.now(), c.expiresMs).lastInsertRowid,
+        .run(row.checkin_id, row.reason, row.trainee, row.class_id, row.voided, row.raw_id, row.note, row.created_ms, row.expires_ms).lastInsertRowid,
     );
+    // a correction is a fact of its own in the evidence log; the check-in's entry stays as it was
+    this.log.inserted('checkin_corrections', [id], row);
+    return id;
   }
 
   /** Corrections of one check-in, oldest first (audit trail). */

@@ -2,6 +2,7 @@ import type { ClassPlan } from '../classes/classfile.js';
 import type { Evidence, Lesson, LessonKind } from '../compliance/evidence.js';
 import type { Store } from './store.js';
 import { Outbox } from './outbox.js';
+import { evidenceLog, refOf, type FactTable } from './evidence-log.js';
 import { DEFAULT_TZ, fromWallClock, wallClock } from '../core/time.js';
 
 export interface ClassRow {
@@ -73,7 +74,14 @@ export class ClassRepo {
         now,
         exp,
       });
-      for (const t of ['trainees', 'teachers', 'lessons']) db.prepare(`DELETE FROM ${t} WHERE class_id = ?`).run(plan.id);
+      const log = evidenceLog(this.store);
+      log.row('classes', [plan.id]);
+      // roster and schedule before the import: what is not in the new plan is logged as removed
+      const before = new Map<FactTable, string[]>();
+      for (const t of ['trainees', 'teachers', 'lessons'] as const) {
+        before.set(t, db.prepare(`SELECT id FROM ${t} WHERE class_id = ?`).pluck().all(plan.id) as string[]);
+        db.prepare(`DELETE FROM ${t} WHERE class_id = ?`).run(plan.id);
+      }
       const ins = db.prepare(
         'INSERT INTO trainees (class_id, id, name, terminal_ids, has_previous, previous_assessed_ms, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       );
@@ -86,6 +94,12 @@ export class ClassRepo {
         'INSERT INTO lessons (class_id, id, kind, start_ms, end_ms, cameras, make_up, room, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
       for (const l of plan.lessons) insL.run(plan.id, l.id, l.kind, l.start, l.end, JSON.stringify(l.cameras), l.makeUp ? 1 : 0, l.room ?? null, now, exp);
+      // every roster and schedule row is logged (a re-import logs each again, correcting the last)
+      const now_ = { trainees: plan.trainees.map((t) => t.id), teachers: plan.teachers.map((t) => t.id), lessons: plan.lessons.map((l) => l.id) };
+      for (const t of ['trainees', 'teachers', 'lessons'] as const) {
+        for (const id of now_[t]) log.row(t, [plan.id, id]);
+        for (const id of before.get(t) ?? []) if (!now_[t].includes(id)) log.removed(t, [plan.id, id]);
+      }
       // what the provincial system learns of the class: ids and counts, no names
       this.outbox.enqueue('class', now, {
         classId: plan.id,
@@ -134,36 +148,49 @@ export class ClassRepo {
    * period. Sightings and check-ins: of the class's trainees within the class's period (check-ins
    * from the first lesson day's midnight, so the opening headcount sees early arrivals).
    */
-  evidence(classId: string): Evidence | undefined {
+  evidence(classId: string, refs?: string[]): Evidence | undefined {
     const c = this.get(classId);
     if (!c) return undefined;
     const db = this.store.db;
     const lessons = this.lessons(classId);
+    // refs: the log entries that stand for this evidence (export-evidence proves each)
+    const ref = (table: FactTable, key: unknown[]) => refs?.push(refOf(table, key));
+    ref('classes', [classId]);
     const trainees = db.prepare('SELECT id, has_previous, previous_assessed_ms FROM trainees WHERE class_id = ? ORDER BY id').all(classId) as {
       id: string;
       has_previous: number;
       previous_assessed_ms: number | null;
     }[];
     const teachers = db.prepare('SELECT id, certified FROM teachers WHERE class_id = ? ORDER BY id').all(classId) as { id: string; certified: number }[];
+    for (const t of trainees) ref('trainees', [classId, t.id]);
+    for (const t of teachers) ref('teachers', [classId, t.id]);
+    for (const l of lessons) ref('lessons', [classId, l.id]);
     const from = lessons.length ? Math.min(...lessons.map((l) => l.start)) : 0;
     const to = lessons.length ? Math.max(...lessons.map((l) => l.end)) : 0;
     const anyCamera = lessons.some((l) => !l.cameras.length);
     const cams = [...new Set(lessons.flatMap((l) => l.cameras))];
     const recRows = (anyCamera
-      ? db.prepare('SELECT camera, start_ms, end_ms FROM recordings WHERE start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY camera, start_ms').all(from - MAX_SEGMENT_MS, to, from)
+      ? db.prepare('SELECT id, camera, start_ms, end_ms FROM recordings WHERE start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY camera, start_ms').all(from - MAX_SEGMENT_MS, to, from)
       : cams.length
         ? db
-            .prepare(`SELECT camera, start_ms, end_ms FROM recordings WHERE camera IN (${cams.map(() => '?').join(',')}) AND start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY camera, start_ms`)
+            .prepare(`SELECT id, camera, start_ms, end_ms FROM recordings WHERE camera IN (${cams.map(() => '?').join(',')}) AND start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY camera, start_ms`)
             .all(...cams, from - MAX_SEGMENT_MS, to, from)
-        : []) as { camera: string; start_ms: number; end_ms: number }[];
+        : []) as { id: number; camera: string; start_ms: number; end_ms: number }[];
     const sightRows = db
-      .prepare('SELECT s.trainee, s.camera, s.at_ms FROM sightings s JOIN trainees t ON t.class_id = ? AND t.id = s.trainee WHERE s.at_ms >= ? AND s.at_ms < ? AND (s.class_id IS NULL OR s.class_id = ?) ORDER BY s.at_ms')
-      .all(classId, from, to, classId) as { trainee: string; camera: string; at_ms: number }[];
+      .prepare('SELECT s.id, s.trainee, s.camera, s.at_ms FROM sightings s JOIN trainees t ON t.class_id = ? AND t.id = s.trainee WHERE s.at_ms >= ? AND s.at_ms < ? AND (s.class_id IS NULL OR s.class_id = ?) ORDER BY s.at_ms')
+      .all(classId, from, to, classId) as { id: number; trainee: string; camera: string; at_ms: number }[];
     const w = wallClock(from, DEFAULT_TZ);
     const dayStart = lessons.length ? fromWallClock({ year: w.year, month: w.month, day: w.day }, DEFAULT_TZ) : 0;
     const checkRows = db
-      .prepare('SELECT c.trainee, c.terminal, c.at_ms FROM checkins_current c JOIN trainees t ON t.class_id = ? AND t.id = c.trainee WHERE c.at_ms >= ? AND c.at_ms < ? AND (c.class_id IS NULL OR c.class_id = ?) ORDER BY c.at_ms, c.id')
-      .all(classId, dayStart, to, classId) as { trainee: string; terminal: string; at_ms: number }[];
+      .prepare('SELECT c.id, c.correction_id, c.trainee, c.terminal, c.at_ms FROM checkins_current c JOIN trainees t ON t.class_id = ? AND t.id = c.trainee WHERE c.at_ms >= ? AND c.at_ms < ? AND (c.class_id IS NULL OR c.class_id = ?) ORDER BY c.at_ms, c.id')
+      .all(classId, dayStart, to, classId) as { id: number; correction_id: number | null; trainee: string; terminal: string; at_ms: number }[];
+    for (const r of recRows) ref('recordings', [r.id]);
+    for (const r of sightRows) ref('sightings', [r.id]);
+    // a corrected check-in is proven by its own entry and by the correction's
+    for (const r of checkRows) {
+      ref('checkins', [r.id]);
+      if (r.correction_id !== null) ref('checkin_corrections', [r.correction_id]);
+    }
     return {
       profile: c.profile,
       class: {

@@ -1,5 +1,6 @@
 import type { Store } from './store.js';
 import { Outbox } from './outbox.js';
+import { evidenceLog } from './evidence-log.js';
 import type { Verdict } from '../compliance/evidence.js';
 import { classVerdictData, lessonVerdictData } from '../sync/records.js';
 
@@ -50,8 +51,10 @@ export class EvidenceRepo {
   addSightings(rows: readonly SightingRow[]): void {
     const now = this.store.now();
     this.store.tx(() => {
+      const log = evidenceLog(this.store);
       for (const s of rows) {
-        this.insSighting.run(s.trainee, s.classId ?? null, s.camera, s.at, s.recordingId ?? null, s.offsetMs ?? null, s.distance ?? null, s.margin ?? null, now, this.store.expiresAt(s.at));
+        const id = this.insSighting.run(s.trainee, s.classId ?? null, s.camera, s.at, s.recordingId ?? null, s.offsetMs ?? null, s.distance ?? null, s.margin ?? null, now, this.store.expiresAt(s.at)).lastInsertRowid;
+        log.row('sightings', [Number(id)], { fresh: true });
       }
     });
   }
@@ -63,6 +66,7 @@ export class EvidenceRepo {
       const id = Number(
         this.insRecording.run(r.camera, r.runId ?? null, r.path, r.start, r.end, r.bytes, r.sha256, r.recovered ? 1 : 0, now, this.store.expiresAt(r.start), 'pending').lastInsertRowid,
       );
+      evidenceLog(this.store).row('recordings', [id], { fresh: true });
       this.outbox.enqueue('segment', r.start, { id, camera: r.camera, start: r.start, end: r.end, bytes: r.bytes, sha256: r.sha256, recovered: !!r.recovered });
       return id;
     });
@@ -71,10 +75,11 @@ export class EvidenceRepo {
   saveVerdict(v: Verdict, computedAt: number, lessonId?: string): void {
     const now = this.store.now();
     this.store.tx(() => {
-      this.store.db
+      const id = this.store.db
         .prepare('INSERT INTO verdicts (class_id, lesson_id, eligible, body, computed_ms, created_ms, expires_ms, sync_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         // a lesson's row says whether that lesson broke a rule, not whether the class is eligible
-        .run(v.classId, lessonId ?? null, (lessonId ? !v.violations.some((f) => f.lesson === lessonId) : v.eligible) ? 1 : 0, JSON.stringify(v), computedAt, now, this.store.expiresAt(computedAt), 'pending');
+        .run(v.classId, lessonId ?? null, (lessonId ? !v.violations.some((f) => f.lesson === lessonId) : v.eligible) ? 1 : 0, JSON.stringify(v), computedAt, now, this.store.expiresAt(computedAt), 'pending').lastInsertRowid;
+      evidenceLog(this.store).row('verdicts', [Number(id)], { fresh: true });
       if (lessonId) this.outbox.enqueue('lesson-verdict', computedAt, lessonVerdictData(v, lessonId));
       else this.outbox.enqueue('class-verdict', computedAt, classVerdictData(v));
     });

@@ -1,6 +1,7 @@
 import type { Store } from './store.js';
 import { EvidenceRepo, type SightingRow } from './evidence.js';
 import type { Sealed } from '../vision/keyfile.js';
+import { evidenceLog } from './evidence-log.js';
 
 export interface ConsentInput {
   recordedBy: string;
@@ -73,6 +74,7 @@ export class FaceRepo {
            guardian=excluded.guardian, note=excluded.note, revoked_ms=NULL`,
       )
       .run(trainee, at, c.recordedBy, c.method, c.guardian ? 1 : 0, c.note ?? null, this.store.now());
+      evidenceLog(this.store).row('face_consents', [trainee]);
     });
   }
 
@@ -112,9 +114,13 @@ export class FaceRepo {
    */
   revokeConsent(trainee: string, at: number, c: Partial<ConsentInput> = {}): number {
     const n = this.store.tx(() => {
-      this.store.db.prepare('UPDATE face_consents SET revoked_ms = ? WHERE trainee = ?').run(at, trainee);
+      const log = evidenceLog(this.store);
+      if (this.store.db.prepare('UPDATE face_consents SET revoked_ms = ? WHERE trainee = ?').run(at, trainee).changes) log.row('face_consents', [trainee]);
       const d = this.store.db.prepare('DELETE FROM face_descriptors WHERE trainee = ?').run(trainee).changes;
+      // face matches are evidential rows: each deletion is logged as removed (withdrawal, not retention)
+      const ids = this.store.db.prepare('SELECT id FROM face_matches WHERE trainee = ?').pluck().all(trainee) as number[];
       const m = this.store.db.prepare('DELETE FROM face_matches WHERE trainee = ?').run(trainee).changes;
+      for (const id of ids) log.removed('face_matches', [id]);
       this.consentEvent(trainee, 'withdrawn', at, c, d + m);
       return d;
     });
@@ -174,13 +180,18 @@ export class FaceRepo {
       return consented.get(m.trainee);
     });
     return this.store.tx(() => {
-      db.prepare(
+      const log = evidenceLog(this.store);
+      const frameId = db.prepare(
         'INSERT INTO vision_frames (camera, at_ms, recording_id, offset_ms, class_id, lesson_id, faces, matched, unknown, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ).run(frame.camera, frame.at, frame.recordingId ?? null, frame.offsetMs ?? null, frame.classId ?? null, frame.lessonId ?? null, frame.faces, frame.matched, frame.unknown, now, this.store.expiresAt(frame.at));
+      ).run(frame.camera, frame.at, frame.recordingId ?? null, frame.offsetMs ?? null, frame.classId ?? null, frame.lessonId ?? null, frame.faces, frame.matched, frame.unknown, now, this.store.expiresAt(frame.at)).lastInsertRowid;
+      log.row('vision_frames', [Number(frameId)], { fresh: true });
       const ins = db.prepare(
         'INSERT INTO face_matches (class_id, lesson_id, trainee, camera, at_ms, recording_id, offset_ms, distance, margin, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
-      for (const m of matches) ins.run(m.classId, m.lessonId, m.trainee, m.camera, m.at, m.recordingId ?? null, m.offsetMs ?? null, m.distance, m.margin, now, this.store.expiresAt(m.at));
+      for (const m of matches) {
+        const id = ins.run(m.classId, m.lessonId, m.trainee, m.camera, m.at, m.recordingId ?? null, m.offsetMs ?? null, m.distance, m.margin, now, this.store.expiresAt(m.at)).lastInsertRowid;
+        log.row('face_matches', [Number(id)], { fresh: true });
+      }
       const out: SightingRow[] = [];
       const keys = new Set(matches.map((m) => JSON.stringify([m.classId, m.lessonId, m.trainee])));
       for (const k of keys) {

@@ -1,6 +1,7 @@
 import type { Store } from './store.js';
 import { EvidenceRepo, type RecordingRow } from './evidence.js';
 import { Outbox } from './outbox.js';
+import { evidenceLog } from './evidence-log.js';
 import { clip, complement, longestContinuous, union, type Interval } from '../compliance/intervals.js';
 
 /** Why a camera was not recorded. Stored as-is in recording_gaps.reason. */
@@ -201,6 +202,7 @@ export class RecordingRepo {
           .prepare('INSERT INTO recording_gaps (camera, start_ms, reason, detail, created_ms, expires_ms, sync_state) VALUES (?, ?, ?, ?, ?, ?, ?)')
           .run(camera, start, reason, detail ?? null, s.now(), s.expiresAt(start), 'pending').lastInsertRowid,
       );
+      evidenceLog(s).row('recording_gaps', [id], { fresh: true });
       this.outbox.enqueue('recording-gap', start, { id, camera, start, end: null, reason, detail: detail ?? null });
       return { gap: { id, camera, start_ms: start, end_ms: null, reason, detail: detail ?? null }, created: true };
     });
@@ -213,6 +215,7 @@ export class RecordingRepo {
       if (!open) return undefined;
       const at = Math.max(end, open.start_ms);
       this.store.db.prepare('UPDATE recording_gaps SET end_ms = ? WHERE id = ?').run(at, open.id);
+      evidenceLog(this.store).row('recording_gaps', [open.id]);
       this.outbox.enqueue('recording-gap', open.start_ms, { id: open.id, camera, start: open.start_ms, end: at, reason: open.reason, detail: open.detail });
       return { ...open, end_ms: at };
     });

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Store } from './store.js';
+import { evidenceLog, FACTS } from './evidence-log.js';
 
 /**
  * What the retention policy may purge, table by table, in the order that keeps foreign keys
@@ -46,8 +47,6 @@ export const PURGE_PLAN: readonly { table: string; where: string }[] = [
   { table: 'recording_cuts', where: 'expires_ms < @now AND deleted_ms IS NOT NULL' },
   { table: 'recording_runs', where: 'expires_ms < @now AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.run_id = recording_runs.id)' },
   { table: 'outbox', where: 'expires_ms < @now AND acked_ms IS NOT NULL' },
-  // the hash chain is cut only from its start, so what remains still verifies link by link
-  { table: 'evidence_chain', where: 'expires_ms < @now AND seq < (SELECT COALESCE(MIN(c.seq), 9e18) FROM evidence_chain c WHERE c.expires_ms >= @now)' },
   { table: 'lessons', where: 'expires_ms < @now' },
   { table: 'trainees', where: 'expires_ms < @now' },
   // consent records prove the legal basis as long as the trainee's records exist, then go
@@ -77,9 +76,13 @@ export class RetentionRepo {
 
   /** Delete at most `batch` expired rows of one table; returns how many went. */
   purgeBatch(table: string, where: string, now: number, batch: number): number {
-    return this.store.tx(
-      () => this.store.db.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${where} LIMIT @batch)`).run({ now, batch }).changes,
-    );
+    return this.store.tx(() => {
+      const n = this.store.db.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE ${where} LIMIT @batch)`).run({ now, batch }).changes;
+      // a retention purge is itself evidence: verify accepts a missing row only when a logged
+      // purge of its table came after the row's expiry
+      if (n && table in FACTS) evidenceLog(this.store).appendEvidence('purge', { table, rows: n, at: now });
+      return n;
+    });
   }
 
   /** Expired segments whose file is still on disk, oldest first. */
@@ -90,7 +93,9 @@ export class RetentionRepo {
   }
 
   markArchived(id: number, at: number): void {
-    this.store.db.prepare('UPDATE recordings SET archived_ms = ? WHERE id = ?').run(at, id);
+    this.store.tx(() => {
+      if (this.store.db.prepare('UPDATE recordings SET archived_ms = ? WHERE id = ?').run(at, id).changes) evidenceLog(this.store).row('recordings', [id]);
+    });
   }
 
   /** Mark a segment's file deleted; refuses (returns false) for an unexpired row, whatever the caller thinks. */
@@ -104,7 +109,13 @@ export class RetentionRepo {
   }
 
   markDeleted(id: number, at: number): boolean {
-    return this.store.db.prepare('UPDATE recordings SET deleted_ms = ? WHERE id = ? AND expires_ms < ?').run(at, id, at).changes === 1;
+    return this.store.tx(() => {
+      const ok = this.store.db.prepare('UPDATE recordings SET deleted_ms = ? WHERE id = ? AND expires_ms < ?').run(at, id, at).changes === 1;
+      // the file's removal is logged (a correction of the segment's entry): a row marked deleted
+      // by hand to hide a missing file no longer matches the log
+      if (ok) evidenceLog(this.store).row('recordings', [id]);
+      return ok;
+    });
   }
 
   /** Bytes of video still on disk, per the store. */

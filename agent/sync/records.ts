@@ -5,7 +5,7 @@ import type { LessonResult, Verdict } from '../compliance/evidence.js';
  * docs/schemas/v1/data/<type>.schema.json; `Outbox.enqueue` takes only these, so a new type
  * cannot be sent without a schema (records.test.ts checks the files).
  */
-export const RECORD_TYPES = ['class', 'segment', 'recording-gap', 'alarm', 'checkin', 'lesson-verdict', 'class-verdict', 'chain-head', 'inspection', 'part'] as const;
+export const RECORD_TYPES = ['class', 'segment', 'recording-gap', 'alarm', 'checkin', 'lesson-verdict', 'class-verdict', 'checkpoint', 'log-key', 'inspection', 'part'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
 /** The contract's minor version, carried in every status (the major stays in `v`). */

@@ -7,20 +7,50 @@ import { loadProfile } from '../../config/profile.js';
 import { InputError } from '../../core/errors.js';
 import { formatLocal } from '../../core/time.js';
 import { ClassRepo } from '../../store/classes.js';
+import { evidenceLog } from '../../store/evidence-log.js';
+import type { Store } from '../../store/store.js';
+import type { Config } from '../../config/schema.js';
+import { attest, type Attestation } from '../../evidence/bundle.js';
+import { announceKey, signCheckpoint } from '../../evidence/checkpointer.js';
+import { keyFolderOf, loadOrCreateLogKey, originOf, readPublicKey } from '../../evidence/keys.js';
 import { action, configOf, EXIT, langOf, openStore } from '../context.js';
 import { t } from '../i18n.js';
 import { renderVerdict } from '../render.js';
 
-function classEvidence(cmd: Command, classId: string) {
+function classEvidence(cmd: Command, classId: string, withAttestation = false) {
   const cfg = configOf(cmd);
   const store = openStore(cfg, { readonly: true });
   try {
-    const ev = new ClassRepo(store).evidence(classId);
+    const refs: string[] = [];
+    const ev = new ClassRepo(store).evidence(classId, refs);
     if (!ev) throw new InputError('class', [{ path: 'CLASS_ID', message: `unknown class "${classId}" (import it first: classroom-agent class import FILE)` }]);
-    return { cfg, ev };
+    return { cfg, ev, attestation: withAttestation ? attestClass(store, cfg, refs) : undefined };
   } finally {
     store.close();
   }
+}
+
+/**
+ * The attestation of a bundle: its entries proven in a signed checkpoint. When the newest facts
+ * are not yet in one, a checkpoint is signed now (with the box's key: export runs on the box).
+ */
+function attestClass(store: Store, cfg: Config, refs: string[]): Attestation {
+  const log = evidenceLog(store);
+  const need = refs.reduce((m, r) => Math.max(m, log.latestOf(r)?.seq ?? -1), -1);
+  let cp = log.lastCheckpoint();
+  if (!cp || cp.size <= need) {
+    // a box that never ran the daemon makes (and announces) its key here, as the daemon would
+    const key = loadOrCreateLogKey(keyFolderOf(cfg), originOf(cfg));
+    announceKey(store, key, originOf(cfg));
+    signCheckpoint(store, key, originOf(cfg), true);
+    cp = log.lastCheckpoint()!;
+  }
+  const key = readPublicKey(keyFolderOf(cfg)) ?? '';
+  const missing = refs.filter((r) => !log.latestOf(r));
+  if (missing.length) {
+    throw new InputError(cfg.paths.state, missing.slice(0, 20).map((r) => ({ path: r, message: 'evidence row not in the evidence log (written behind the agent); run classroom-agent verify / 证据行不在证据日志中，请运行 classroom-agent verify' })));
+  }
+  return attest(log, refs, cp, key);
 }
 
 export function register(program: Command): void {
@@ -74,9 +104,9 @@ export function register(program: Command): void {
     .option('-o, --output <file>', '输出文件（默认标准输出）/ output file (default stdout)')
     .action(
       action((classId: string, opts: { output?: string }, cmd: Command) => {
-        const { ev } = classEvidence(cmd, classId);
+        const { ev, attestation } = classEvidence(cmd, classId, true);
         const tz = loadProfile(ev.profile ?? 'henan-2025').timezone;
-        const text = `${JSON.stringify(toBundle(ev, tz), null, 1)}\n`;
+        const text = `${JSON.stringify({ ...toBundle(ev, tz), attestation }, null, 1)}\n`;
         if (opts.output) fs.writeFileSync(opts.output, text);
         else process.stdout.write(text);
       }),

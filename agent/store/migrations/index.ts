@@ -5,9 +5,10 @@ import { inspection } from './inspection.js';
 import { recorder } from './recorder.js';
 import { recorderCuts } from './recorder2.js';
 import { retentionChain } from './retention.js';
+import { evidenceLog } from './evidence.js';
 import { syncMigration } from './sync.js';
 import { vision } from './vision.js';
 import { privacy } from './privacy.js';
 
 /** Every migration, in the order a new box applies them. Append only. */
-export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision, syncMigration, checkin2, retentionChain, inspection, recorderCuts, checkin3, privacy];
+export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision, syncMigration, checkin2, retentionChain, inspection, recorderCuts, checkin3, privacy, evidenceLog];

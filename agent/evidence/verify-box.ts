@@ -1,0 +1,225 @@
+import { sha256File } from '../core/hash.js';
+import { canonicalJson, parseEntry } from './canonical.js';
+import { hashChildren, hashLeaf } from './merkle.js';
+import { openCheckpoint } from './verifier.js';
+import { FACT_TABLES, projectRow, refOf, FACTS, type EvidenceLog, type FactTable } from '../store/evidence-log.js';
+
+export interface Problem {
+  /** what failed: the log itself, a checkpoint, an index row, a video file */
+  kind: 'tree' | 'entry' | 'checkpoint' | 'row' | 'file';
+  where: string;
+  detail: string;
+}
+
+export interface BoxReport {
+  entries: number;
+  pruned: number;
+  checkpoints: number;
+  signedSize: number;
+  unsignedTail: number;
+  rows: number;
+  files: number;
+  fileBytes: number;
+  problems: Problem[];
+  problemCount: number;
+  /** false when the time budget ran out; `reached` says how far */
+  complete: boolean;
+  reached: { entries: number; tables: number };
+}
+
+export interface BoxVerifyOptions {
+  /** the box's verifier key (log.pub); without it signatures cannot be checked (a problem) */
+  vkey?: string;
+  origin?: string;
+  /** the checkpoint kept beside the key, outside the database (catches a restored database) */
+  localCheckpoint?: string;
+  /** hash every live segment file (default true) */
+  files?: boolean;
+  /** stop after this long (doctor's budget); the report says how far it got */
+  deadline?: number;
+  now?: () => number;
+  onProgress?: (r: BoxReport) => void;
+}
+
+const PAGE = 2000;
+const MAX_LISTED = 200;
+
+/**
+ * Verify a box's store against its log, and the log against its signed checkpoints:
+ *  1. every entry's leaf hash, and the tree's root recomputed leaf by leaf (a compact range:
+ *     O(log n) memory) against every signed checkpoint at its size and the one kept beside the key;
+ *  2. every index row against the latest entry for it (corrections supersede), every row with an
+ *     entry, every entry's row present unless removed or purged by retention after it expired;
+ *  3. every live segment file against the SHA-256 its entry holds; a missing file is a failure.
+ * Streams in pages: memory is bounded whatever the size of 3 years of evidence.
+ */
+export async function verifyBox(log: EvidenceLog, o: BoxVerifyOptions = {}): Promise<BoxReport> {
+  const now = o.now ?? Date.now;
+  const r: BoxReport = { entries: 0, pruned: 0, checkpoints: 0, signedSize: 0, unsignedTail: 0, rows: 0, files: 0, fileBytes: 0, problems: [], problemCount: 0, complete: false, reached: { entries: 0, tables: 0 } };
+  const bad = (p: Problem) => {
+    r.problemCount++;
+    if (r.problems.length < MAX_LISTED) r.problems.push(p);
+  };
+  const late = () => o.deadline !== undefined && now() > o.deadline;
+
+  // signed checkpoints, in size order, checked as the recomputed tree reaches each size
+  const cps: Array<{ size: number; root: Buffer; where: string }> = [];
+  const openCp = (note: string, where: string) => {
+    if (!o.vkey) return;
+    try {
+      const c = openCheckpoint(note, o.vkey, o.origin);
+      cps.push({ size: c.size, root: c.root, where });
+      r.checkpoints++;
+    } catch (err) {
+      bad({ kind: 'checkpoint', where, detail: (err as Error).message });
+    }
+  };
+  if (!o.vkey) bad({ kind: 'checkpoint', where: 'key', detail: 'no public key (log.pub or --key): signatures not checked' });
+  let cpAfter = { size: -1, at: -1 };
+  for (;;) {
+    const page = log.checkpointPage(cpAfter.size, cpAfter.at, PAGE);
+    if (!page.length) break;
+    for (const c of page) openCp(c.note, `checkpoint size ${c.size}`);
+    const last = page[page.length - 1];
+    cpAfter = { size: last.size, at: last.at_ms };
+    // why keep only what is ahead: memory stays bounded by checkpoints not yet reached
+  }
+  if (o.localCheckpoint) openCp(o.localCheckpoint, 'checkpoint beside the key');
+  cps.sort((a, b) => a.size - b.size);
+  const size = log.size();
+  const maxSigned = cps.reduce((m, c) => Math.max(m, c.size), 0);
+  r.signedSize = maxSigned;
+  if (maxSigned > size) bad({ kind: 'tree', where: `log size ${size}`, detail: `shorter than its signed checkpoint of size ${maxSigned}: entries removed from the end, or the database restored from an older copy` });
+
+  // retention purges: a missing row is accepted when its table was purged after the row expired
+  const purgedAt = new Map<string, number>();
+  for (const p of log.entriesOfKind('purge')) {
+    if (!p.entry) continue;
+    const d = parseEntry(p.entry).d as { table: string; at: number };
+    purgedAt.set(d.table, Math.max(purgedAt.get(d.table) ?? 0, d.at));
+  }
+
+  // a log cut: entry bytes may be gone only below the latest logged `pruned` point
+  let prunedTo = 0;
+  for (const p of log.entriesOfKind('pruned')) if (p.entry) prunedTo = Math.max(prunedTo, (parseEntry(p.entry).d as { upTo: number }).upTo);
+
+  // 1 + 2a: entries in leaf order
+  const stack: Array<{ n: number; h: Buffer }> = [];
+  const rootNow = () => {
+    let h: Buffer | undefined;
+    for (let i = stack.length - 1; i >= 0; i--) h = h ? hashChildren(stack[i].h, h) : stack[i].h;
+    return h;
+  };
+  let ci = 0;
+  const checkCps = (n: number) => {
+    while (ci < cps.length && cps[ci].size <= n) {
+      const c = cps[ci++];
+      if (c.size === n) {
+        const root = n === 0 ? undefined : rootNow();
+        if (n > 0 && (!root || !root.equals(c.root))) bad({ kind: 'tree', where: c.where, detail: `the log's first ${n} entries do not give the signed root: entries were changed, inserted, removed or reordered` });
+      }
+    }
+  };
+  checkCps(0);
+  const toHash: Array<{ path: string; sha256: string; where: string }> = [];
+  for (let from = 0; ; ) {
+    if (late()) return r;
+    const page = log.page(from, PAGE);
+    if (!page.length) break;
+    for (const e of page) {
+      if (e.seq !== r.entries) bad({ kind: 'tree', where: `entry ${r.entries}`, detail: `next entry is numbered ${e.seq}: entries removed` });
+      if (e.entry) {
+        if (!hashLeaf(e.entry).equals(e.leaf)) bad({ kind: 'entry', where: `entry ${e.seq}`, detail: 'entry bytes do not match their leaf hash' });
+      } else {
+        r.pruned++;
+        if (e.seq >= prunedTo) bad({ kind: 'entry', where: `entry ${e.seq}`, detail: 'entry bytes removed, but no logged cut of the log covers it' });
+      }
+      let leaf = { n: 1, h: e.leaf };
+      while (stack.length && stack[stack.length - 1].n === leaf.n) {
+        const left = stack.pop()!;
+        leaf = { n: left.n * 2, h: hashChildren(left.h, leaf.h) };
+      }
+      stack.push(leaf);
+      r.entries++;
+      checkCps(r.entries);
+      if (e.ref && e.entry) await checkEntryRow(log, e.seq, e.ref, e.entry, purgedAt, bad, o.files !== false ? toHash : undefined);
+    }
+    from = page[page.length - 1].seq + 1;
+    r.reached.entries = r.entries;
+    // segment files of this page, hashed before the next page (bounded memory)
+    for (const f of toHash.splice(0)) {
+      if (late()) return r;
+      try {
+        const h = await sha256File(f.path);
+        r.files++;
+        r.fileBytes += h.bytes;
+        if (h.sha256 !== f.sha256) bad({ kind: 'file', where: f.path, detail: `SHA-256 differs from the one logged for ${f.where}: the video was replaced or altered` });
+      } catch {
+        bad({ kind: 'file', where: f.path, detail: `missing: the video of ${f.where} is not on disk and not logged as deleted` });
+      }
+    }
+    o.onProgress?.(r);
+  }
+  r.unsignedTail = Math.max(0, r.entries - maxSigned);
+
+  // 2b: every row of every evidential table has an entry
+  for (const table of FACT_TABLES) {
+    if (!log.tableExists(table)) continue;
+    for (let after = 0; ; ) {
+      if (late()) return r;
+      const page = log.tablePage(table, after, PAGE);
+      if (!page.length) break;
+      for (const row of page) {
+        r.rows++;
+        const key = FACTS[table].key.map((k) => row[k]);
+        // a row whose entry retention cut (the row outlived its expiry: a table retention does not purge) is not checkable, not forged
+        if (!log.latestOf(refOf(table, key))) bad({ kind: 'row', where: `${table} ${JSON.stringify(key)}`, detail: 'row is not in the evidence log: inserted behind the agent' });
+      }
+      after = page[page.length - 1]._rid;
+    }
+    r.reached.tables++;
+  }
+  r.complete = true;
+  return r;
+}
+
+async function checkEntryRow(
+  log: EvidenceLog,
+  seq: number,
+  ref: string,
+  bytes: Buffer,
+  purgedAt: Map<string, number>,
+  bad: (p: Problem) => void,
+  toHash?: Array<{ path: string; sha256: string; where: string }>,
+): Promise<void> {
+  // only the latest entry of a row speaks for it now; earlier ones were corrected
+  if (log.latestOf(ref)?.seq !== seq) return;
+  const [table, ...key] = JSON.parse(ref) as [FactTable, ...unknown[]];
+  if (!(table in FACTS)) return;
+  const e = parseEntry(bytes);
+  const where = `${table} ${JSON.stringify(key)} (entry ${seq})`;
+  const row = log.readRow(table, key);
+  if (!row) {
+    if (e.d === null) return; // logged as removed
+    const purged = purgedAt.get(table);
+    if (purged !== undefined && e.x !== undefined && e.x !== null && e.x < purged) return; // retention purged it after expiry
+    bad({ kind: 'row', where, detail: 'row deleted: it is in the log and was neither removed nor purged by retention' });
+    return;
+  }
+  if (e.d === null) {
+    bad({ kind: 'row', where, detail: 'row present although the log says it was removed' });
+    return;
+  }
+  const now = canonicalJson(projectRow(table, row));
+  if (now !== canonicalJson(e.d)) {
+    const d = e.d as Record<string, unknown>;
+    const p = projectRow(table, row);
+    const fields = Object.keys(p).filter((k) => canonicalJson(p[k]) !== canonicalJson(d[k]));
+    bad({ kind: 'row', where, detail: `changed since logged: ${fields.join(', ')}` });
+    return;
+  }
+  if (table === 'recordings' && toHash) {
+    const d = e.d as { path: string; sha256: string; deleted_ms: number | null };
+    if (d.deleted_ms === null) toHash.push({ path: d.path, sha256: d.sha256, where: `segment ${JSON.stringify(key)}` });
+  }
+}

@@ -1,0 +1,284 @@
+import { createHash } from 'node:crypto';
+import type { Statement } from 'better-sqlite3';
+import type { Store } from './store.js';
+import { entryBytes, type Entry } from '../evidence/canonical.js';
+import { consistencyProof, hashChildren, hashLeaf, inclusionProof, rootOf, type NodeSource } from '../evidence/merkle.js';
+
+/**
+ * The evidential tables and what of each row is evidence. Bookkeeping columns (sync_state, a raw
+ * input's parse status, created_ms) change legitimately and are
+ * left out; everything a verdict or an auditor reads is in. A raw input's body enters as its
+ * SHA-256 (the bytes stay in the table; the log needs only their digest).
+ */
+export const FACTS = {
+  raw_inputs: { kind: 'raw-input', key: ['id'], cols: ['protocol', 'terminal', 'channel', 'method', 'path', 'content_type', 'body_bytes', 'truncated', 'received_ms'], digest: 'body' },
+  checkins: { kind: 'checkin', key: ['id'], cols: ['dedup_key', 'terminal', 'person', 'trainee', 'class_id', 'at_ms', 'tz_offset_min', 'verify_mode', 'similarity', 'raw_id'] },
+  // remap and reparse: a new fact pointing at the check-in, never an edit of it
+  checkin_corrections: { kind: 'checkin-correction', key: ['id'], cols: ['checkin_id', 'reason', 'trainee', 'class_id', 'voided', 'raw_id', 'note', 'created_ms'] },
+  recordings: { kind: 'segment', key: ['id'], cols: ['camera', 'run_id', 'path', 'start_ms', 'end_ms', 'bytes', 'sha256', 'recovered', 'archived_ms', 'deleted_ms'] },
+  recording_gaps: { kind: 'gap', key: ['id'], cols: ['camera', 'start_ms', 'end_ms', 'reason', 'detail'] },
+  sightings: { kind: 'sighting', key: ['id'], cols: ['trainee', 'class_id', 'camera', 'at_ms', 'recording_id', 'offset_ms', 'distance', 'margin'] },
+  face_matches: { kind: 'face-match', key: ['id'], cols: ['class_id', 'lesson_id', 'trainee', 'camera', 'at_ms', 'recording_id', 'offset_ms', 'distance', 'margin'] },
+  vision_frames: { kind: 'frame', key: ['id'], cols: ['camera', 'at_ms', 'recording_id', 'offset_ms', 'class_id', 'lesson_id', 'faces', 'matched', 'unknown'] },
+  verdicts: { kind: 'verdict', key: ['id'], cols: ['class_id', 'lesson_id', 'eligible', 'body', 'computed_ms'] },
+  alarms: { kind: 'alarm', key: ['id'], cols: ['kind', 'subject', 'message', 'raised_ms', 'cleared_ms'] },
+  classes: { kind: 'class', key: ['id'], cols: ['profile', 'room', 'name', 'workstations', 'satisfaction'] },
+  trainees: { kind: 'trainee', key: ['class_id', 'id'], cols: ['name', 'terminal_ids', 'has_previous', 'previous_assessed_ms'] },
+  teachers: { kind: 'teacher', key: ['class_id', 'id'], cols: ['name', 'certified'] },
+  lessons: { kind: 'lesson', key: ['class_id', 'id'], cols: ['kind', 'start_ms', 'end_ms', 'cameras', 'make_up', 'room'] },
+  face_consents: { kind: 'consent', key: ['trainee'], cols: ['given_ms', 'recorded_by', 'method', 'guardian', 'note', 'revoked_ms'] },
+} as const satisfies Record<string, { kind: string; key: readonly string[]; cols: readonly string[]; digest?: string }>;
+
+export type FactTable = keyof typeof FACTS;
+export const FACT_TABLES = Object.keys(FACTS) as FactTable[];
+/** tables without an expires_ms column (kept until a human withdraws them) */
+const NO_EXPIRY = new Set<FactTable>(['face_consents']);
+
+export const refOf = (table: FactTable, key: readonly unknown[]) => JSON.stringify([table, ...key]);
+
+/** The evidence of one row, as its log entry holds it (the same function serves append and verify). */
+export function projectRow(table: FactTable, row: Record<string, unknown>): Record<string, unknown> {
+  const f = FACTS[table];
+  const d: Record<string, unknown> = {};
+  for (const c of f.cols) d[c] = row[c] ?? null;
+  if ('digest' in f) {
+    const b = row[f.digest] as Buffer | null | undefined;
+    d[`${f.digest}_sha256`] = b ? createHash('sha256').update(b).digest('hex') : null;
+  }
+  return d;
+}
+
+export interface LogRow {
+  seq: number;
+  kind: string;
+  ref: string | null;
+  entry: Buffer | null;
+  leaf: Buffer;
+  expires_ms: number | null;
+}
+
+export interface CheckpointRow {
+  size: number;
+  root: Buffer;
+  note: string;
+  at_ms: number;
+}
+
+const cache = new WeakMap<Store, EvidenceLog>();
+
+/**
+ * The append-only evidence log and its Merkle tree, in the store's database.
+ *
+ * How to route a new fact kind into the log (for every engineer adding evidence):
+ *  - a fact that is a row of an evidential table: add the table to FACTS above (its evidential
+ *    columns), then in the store function that inserts or updates the row, inside its
+ *    transaction, call `evidenceLog(store).row(table, key)`. An update of a row already logged
+ *    becomes a correction automatically (it points at the row's previous entry); a new row that
+ *    corrects ANOTHER row passes `{ corrects: refOf(otherTable, otherKey) }`. A deleted row:
+ *    `.removed(table, key)`.
+ *  - a fact with no row: `evidenceLog(store).appendEvidence(kind, data, { corrects })`.
+ * Never write an evidential table without one of these in the same transaction: `verify`
+ * reports every row the log does not hold as inserted behind its back.
+ */
+export class EvidenceLog implements NodeSource {
+  private st: Record<string, Statement>;
+  private rowSt = new Map<FactTable, Statement>();
+
+  constructor(private store: Store) {
+    const db = store.db;
+    this.st = {
+      size: db.prepare('SELECT COALESCE(MAX(seq) + 1, 0) FROM evidence_log').pluck(),
+      ins: db.prepare('INSERT INTO evidence_log (seq, kind, ref, entry, leaf, expires_ms) VALUES (?, ?, ?, ?, ?, ?)'),
+      leaf: db.prepare('SELECT leaf FROM evidence_log WHERE seq = ?').pluck(),
+      node: db.prepare('SELECT hash FROM evidence_nodes WHERE level = ? AND idx = ?').pluck(),
+      insNode: db.prepare('INSERT INTO evidence_nodes (level, idx, hash) VALUES (?, ?, ?)'),
+      lastOfRef: db.prepare('SELECT seq FROM evidence_log WHERE ref = ? ORDER BY seq DESC LIMIT 1').pluck(),
+      lastRowOfRef: db.prepare('SELECT seq, kind, ref, entry, leaf, expires_ms FROM evidence_log WHERE ref = ? ORDER BY seq DESC LIMIT 1'),
+      get: db.prepare('SELECT seq, kind, ref, entry, leaf, expires_ms FROM evidence_log WHERE seq = ?'),
+      cpIns: db.prepare('INSERT OR IGNORE INTO evidence_checkpoints (size, root, note, at_ms) VALUES (?, ?, ?, ?)'),
+      cpLast: db.prepare('SELECT size, root, note, at_ms FROM evidence_checkpoints ORDER BY size DESC, at_ms DESC LIMIT 1'),
+    };
+  }
+
+  // ---- appending ----
+
+  /**
+   * The seam: append one evidential fact, inside the caller's transaction (or its own).
+   * Returns the entry's leaf index. `corrects` is the leaf index of the entry this one
+   * corrects; `ref` names the index row the entry stands for.
+   */
+  appendEvidence(kind: string, data: unknown, opts: { ref?: string; corrects?: number; expires?: number } = {}): number {
+    // why not always store.tx: nested, better-sqlite3 makes a SAVEPOINT per call, which cost the
+    // check-in group commit (2 entries per check-in) measurably; the caller's transaction covers it
+    return this.inTx(() => {
+      const now = this.store.now();
+      // every entry expires: a fact with no row expiry of its own is kept as long as evidence is
+      const expires = opts.expires ?? this.store.expiresAt(now);
+      const e: Entry = { v: 1, k: kind, t: now, x: expires, d: data };
+      if (opts.ref !== undefined) e.r = opts.ref;
+      if (opts.corrects !== undefined) e.c = opts.corrects;
+      const bytes = entryBytes(e);
+      const seq = this.st.size.get() as number;
+      const leaf = hashLeaf(bytes);
+      this.st.ins.run(seq, kind, opts.ref ?? null, bytes, leaf, expires);
+      // complete the subtrees this leaf closes: while the node is a right child, hash it with its left sibling
+      let h = leaf;
+      let i = seq;
+      let level = 0;
+      while (i % 2 === 1) {
+        h = hashChildren(this.node(level, i - 1), h);
+        i = (i - 1) / 2;
+        level++;
+        this.st.insNode.run(level, i, h);
+      }
+      return seq;
+    });
+  }
+
+  private inTx<T>(fn: () => T): T {
+    return this.store.db.inTransaction ? fn() : this.store.tx(fn);
+  }
+
+  private rowStatement(table: FactTable): Statement {
+    let s = this.rowSt.get(table);
+    if (!s) {
+      const f = FACTS[table];
+      const cols = [...f.key, ...f.cols, ...('digest' in f ? [f.digest] : []), ...(NO_EXPIRY.has(table) ? [] : ['expires_ms'])];
+      s = this.store.db.prepare(`SELECT ${cols.join(', ')} FROM ${table} WHERE ${f.key.map((k) => `${k} = ?`).join(' AND ')}`);
+      this.rowSt.set(table, s);
+    }
+    return s;
+  }
+
+  /** The row as stored now, or undefined. */
+  readRow(table: FactTable, key: readonly unknown[]): Record<string, unknown> | undefined {
+    return this.rowStatement(table).get(...key) as Record<string, unknown> | undefined;
+  }
+
+  /**
+   * Log the evidence of an index row as it is now (read back, so the entry is exactly what the
+   * table holds). `fresh`: the row was just inserted (skips looking for an earlier entry).
+   */
+  row(table: FactTable, key: readonly unknown[], opts: { fresh?: boolean; corrects?: string } = {}): number {
+    const r = this.readRow(table, key);
+    if (!r) throw new Error(`evidence log: no ${table} row ${JSON.stringify(key)}`);
+    const ref = refOf(table, key);
+    const prev = opts.corrects !== undefined ? (this.st.lastOfRef.get(opts.corrects) as number | undefined) : opts.fresh ? undefined : (this.st.lastOfRef.get(ref) as number | undefined);
+    return this.appendEvidence(FACTS[table].kind, projectRow(table, r), { ref, corrects: prev, expires: NO_EXPIRY.has(table) ? undefined : (r.expires_ms as number) });
+  }
+
+  /**
+   * Log a row just inserted from the values the caller inserted (no read-back: the check-in
+   * group commit's hot path). The values must be those the INSERT wrote, column for column;
+   * the tamper suite's clean runs check that they give the same entry as a read-back would.
+   */
+  inserted(table: FactTable, key: readonly unknown[], row: Record<string, unknown>): number {
+    return this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires: NO_EXPIRY.has(table) ? undefined : (row.expires_ms as number) });
+  }
+
+  /** Log that an index row was removed (a roster entry dropped by a re-import, withdrawn data). */
+  removed(table: FactTable, key: readonly unknown[]): number {
+    const ref = refOf(table, key);
+    const prev = this.st.lastOfRef.get(ref) as number | undefined;
+    return this.appendEvidence(FACTS[table].kind, null, { ref, corrects: prev });
+  }
+
+  // ---- reading ----
+
+  size(): number {
+    return this.st.size.get() as number;
+  }
+
+  node(level: number, index: number): Buffer {
+    const h = (level === 0 ? this.st.leaf.get(index) : this.st.node.get(level, index)) as Buffer | undefined;
+    if (!h) throw new Error(`evidence log: tree node ${level}/${index} missing`);
+    return h;
+  }
+
+  root(size = this.size()): Buffer {
+    return rootOf(this, size);
+  }
+
+  inclusion(seq: number, size: number): Buffer[] {
+    return inclusionProof(this, seq, size);
+  }
+
+  consistency(first: number, second: number): Buffer[] {
+    return consistencyProof(this, first, second);
+  }
+
+  get(seq: number): LogRow | undefined {
+    return this.st.get.get(seq) as LogRow | undefined;
+  }
+
+  latestOf(ref: string): LogRow | undefined {
+    return this.st.lastRowOfRef.get(ref) as LogRow | undefined;
+  }
+
+  /**
+   * A page of entries in leaf order. why pages, not iterate(): better-sqlite3 refuses other
+   * statements on the connection while an iterator is open, and verify looks rows up per entry.
+   */
+  page(from: number, limit: number): LogRow[] {
+    return this.store.db.prepare('SELECT seq, kind, ref, entry, leaf, expires_ms FROM evidence_log WHERE seq >= ? ORDER BY seq LIMIT ?').all(from, limit) as LogRow[];
+  }
+
+  /** A page of one evidential table's rows by rowid (key columns only). */
+  tablePage(table: FactTable, afterRowid: number, limit: number): Array<{ _rid: number } & Record<string, unknown>> {
+    const f = FACTS[table];
+    return this.store.db.prepare(`SELECT rowid AS _rid, ${f.key.join(', ')} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`).all(afterRowid, limit) as Array<{ _rid: number } & Record<string, unknown>>;
+  }
+
+  /** Entries of one kind that are not rows (purges, prunes, key events): few. */
+  entriesOfKind(kind: string): LogRow[] {
+    return this.store.db.prepare('SELECT seq, kind, ref, entry, leaf, expires_ms FROM evidence_log WHERE kind = ? ORDER BY seq').all(kind) as LogRow[];
+  }
+
+  checkpointPage(afterSize: number, afterAt: number, limit: number): CheckpointRow[] {
+    return this.store.db
+      .prepare('SELECT size, root, note, at_ms FROM evidence_checkpoints WHERE size > ? OR (size = ? AND at_ms > ?) ORDER BY size, at_ms LIMIT ?')
+      .all(afterSize, afterSize, afterAt, limit) as CheckpointRow[];
+  }
+
+  tableExists(table: string): boolean {
+    return !!this.store.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
+  }
+
+  // ---- checkpoints ----
+
+  saveCheckpoint(size: number, root: Buffer, note: string, at: number): void {
+    this.st.cpIns.run(size, root, note, at);
+  }
+
+  lastCheckpoint(): CheckpointRow | undefined {
+    return this.st.cpLast.get() as CheckpointRow | undefined;
+  }
+
+  // ---- retention ----
+
+  /**
+   * Cut the log at its start: drop the entry bytes of leaves [0, upTo) (their leaf hashes, refs and
+   * the tree stay, so every later proof and the signed roots still verify). The caller appends
+   * the signed "pruned up to" entry and makes a checkpoint covering it.
+   */
+  prune(upTo: number): number {
+    return this.store.db.prepare('UPDATE evidence_log SET entry = NULL WHERE seq < ? AND entry IS NOT NULL').run(upTo).changes;
+  }
+
+  /** Lowest leaf whose fact has not expired by `now` (or whose row is still open): where a cut may go. */
+  pruneLimit(now: number): number {
+    return (this.store.db.prepare('SELECT MIN(seq) FROM evidence_log WHERE entry IS NOT NULL AND expires_ms >= ?').pluck().get(now) as number | null) ?? this.size();
+  }
+
+  /** First leaf that still has its entry bytes (everything before was pruned). */
+  prunedUpTo(): number {
+    return (this.store.db.prepare('SELECT MIN(seq) FROM evidence_log WHERE entry IS NOT NULL').pluck().get() as number | null) ?? this.size();
+  }
+}
+
+/** The store's evidence log (one per open store; statements prepared once). */
+export function evidenceLog(store: Store): EvidenceLog {
+  let l = cache.get(store);
+  if (!l) cache.set(store, (l = new EvidenceLog(store)));
+  return l;
+}

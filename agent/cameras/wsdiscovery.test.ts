@@ -55,3 +55,14 @@ describe('WS-Discovery answers as cameras send them', () => {
     expect(parseProbeMatch('<<<not xml', '1.2.3.4')).toBeUndefined();
   });
 });
+
+describe('probe errors', () => {
+  it('never show the password from the URL, and say what kind of failure it is', async () => {
+    const { probeStream } = await import('./probe.js');
+    // a closed port on loopback: ffprobe says "rtsp://admin:S3cret!x@127.0.0.1:9/…: Connection refused"
+    const err = await probeStream('rtsp://admin:S3cret!x@127.0.0.1:9/Streaming/Channels/101', { seconds: 1 }).catch((e: Error & { kind?: string }) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).not.toContain('S3cret');
+    expect((err as { kind?: string }).kind).toBe('unreachable');
+  }, 30_000);
+});

@@ -66,3 +66,22 @@ describe('probe errors', () => {
     expect((err as { kind?: string }).kind).toBe('unreachable');
   }, 30_000);
 });
+
+describe('probe of a switched-off ONVIF camera', () => {
+  it('exits 1 with the reason and what to do, not a raw error with exit 3', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { PACKAGE_ROOT } = await import('../core/paths.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-probe-'));
+    const cfg = path.join(dir, 'agent.yaml');
+    // port 9 (discard) on loopback: nothing listens, as with a camera switched off
+    fs.writeFileSync(cfg, `paths:\n  state: ${dir}\ncameras:\n  - id: cam-off\n    onvif:\n      host: 127.0.0.1\n      port: 9\n    username: admin\n    password: S3cret-pw\n`);
+    const r = spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'dist', 'agent', 'cli', 'main.js'), '-c', cfg, '--lang', 'en', 'probe', 'cam-off', '--seconds', '1'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('the camera does not answer');
+    expect(r.stderr + r.stdout).not.toContain('S3cret-pw');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+});

@@ -230,9 +230,13 @@ export const configSchema = z
         maxSeconds: z.number().int().positive().max(3600).default(600),
         /** upload budget of all pushes together; the newest push is stopped when they exceed it */
         maxKbps: z.number().int().positive().default(8000),
+        /** the province's tus endpoint for playback on request (clips and their manifests). Unset: clip requests are refused */
+        uploadUrl: z.string().url().optional(),
+        /** the longest clip a request may ask for */
+        maxClipSeconds: z.number().int().positive().max(24 * 3600).default(3600),
       })
       .strict()
-      .default({ enabled: true, maxConcurrent: 2, maxSeconds: 600, maxKbps: 8000 }),
+      .default({ enabled: true, maxConcurrent: 2, maxSeconds: 600, maxKbps: 8000, maxClipSeconds: 3600 }),
     /** live lessons: at-risk alarms while a lesson is on, verdicts when it ends */
     monitor: z
       .object({

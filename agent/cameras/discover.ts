@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import { resolveSecret } from '../config/load.js';
 import { describeCamera, type CameraDescription } from './onvif.js';
 import { expandRanges } from './ranges.js';
-import { wsDiscover, type ProbeMatch } from './wsdiscovery.js';
+import { deviceEndpoint, wsDiscover, type ProbeMatch } from './wsdiscovery.js';
 
 export interface DiscoveredCamera extends CameraDescription {
   via: Array<'multicast' | 'unicast'>;
@@ -70,9 +70,9 @@ export async function discover(cfg: Config, opts: { wsdUnicast?: Array<{ host: s
   );
   const [matches] = await Promise.all([wsd, unicast]);
   for (const m of matches) {
-    const x = m.xaddrs.map((a) => new URL(a)).find((u) => u.hostname === m.from) ?? new URL(m.xaddrs[0]);
+    const x = deviceEndpoint(m.xaddrs, m.from);
     // answer came from m.from: that address is reachable, the XAddr host may not be
-    add(m.from, Number(x.port || 80), x.pathname, opts.wsdUnicast?.some((t) => t.host === m.from) ? 'unicast' : 'multicast', m);
+    add(m.from, x.port, x.path, opts.wsdUnicast?.some((t) => t.host === m.from) ? 'unicast' : 'multicast', m);
   }
 
   const username = d.username;

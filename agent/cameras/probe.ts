@@ -1,5 +1,6 @@
 import { probeStreamArgs } from '../ffmpeg/args.js';
 import { runFfprobe } from '../ffmpeg/run.js';
+import { CameraError } from './errors.js';
 
 /**
  * What a stream really is, measured from its packets for a few seconds: codec, size, frame
@@ -51,9 +52,32 @@ export function analysePackets(packets: FfPacket[]): Pick<StreamProbe, 'fps' | '
   };
 }
 
+/**
+ * ffprobe's last words about a stream it could not open, as a CameraError: its kind read from
+ * ffprobe's own message (the only account of an RTSP refusal there is), the URL's password
+ * masked (ffprobe prints the URL as given, credentials included).
+ */
+export function probeError(message: string, url: string): CameraError {
+  let u: URL | undefined;
+  try {
+    u = new URL(url);
+  } catch {
+    /* not a URL: nothing to mask beyond the pattern */
+  }
+  let m = message.replace(/\/\/([^:/@\s]+):([^@\s]*)@/g, '//$1:***@');
+  if (u?.password) m = m.split(decodeURIComponent(u.password)).join('***').split(u.password).join('***');
+  const kind = /401|Unauthorized|authorization failed/i.test(m) ? 'auth' : /Connection refused|timed out|No route to host|Network is unreachable|Name or service not known|Host is down/i.test(m) ? 'unreachable' : 'protocol';
+  return new CameraError(kind, m);
+}
+
 export async function probeStream(url: string, opts: { transport?: 'tcp' | 'udp'; seconds?: number; ffprobePath?: string } = {}): Promise<StreamProbe> {
   const seconds = opts.seconds ?? 6;
-  const out = await runFfprobe(probeStreamArgs(url, opts.transport ?? 'tcp', seconds), { ffprobePath: opts.ffprobePath, timeoutMs: (seconds + 20) * 1000 });
+  let out: string;
+  try {
+    out = await runFfprobe(probeStreamArgs(url, opts.transport ?? 'tcp', seconds), { ffprobePath: opts.ffprobePath, timeoutMs: (seconds + 20) * 1000 });
+  } catch (err) {
+    throw probeError((err as Error).message, url);
+  }
   const json = JSON.parse(out) as { streams?: Array<Record<string, unknown>>; packets?: FfPacket[] };
   const v = json.streams?.[0] ?? {};
   const a = analysePackets(json.packets ?? []);

@@ -27,14 +27,45 @@ export function probeMessage(messageId: string): string {
   );
 }
 
-const tag = (xml: string, name: string) => new RegExp(`<(?:[\\w-]+:)?${name}[^>]*>([^<]*)</(?:[\\w-]+:)?${name}>`).exec(xml)?.[1]?.trim();
+const tag = (xml: string, name: string) => new RegExp(`<(?:[\\w-]+:)?${name}(?:\\s[^>]*)?>([^<]*)</(?:[\\w-]+:)?${name}>`).exec(xml)?.[1]?.trim();
+/** The inside of the first element `name` (any prefix), or undefined. */
+const element = (xml: string, name: string) => new RegExp(`<(?:[\\w-]+:)?${name}(?:\\s[^>]*)?>([\\s\\S]*?)</(?:[\\w-]+:)?${name}>`).exec(xml)?.[1];
 
+/**
+ * One ProbeMatch. The endpoint's identity is the `<Address>` of the ProbeMatch's own
+ * `<EndpointReference>` (WS-Discovery 2005/04 §5.3), never the first `<Address>` of the message:
+ * the SOAP header may carry a WS-Addressing `<ReplyTo><Address>` (often the anonymous role URI),
+ * and taking that one made two cameras collapse into one.
+ */
 export function parseProbeMatch(xml: string, from: string): ProbeMatch | undefined {
-  if (!/ProbeMatch/.test(xml)) return undefined;
-  const xaddrs = (tag(xml, 'XAddrs') ?? '').split(/\s+/).filter(Boolean);
-  const urn = tag(xml, 'Address') ?? xaddrs[0];
+  const body = element(xml, 'Body') ?? xml;
+  const match = element(body, 'ProbeMatch');
+  if (match === undefined) return undefined;
+  const xaddrs = (tag(match, 'XAddrs') ?? '').split(/\s+/).filter(Boolean);
+  const epr = element(match, 'EndpointReference');
+  const urn = (epr !== undefined ? tag(epr, 'Address') : undefined) ?? xaddrs[0];
   if (!urn || !xaddrs.length) return undefined;
-  return { urn, xaddrs, scopes: (tag(xml, 'Scopes') ?? '').split(/\s+/).filter(Boolean), from };
+  return { urn, xaddrs, scopes: (tag(match, 'Scopes') ?? '').split(/\s+/).filter(Boolean), from };
+}
+
+/**
+ * Where to ask a device found at `from` that announced `xaddrs`: the port and path of the XAddr
+ * whose host is `from` (else the first readable one). Tolerant of what real devices send: an
+ * XAddr without a scheme (`192.168.1.20:8000/onvif/device_service`), an IPv6 link-local with a
+ * zone (`http://[fe80::1%eth0]/onvif/device_service`, which WHATWG URL rejects), garbage.
+ * Never throws: one odd neighbour must not fail the whole scan.
+ */
+export function deviceEndpoint(xaddrs: string[], from: string): { port: number; path: string } {
+  const parsed = xaddrs.map((a) => {
+    const m = /^(?:(https?):\/\/)?(\[[^\]]*\]|[^/:\s]+)(?::(\d{1,5}))?(\/[^\s]*)?$/i.exec(a.trim());
+    if (!m) return undefined;
+    const host = m[2].replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+    const port = m[3] ? Number(m[3]) : m[1]?.toLowerCase() === 'https' ? 443 : 80;
+    return port > 0 && port < 65536 ? { host, port, path: m[4] || '/onvif/device_service' } : undefined;
+  });
+  const ok = parsed.filter((x): x is { host: string; port: number; path: string } => !!x);
+  const best = ok.find((x) => x.host === from) ?? ok[0];
+  return best ? { port: best.port, path: best.path } : { port: 80, path: '/onvif/device_service' };
 }
 
 /** IPv4 addresses of the interfaces to probe from (non-internal unless includeLoopback). */

@@ -1,3 +1,4 @@
+import { CameraError } from '../../cameras/errors.js';
 import type { Command } from 'commander';
 import { discover, type DiscoveredCamera } from '../../cameras/discover.js';
 import { describeCamera } from '../../cameras/onvif.js';
@@ -50,6 +51,17 @@ function printCamera(lang: Lang, c: DiscoveredCamera, i: number): void {
     if (p.streamUri) w(`     RTSP: ${maskUrl(p.streamUri)}`);
     if (p.snapshotUri) w(`     ${t(lang, '快照', 'snapshot')}: ${maskUrl(p.snapshotUri)}`);
   }
+}
+
+/** A camera problem in plain words with what to do, by its kind (never a raw library message alone). */
+export function cameraProblem(lang: Lang, err: CameraError, target: string): string {
+  const fix =
+    err.kind === 'auth'
+      ? t(lang, '摄像机拒绝了用户名或密码：检查配置中的 username / password（海康等需在摄像机网页中另建 ONVIF 用户）', 'the camera refused the user name or password: check username / password in the config (Hikvision and others need an ONVIF user created in the camera\'s web page)')
+      : err.kind === 'unreachable'
+        ? t(lang, `摄像机没有应答：检查电源和网线，ping 它的地址，确认端口；classroom-agent discover 可查找摄像机`, `the camera does not answer: check its power and cable, ping its address, check the port; classroom-agent discover finds cameras`)
+        : t(lang, `摄像机的应答不可用：升级固件，或在配置中直接填写 rtspUrl；用 classroom-agent probe ${target} 复查`, `the camera's answer cannot be used: update its firmware, or set rtspUrl in the config; recheck with classroom-agent probe ${target}`);
+  return `${fix} (${err.message})`;
 }
 
 export function register(program: Command): void {
@@ -112,7 +124,13 @@ export function register(program: Command): void {
           }
           const cam = cfg.cameras[i];
           transport = cam.transport;
-          url = await streamUrlOf(cam, `cameras[${i}]`);
+          try {
+            url = await streamUrlOf(cam, `cameras[${i}]`);
+          } catch (err) {
+            if (!(err instanceof CameraError)) throw err;
+            process.stderr.write(`${cameraProblem(lang, err, target)}\n`);
+            return EXIT.PROBLEM;
+          }
           if (cam.onvif) {
             const d = await describeCamera({ host: cam.onvif.host, port: cam.onvif.port, username: cam.onvif.username ?? cam.username, password: resolveSecret(cam.onvif.password ?? cam.password, `cameras[${i}].onvif.password`) });
             skewMs = d.clockSkewMs;
@@ -122,7 +140,8 @@ export function register(program: Command): void {
         try {
           p = await probeStream(url, { transport, seconds });
         } catch (err) {
-          process.stderr.write(t(lang, `无法读取码流 ${maskUrl(url)}：${maskUrl((err as Error).message)}\n`, `Cannot read the stream ${maskUrl(url)}: ${maskUrl((err as Error).message)}\n`));
+          if (!(err instanceof CameraError)) throw err;
+          process.stderr.write(t(lang, `无法读取码流 ${maskUrl(url)}：`, `Cannot read the stream ${maskUrl(url)}: `) + `${maskUrl(cameraProblem(lang, err, target))}\n`);
           return EXIT.PROBLEM;
         }
         const warnings = [keyframeWarning(lang, p), skewWarning(lang, skewMs)].filter((x): x is string => !!x);

@@ -6,6 +6,7 @@ import { recorderBench } from './recorder.js';
 import { storeBench } from './store.js';
 import { syncBench } from './sync.js';
 import { visionBench, visionSoak } from './vision.js';
+import { visionAccuracy } from './vision-accuracy.js';
 
 export interface Bench {
   name: string;
@@ -14,4 +15,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, recorderBench, syncBench, visionBench, visionSoak, daemonBench];
+export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, recorderBench, syncBench, visionBench, visionSoak, visionAccuracy, daemonBench];

@@ -9,6 +9,8 @@ import type { Store } from './store.js';
  * until the provincial system acknowledged it.
  */
 export const PURGE_PLAN: readonly { table: string; where: string }[] = [
+  // face data first: a matched-face crop never outlives its match (vision-2 migration)
+  { table: 'face_crops', where: 'expires_ms < @now' },
   { table: 'sightings', where: 'expires_ms < @now' },
   { table: 'checkins', where: 'expires_ms < @now' },
   { table: 'verdicts', where: 'expires_ms < @now' },

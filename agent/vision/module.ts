@@ -2,20 +2,14 @@ import type { AgentContext } from '../core/context.js';
 import type { Module } from '../core/module.js';
 import { AlarmRepo } from '../store/alarms.js';
 import { ClassRepo } from '../store/classes.js';
-import { FaceRepo, type FrameMatch } from '../store/faces.js';
+import { FaceRepo, type FrameMatch, type SegmentRef } from '../store/faces.js';
 import { FacePool } from './pool.js';
 import { streamVideo } from './frames.js';
 import { keyFileOf, loadGallery, loadOrCreateKey } from './gallery.js';
 import { matchFrame, type GalleryEntry } from './match.js';
 import type { Analysis } from './client.js';
 
-export interface SegmentRef {
-  id: number;
-  camera: string;
-  path: string;
-  start: number;
-  end: number;
-}
+export type { SegmentRef };
 
 export interface SegmentResult {
   frames: number;
@@ -53,7 +47,7 @@ export class VisionModule implements Module {
     }
     this.key = loadOrCreateKey(keyFileOf(this.ctx.cfg));
     this.abort = new AbortController();
-    this.worker = new FacePool({ backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log }, v.threads);
+    this.worker = new FacePool({ backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, tileSize: v.tileSize, tileOverlap: v.tileOverlap, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log }, v.threads);
     // listen first: segments indexed while the model loads are queued, not lost
     this.ctx.bus.on(this, 'segment.indexed', (s) => this.enqueue(s));
     // segments indexed while vision was down (daemon restart, crash): analyse them too
@@ -122,18 +116,21 @@ export class VisionModule implements Module {
       return g;
     };
     const seen = new Set<string>();
+    const threshold = v.cameraThresholds[s.camera] ?? v.threshold;
     const record = (frame: { offsetMs: number }, at: number, on: typeof lessons, a: Analysis) => {
       res.analysed++;
       for (const l of on) {
-        const matches = matchFrame(a.faces.map((f) => f.descriptor), galleryOf(l.classId), { threshold: v.threshold, margin: v.margin });
+        const matches = matchFrame(a.faces.map((f) => f.descriptor), galleryOf(l.classId), { threshold, margin: v.margin });
         const rows: FrameMatch[] = [];
-        matches.forEach((m) => {
-          if (m.trainee) rows.push({ classId: l.classId, lessonId: l.id, trainee: m.trainee, camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, distance: m.distance, margin: m.margin });
+        matches.forEach((m, i) => {
+          if (m.trainee) rows.push({ classId: l.classId, lessonId: l.id, trainee: m.trainee, camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, distance: m.distance, margin: m.margin, box: a.faces[i]!.box });
         });
+        // the headcount: every face found, identifiable or not
         const unknown = a.faces.length - rows.length;
+        const small = a.faces.filter((f) => !f.descriptor).length;
         res.unknownFaces += unknown;
         const written = faces.recordFrame(
-          { camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, classId: l.classId, lessonId: l.id, faces: a.faces.length, matched: rows.length, unknown },
+          { camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, classId: l.classId, lessonId: l.id, faces: a.faces.length, matched: rows.length, unknown, small },
           rows,
           v.minFrames,
         );
@@ -174,6 +171,7 @@ export class VisionModule implements Module {
         if (inflight.size >= this.worker!.size) await Promise.race(inflight);
       },
       this.abort?.signal,
+      { ffmpegPath: this.ctx.cfg.recorder.ffmpegPath },
     );
     await Promise.all(inflight);
     if (failed) throw failed;
@@ -186,15 +184,7 @@ export class VisionModule implements Module {
   /** Recordings since `from` that no frame analysis refers to (segments outside lessons are skipped cheaply). */
   private unanalysed(from: number): SegmentRef[] {
     if (!(this.opts.catchUpHours ?? 24)) return [];
-    return (
-      this.ctx.store.db
-        .prepare(
-          `SELECT id, camera, path, start_ms AS start, end_ms AS end FROM recordings r
-           WHERE r.end_ms > ? AND r.deleted_ms IS NULL AND NOT EXISTS (SELECT 1 FROM vision_frames v WHERE v.recording_id = r.id)
-           ORDER BY r.start_ms`,
-        )
-        .all(from) as SegmentRef[]
-    );
+    return new FaceRepo(this.ctx.store).unanalysedRecordings(from);
   }
 
   /** For `vision status` and doctor: the backend and model in use. */

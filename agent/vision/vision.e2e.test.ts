@@ -41,6 +41,8 @@ beforeAll(async () => {
   cfg = configSchema.parse({ paths: { state: path.join(dir, 'state') }, vision: { sampleEverySeconds: 1, frameWidth: 1920, minFrames: MIN_FRAMES } });
   store = new Store({ file: path.join(dir, 'state', 'evidence.db') });
   const faces = new FaceRepo(store);
+  // the roster first (enrolment refuses a trainee on no roster); the lessons come later
+  new ClassRepo(store).save({ id: 'HN-VIS-1', timezone: 'Asia/Shanghai', trainees: fx.enrolled.map((e) => ({ id: e.person, terminalIds: [] })), teachers: [], lessons: [] }, 'henan-2025');
   for (const e of fx.enrolled) {
     faces.giveConsent(e.person, { recordedBy: 'test', method: 'written' }, Date.now());
     await enrolTrainee(cfg, store, e.person, e.photos);

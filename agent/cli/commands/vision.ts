@@ -61,12 +61,15 @@ export function register(program: Command): void {
         const cfg = configOf(cmd);
         const store = openStore(cfg);
         try {
-          if (o.consentBy) new FaceRepo(store).giveConsent(trainee, { recordedBy: o.consentBy, method: 'written' }, Date.now());
-          const r = await enrolTrainee(cfg, store, trainee, photos, !o.add);
+          // consent given at the desk is recorded only with the accepted photos (enrolTrainee)
+          const consent = o.consentBy ? { recordedBy: o.consentBy, method: 'written' } : undefined;
+          const r = await enrolTrainee(cfg, store, trainee, photos, { replace: !o.add, consent });
           if (o.json) out(JSON.stringify(r, null, 1));
           else {
-            out(t(lang, `已采集 ${trainee}：${r.checks.length} 张照片，模型 ${r.model}，后端 ${r.backend}`, `Enrolled ${trainee}: ${r.checks.length} photo(s), model ${r.model}, backend ${r.backend}`));
+            out(t(lang, `已采集 ${trainee}：${r.checks.length} 张照片（共 ${r.photos} 张），模型 ${r.model}，后端 ${r.backend}`, `Enrolled ${trainee}: ${r.checks.length} photo(s) (${r.photos} in all), model ${r.model}, backend ${r.backend}`));
             for (const c of r.checks) out(`  ${c.photo}: ${t(lang, '人脸宽', 'face')} ${c.facePx}px, ${t(lang, '清晰度', 'sharpness')} ${c.sharpness}`);
+            for (const a of r.lookAlikes)
+              out(`! ${t(lang, `与已采集学员 ${a.trainee} 很相似（距离 ${a.distance}），请人工确认是不同的人；课堂上可能混淆`, `close to enrolled trainee ${a.trainee} (distance ${a.distance}): check by eye they are different people; the classroom may confuse them`)}`);
           }
         } finally {
           store.close();
@@ -158,7 +161,10 @@ export function register(program: Command): void {
           for (const h of c.histogram) out(`  ${h.from.toFixed(1)}-${h.to.toFixed(1)}: ${'#'.repeat(Math.min(40, h.between))} ${h.between} / ${h.within}`);
           out(t(lang, '最相近的学员（请人工核对）：', 'Closest pairs (check by eye):'));
           for (const p of c.closest) out(`  ${p.a} ~ ${p.b}: ${f(p.distance)}`);
-          out(t(lang, `建议阈值 ${c.suggestedThreshold}（当前配置 ${c.configuredThreshold}）`, `Suggested threshold ${c.suggestedThreshold} (configured ${c.configuredThreshold})`));
+          if (c.suggestedThreshold !== null) {
+            out(t(lang, `建议阈值 ${c.suggestedThreshold}（当前配置 ${c.configuredThreshold}）`, `Suggested threshold ${c.suggestedThreshold} (configured ${c.configuredThreshold})`));
+            out(t(lang, `该阈值下：预计识别率 ${((c.expectedRecall ?? 0) * 100).toFixed(0)}%（同一人照片对），与最相近的他人相差 ${f(c.strangerMargin ?? NaN)}`, `At it: expected recall ${((c.expectedRecall ?? 0) * 100).toFixed(0)}% (same-person pairs), ${f(c.strangerMargin ?? NaN)} under the closest different person`));
+          }
           if (c.warning) out(`! ${c.warning}`);
         } finally {
           store.close();
@@ -177,17 +183,16 @@ export function register(program: Command): void {
         const store = openStore(cfg);
         const mod = new VisionModule({ cfg, profile: loadProfile(cfg.profile), store, bus: new EventBus<AgentEvents>(), log: logger('vision'), now: Date.now, paths: statePaths(cfg) }, { catchUpHours: 0 });
         try {
+          const faces = new FaceRepo(store);
           const rows = ids.map((id, i) => {
-            const r = store.db.prepare('SELECT id, camera, path, start_ms, end_ms FROM recordings WHERE id = ?').get(Number(id)) as
-              | { id: number; camera: string; path: string; start_ms: number; end_ms: number }
-              | undefined;
-            if (!r) throw new InputError('scan', [{ path: `RECORDING_ID[${i}]`, message: t(lang, `录像段 ${id} 不存在`, `no recording ${id}`) }]);
+            const r = /^\d+$/.test(id) ? faces.recording(Number(id)) : undefined;
+            if (!r) throw new InputError('scan', [{ path: `RECORDING_ID[${i}]`, message: t(lang, `录像段 ${id} 不存在或其文件已删除`, `no recording ${id}, or its file was deleted`) }]);
             return r;
           });
           await mod.start();
           const results = [];
           for (const r of rows) {
-            const res = await mod.processSegment({ id: r.id, camera: r.camera, path: r.path, start: r.start_ms, end: r.end_ms });
+            const res = await mod.processSegment(r);
             results.push({ recording: r.id, ...res });
             if (!o.json) out(t(lang, `录像段 ${r.id}：分析 ${res.analysed}/${res.frames} 帧，新增目击 ${res.sightings} 条，学员 ${res.trainees.join(', ') || '-'}，陌生人脸 ${res.unknownFaces}`, `Recording ${r.id}: ${res.analysed}/${res.frames} frames analysed, ${res.sightings} new sightings, trainees ${res.trainees.join(', ') || '-'}, unknown faces ${res.unknownFaces}`));
           }

@@ -5,6 +5,7 @@ import { recorder } from './recorder.js';
 import { retentionChain } from './retention.js';
 import { syncMigration } from './sync.js';
 import { vision } from './vision.js';
+import { vision2 } from './vision2.js';
 
 /** Every migration, in the order a new box applies them. Append only. */
-export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision, syncMigration, checkin2, retentionChain];
+export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision, syncMigration, checkin2, retentionChain, vision2];

@@ -79,7 +79,7 @@ describe('enroll and consent (CLI)', () => {
     const st = JSON.parse(cli('vision', 'status', '--json').out) as { enrolledTrainees: number; backend: string };
     expect(st.enrolledTrainees).toBe(0);
     expect(st.backend).toBe('wasm');
-  }, 120_000);
+  }, 300_000);
 
   it('enrols from a good photo; revoking consent deletes the face data', () => {
     const r = cli('enroll', 'S01', good, good2, '--json');
@@ -94,5 +94,5 @@ describe('enroll and consent (CLI)', () => {
     expect(rv.out).toContain('2 face descriptor(s) deleted');
     expect(JSON.parse(cli('vision', 'status', '--json').out).enrolledTrainees).toBe(0);
     expect(cli('enroll', 'S01', good, good2).err).toMatch(/no face-recognition consent/); // consent is gone
-  }, 120_000);
+  }, 300_000);
 });

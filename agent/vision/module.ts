@@ -6,7 +6,8 @@ import { FaceRepo, type FrameMatch, type SegmentRef } from '../store/faces.js';
 import { FacePool } from './pool.js';
 import { streamVideo } from './frames.js';
 import { keyFileOf, loadGallery, loadOrCreateKey } from './gallery.js';
-import { matchFrame, type GalleryEntry } from './match.js';
+import type { GalleryEntry } from './match.js';
+import { trackSegment, type OpenTrack } from './tracks.js';
 import type { Analysis } from './client.js';
 
 export type { SegmentRef };
@@ -22,8 +23,11 @@ export interface SegmentResult {
 /**
  * Who is on camera. Listens for segments the recorder has just closed and indexed, so every
  * sighting points at video that exists (recording id + offset); analyses only frames that fall
- * inside a lesson on that camera, against that lesson's class roster only; stores per-frame
- * matches, headcounts, and sightings once K frames agree; announces 'sightings.stored'.
+ * inside a lesson on that camera, against that lesson's class roster only. Once a segment's
+ * frames are analysed, faces are followed across its frames and on from the camera's previous
+ * segment (tracks.ts); a track is identified from its best frames, and its frames are stored
+ * as matches with their box, distance, margin and track; headcounts count every face found;
+ * sightings are written once K frames agree; announces 'sightings.stored'.
  * The face model runs in a worker thread; this module owns it and nothing else does.
  */
 export class VisionModule implements Module {
@@ -33,6 +37,9 @@ export class VisionModule implements Module {
   private running?: Promise<void>;
   private abort?: AbortController;
   private key?: Buffer;
+  /** per camera and class: the tracks open at the last analysed frame, carried into the next segment */
+  private openTracks = new Map<string, { lastAt: number; tracks: OpenTrack[] }>();
+  private trackSeq = 0;
 
   constructor(
     private ctx: AgentContext,
@@ -117,29 +124,46 @@ export class VisionModule implements Module {
     };
     const seen = new Set<string>();
     const threshold = v.cameraThresholds[s.camera] ?? v.threshold;
+    // the segment's analysed frames (boxes and descriptors only), decided together once the
+    // segment is done: a face is identified from its track, not from one frame (tracks.ts)
+    const analysed: { offsetMs: number; at: number; on: typeof lessons; faces: Analysis['faces'] }[] = [];
     const record = (frame: { offsetMs: number }, at: number, on: typeof lessons, a: Analysis) => {
       res.analysed++;
-      for (const l of on) {
-        const matches = matchFrame(a.faces.map((f) => f.descriptor), galleryOf(l.classId), { threshold, margin: v.margin });
-        const rows: FrameMatch[] = [];
-        matches.forEach((m, i) => {
-          if (m.trainee) rows.push({ classId: l.classId, lessonId: l.id, trainee: m.trainee, camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, distance: m.distance, margin: m.margin, box: a.faces[i]!.box });
+      analysed.push({ offsetMs: frame.offsetMs, at, on, faces: a.faces });
+    };
+    const decide = () => {
+      analysed.sort((x, y) => x.offsetMs - y.offsetMs);
+      for (const classId of new Set(lessons.map((l) => l.classId))) {
+        const mine = analysed.filter((f) => f.on.some((l) => l.classId === classId));
+        const key = `${s.camera}|${classId}`;
+        // tracks continue from the camera's previous segment when this one follows it closely
+        const prev = this.openTracks.get(key);
+        const carried = prev && mine.length && s.start + mine[0]!.offsetMs - prev.lastAt <= 2.5 * v.sampleEverySeconds * 1000 ? prev.tracks : [];
+        const t = trackSegment(mine, galleryOf(classId), { threshold, margin: v.margin, minFrames: v.minFrames }, carried, () => `${s.id}.${++this.trackSeq}`);
+        if (mine.length) this.openTracks.set(key, { lastAt: mine.at(-1)!.at, tracks: t.open });
+        mine.forEach((f, i) => {
+          for (const l of f.on.filter((x) => x.classId === classId)) {
+            const rows: FrameMatch[] = [];
+            t.attributions[i]!.forEach((m, j) => {
+              if (m) rows.push({ classId, lessonId: l.id, trainee: m.trainee, camera: s.camera, at: f.at, recordingId: s.id, offsetMs: f.offsetMs, distance: m.distance, margin: m.margin, box: f.faces[j]!.box, track: m.track });
+            });
+            // the headcount: every face found, identifiable or not
+            const unknown = f.faces.length - rows.length;
+            const small = f.faces.filter((x) => !x.descriptor).length;
+            res.unknownFaces += unknown;
+            const written = faces.recordFrame(
+              { camera: s.camera, at: f.at, recordingId: s.id, offsetMs: f.offsetMs, classId, lessonId: l.id, faces: f.faces.length, matched: rows.length, unknown, small },
+              rows,
+              v.minFrames,
+            );
+            res.sightings += written.length;
+            for (const w of written) seen.add(w.trainee);
+          }
         });
-        // the headcount: every face found, identifiable or not
-        const unknown = a.faces.length - rows.length;
-        const small = a.faces.filter((f) => !f.descriptor).length;
-        res.unknownFaces += unknown;
-        const written = faces.recordFrame(
-          { camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, classId: l.classId, lessonId: l.id, faces: a.faces.length, matched: rows.length, unknown, small },
-          rows,
-          v.minFrames,
-        );
-        res.sightings += written.length;
-        for (const w of written) seen.add(w.trainee);
       }
     };
-    // up to one frame in flight per analysis thread; results are recorded as they come back
-    // (order does not matter: agreement counts distinct frames)
+    // up to one frame in flight per analysis thread; results are collected as they come back
+    // and put in time order before the tracks are followed
     const inflight = new Set<Promise<void>>();
     let failed: Error | undefined;
     await streamVideo(
@@ -175,6 +199,7 @@ export class VisionModule implements Module {
     );
     await Promise.all(inflight);
     if (failed) throw failed;
+    decide();
     res.trainees = [...seen].sort();
     this.ctx.log.info({ recording: s.id, camera: s.camera, frames: res.frames, analysed: res.analysed, sightings: res.sightings, unknownFaces: res.unknownFaces }, 'segment analysed');
     this.ctx.bus.emit('sightings.stored', { camera: s.camera, recordingId: s.id, trainees: res.trainees, unknownFaces: res.unknownFaces });

@@ -180,6 +180,8 @@ export const configSchema = z
         keyFile: z.string().optional(),
         /** keep the enrolment photos (encrypted) beside the descriptors; off by default */
         keepPhotos: z.boolean().default(false),
+        /** keep, per trainee, lesson and segment, the best-matching face crop (sealed, expires with the match) for reviewers */
+        keepCrops: z.boolean().default(true),
       })
       .strict()
       .default({
@@ -201,6 +203,7 @@ export const configSchema = z
         recycleAfterFrames: 200,
         threads: 1,
         keepPhotos: false,
+        keepCrops: true,
       }),
     sync: z
       .object({

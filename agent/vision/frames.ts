@@ -141,3 +141,21 @@ export async function streamVideo(file: string, everySeconds: number, width: num
   if (failed) throw failed;
   return n;
 }
+
+/**
+ * The face at `box` (analysed-frame pixels, frame `frameWidth` wide) of the picture at
+ * `offsetMs` in a recorded segment, with a quarter of its size around it, as a small JPEG: what
+ * a reviewer looks at to check a sighting.
+ */
+export async function cropFace(file: string, offsetMs: number, frameWidth: number, box: { x: number; y: number; width: number; height: number }, o: DecodeOptions = {}): Promise<Buffer> {
+  const pad = Math.round(box.width / 4);
+  const x = Math.max(0, Math.round(box.x) - pad);
+  const y = Math.max(0, Math.round(box.y) - pad);
+  const w = Math.round(box.width) + 2 * pad;
+  const h = Math.round(box.height) + 2 * pad;
+  const vf = `scale='min(${frameWidth},iw)':-2,crop=min(${w}\\,iw-${x}):min(${h}\\,ih-${y}):${x}:${y}`;
+  return runTool('ffmpeg', [...HEAD, '-ss', (offsetMs / 1000).toFixed(3), '-i', file, '-frames:v', '1', '-vf', vf, '-q:v', '5', '-f', 'image2pipe', '-c:v', 'mjpeg', '-'], {
+    path: o.ffmpegPath,
+    timeoutMs: 30_000,
+  });
+}

@@ -4,8 +4,8 @@ import { AlarmRepo } from '../store/alarms.js';
 import { ClassRepo } from '../store/classes.js';
 import { FaceRepo, type FrameMatch, type SegmentRef } from '../store/faces.js';
 import { FacePool } from './pool.js';
-import { streamVideo } from './frames.js';
-import { keyFileOf, loadGallery, loadOrCreateKey } from './gallery.js';
+import { cropFace, streamVideo } from './frames.js';
+import { keyFileOf, loadGallery, loadOrCreateKey, sealCrop } from './gallery.js';
 import type { GalleryEntry } from './match.js';
 import { trackSegment, type OpenTrack } from './tracks.js';
 import type { Analysis } from './client.js';
@@ -131,6 +131,8 @@ export class VisionModule implements Module {
       res.analysed++;
       analysed.push({ offsetMs: frame.offsetMs, at, on, faces: a.faces });
     };
+    // per (lesson, trainee): the best-matching face of this segment, whose crop a reviewer sees
+    const best = new Map<string, FrameMatch>();
     const decide = () => {
       analysed.sort((x, y) => x.offsetMs - y.offsetMs);
       for (const classId of new Set(lessons.map((l) => l.classId))) {
@@ -151,6 +153,10 @@ export class VisionModule implements Module {
             const unknown = f.faces.length - rows.length;
             const small = f.faces.filter((x) => !x.descriptor).length;
             res.unknownFaces += unknown;
+            for (const r of rows) {
+              const k = `${r.lessonId}|${r.trainee}`;
+              if (!best.has(k) || r.distance < best.get(k)!.distance) best.set(k, r);
+            }
             const written = faces.recordFrame(
               { camera: s.camera, at: f.at, recordingId: s.id, offsetMs: f.offsetMs, classId, lessonId: l.id, faces: f.faces.length, matched: rows.length, unknown, small },
               rows,
@@ -200,10 +206,26 @@ export class VisionModule implements Module {
     await Promise.all(inflight);
     if (failed) throw failed;
     decide();
+    if (v.keepCrops) await this.keepCrops(s, [...best.values()]);
     res.trainees = [...seen].sort();
     this.ctx.log.info({ recording: s.id, camera: s.camera, frames: res.frames, analysed: res.analysed, sightings: res.sightings, unknownFaces: res.unknownFaces }, 'segment analysed');
     this.ctx.bus.emit('sightings.stored', { camera: s.camera, recordingId: s.id, trainees: res.trainees, unknownFaces: res.unknownFaces });
     return res;
+  }
+
+  /** Seal and store the crop of each best match (failures are logged: the sighting stands without it). */
+  private async keepCrops(s: SegmentRef, matches: FrameMatch[]): Promise<void> {
+    const faces = new FaceRepo(this.ctx.store);
+    for (const m of matches) {
+      const id = faces.matchId(s.id, m.offsetMs!, m.lessonId, m.trainee);
+      if (id === undefined || !m.box || !faces.hasConsent(m.trainee)) continue;
+      try {
+        const jpeg = await cropFace(s.path, m.offsetMs!, this.ctx.cfg.vision.frameWidth, m.box, { ffmpegPath: this.ctx.cfg.recorder.ffmpegPath });
+        faces.addMatchCrop(id, m.trainee, sealCrop(this.key!, m.trainee, id, jpeg));
+      } catch (err) {
+        this.ctx.log.warn({ recording: s.id, err: (err as Error).message }, 'face crop not kept');
+      }
+    }
   }
 
   /** Recordings since `from` that no frame analysis refers to (segments outside lessons are skipped cheaply). */

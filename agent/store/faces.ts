@@ -217,6 +217,16 @@ export class FaceRepo {
     });
   }
 
+  /** One match with its recording's file (for `vision confirm`: the face is taken again from the video). */
+  match(id: number): { id: number; trainee: string; camera: string; recordingId: number; offsetMs: number; box: string | null; path: string } | undefined {
+    return this.store.db
+      .prepare(
+        `SELECT m.id, m.trainee, m.camera, m.recording_id AS recordingId, m.offset_ms AS offsetMs, m.box, r.path FROM face_matches m
+         JOIN recordings r ON r.id = m.recording_id AND r.deleted_ms IS NULL WHERE m.id = ?`,
+      )
+      .get(id) as { id: number; trainee: string; camera: string; recordingId: number; offsetMs: number; box: string | null; path: string } | undefined;
+  }
+
   /** The match row of one face in one frame (to attach its crop or show its evidence). */
   matchId(recordingId: number, offsetMs: number, lessonId: string, trainee: string): number | undefined {
     return this.store.db.prepare('SELECT id FROM face_matches WHERE recording_id = ? AND offset_ms = ? AND lesson_id = ? AND trainee = ?').pluck().get(recordingId, offsetMs, lessonId, trainee) as

@@ -6,12 +6,12 @@ import { FaceRepo, type ConsentInput } from '../store/faces.js';
 import { InputError } from '../core/errors.js';
 import { loadFaceApi } from './tf.js';
 import { loadNets, modelVersion } from './models.js';
-import { decodeImage } from './frames.js';
+import { decodeImage, ffmpegFrames } from './frames.js';
 import { keyFileOf, loadGallery, loadOrCreateKey, sealDescriptor, sealPhoto } from './gallery.js';
 import { distanceStats, euclidean } from './match.js';
 import type { Loaded } from './tf.js';
 import type { RgbFrame } from './frames.js';
-import { detectFaces, type Box, type FaceFound } from './engine.js';
+import { detectFaces, iou, type Box, type FaceFound } from './engine.js';
 
 export interface PhotoCheck {
   photo: string;
@@ -187,6 +187,37 @@ export async function enrolTrainee(cfg: Config, store: Store, trainee: string, p
     lookAlikes: [...near.entries()].map(([t, d]) => ({ trainee: t, distance: Math.round(d * 1000) / 1000 })).sort((x, y) => x.distance - y.distance),
     photos: kept + checks.length,
   };
+}
+
+/**
+ * A technician confirms a classroom sighting (a match row, from `vision evidence`): the face is
+ * taken again from the recorded frame and its descriptor stored as a further sample of that
+ * trainee, so the classroom's own camera, light and angle teach the gallery. Sealed like any
+ * descriptor, only under a standing consent, deleted with the rest on withdrawal.
+ */
+export async function confirmSighting(cfg: Config, store: Store, matchId: number, by: string): Promise<{ trainee: string; facePx: number; photos: number }> {
+  const faces = new FaceRepo(store);
+  const m = faces.match(matchId);
+  if (!m || !m.box) throw new InputError('confirm', [{ path: 'MATCH_ID', message: `no match ${matchId} with its video still on the box (see vision evidence) / 匹配记录 ${matchId} 不存在或其录像已删除` }]);
+  if (!faces.hasConsent(m.trainee)) throw new InputError('confirm', [{ path: 'MATCH_ID', message: `no standing face-recognition consent for ${m.trainee} / 学员 ${m.trainee} 没有有效的人脸识别同意` }]);
+  const box = JSON.parse(m.box) as Box;
+  const [frame] = await ffmpegFrames(
+    ['-ss', (m.offsetMs / 1000).toFixed(3), '-i', m.path, '-frames:v', '1', '-vf', `scale='min(${cfg.vision.frameWidth},iw)':-2`, '-f', 'image2pipe', '-c:v', 'ppm', '-'],
+    { ffmpegPath: cfg.recorder.ffmpegPath },
+  );
+  if (!frame) throw new InputError('confirm', [{ path: 'MATCH_ID', message: `no picture at ${m.offsetMs} ms of recording ${m.recordingId} / 录像中该时刻无画面` }]);
+  const l = await loadFaceApi(cfg.vision.backend);
+  const model = modelVersion(await loadNets(l.faceapi));
+  const found = await detectFaces(l, frame, { minConfidence: cfg.vision.minConfidence, minFaceSize: cfg.vision.minFaceSize, tileSize: cfg.vision.tileSize, tileOverlap: cfg.vision.tileOverlap });
+  const face = found.filter((f) => f.descriptor && iou(f.box, box) >= 0.5).sort((x, y) => iou(y.box, box) - iou(x.box, box))[0];
+  if (!face) throw new InputError('confirm', [{ path: 'MATCH_ID', message: `the face is no longer found at its box in recording ${m.recordingId} (model or settings changed?) / 录像中该位置已检测不到人脸` }]);
+  const key = loadOrCreateKey(keyFileOf(cfg));
+  faces.addDescriptors(
+    m.trainee,
+    [{ model, sealed: sealDescriptor(key, m.trainee, model, face.descriptor!), source: `classroom: recording ${m.recordingId} @ ${m.offsetMs} ms, match ${m.id}, confirmed by ${by}`, facePx: face.box.width, sharpness: sharpness(frame, face.box) }],
+    false,
+  );
+  return { trainee: m.trainee, facePx: Math.round(face.box.width), photos: faces.descriptors([m.trainee], model).length };
 }
 
 export interface Calibration {

@@ -16,7 +16,7 @@ import { EvidenceRepo } from '../store/evidence.js';
 import { FaceRepo } from '../store/faces.js';
 import { makeClassroomFixture, type Fixture } from '../sim/faces/generate.js';
 import { FaceWorker } from './client.js';
-import { enrolTrainee } from './enroll.js';
+import { confirmSighting, enrolTrainee } from './enroll.js';
 import { locate } from '../ffmpeg/locate.js';
 import { sampleVideo } from './frames.js';
 import { keyFileOf, loadGallery, loadOrCreateKey, openCrop } from './gallery.js';
@@ -195,6 +195,12 @@ describe('a recorded lesson flows into sightings, export-evidence and evaluate',
     const withCrop = ev.find((e) => e.hasCrop)!;
     const jpeg = openCrop(loadOrCreateKey(keyFileOf(cfg)), new FaceRepo(store).matchCrop(withCrop.id)!, withCrop.id);
     expect(jpeg.subarray(0, 2).toString('hex')).toBe('ffd8');
+    // the technician confirms that match: the classroom face becomes a further sample
+    const model = modelVersion(readManifest());
+    const n0 = new FaceRepo(store).descriptors([someone], model).length;
+    const conf = await confirmSighting(cfg, store, withCrop.id, 'Teacher Wang');
+    expect(conf.trainee).toBe(someone);
+    expect(conf.photos).toBe(n0 + 1);
 
     // through the CLI, as a school or auditor would: export-evidence, then evaluate the bundle
     const cli = path.join(PACKAGE_ROOT, 'dist', 'agent', 'cli', 'main.js');

@@ -7,7 +7,7 @@ import type { AgentEvents } from '../../core/events.js';
 import { logger } from '../../core/log.js';
 import { MODELS_DIR } from '../../core/paths.js';
 import { FaceRepo } from '../../store/faces.js';
-import { calibrate, enrolTrainee } from '../../vision/enroll.js';
+import { calibrate, confirmSighting, enrolTrainee } from '../../vision/enroll.js';
 import { keyFileOf } from '../../vision/gallery.js';
 import { ensureModels, modelVersion, readManifest, verifyModels } from '../../vision/models.js';
 import { VisionModule } from '../../vision/module.js';
@@ -166,6 +166,51 @@ export function register(program: Command): void {
             out(t(lang, `该阈值下：预计识别率 ${((c.expectedRecall ?? 0) * 100).toFixed(0)}%（同一人照片对），与最相近的他人相差 ${f(c.strangerMargin ?? NaN)}`, `At it: expected recall ${((c.expectedRecall ?? 0) * 100).toFixed(0)}% (same-person pairs), ${f(c.strangerMargin ?? NaN)} under the closest different person`));
           }
           if (c.warning) out(`! ${c.warning}`);
+        } finally {
+          store.close();
+        }
+      }),
+    );
+
+  v.command('evidence')
+    .description('一名学员在一个课时的识别证据（帧、位置、距离、差距、轨迹）/ what a reviewer checks: a trainee\'s matched frames in a lesson')
+    .argument('<classId>', '班次编号 / class id')
+    .argument('<lessonId>', '课时编号 / lesson id')
+    .argument('<traineeId>', '学员编号 / trainee id')
+    .option('--json', 'JSON')
+    .action(
+      action((classId: string, lessonId: string, trainee: string, o: { json?: boolean }, cmd: Command) => {
+        const lang = langOf(cmd);
+        const store = openStore(configOf(cmd));
+        try {
+          const ev = new FaceRepo(store).sightingEvidence(classId, lessonId, trainee);
+          if (o.json) return void out(JSON.stringify(ev, null, 1));
+          if (!ev.length) out(t(lang, '无匹配记录', 'no matches'));
+          for (const e of ev) {
+            const b = e.box ? `${Math.round(e.box.x)},${Math.round(e.box.y)} ${Math.round(e.box.width)}×${Math.round(e.box.height)}` : '-';
+            out(
+              `#${e.id} ${e.camera} ${new Date(e.at).toISOString()} ${t(lang, '录像', 'recording')} ${e.recordingId} +${e.offsetMs}ms ${t(lang, '位置', 'box')} ${b} ${t(lang, '距离', 'distance')} ${e.distance.toFixed(3)} ${t(lang, '差距', 'margin')} ${e.margin.toFixed(3)}${e.track ? ` ${t(lang, '轨迹', 'track')} ${e.track}` : ''}${e.promoted ? '' : t(lang, '（未达帧数）', ' (not yet agreed)')}${e.hasCrop ? t(lang, '（有截图）', ' (crop kept)') : ''}`,
+            );
+          }
+        } finally {
+          store.close();
+        }
+      }),
+    );
+
+  v.command('confirm')
+    .description('确认一条课堂匹配为该学员的新样本（加密保存，需同意）/ confirm a classroom match as a further sample of that trainee (sealed; consent required)')
+    .argument('<matchId>', '匹配编号（见 vision evidence）/ match id, from vision evidence')
+    .requiredOption('--by <name>', '确认人 / who checked it by eye')
+    .action(
+      action(async (id: string, o: { by: string }, cmd: Command) => {
+        const lang = langOf(cmd);
+        const cfg = configOf(cmd);
+        if (!/^\d+$/.test(id)) throw new InputError('confirm', [{ path: 'MATCH_ID', message: t(lang, `匹配编号应为数字：${id}`, `a match id is a number: ${id}`) }]);
+        const store = openStore(cfg);
+        try {
+          const r = await confirmSighting(cfg, store, Number(id), o.by);
+          out(t(lang, `已将课堂人脸（宽 ${r.facePx} 像素）加入 ${r.trainee} 的样本，共 ${r.photos} 个`, `Classroom face (${r.facePx} px) added to ${r.trainee}'s samples: ${r.photos} in all`));
         } finally {
           store.close();
         }

@@ -47,7 +47,7 @@ beforeAll(async () => {
     faces.giveConsent(e.person, { recordedBy: 'test', method: 'written' }, Date.now());
     await enrolTrainee(cfg, store, e.person, e.photos);
   }
-}, 300_000);
+}, 900_000);
 
 afterAll(() => {
   store?.close();

@@ -49,7 +49,7 @@ export function register(program: Command): void {
 
   program
     .command('enroll')
-    .description('人脸采集：从一张或多张照片提取特征（加密保存，不保留照片）/ enrol a trainee\'s face from one or more photos (descriptors encrypted; photos not kept)')
+    .description('人脸采集：从至少两张照片提取特征（加密保存，不保留照片）/ enrol a trainee\'s face from two or more photos (descriptors encrypted; photos not kept)')
     .argument('<traineeId>', '学员编号 / trainee id')
     .argument('<photos...>', '照片（每张一人、清晰、正脸）/ photos: one person each, sharp, frontal')
     .option('--consent-by <name>', '同时登记书面同意（登记人）/ also record the trainee\'s written consent, recorded by NAME')

@@ -1,6 +1,7 @@
 import type { Migration } from '../migrate.js';
 import { checkin, checkin2 } from './checkin.js';
 import { foundation } from './foundation.js';
+import { inspection } from './inspection.js';
 import { recorder } from './recorder.js';
 import { retentionChain } from './retention.js';
 import { syncMigration } from './sync.js';
@@ -8,4 +9,4 @@ import { vision } from './vision.js';
 import { vision2 } from './vision2.js';
 
 /** Every migration, in the order a new box applies them. Append only. */
-export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision, syncMigration, checkin2, retentionChain, vision2];
+export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision, syncMigration, checkin2, retentionChain, inspection, vision2];

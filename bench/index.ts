@@ -9,6 +9,7 @@ import { recorderBench } from './recorder.js';
 import { storeBench } from './store.js';
 import { syncBench } from './sync.js';
 import { visionBench, visionSoak } from './vision.js';
+import { visionAccuracy } from './vision-accuracy.js';
 
 export interface Bench {
   name: string;
@@ -17,4 +18,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, edgeBench, evidenceBench, recorderBench, syncBench, visionBench, visionSoak, daemonBench, provinceBench];
+export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, edgeBench, evidenceBench, recorderBench, syncBench, visionBench, visionSoak, visionAccuracy, daemonBench, provinceBench];

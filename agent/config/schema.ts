@@ -172,10 +172,16 @@ export const configSchema = z
         backend: z.enum(['auto', 'tensorflow', 'wasm']).default('auto'),
         /** one analysed frame every N seconds of recorded video, per camera */
         sampleEverySeconds: z.number().positive().default(10),
-        /** frames are scaled to this width before analysis (never enlarged) */
-        frameWidth: z.number().int().positive().default(1280),
+        /** frames are scaled to this width before analysis (never enlarged); a back-row face needs the camera's full 1920 */
+        frameWidth: z.number().int().positive().default(1920),
+        /** the frame is also searched in overlapping square tiles of this side (px; 0: whole frame only), so 32-60 px faces are found */
+        tileSize: z.number().int().min(0).default(640),
+        /** overlap of neighbouring tiles (px): every face up to this wide lies whole in one tile */
+        tileOverlap: z.number().int().min(0).default(160),
         /** a face matches a trainee only below this descriptor distance (face-api's 0.6 was tuned on LFW; on the demo cohort strangers came as close as 0.45 while the same person stayed under 0.25) */
         threshold: z.number().min(0).max(2).default(0.4),
+        /** per-camera thresholds (camera id → distance), from `vision calibrate` on that camera's video; others use `threshold` */
+        cameraThresholds: z.record(z.string(), z.number().min(0).max(2)).default({}),
         /** ... and only when the second-nearest trainee is at least this much further */
         margin: z.number().min(0).max(1).default(0.08),
         /** a trainee counts as seen in a lesson after matches in at least this many frames */
@@ -187,6 +193,8 @@ export const configSchema = z
         /** enrolment photo rules: smallest face width (px) and sharpness (Laplacian variance) */
         enrolMinFacePx: z.number().int().positive().default(80),
         enrolMinSharpness: z.number().min(0).default(30),
+        /** photos a trainee needs at enrolment (one photo under one light misses the trainee in class) */
+        enrolMinPhotos: z.number().int().min(1).default(2),
         /**
          * recycle the analysis thread after this many frames: its wasm heap only grows (fragmented
          * by frames with different face counts), and a new thread starts from the loaded model's
@@ -199,23 +207,30 @@ export const configSchema = z
         keyFile: z.string().optional(),
         /** keep the enrolment photos (encrypted) beside the descriptors; off by default */
         keepPhotos: z.boolean().default(false),
+        /** keep, per trainee, lesson and segment, the best-matching face crop (sealed, expires with the match) for reviewers */
+        keepCrops: z.boolean().default(true),
       })
       .strict()
       .default({
         enabled: true,
         backend: 'auto',
         sampleEverySeconds: 10,
-        frameWidth: 1280,
+        frameWidth: 1920,
+        tileSize: 640,
+        tileOverlap: 160,
         threshold: 0.4,
+        cameraThresholds: {},
         margin: 0.08,
         minFrames: 2,
         minFaceSize: 40,
         minConfidence: 0.5,
         enrolMinFacePx: 80,
         enrolMinSharpness: 30,
+        enrolMinPhotos: 2,
         recycleAfterFrames: 200,
         threads: 1,
         keepPhotos: false,
+        keepCrops: true,
       }),
     sync: z
       .object({

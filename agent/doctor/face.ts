@@ -57,7 +57,7 @@ export const faceCheck: Check = {
     let frame: RgbFrame | undefined;
     try {
       // at the width the daemon analyses (vision.frameWidth, never enlarged): the time is then the real per-frame cost
-      [frame] = await ffmpegFrames(['-i', photo.file, '-frames:v', '1', '-vf', `scale='min(${cfg.vision.frameWidth},iw)':-2`, '-f', 'image2pipe', '-c:v', 'ppm', '-']);
+      [frame] = await ffmpegFrames(['-i', photo.file, '-frames:v', '1', '-vf', `scale='min(${cfg.vision.frameWidth},iw)':-2`, '-f', 'image2pipe', '-c:v', 'ppm', '-'], { ffmpegPath: cfg.recorder.ffmpegPath });
       if (!frame) throw new Error('no picture decoded');
     } catch (err) {
       return { status: 'fail', detail: `cannot decode ${photo.file}: ${(err as Error).message}`, fix: { zh: '先修好 ffmpeg（见 ffmpeg 检查）', en: 'fix ffmpeg first (see the ffmpeg check)' } };

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { locate } from './locate.js';
+import { locate, type Tool } from './locate.js';
 import { probeFileArgs } from './args.js';
 import { adaptArgs } from './caps.js';
 
@@ -57,28 +57,83 @@ export function spawnFfmpeg(args: string[], opts: { ffmpegPath?: string } = {}):
   return spawn(bin, adaptArgs(bin, args), { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
 }
 
-/** Run ffprobe, return stdout; rejects with stderr's last line on failure or timeout. */
-export function runFfprobe(args: string[], opts: { ffprobePath?: string; timeoutMs?: number } = {}): Promise<string> {
+export interface RunOptions {
+  /** ffmpeg/ffprobe binary (config recorder.ffmpegPath / ffprobePath); else located */
+  path?: string;
+  /** kill after this long in all (default 30 s; 0 = no overall limit, for long decodes) */
+  timeoutMs?: number;
+  /**
+   * kill when stdout stays silent this long while the consumer is not holding it paused (a hung
+   * decoder); time spent paused by the consumer does not count
+   */
+  idleTimeoutMs?: number;
+  signal?: AbortSignal;
+  /** stream stdout here instead of collecting it; pause/resume `stdout` for backpressure */
+  onStdout?: (chunk: Buffer, stdout: NodeJS.ReadableStream) => void;
+}
+
+/**
+ * The one process runner of ffmpeg and ffprobe for everything but the recorder's long-lived
+ * ffmpeg (spawnFfmpegWithList): probes, snapshots, vision's frame decoding. Resolves with
+ * stdout (empty when streamed); rejects with stderr's last line on failure, timeout or a
+ * consumer error (`kill` it by throwing from onStdout).
+ */
+export function runTool(tool: Tool, args: string[], opts: RunOptions = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const bin = locate('ffprobe', opts.ffprobePath);
+    const bin = locate(tool, opts.path);
     const child = spawn(bin, adaptArgs(bin, args), { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
-    child.stdout.on('data', (b: Buffer) => out.push(b));
+    let failure: Error | undefined;
+    const kill = (why: Error) => {
+      failure ??= why;
+      child.kill('SIGKILL');
+    };
+    child.stdout.on('data', (b: Buffer) => {
+      last = Date.now();
+      if (!opts.onStdout) return void out.push(b);
+      try {
+        opts.onStdout(b, child.stdout);
+      } catch (e) {
+        kill(e as Error);
+      }
+    });
     child.stderr.on('data', (b: Buffer) => {
       err = (err + b.toString()).slice(-4000);
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    child.on('error', (e) => {
+    const total = opts.timeoutMs ?? 30_000;
+    const timer = total ? setTimeout(() => kill(new Error(`${tool} timed out after ${total} ms`)), total) : undefined;
+    let last = Date.now();
+    const idle = opts.idleTimeoutMs;
+    const watch = idle
+      ? setInterval(() => {
+          if (child.stdout.isPaused()) last = Date.now();
+          else if (Date.now() - last > idle) kill(new Error(`${tool} produced nothing for ${idle} ms`));
+        }, Math.max(50, idle / 4))
+      : undefined;
+    const onAbort = () => kill(new Error('aborted'));
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => {
       clearTimeout(timer);
+      clearInterval(watch);
+      opts.signal?.removeEventListener('abort', onAbort);
+    };
+    child.on('error', (e) => {
+      done();
       reject(e);
     });
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(Buffer.concat(out).toString());
-      else reject(new Error(err.trim().split('\n').pop() || `ffprobe ${signal ? `killed by ${signal}` : `exited with code ${code}`}`));
+      done();
+      if (failure) reject(failure);
+      else if (code === 0) resolve(Buffer.concat(out));
+      else reject(new Error(err.trim().split('\n').pop() || `${tool} ${signal ? `killed by ${signal}` : `exited with code ${code}`}`));
     });
   });
+}
+
+/** Run ffprobe, return stdout; rejects with stderr's last line on failure or timeout. */
+export async function runFfprobe(args: string[], opts: { ffprobePath?: string; timeoutMs?: number } = {}): Promise<string> {
+  return (await runTool('ffprobe', args, { path: opts.ffprobePath, timeoutMs: opts.timeoutMs ?? 30_000 })).toString();
 }
 
 export interface FileProbe {
@@ -99,24 +154,5 @@ export async function probeFile(file: string, ffprobePath?: string): Promise<Fil
 
 /** Run ffmpeg and collect its stdout (a snapshot); rejects on failure or timeout. */
 export function runFfmpegToBuffer(args: string[], opts: { ffmpegPath?: string; timeoutMs?: number } = {}): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const bin = locate('ffmpeg', opts.ffmpegPath);
-    const child = spawn(bin, adaptArgs(bin, args), { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => {
-      err = (err + b.toString()).slice(-2000);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15_000);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(Buffer.concat(out));
-      else reject(new Error(err.trim().split('\n').pop() || `ffmpeg exited with code ${code}`));
-    });
-  });
+  return runTool('ffmpeg', args, { path: opts.ffmpegPath, timeoutMs: opts.timeoutMs ?? 15_000 });
 }

@@ -44,6 +44,10 @@ export interface FrameMatch {
   offsetMs?: number;
   distance: number;
   margin: number;
+  /** the face's box in the analysed frame (reviewable evidence) */
+  box?: { x: number; y: number; width: number; height: number };
+  /** the track (same face followed across frames) this match belongs to */
+  track?: string;
 }
 export interface FrameCount {
   camera: string;
@@ -52,9 +56,20 @@ export interface FrameCount {
   offsetMs?: number;
   classId?: string;
   lessonId?: string;
+  /** every face found, identifiable or not (the headcount) */
   faces: number;
   matched: number;
+  /** faces - matched: unidentified, whether too small or not recognised */
   unknown: number;
+  /** of the unknown: faces too small to identify (counted, never guessed) */
+  small?: number;
+}
+export interface SegmentRef {
+  id: number;
+  camera: string;
+  path: string;
+  start: number;
+  end: number;
 }
 
 /**
@@ -120,6 +135,7 @@ export class FaceRepo {
       // face matches are evidential rows: each deletion is logged as removed (withdrawal, not retention)
       const ids = this.store.db.prepare('SELECT id FROM face_matches WHERE trainee = ?').pluck().all(trainee) as number[];
       const m = this.store.db.prepare('DELETE FROM face_matches WHERE trainee = ?').run(trainee).changes;
+      this.store.db.prepare('DELETE FROM face_crops WHERE trainee = ?').run(trainee);
       for (const id of ids) log.removed('face_matches', [id]);
       this.consentEvent(trainee, 'withdrawn', at, c, d + m);
       return d;
@@ -128,10 +144,15 @@ export class FaceRepo {
     return n;
   }
 
-  /** Store descriptors; refused (nothing written) without a standing consent. */
-  addDescriptors(trainee: string, rows: readonly DescriptorInput[], replace: boolean): void {
+  /**
+   * Store descriptors; refused (nothing written) without a standing consent. `consent`, when
+   * given, is recorded in the same transaction: consent taken at the enrolment desk is written
+   * only together with the face data it covers, never for a refused photo.
+   */
+  addDescriptors(trainee: string, rows: readonly DescriptorInput[], replace: boolean, consent?: { input: ConsentInput; at: number }): void {
     const now = this.store.now();
     this.store.tx(() => {
+      if (consent) this.giveConsent(trainee, consent.input, consent.at);
       if (!this.hasConsent(trainee)) throw new Error(`no face-recognition consent recorded for trainee ${trainee}`);
       if (replace) this.store.db.prepare('DELETE FROM face_descriptors WHERE trainee = ?').run(trainee);
       const ins = this.store.db.prepare(
@@ -147,7 +168,11 @@ export class FaceRepo {
   descriptors(trainees: readonly string[], model: string): DescriptorRow[] {
     if (!trainees.length) return [];
     return this.store.db
-      .prepare(`SELECT id, trainee, model, iv, tag, data FROM face_descriptors WHERE model = ? AND trainee IN (${trainees.map(() => '?').join(',')}) ORDER BY trainee, id`)
+      // only under a standing consent: a withdrawn consent stops matching even if rows were left behind
+      .prepare(
+        `SELECT d.id, d.trainee, d.model, d.iv, d.tag, d.data FROM face_descriptors d JOIN face_consents c ON c.trainee = d.trainee AND c.revoked_ms IS NULL
+         WHERE d.model = ? AND d.trainee IN (${trainees.map(() => '?').join(',')}) ORDER BY d.trainee, d.id`,
+      )
       .all(model, ...trainees) as DescriptorRow[];
   }
 
@@ -164,11 +189,34 @@ export class FaceRepo {
     return this.store.db.prepare('SELECT id FROM trainees WHERE class_id = ? ORDER BY id').pluck().all(classId) as string[];
   }
 
+  /** The classes whose roster lists this trainee (enrolment refuses a trainee in none). */
+  classesOf(trainee: string): string[] {
+    return this.store.db.prepare('SELECT DISTINCT class_id FROM trainees WHERE id = ? ORDER BY class_id').pluck().all(trainee) as string[];
+  }
+
+  /** One indexed recording, for `vision scan`. */
+  recording(id: number): SegmentRef | undefined {
+    return this.store.db.prepare('SELECT id, camera, path, start_ms AS start, end_ms AS end FROM recordings WHERE id = ? AND deleted_ms IS NULL').get(id) as SegmentRef | undefined;
+  }
+
+  /** Recordings ending after `from` that no frame analysis refers to yet (catch-up after a restart). */
+  unanalysedRecordings(from: number): SegmentRef[] {
+    return this.store.db
+      .prepare(
+        `SELECT id, camera, path, start_ms AS start, end_ms AS end FROM recordings r
+         WHERE r.end_ms > ? AND r.deleted_ms IS NULL AND NOT EXISTS (SELECT 1 FROM vision_frames v WHERE v.recording_id = r.id)
+         ORDER BY r.start_ms`,
+      )
+      .all(from) as SegmentRef[];
+  }
+
   /**
    * Record one analysed frame: its headcount and its matches; then promote to sightings every
    * (lesson, trainee) whose matches now span at least `minFrames` distinct frames. All in one
    * transaction, so a crash never leaves matches promoted twice or counted without their frame.
-   * Returns the sightings written.
+   * Idempotent per (recording, offset, lesson): a re-scan replaces the frame's headcount and
+   * skips the matches already there, so it never doubles a sighting (only a trainee newly
+   * matched, e.g. after a new enrolment, adds one). Returns the sightings written.
    */
   recordFrame(frame: FrameCount, matches: readonly FrameMatch[], minFrames: number): SightingRow[] {
     const db = this.store.db;
@@ -181,19 +229,31 @@ export class FaceRepo {
     });
     return this.store.tx(() => {
       const log = evidenceLog(this.store);
-      const frameId = db.prepare(
-        'INSERT INTO vision_frames (camera, at_ms, recording_id, offset_ms, class_id, lesson_id, faces, matched, unknown, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ).run(frame.camera, frame.at, frame.recordingId ?? null, frame.offsetMs ?? null, frame.classId ?? null, frame.lessonId ?? null, frame.faces, frame.matched, frame.unknown, now, this.store.expiresAt(frame.at)).lastInsertRowid;
-      log.row('vision_frames', [Number(frameId)], { fresh: true });
+      const upsert = db.prepare(
+        `INSERT INTO vision_frames (camera, at_ms, recording_id, offset_ms, class_id, lesson_id, faces, matched, unknown, small, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (recording_id, offset_ms, lesson_id) WHERE recording_id IS NOT NULL
+         DO UPDATE SET faces = excluded.faces, matched = excluded.matched, unknown = excluded.unknown, small = excluded.small`,
+      ).run(frame.camera, frame.at, frame.recordingId ?? null, frame.offsetMs ?? null, frame.classId ?? null, frame.lessonId ?? null, frame.faces, frame.matched, frame.unknown, frame.small ?? 0, now, this.store.expiresAt(frame.at));
+      // a re-scan replaces a frame's headcount: the log gets a correction pointing at the earlier entry
+      const frameId =
+        frame.recordingId != null
+          ? (db.prepare('SELECT id FROM vision_frames WHERE recording_id = ? AND offset_ms IS ? AND lesson_id IS ?').pluck().get(frame.recordingId, frame.offsetMs ?? null, frame.lessonId ?? null) as number)
+          : Number(upsert.lastInsertRowid);
+      log.row('vision_frames', [frameId]);
       const ins = db.prepare(
-        'INSERT INTO face_matches (class_id, lesson_id, trainee, camera, at_ms, recording_id, offset_ms, distance, margin, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        `INSERT INTO face_matches (class_id, lesson_id, trainee, camera, at_ms, recording_id, offset_ms, distance, margin, box, track, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (recording_id, offset_ms, lesson_id, trainee) WHERE recording_id IS NOT NULL DO NOTHING`,
       );
+      const fresh: FrameMatch[] = [];
       for (const m of matches) {
-        const id = ins.run(m.classId, m.lessonId, m.trainee, m.camera, m.at, m.recordingId ?? null, m.offsetMs ?? null, m.distance, m.margin, now, this.store.expiresAt(m.at)).lastInsertRowid;
-        log.row('face_matches', [Number(id)], { fresh: true });
+        const r = ins.run(m.classId, m.lessonId, m.trainee, m.camera, m.at, m.recordingId ?? null, m.offsetMs ?? null, m.distance, m.margin, m.box ? JSON.stringify(m.box) : null, m.track ?? null, now, this.store.expiresAt(m.at));
+        if (r.changes) {
+          fresh.push(m);
+          log.row('face_matches', [Number(r.lastInsertRowid)], { fresh: true });
+        }
       }
       const out: SightingRow[] = [];
-      const keys = new Set(matches.map((m) => JSON.stringify([m.classId, m.lessonId, m.trainee])));
+      const keys = new Set(fresh.map((m) => JSON.stringify([m.classId, m.lessonId, m.trainee])));
       for (const k of keys) {
         const [classId, lessonId, trainee] = JSON.parse(k) as [string, string, string];
         const frames = db.prepare('SELECT COUNT(DISTINCT camera || at_ms) FROM face_matches WHERE class_id = ? AND lesson_id = ? AND trainee = ?').pluck().get(classId, lessonId, trainee) as number;
@@ -211,12 +271,83 @@ export class FaceRepo {
     });
   }
 
-  headcount(camera: string, from: number, to: number): { at_ms: number; faces: number; matched: number; unknown: number }[] {
-    return this.store.db.prepare('SELECT at_ms, faces, matched, unknown FROM vision_frames WHERE camera = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms').all(camera, from, to) as {
+  /** One match with its recording's file (for `vision confirm`: the face is taken again from the video). */
+  match(id: number): { id: number; trainee: string; camera: string; recordingId: number; offsetMs: number; box: string | null; path: string } | undefined {
+    return this.store.db
+      .prepare(
+        `SELECT m.id, m.trainee, m.camera, m.recording_id AS recordingId, m.offset_ms AS offsetMs, m.box, r.path FROM face_matches m
+         JOIN recordings r ON r.id = m.recording_id AND r.deleted_ms IS NULL WHERE m.id = ?`,
+      )
+      .get(id) as { id: number; trainee: string; camera: string; recordingId: number; offsetMs: number; box: string | null; path: string } | undefined;
+  }
+
+  /** The match row of one face in one frame (to attach its crop or show its evidence). */
+  matchId(recordingId: number, offsetMs: number, lessonId: string, trainee: string): number | undefined {
+    return this.store.db.prepare('SELECT id FROM face_matches WHERE recording_id = ? AND offset_ms = ? AND lesson_id = ? AND trainee = ?').pluck().get(recordingId, offsetMs, lessonId, trainee) as
+      | number
+      | undefined;
+  }
+
+  /**
+   * Keep the matched face's crop (already sealed by vision) beside its match, for the console's
+   * reviewer. Only under a standing consent; expires with the match; deleted with the trainee's
+   * face data on withdrawal. Returns false (nothing stored) without consent or when present.
+   */
+  addMatchCrop(matchId: number, trainee: string, crop: Sealed): boolean {
+    return this.store.tx(() => {
+      if (!this.hasConsent(trainee)) return false;
+      const m = this.store.db.prepare('SELECT expires_ms FROM face_matches WHERE id = ? AND trainee = ?').get(matchId, trainee) as { expires_ms: number } | undefined;
+      if (!m) return false;
+      return (
+        this.store.db
+          .prepare('INSERT INTO face_crops (match_id, trainee, iv, tag, data, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(match_id) DO NOTHING')
+          .run(matchId, trainee, crop.iv, crop.tag, crop.data, this.store.now(), m.expires_ms).changes === 1
+      );
+    });
+  }
+
+  /** A sealed crop, for the console (which opens it with vision's key, for roles allowed to see faces). */
+  matchCrop(matchId: number): ({ trainee: string } & Sealed) | undefined {
+    return this.store.db.prepare('SELECT trainee, iv, tag, data FROM face_crops WHERE match_id = ?').get(matchId) as ({ trainee: string } & Sealed) | undefined;
+  }
+
+  /**
+   * What a reviewer needs to check the sightings of a trainee in a lesson: each agreeing
+   * frame (recording + offset to replay it), the face's box, distance, margin, the track, and
+   * whether a crop is kept.
+   */
+  sightingEvidence(classId: string, lessonId: string, trainee: string) {
+    return (
+      this.store.db
+        .prepare(
+          `SELECT m.id, m.camera, m.at_ms AS at, m.recording_id AS recordingId, m.offset_ms AS offsetMs, m.distance, m.margin, m.box, m.track,
+             m.promoted_ms IS NOT NULL AS promoted, c.match_id IS NOT NULL AS hasCrop
+           FROM face_matches m LEFT JOIN face_crops c ON c.match_id = m.id
+           WHERE m.class_id = ? AND m.lesson_id = ? AND m.trainee = ? ORDER BY m.at_ms`,
+        )
+        .all(classId, lessonId, trainee) as {
+        id: number;
+        camera: string;
+        at: number;
+        recordingId: number | null;
+        offsetMs: number | null;
+        distance: number;
+        margin: number;
+        box: string | null;
+        track: string | null;
+        promoted: number;
+        hasCrop: number;
+      }[]
+    ).map((r) => ({ ...r, box: r.box ? (JSON.parse(r.box) as { x: number; y: number; width: number; height: number }) : null, promoted: !!r.promoted, hasCrop: !!r.hasCrop }));
+  }
+
+  headcount(camera: string, from: number, to: number): { at_ms: number; faces: number; matched: number; unknown: number; small: number }[] {
+    return this.store.db.prepare('SELECT at_ms, faces, matched, unknown, small FROM vision_frames WHERE camera = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms').all(camera, from, to) as {
       at_ms: number;
       faces: number;
       matched: number;
       unknown: number;
+      small: number;
     }[];
   }
 }

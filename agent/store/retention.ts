@@ -27,6 +27,8 @@ export const RETAINED_WITH: Readonly<Record<string, string>> = {
 };
 
 export const PURGE_PLAN: readonly { table: string; where: string }[] = [
+  // face data first: a matched-face crop never outlives its match (vision-2 migration)
+  { table: 'face_crops', where: 'expires_ms < @now' },
   { table: 'sightings', where: 'expires_ms < @now' },
   { table: 'checkin_corrections', where: 'expires_ms < @now' },
   { table: 'terminal_events', where: 'expires_ms < @now' },

@@ -14,6 +14,9 @@ export interface FaceWorkerOptions {
   modelsDir?: string;
   minConfidence: number;
   minFaceSize: number;
+  /** tiles searched besides the whole frame (engine.ts DetectOptions); 0 = none */
+  tileSize?: number;
+  tileOverlap?: number;
   /** throw the thread away after this many frames (returns wasm heap growth to the OS) */
   recycleAfterFrames: number;
   log?: Logger;
@@ -79,7 +82,7 @@ export class FaceWorker {
         };
         w.on('error', fail);
         w.on('exit', (code) => fail(new Error(`vision worker exited (${code})`)));
-        w.postMessage({ type: 'init', backend: this.o.backend, modelsDir: this.o.modelsDir ?? MODELS_DIR, minConfidence: this.o.minConfidence, minFaceSize: this.o.minFaceSize } satisfies WorkerRequest);
+        w.postMessage({ type: 'init', backend: this.o.backend, modelsDir: this.o.modelsDir ?? MODELS_DIR, minConfidence: this.o.minConfidence, minFaceSize: this.o.minFaceSize, tileSize: this.o.tileSize ?? 0, tileOverlap: this.o.tileOverlap ?? 0 } satisfies WorkerRequest);
       });
     }
     const r = await this.ready;

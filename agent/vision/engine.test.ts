@@ -30,7 +30,7 @@ describe('face-api in Node without tfjs-node', () => {
     const faces = await detectFaces(l, frames[0]!, { minConfidence: 0.5, minFaceSize: 20 });
     expect(faces.length).toBe(3);
     for (const f of faces) {
-      expect(f.descriptor.length).toBe(128);
+      expect(f.descriptor!.length).toBe(128);
       expect(f.score).toBeGreaterThan(0.9);
     }
   });
@@ -45,6 +45,31 @@ describe('face-api in Node without tfjs-node', () => {
     for (let i = 0; i < 5; i++) {
       await detectFaces(l, frames[i % frames.length]!, { minConfidence: 0.5, minFaceSize: 20 });
       expect(l.tf.memory().numTensors).toBe(base);
+    }
+  }, 120_000);
+
+  it('counts faces too small to identify, without a descriptor (never guessed)', async () => {
+    // sample1 at 320 px wide: its three faces are about 30 px
+    const [f] = await ffmpegFrames(['-i', samplePath(1), '-vf', 'scale=320:-2', '-f', 'image2pipe', '-c:v', 'ppm', '-']);
+    const faces = await detectFaces(l, f!, { minConfidence: 0.5, minFaceSize: 40 });
+    expect(faces.length).toBe(3);
+    for (const x of faces) {
+      expect(x.box.width).toBeLessThan(40);
+      expect(x.descriptor).toBeUndefined();
+    }
+  }, 60_000);
+
+  it('finds back-row faces (about 45 px in a 1080p frame) in tiles that the whole frame misses', async () => {
+    // sample1 shrunk to 440 px wide, seated in an empty 1080p frame: faces of 40-47 px
+    const [f] = await ffmpegFrames(['-i', samplePath(1), '-vf', 'scale=440:-2,pad=1920:1080:900:500:gray', '-f', 'image2pipe', '-c:v', 'ppm', '-']);
+    const whole = await detectFaces(l, f!, { minConfidence: 0.5, minFaceSize: 40 });
+    const tiled = await detectFaces(l, f!, { minConfidence: 0.5, minFaceSize: 40, tileSize: 640, tileOverlap: 160 });
+    expect(whole.length).toBeLessThan(3);
+    expect(tiled.length).toBe(3);
+    // each found once (merged across overlapping tiles), inside the seated photo
+    for (const x of tiled) {
+      expect(x.box.x).toBeGreaterThan(900);
+      expect(x.box.x + x.box.width).toBeLessThan(1340);
     }
   }, 120_000);
 });

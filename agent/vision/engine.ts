@@ -10,18 +10,85 @@ export interface Box {
 export interface FaceFound {
   box: Box;
   score: number;
-  /** 128-d face descriptor; stays inside the box (never logged, never sent) */
-  descriptor: Float32Array;
+  /**
+   * 128-d face descriptor; stays inside the box (never logged, never sent). Absent when the
+   * face is narrower than `minFaceSize`: counted in the headcount, never identified.
+   */
+  descriptor?: Float32Array;
 }
 
 export interface DetectOptions {
   minConfidence: number;
   /** faces narrower than this (pixels of the analysed frame) get no descriptor: too few pixels to tell people apart */
   minFaceSize: number;
+  /**
+   * Side of the square tiles the frame is also searched in (0: the whole frame only). SSD
+   * MobileNet looks at 512 × 512: a whole 1080p frame is shrunk 3.75×, so a 40 px back-row
+   * face arrives as 11 px and is missed; a 640 px tile shrinks it only 1.25×.
+   */
+  tileSize?: number;
+  /** overlap of neighbouring tiles, pixels: every face up to this wide lies whole in some tile */
+  tileOverlap?: number;
+}
+
+/** Intersection over union of two boxes. */
+export function iou(a: Box, b: Box): number {
+  const x0 = Math.max(a.x, b.x);
+  const y0 = Math.max(a.y, b.y);
+  const x1 = Math.min(a.x + a.width, b.x + b.width);
+  const y1 = Math.min(a.y + a.height, b.y + b.height);
+  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
+  const union = a.width * a.height + b.width * b.height - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/** Share of the smaller box covered by the larger (a face cut by a tile edge lies inside the whole face's box). */
+function containment(a: Box, b: Box): number {
+  const x0 = Math.max(a.x, b.x);
+  const y0 = Math.max(a.y, b.y);
+  const x1 = Math.min(a.x + a.width, b.x + b.width);
+  const y1 = Math.min(a.y + a.height, b.y + b.height);
+  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
+  const small = Math.min(a.width * a.height, b.width * b.height);
+  return small > 0 ? inter / small : 0;
 }
 
 /**
- * One frame through face-api: SSD detection, 68-point landmarks (alignment), descriptors.
+ * Non-maximum suppression over detections from the whole frame and the tiles: best score
+ * first, a box dropped when it overlaps a kept one (IoU ≥ `maxIou`) or lies mostly inside it.
+ * When a kept box lies mostly inside a clearly larger one (a face cut by a tile's edge, found
+ * whole elsewhere), the whole face replaces it, whatever the scores: the descriptor needs the
+ * whole face.
+ */
+export function mergeBoxes<T extends { box: Box; score: number }>(found: readonly T[], maxIou = 0.3): T[] {
+  const kept: T[] = [];
+  const area = (b: Box) => b.width * b.height;
+  for (const f of [...found].sort((a, b) => b.score - a.score)) {
+    const i = kept.findIndex((k) => iou(k.box, f.box) >= maxIou || containment(k.box, f.box) >= 0.6);
+    if (i < 0) kept.push(f);
+    else if (area(f.box) > 1.5 * area(kept[i]!.box) && containment(kept[i]!.box, f.box) >= 0.6) kept[i] = f;
+  }
+  return kept;
+}
+
+/** Tiles (x, y, side) covering a width × height frame with at least `overlap` pixels shared by neighbours. */
+export function tilesOf(width: number, height: number, size: number, overlap: number): { x: number; y: number; w: number; h: number }[] {
+  if (size <= 0 || (width <= size && height <= size)) return [];
+  const starts = (len: number) => {
+    if (len <= size) return [0];
+    const n = Math.ceil((len - overlap) / (size - overlap));
+    const step = (len - size) / (n - 1);
+    return Array.from({ length: n }, (_, i) => Math.round(i * step));
+  };
+  const out: { x: number; y: number; w: number; h: number }[] = [];
+  for (const y of starts(height)) for (const x of starts(width)) out.push({ x, y, w: Math.min(size, width - x), h: Math.min(size, height - y) });
+  return out;
+}
+
+/**
+ * One frame through face-api: SSD detection on the whole frame and on overlapping tiles,
+ * merged (NMS); then 68-point landmarks (alignment) and a descriptor for every face at least
+ * `minFaceSize` wide. Every face is returned, so the headcount counts the small ones too.
  * Every tensor made here is disposed before returning; face-api's own intermediates are
  * disposed by face-api (checked by the numTensors test and the soak bench).
  */
@@ -30,25 +97,28 @@ export async function detectFaces(l: Loaded, frame: RgbFrame, o: DetectOptions):
   const input = tf.tensor3d(frame.data, [frame.height, frame.width, 3], 'int32');
   try {
     const opts = new faceapi.SsdMobilenetv1Options({ minConfidence: o.minConfidence, maxResults: 100 });
-    const found = await faceapi.detectAllFaces(input as never, opts).withFaceLandmarks().withFaceDescriptors();
-    return found
-      .filter((f) => f.detection.box.width >= o.minFaceSize)
-      .map((f) => {
-        const b = f.detection.box;
-        return { box: { x: b.x, y: b.y, width: b.width, height: b.height }, score: f.detection.score, descriptor: f.descriptor };
-      });
-  } finally {
-    input.dispose();
-  }
-}
-
-/** Detection only (no descriptors): cheaper, used by enrollment to reject unusable photos early. */
-export async function detectBoxes(l: Loaded, frame: RgbFrame, minConfidence: number): Promise<{ box: Box; score: number }[]> {
-  const { faceapi, tf } = l;
-  const input = tf.tensor3d(frame.data, [frame.height, frame.width, 3], 'int32');
-  try {
-    const found = await faceapi.detectAllFaces(input as never, new faceapi.SsdMobilenetv1Options({ minConfidence, maxResults: 100 }));
-    return found.map((d) => ({ box: { x: d.box.x, y: d.box.y, width: d.box.width, height: d.box.height }, score: d.score }));
+    const found: { box: Box; score: number }[] = [];
+    for (const d of await faceapi.detectAllFaces(input as never, opts)) found.push({ box: { x: d.box.x, y: d.box.y, width: d.box.width, height: d.box.height }, score: d.score });
+    for (const t of tilesOf(frame.width, frame.height, o.tileSize ?? 0, o.tileOverlap ?? 128)) {
+      const tile = tf.slice(input, [t.y, t.x, 0], [t.h, t.w, 3]);
+      try {
+        for (const d of await faceapi.detectAllFaces(tile as never, opts)) found.push({ box: { x: d.box.x + t.x, y: d.box.y + t.y, width: d.box.width, height: d.box.height }, score: d.score });
+      } finally {
+        tile.dispose();
+      }
+    }
+    const faces = mergeBoxes(found);
+    const big = faces.filter((f) => f.box.width >= o.minFaceSize);
+    const dims = { width: frame.width, height: frame.height };
+    const detections = big.map((f) =>
+      faceapi.extendWithFaceDetection({}, new faceapi.FaceDetection(f.score, new faceapi.Rect(f.box.x / dims.width, f.box.y / dims.height, f.box.width / dims.width, f.box.height / dims.height), dims)),
+    );
+    // face-api's own landmark + descriptor tasks, fed with the merged detections
+    const described = detections.length ? await new faceapi.DetectAllFaceLandmarksTask(Promise.resolve(detections), input as never, false).withFaceDescriptors() : [];
+    return faces.map((f) => {
+      const i = big.indexOf(f);
+      return { box: f.box, score: f.score, ...(i >= 0 && described[i] ? { descriptor: described[i]!.descriptor } : {}) };
+    });
   } finally {
     input.dispose();
   }

@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { locate } from '../ffmpeg/locate.js';
+import { runTool } from '../ffmpeg/run.js';
 
 /** One decoded picture: packed RGB, 3 bytes per pixel, row-major. */
 export interface RgbFrame {
@@ -42,30 +41,26 @@ export class PpmParser {
   }
 }
 
+/** Where and how long: ffmpeg's binary (config recorder.ffmpegPath) and the limit of a decode. */
+export interface DecodeOptions {
+  ffmpegPath?: string;
+  /** kill ffmpeg when it produces nothing this long while not held paused (default 60 s) */
+  idleTimeoutMs?: number;
+}
+
+const HEAD = ['-hide_banner', '-loglevel', 'error', '-nostdin'];
+
 /** Run ffmpeg with `args` (which must end in a PPM image2pipe to stdout) and collect the pictures. */
-export function ffmpegFrames(args: string[]): Promise<RgbFrame[]> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(locate('ffmpeg'), ['-hide_banner', '-loglevel', 'error', '-nostdin', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const parser = new PpmParser();
-    const frames: RgbFrame[] = [];
-    let err = '';
-    p.stdout.on('data', (c: Buffer) => {
-      try {
-        frames.push(...parser.push(c));
-      } catch (e) {
-        p.kill();
-        reject(e);
-      }
-    });
-    p.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
-    p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve(frames) : reject(new Error(`ffmpeg exited ${code}: ${err.trim().split('\n').pop() ?? ''}`))));
-  });
+export async function ffmpegFrames(args: string[], o: DecodeOptions = {}): Promise<RgbFrame[]> {
+  const parser = new PpmParser();
+  const frames: RgbFrame[] = [];
+  await runTool('ffmpeg', [...HEAD, ...args], { path: o.ffmpegPath, timeoutMs: 0, idleTimeoutMs: o.idleTimeoutMs ?? 60_000, onStdout: (c) => frames.push(...parser.push(c)) });
+  return frames;
 }
 
 /** Decode a still photo (JPEG, PNG, ...) to RGB at its own size. */
-export async function decodeImage(file: string): Promise<RgbFrame> {
-  const frames = await ffmpegFrames(['-i', file, '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'ppm', '-']);
+export async function decodeImage(file: string, ffmpegPath?: string): Promise<RgbFrame> {
+  const frames = await ffmpegFrames(['-i', file, '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'ppm', '-'], { ffmpegPath });
   if (!frames.length) throw new Error(`${file}: no picture decoded`);
   return frames[0]!;
 }
@@ -98,58 +93,69 @@ const sampleArgs = (file: string, everySeconds: number, width: number) => [
  * Frames of a recorded segment, one every `everySeconds`, scaled to `width` (never enlarged):
  * frame i is the picture at i × everySeconds from the segment's start (sampleFilter).
  */
-export async function sampleVideo(file: string, everySeconds: number, width: number): Promise<SampledFrame[]> {
-  const frames = await ffmpegFrames(sampleArgs(file, everySeconds, width));
+export async function sampleVideo(file: string, everySeconds: number, width: number, o: DecodeOptions = {}): Promise<SampledFrame[]> {
+  const frames = await ffmpegFrames(sampleArgs(file, everySeconds, width), o);
   return frames.map((f, i) => ({ ...f, offsetMs: Math.round(i * everySeconds * 1000) }));
 }
 
 /**
  * The same frames, handed over one at a time with ffmpeg paused while `onFrame` works: a
- * 10-minute segment never sits in memory as 60 decoded pictures. `signal` stops early.
+ * 10-minute segment never sits in memory as 60 decoded pictures. `signal` stops early (resolves).
  */
-export function streamVideo(file: string, everySeconds: number, width: number, onFrame: (f: SampledFrame) => Promise<void>, signal?: AbortSignal): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(locate('ffmpeg'), ['-hide_banner', '-loglevel', 'error', '-nostdin', ...sampleArgs(file, everySeconds, width)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const parser = new PpmParser();
-    let n = 0;
-    let err = '';
-    let failed: Error | undefined;
-    let work: Promise<void> = Promise.resolve();
-    const onAbort = () => p.kill('SIGKILL');
-    signal?.addEventListener('abort', onAbort, { once: true });
-    p.stdout.on('data', (c: Buffer) => {
-      let frames: RgbFrame[];
-      try {
-        frames = parser.push(c);
-      } catch (e) {
-        failed = e as Error;
-        p.kill('SIGKILL');
-        return;
-      }
-      if (!frames.length) return;
-      p.stdout.pause();
-      work = work.then(async () => {
-        for (const f of frames) {
-          if (failed || signal?.aborted) return;
-          try {
-            await onFrame({ ...f, offsetMs: Math.round(n++ * everySeconds * 1000) });
-          } catch (e) {
-            failed = e as Error;
-            p.kill('SIGKILL');
+export async function streamVideo(file: string, everySeconds: number, width: number, onFrame: (f: SampledFrame) => Promise<void>, signal?: AbortSignal, o: DecodeOptions = {}): Promise<number> {
+  const parser = new PpmParser();
+  let n = 0;
+  let failed: Error | undefined;
+  let work: Promise<void> = Promise.resolve();
+  try {
+    await runTool('ffmpeg', [...HEAD, ...sampleArgs(file, everySeconds, width)], {
+      path: o.ffmpegPath,
+      timeoutMs: 0,
+      idleTimeoutMs: o.idleTimeoutMs ?? 60_000,
+      signal,
+      onStdout: (c, stdout) => {
+        if (failed) throw failed;
+        const frames = parser.push(c);
+        if (!frames.length) return;
+        stdout.pause();
+        work = work.then(async () => {
+          for (const f of frames) {
+            if (failed || signal?.aborted) return;
+            try {
+              await onFrame({ ...f, offsetMs: Math.round(n++ * everySeconds * 1000) });
+            } catch (e) {
+              failed = e as Error;
+            }
           }
-        }
-        p.stdout.resume();
-      });
+          stdout.resume();
+        });
+      },
     });
-    p.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
-    p.on('error', reject);
-    p.on('close', (code) => {
-      signal?.removeEventListener('abort', onAbort);
-      void work.then(() => {
-        if (failed) reject(failed);
-        else if (code !== 0 && !signal?.aborted) reject(new Error(`ffmpeg exited ${code} on ${file}: ${err.trim().split('\n').pop() ?? ''}`));
-        else resolve(n);
-      });
-    });
+  } catch (e) {
+    await work;
+    if (failed) throw failed;
+    if (signal?.aborted) return n;
+    throw new Error(`ffmpeg failed on ${file}: ${(e as Error).message}`);
+  }
+  await work;
+  if (failed) throw failed;
+  return n;
+}
+
+/**
+ * The face at `box` (analysed-frame pixels, frame `frameWidth` wide) of the picture at
+ * `offsetMs` in a recorded segment, with a quarter of its size around it, as a small JPEG: what
+ * a reviewer looks at to check a sighting.
+ */
+export async function cropFace(file: string, offsetMs: number, frameWidth: number, box: { x: number; y: number; width: number; height: number }, o: DecodeOptions = {}): Promise<Buffer> {
+  const pad = Math.round(box.width / 4);
+  const x = Math.max(0, Math.round(box.x) - pad);
+  const y = Math.max(0, Math.round(box.y) - pad);
+  const w = Math.round(box.width) + 2 * pad;
+  const h = Math.round(box.height) + 2 * pad;
+  const vf = `scale='min(${frameWidth},iw)':-2,crop=min(${w}\\,iw-${x}):min(${h}\\,ih-${y}):${x}:${y}`;
+  return runTool('ffmpeg', [...HEAD, '-ss', (offsetMs / 1000).toFixed(3), '-i', file, '-frames:v', '1', '-vf', vf, '-q:v', '5', '-f', 'image2pipe', '-c:v', 'mjpeg', '-'], {
+    path: o.ffmpegPath,
+    timeoutMs: 30_000,
   });
 }

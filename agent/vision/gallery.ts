@@ -14,6 +14,16 @@ const photoAad = (trainee: string) => `face-photo|${trainee}`;
 export function sealDescriptor(key: Buffer, trainee: string, model: string, d: Float32Array): Sealed {
   return seal(key, descriptorToBytes(d), aad(trainee, model));
 }
+/** AAD of a matched-face crop: bound to its trainee and match row, so it cannot be moved to another. */
+const cropAad = (trainee: string, matchId: number) => `face-crop|${trainee}|${matchId}`;
+export function sealCrop(key: Buffer, trainee: string, matchId: number, jpeg: Buffer): Sealed {
+  return seal(key, jpeg, cropAad(trainee, matchId));
+}
+/** The JPEG of a matched face, for the console (roles allowed to see faces only). */
+export function openCrop(key: Buffer, crop: Sealed & { trainee: string }, matchId: number): Buffer {
+  return open(key, crop, cropAad(crop.trainee, matchId));
+}
+
 export function sealPhoto(key: Buffer, trainee: string, bytes: Buffer): Sealed {
   return seal(key, bytes, photoAad(trainee));
 }

@@ -47,10 +47,12 @@ export function matchOne(d: Float32Array, gallery: readonly GalleryEntry[], o: M
 
 /**
  * Match every face of one frame. One person cannot sit in two seats: when two faces match the
- * same trainee, only the closer keeps the identity and the other becomes unknown.
+ * same trainee, only the closer keeps the identity and the other becomes unknown. A face
+ * without a descriptor (`undefined`: too small to identify) is unknown.
  */
-export function matchFrame(descriptors: readonly Float32Array[], gallery: readonly GalleryEntry[], o: MatchOptions): Match[] {
-  const res = descriptors.map((d) => matchOne(d, gallery, o));
+export function matchFrame(descriptors: readonly (Float32Array | undefined)[], gallery: readonly GalleryEntry[], o: MatchOptions): Match[] {
+  // a face without a descriptor (too small to identify) stays unknown: never guessed
+  const res = descriptors.map((d): Match => (d ? matchOne(d, gallery, o) : { trainee: null, distance: Infinity, margin: 0, nearest: null }));
   const byTrainee = new Map<string, number>();
   res.forEach((m, i) => {
     if (!m.trainee) return;

@@ -2,20 +2,15 @@ import type { AgentContext } from '../core/context.js';
 import type { Module } from '../core/module.js';
 import { AlarmRepo } from '../store/alarms.js';
 import { ClassRepo } from '../store/classes.js';
-import { FaceRepo, type FrameMatch } from '../store/faces.js';
+import { FaceRepo, type FrameMatch, type SegmentRef } from '../store/faces.js';
 import { FacePool } from './pool.js';
-import { streamVideo } from './frames.js';
-import { keyFileOf, loadGallery, loadOrCreateKey } from './gallery.js';
-import { matchFrame, type GalleryEntry } from './match.js';
+import { cropFace, streamVideo } from './frames.js';
+import { keyFileOf, loadGallery, loadOrCreateKey, sealCrop } from './gallery.js';
+import type { GalleryEntry } from './match.js';
+import { trackSegment, type OpenTrack } from './tracks.js';
 import type { Analysis } from './client.js';
 
-export interface SegmentRef {
-  id: number;
-  camera: string;
-  path: string;
-  start: number;
-  end: number;
-}
+export type { SegmentRef };
 
 export interface SegmentResult {
   frames: number;
@@ -28,8 +23,11 @@ export interface SegmentResult {
 /**
  * Who is on camera. Listens for segments the recorder has just closed and indexed, so every
  * sighting points at video that exists (recording id + offset); analyses only frames that fall
- * inside a lesson on that camera, against that lesson's class roster only; stores per-frame
- * matches, headcounts, and sightings once K frames agree; announces 'sightings.stored'.
+ * inside a lesson on that camera, against that lesson's class roster only. Once a segment's
+ * frames are analysed, faces are followed across its frames and on from the camera's previous
+ * segment (tracks.ts); a track is identified from its best frames, and its frames are stored
+ * as matches with their box, distance, margin and track; headcounts count every face found;
+ * sightings are written once K frames agree; announces 'sightings.stored'.
  * The face model runs in a worker thread; this module owns it and nothing else does.
  */
 export class VisionModule implements Module {
@@ -39,6 +37,9 @@ export class VisionModule implements Module {
   private running?: Promise<void>;
   private abort?: AbortController;
   private key?: Buffer;
+  /** per camera and class: the tracks open at the last analysed frame, carried into the next segment */
+  private openTracks = new Map<string, { lastAt: number; tracks: OpenTrack[] }>();
+  private trackSeq = 0;
 
   constructor(
     private ctx: AgentContext,
@@ -53,7 +54,7 @@ export class VisionModule implements Module {
     }
     this.key = loadOrCreateKey(keyFileOf(this.ctx.cfg));
     this.abort = new AbortController();
-    this.worker = new FacePool({ backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log }, v.threads);
+    this.worker = new FacePool({ backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, tileSize: v.tileSize, tileOverlap: v.tileOverlap, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log }, v.threads);
     // listen first: segments indexed while the model loads are queued, not lost
     this.ctx.bus.on(this, 'segment.indexed', (s) => this.enqueue(s));
     // segments indexed while vision was down (daemon restart, crash): analyse them too
@@ -122,27 +123,53 @@ export class VisionModule implements Module {
       return g;
     };
     const seen = new Set<string>();
+    const threshold = v.cameraThresholds[s.camera] ?? v.threshold;
+    // the segment's analysed frames (boxes and descriptors only), decided together once the
+    // segment is done: a face is identified from its track, not from one frame (tracks.ts)
+    const analysed: { offsetMs: number; at: number; on: typeof lessons; faces: Analysis['faces'] }[] = [];
     const record = (frame: { offsetMs: number }, at: number, on: typeof lessons, a: Analysis) => {
       res.analysed++;
-      for (const l of on) {
-        const matches = matchFrame(a.faces.map((f) => f.descriptor), galleryOf(l.classId), { threshold: v.threshold, margin: v.margin });
-        const rows: FrameMatch[] = [];
-        matches.forEach((m) => {
-          if (m.trainee) rows.push({ classId: l.classId, lessonId: l.id, trainee: m.trainee, camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, distance: m.distance, margin: m.margin });
+      analysed.push({ offsetMs: frame.offsetMs, at, on, faces: a.faces });
+    };
+    // per (lesson, trainee): the best-matching face of this segment, whose crop a reviewer sees
+    const best = new Map<string, FrameMatch>();
+    const decide = () => {
+      analysed.sort((x, y) => x.offsetMs - y.offsetMs);
+      for (const classId of new Set(lessons.map((l) => l.classId))) {
+        const mine = analysed.filter((f) => f.on.some((l) => l.classId === classId));
+        const key = `${s.camera}|${classId}`;
+        // tracks continue from the camera's previous segment when this one follows it closely
+        const prev = this.openTracks.get(key);
+        const carried = prev && mine.length && s.start + mine[0]!.offsetMs - prev.lastAt <= 2.5 * v.sampleEverySeconds * 1000 ? prev.tracks : [];
+        const t = trackSegment(mine, galleryOf(classId), { threshold, margin: v.margin, minFrames: v.minFrames }, carried, () => `${s.id}.${++this.trackSeq}`);
+        if (mine.length) this.openTracks.set(key, { lastAt: mine.at(-1)!.at, tracks: t.open });
+        mine.forEach((f, i) => {
+          for (const l of f.on.filter((x) => x.classId === classId)) {
+            const rows: FrameMatch[] = [];
+            t.attributions[i]!.forEach((m, j) => {
+              if (m) rows.push({ classId, lessonId: l.id, trainee: m.trainee, camera: s.camera, at: f.at, recordingId: s.id, offsetMs: f.offsetMs, distance: m.distance, margin: m.margin, box: f.faces[j]!.box, track: m.track });
+            });
+            // the headcount: every face found, identifiable or not
+            const unknown = f.faces.length - rows.length;
+            const small = f.faces.filter((x) => !x.descriptor).length;
+            res.unknownFaces += unknown;
+            for (const r of rows) {
+              const k = `${r.lessonId}|${r.trainee}`;
+              if (!best.has(k) || r.distance < best.get(k)!.distance) best.set(k, r);
+            }
+            const written = faces.recordFrame(
+              { camera: s.camera, at: f.at, recordingId: s.id, offsetMs: f.offsetMs, classId, lessonId: l.id, faces: f.faces.length, matched: rows.length, unknown, small },
+              rows,
+              v.minFrames,
+            );
+            res.sightings += written.length;
+            for (const w of written) seen.add(w.trainee);
+          }
         });
-        const unknown = a.faces.length - rows.length;
-        res.unknownFaces += unknown;
-        const written = faces.recordFrame(
-          { camera: s.camera, at, recordingId: s.id, offsetMs: frame.offsetMs, classId: l.classId, lessonId: l.id, faces: a.faces.length, matched: rows.length, unknown },
-          rows,
-          v.minFrames,
-        );
-        res.sightings += written.length;
-        for (const w of written) seen.add(w.trainee);
       }
     };
-    // up to one frame in flight per analysis thread; results are recorded as they come back
-    // (order does not matter: agreement counts distinct frames)
+    // up to one frame in flight per analysis thread; results are collected as they come back
+    // and put in time order before the tracks are followed
     const inflight = new Set<Promise<void>>();
     let failed: Error | undefined;
     await streamVideo(
@@ -174,27 +201,37 @@ export class VisionModule implements Module {
         if (inflight.size >= this.worker!.size) await Promise.race(inflight);
       },
       this.abort?.signal,
+      { ffmpegPath: this.ctx.cfg.recorder.ffmpegPath },
     );
     await Promise.all(inflight);
     if (failed) throw failed;
+    decide();
+    if (v.keepCrops) await this.keepCrops(s, [...best.values()]);
     res.trainees = [...seen].sort();
     this.ctx.log.info({ recording: s.id, camera: s.camera, frames: res.frames, analysed: res.analysed, sightings: res.sightings, unknownFaces: res.unknownFaces }, 'segment analysed');
     this.ctx.bus.emit('sightings.stored', { camera: s.camera, recordingId: s.id, trainees: res.trainees, unknownFaces: res.unknownFaces });
     return res;
   }
 
+  /** Seal and store the crop of each best match (failures are logged: the sighting stands without it). */
+  private async keepCrops(s: SegmentRef, matches: FrameMatch[]): Promise<void> {
+    const faces = new FaceRepo(this.ctx.store);
+    for (const m of matches) {
+      const id = faces.matchId(s.id, m.offsetMs!, m.lessonId, m.trainee);
+      if (id === undefined || !m.box || !faces.hasConsent(m.trainee)) continue;
+      try {
+        const jpeg = await cropFace(s.path, m.offsetMs!, this.ctx.cfg.vision.frameWidth, m.box, { ffmpegPath: this.ctx.cfg.recorder.ffmpegPath });
+        faces.addMatchCrop(id, m.trainee, sealCrop(this.key!, m.trainee, id, jpeg));
+      } catch (err) {
+        this.ctx.log.warn({ recording: s.id, err: (err as Error).message }, 'face crop not kept');
+      }
+    }
+  }
+
   /** Recordings since `from` that no frame analysis refers to (segments outside lessons are skipped cheaply). */
   private unanalysed(from: number): SegmentRef[] {
     if (!(this.opts.catchUpHours ?? 24)) return [];
-    return (
-      this.ctx.store.db
-        .prepare(
-          `SELECT id, camera, path, start_ms AS start, end_ms AS end FROM recordings r
-           WHERE r.end_ms > ? AND r.deleted_ms IS NULL AND NOT EXISTS (SELECT 1 FROM vision_frames v WHERE v.recording_id = r.id)
-           ORDER BY r.start_ms`,
-        )
-        .all(from) as SegmentRef[]
-    );
+    return new FaceRepo(this.ctx.store).unanalysedRecordings(from);
   }
 
   /** For `vision status` and doctor: the backend and model in use. */

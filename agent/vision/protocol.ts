@@ -3,7 +3,7 @@ import type { BackendName } from './tf.js';
 
 /** Messages between the daemon and the face-analysis worker thread. */
 export type WorkerRequest =
-  | { type: 'init'; backend: 'auto' | BackendName; modelsDir: string; minConfidence: number; minFaceSize: number }
+  | { type: 'init'; backend: 'auto' | BackendName; modelsDir: string; minConfidence: number; minFaceSize: number; tileSize: number; tileOverlap: number }
   | { type: 'analyze'; id: number; width: number; height: number; data: ArrayBuffer };
 
 export type WorkerReply =

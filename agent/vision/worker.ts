@@ -11,7 +11,7 @@ import { detectFaces, type DetectOptions } from './engine.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 
 let l: Loaded | undefined;
-let opts: DetectOptions = { minConfidence: 0.5, minFaceSize: 40 };
+let opts: DetectOptions = { minConfidence: 0.5, minFaceSize: 40, tileSize: 0, tileOverlap: 0 };
 const port = parentPort!;
 
 port.on('message', (msg: WorkerRequest) => {
@@ -25,7 +25,7 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
   if (msg.type === 'init') {
     l = await loadFaceApi(msg.backend);
     const m = await loadNets(l.faceapi, msg.modelsDir);
-    opts = { minConfidence: msg.minConfidence, minFaceSize: msg.minFaceSize };
+    opts = { minConfidence: msg.minConfidence, minFaceSize: msg.minFaceSize, tileSize: msg.tileSize, tileOverlap: msg.tileOverlap };
     return { type: 'ready', backend: l.backend, fallbackReason: l.fallbackReason, model: modelVersion(m), numTensors: l.tf.memory().numTensors };
   }
   if (!l) throw new Error('worker not initialised');

@@ -3,7 +3,7 @@ import { InputError } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { MODELS_DIR } from '../../core/paths.js';
 import { FaceRepo } from '../../store/faces.js';
-import { calibrate, enrolTrainee } from '../../vision/enroll.js';
+import { calibrate, confirmSighting, enrolTrainee } from '../../vision/enroll.js';
 import { keyFileOf } from '../../vision/gallery.js';
 import { ensureModels, modelVersion, readManifest, verifyModels } from '../../vision/models.js';
 import { VisionModule } from '../../vision/module.js';
@@ -48,7 +48,7 @@ export function register(program: Command): void {
 
   program
     .command('enroll')
-    .description('人脸采集：从一张或多张照片提取特征（加密保存，不保留照片）/ enrol a trainee\'s face from one or more photos (descriptors encrypted; photos not kept)')
+    .description('人脸采集：从至少两张照片提取特征（加密保存，不保留照片）/ enrol a trainee\'s face from two or more photos (descriptors encrypted; photos not kept)')
     .argument('<traineeId>', '学员编号 / trainee id')
     .argument('<photos...>', '照片（每张一人、清晰、正脸）/ photos: one person each, sharp, frontal')
     .option('--consent-by <name>', '同时登记书面同意（登记人）/ also record the trainee\'s written consent, recorded by NAME')
@@ -60,12 +60,15 @@ export function register(program: Command): void {
         const cfg = configOf(cmd);
         const store = openStore(cfg);
         try {
-          if (o.consentBy) new FaceRepo(store).giveConsent(trainee, { recordedBy: o.consentBy, method: 'written' }, Date.now());
-          const r = await enrolTrainee(cfg, store, trainee, photos, !o.add);
+          // consent given at the desk is recorded only with the accepted photos (enrolTrainee)
+          const consent = o.consentBy ? { recordedBy: o.consentBy, method: 'written' } : undefined;
+          const r = await enrolTrainee(cfg, store, trainee, photos, { replace: !o.add, consent });
           if (o.json) out(JSON.stringify(r, null, 1));
           else {
-            out(t(lang, `已采集 ${trainee}：${r.checks.length} 张照片，模型 ${r.model}，后端 ${r.backend}`, `Enrolled ${trainee}: ${r.checks.length} photo(s), model ${r.model}, backend ${r.backend}`));
+            out(t(lang, `已采集 ${trainee}：${r.checks.length} 张照片（共 ${r.photos} 张），模型 ${r.model}，后端 ${r.backend}`, `Enrolled ${trainee}: ${r.checks.length} photo(s) (${r.photos} in all), model ${r.model}, backend ${r.backend}`));
             for (const c of r.checks) out(`  ${c.photo}: ${t(lang, '人脸宽', 'face')} ${c.facePx}px, ${t(lang, '清晰度', 'sharpness')} ${c.sharpness}`);
+            for (const a of r.lookAlikes)
+              out(`! ${t(lang, `与已采集学员 ${a.trainee} 很相似（距离 ${a.distance}），请人工确认是不同的人；课堂上可能混淆`, `close to enrolled trainee ${a.trainee} (distance ${a.distance}): check by eye they are different people; the classroom may confuse them`)}`);
           }
         } finally {
           store.close();
@@ -157,8 +160,56 @@ export function register(program: Command): void {
           for (const h of c.histogram) out(`  ${h.from.toFixed(1)}-${h.to.toFixed(1)}: ${'#'.repeat(Math.min(40, h.between))} ${h.between} / ${h.within}`);
           out(t(lang, '最相近的学员（请人工核对）：', 'Closest pairs (check by eye):'));
           for (const p of c.closest) out(`  ${p.a} ~ ${p.b}: ${f(p.distance)}`);
-          out(t(lang, `建议阈值 ${c.suggestedThreshold}（当前配置 ${c.configuredThreshold}）`, `Suggested threshold ${c.suggestedThreshold} (configured ${c.configuredThreshold})`));
+          if (c.suggestedThreshold !== null) {
+            out(t(lang, `建议阈值 ${c.suggestedThreshold}（当前配置 ${c.configuredThreshold}）`, `Suggested threshold ${c.suggestedThreshold} (configured ${c.configuredThreshold})`));
+            out(t(lang, `该阈值下：预计识别率 ${((c.expectedRecall ?? 0) * 100).toFixed(0)}%（同一人照片对），与最相近的他人相差 ${f(c.strangerMargin ?? NaN)}`, `At it: expected recall ${((c.expectedRecall ?? 0) * 100).toFixed(0)}% (same-person pairs), ${f(c.strangerMargin ?? NaN)} under the closest different person`));
+          }
           if (c.warning) out(`! ${c.warning}`);
+        } finally {
+          store.close();
+        }
+      }),
+    );
+
+  v.command('evidence')
+    .description('一名学员在一个课时的识别证据（帧、位置、距离、差距、轨迹）/ what a reviewer checks: a trainee\'s matched frames in a lesson')
+    .argument('<classId>', '班次编号 / class id')
+    .argument('<lessonId>', '课时编号 / lesson id')
+    .argument('<traineeId>', '学员编号 / trainee id')
+    .option('--json', 'JSON')
+    .action(
+      action((classId: string, lessonId: string, trainee: string, o: { json?: boolean }, cmd: Command) => {
+        const lang = langOf(cmd);
+        const store = openStore(configOf(cmd));
+        try {
+          const ev = new FaceRepo(store).sightingEvidence(classId, lessonId, trainee);
+          if (o.json) return void out(JSON.stringify(ev, null, 1));
+          if (!ev.length) out(t(lang, '无匹配记录', 'no matches'));
+          for (const e of ev) {
+            const b = e.box ? `${Math.round(e.box.x)},${Math.round(e.box.y)} ${Math.round(e.box.width)}×${Math.round(e.box.height)}` : '-';
+            out(
+              `#${e.id} ${e.camera} ${new Date(e.at).toISOString()} ${t(lang, '录像', 'recording')} ${e.recordingId} +${e.offsetMs}ms ${t(lang, '位置', 'box')} ${b} ${t(lang, '距离', 'distance')} ${e.distance.toFixed(3)} ${t(lang, '差距', 'margin')} ${e.margin.toFixed(3)}${e.track ? ` ${t(lang, '轨迹', 'track')} ${e.track}` : ''}${e.promoted ? '' : t(lang, '（未达帧数）', ' (not yet agreed)')}${e.hasCrop ? t(lang, '（有截图）', ' (crop kept)') : ''}`,
+            );
+          }
+        } finally {
+          store.close();
+        }
+      }),
+    );
+
+  v.command('confirm')
+    .description('确认一条课堂匹配为该学员的新样本（加密保存，需同意）/ confirm a classroom match as a further sample of that trainee (sealed; consent required)')
+    .argument('<matchId>', '匹配编号（见 vision evidence）/ match id, from vision evidence')
+    .requiredOption('--by <name>', '确认人 / who checked it by eye')
+    .action(
+      action(async (id: string, o: { by: string }, cmd: Command) => {
+        const lang = langOf(cmd);
+        const cfg = configOf(cmd);
+        if (!/^\d+$/.test(id)) throw new InputError('confirm', [{ path: 'MATCH_ID', message: t(lang, `匹配编号应为数字：${id}`, `a match id is a number: ${id}`) }]);
+        const store = openStore(cfg);
+        try {
+          const r = await confirmSighting(cfg, store, Number(id), o.by);
+          out(t(lang, `已将课堂人脸（宽 ${r.facePx} 像素）加入 ${r.trainee} 的样本，共 ${r.photos} 个`, `Classroom face (${r.facePx} px) added to ${r.trainee}'s samples: ${r.photos} in all`));
         } finally {
           store.close();
         }
@@ -178,15 +229,16 @@ export function register(program: Command): void {
         const store = ctx.store;
         const mod = new VisionModule(ctx, { catchUpHours: 0 });
         try {
+          const faces = new FaceRepo(store);
           const rows = ids.map((id, i) => {
-            const r = new RecordingRepo(store).segment(Number(id));
-            if (!r) throw new InputError('scan', [{ path: `RECORDING_ID[${i}]`, message: t(lang, `录像段 ${id} 不存在`, `no recording ${id}`) }]);
+            const r = /^\d+$/.test(id) ? faces.recording(Number(id)) : undefined;
+            if (!r) throw new InputError('scan', [{ path: `RECORDING_ID[${i}]`, message: t(lang, `录像段 ${id} 不存在或其文件已删除`, `no recording ${id}, or its file was deleted`) }]);
             return r;
           });
           await mod.start();
           const results = [];
           for (const r of rows) {
-            const res = await mod.processSegment({ id: r.id, camera: r.camera, path: r.path, start: r.start_ms, end: r.end_ms });
+            const res = await mod.processSegment(r);
             results.push({ recording: r.id, ...res });
             if (!o.json) out(t(lang, `录像段 ${r.id}：分析 ${res.analysed}/${res.frames} 帧，新增目击 ${res.sightings} 条，学员 ${res.trainees.join(', ') || '-'}，陌生人脸 ${res.unknownFaces}`, `Recording ${r.id}: ${res.analysed}/${res.frames} frames analysed, ${res.sightings} new sightings, trainees ${res.trainees.join(', ') || '-'}, unknown faces ${res.unknownFaces}`));
           }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { ClassPlan } from '../../classes/classfile.js';
 import type { Config } from '../../config/schema.js';
 import { locate } from '../../ffmpeg/locate.js';
+import { ClassRepo } from '../../store/classes.js';
 import { FaceRepo } from '../../store/faces.js';
 import type { Store } from '../../store/store.js';
 import { enrolTrainee } from '../../vision/enroll.js';
@@ -95,13 +96,17 @@ export function scheduleDemoClass(c: DemoClassroom, now: number, tt: DemoTimetab
  */
 export async function enrolDemoClass(cfg: Config, store: Store, c: DemoClassroom, skipped: (trainee: string, why: string) => void = () => undefined): Promise<void> {
   const faces = new FaceRepo(store);
+  // the school's order: the class (its roster) is imported before anyone is enrolled; the
+  // lessons come with the real import (importClass), which replaces this one
+  new ClassRepo(store).save({ ...scheduleDemoClass(c, Date.now(), { leadSeconds: 0, lessonSeconds: 1, breakSeconds: 0 }), lessons: [] }, cfg.profile);
   for (const [trainee, photos] of c.photos) {
     faces.giveConsent(trainee, { recordedBy: 'demo', method: 'electronic' }, Date.now());
     let enrolled = 0;
     for (const photo of photos) {
       try {
+        // photo by photo, so one refused photo does not cost the trainee the other (minPhotos 1);
         // the first replaces what a previous run enrolled; the next add to it
-        await enrolTrainee(cfg, store, trainee, [photo], enrolled === 0);
+        await enrolTrainee(cfg, store, trainee, [photo], { replace: enrolled === 0, minPhotos: 1 });
         enrolled++;
       } catch (err) {
         skipped(trainee, (err as Error).message);

@@ -41,7 +41,7 @@ export function lcg(seed: number) {
 }
 
 /** A square region around the face (head and a little shoulder), clamped to the photo. */
-function headRegion(p: Person, photo: { width: number; height: number }, factor = 1.7) {
+export function headRegion(p: Person, photo: { width: number; height: number }, factor = 1.7) {
   const [x, y, w, h] = p.box;
   const side = Math.round(Math.min(factor * Math.max(w, h), photo.width, photo.height));
   const cx = x + w / 2;
@@ -51,7 +51,7 @@ function headRegion(p: Person, photo: { width: number; height: number }, factor 
   return { left, top, side };
 }
 
-const PHOTO_SIZE: Record<number, { width: number; height: number }> = {
+export const PHOTO_SIZE: Record<number, { width: number; height: number }> = {
   1: { width: 1920, height: 1280 },
   2: { width: 1920, height: 1367 },
   3: { width: 1920, height: 1350 },
@@ -109,7 +109,7 @@ function ffmpegRun(args: string[], stdin?: (w: NodeJS.WritableStream) => Promise
 }
 
 /** Enrollment photos: a mirrored, brighter crop and a darker, smaller one (JPEG). */
-async function enrollPhotos(p: Person, dir: string): Promise<string[]> {
+export async function enrollPhotos(p: Person, dir: string): Promise<string[]> {
   // a portrait: more context than the seat cut-out, as a photo taken for enrolment would have
   // a portrait: the head region on a plain backdrop (context for the detector, no neighbours)
   const r = headRegion(p, PHOTO_SIZE[p.sample]!);

@@ -1,0 +1,173 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Bench } from './index.js';
+import { configSchema } from '../agent/config/schema.js';
+import { BANDS, makeAccuracyClassroom, seatAt, type Seated } from '../agent/sim/faces/accuracy.js';
+import { FaceWorker } from '../agent/vision/client.js';
+import type { Box } from '../agent/vision/engine.js';
+import { checkPhoto, DEFAULT_ENROL_RULES } from '../agent/vision/enroll.js';
+import { decodeImage, type RgbFrame } from '../agent/vision/frames.js';
+import { matchFrame, type GalleryEntry } from '../agent/vision/match.js';
+import { loadNets } from '../agent/vision/models.js';
+import { loadFaceApi } from '../agent/vision/tf.js';
+
+interface Face {
+  box: Box;
+  descriptor?: Float32Array;
+}
+const copy = (f: RgbFrame): RgbFrame => ({ width: f.width, height: f.height, data: f.data.slice() });
+const MB = 2 ** 20;
+
+/** Bare face-api in a thread of its own (bench/vision-bare-worker.ts), returning its faces. */
+async function bare(frames: RgbFrame[]) {
+  const w = new Worker(fileURLToPath(new URL('./vision-bare-worker.js', import.meta.url)));
+  let waiting: ((m: { ms: number; faces: number; boxes?: Face[]; rss: number }) => void) | undefined;
+  w.on('message', (m) => waiting?.(m as never));
+  const next = () => new Promise<{ ms: number; faces: number; boxes?: Face[]; rss: number }>((r) => (waiting = r));
+  await next();
+  const ready = next();
+  w.postMessage({ frames, withFaces: true });
+  await ready;
+  return {
+    run: async (i: number) => {
+      const r = next();
+      w.postMessage({ i });
+      return r;
+    },
+    stop: () => w.terminate(),
+  };
+}
+
+/**
+ * Per threshold: recall by face-size band (enrolled appearances given their own identity) and
+ * wrong identities (a stranger given a trainee's name, or a trainee another's), for a gallery
+ * of one and of two enrolment photos per trainee.
+ */
+function score(seated: Seated[][], found: Face[][], gallery: GalleryEntry[], threshold: number, margin: number) {
+  const hit = new Map(BANDS.map((b) => [b.name, 0]));
+  const total = new Map(BANDS.map((b) => [b.name, 0]));
+  let wrong = 0;
+  const wrongs: string[] = [];
+  seated.forEach((row, i) => {
+    for (const s of row) if (s.enrolled) total.set(s.band, total.get(s.band)! + 1);
+    const m = matchFrame(found[i]!.map((f) => f.descriptor), gallery, { threshold, margin });
+    m.forEach((x, j) => {
+      if (!x.trainee) return;
+      const b = found[i]![j]!.box;
+      const s = row.find((r) => r.seat === seatAt(b.x + b.width / 2, b.y + b.height / 2));
+      if (s && s.person === x.trainee) hit.set(s.band, hit.get(s.band)! + 1);
+      else {
+        wrong++;
+        wrongs.push(`frame ${i}: ${s?.person ?? 'background'} (${s?.facePx ?? '?'} px, ${s?.transform ?? '?'}) as ${x.trainee} at ${x.distance.toFixed(3)}`);
+      }
+    });
+  });
+  return { recall: BANDS.map((b) => ({ band: b.name, hit: hit.get(b.name)!, total: total.get(b.name)! })), wrong, wrongs };
+}
+
+const pct = (h: number, t: number) => (t ? `${((h / t) * 100).toFixed(0)}%`.padStart(5) : '    -');
+
+/**
+ * `npm run bench -- vision-accuracy`. VISION_ACCURACY_FRAMES (default 12: 180 appearances).
+ * The agent's path (worker thread, tiles, size gate) and bare face-api (whole frame, own
+ * thread) on the same recompressed frames: recall, frames/s, RSS.
+ */
+export const visionAccuracy: Bench = {
+  name: 'vision-accuracy',
+  title: 'recall by face size and wrong identities per threshold, on a generated classroom; agent vs bare face-api',
+  async run() {
+    const n = Number(process.env.VISION_ACCURACY_FRAMES ?? 12);
+    const cfg = configSchema.parse({}).vision;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-bench-acc-'));
+    try {
+      const t0 = performance.now();
+      const fx = await makeAccuracyClassroom({ dir, frames: n });
+      console.log(`  fixture: ${n} frames 1920×1080 H.264 crf 28, ${n * 15} appearances (${fx.seated.flat().filter((s) => s.enrolled).length} of enrolled trainees), ${fx.enrolled.length} trainees, ${fx.strangers.length} strangers; made in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      // enrolment as `enroll` does it (photo check + descriptor), in this thread
+      const l = await loadFaceApi(cfg.backend);
+      await loadNets(l.faceapi);
+      const one: GalleryEntry[] = [];
+      const two: GalleryEntry[] = [];
+      for (const e of fx.enrolled) {
+        for (const [k, p] of e.photos.entries()) {
+          const c = await checkPhoto(l, p, await decodeImage(p), DEFAULT_ENROL_RULES);
+          if (!c.ok) {
+            console.log(`  enrolment photo ${path.basename(p)} refused (${c.problem}); left out`);
+            continue;
+          }
+          two.push({ trainee: e.person, descriptor: c.descriptor! });
+          if (k === 0) one.push({ trainee: e.person, descriptor: c.descriptor! });
+        }
+      }
+      // the agent's path: worker thread, tiles, size gate (as the daemon is configured by default)
+      const w = new FaceWorker({ backend: cfg.backend, minConfidence: cfg.minConfidence, minFaceSize: cfg.minFaceSize, tileSize: cfg.tileSize, tileOverlap: cfg.tileOverlap, recycleAfterFrames: cfg.recycleAfterFrames });
+      const info = await w.start();
+      await w.analyze(copy(fx.frames[0]!)); // warm-up: the first inference compiles the kernels
+      const agent: Face[][] = [];
+      for (const f of fx.frames) agent.push((await w.analyze(copy(f))).faces);
+      await w.stop();
+      // bare face-api: whole frame, default options, no size gate
+      const b = await bare(fx.frames.map(copy));
+      await b.run(0);
+      const plain: Face[][] = [];
+      for (let i = 0; i < fx.frames.length; i++) plain.push((await b.run(i)).boxes!);
+      await b.stop();
+
+      console.log(`  backend ${info.backend}; cpus ${os.cpus().length}; load avg ${os.loadavg()[0]!.toFixed(1)} (shared machine: times are under that load)`);
+      const found = (faces: Face[][]) => BANDS.map((band) => {
+        let det = 0;
+        let tot = 0;
+        fx.seated.forEach((row, i) => {
+          for (const s of row.filter((x) => x.band === band.name)) {
+            tot++;
+            if (faces[i]!.some((f) => seatAt(f.box.x + f.box.width / 2, f.box.y + f.box.height / 2) === s.seat)) det++;
+          }
+        });
+        return pct(det, tot);
+      });
+      console.log(`  detected (any person) by band ${BANDS.map((x) => x.name.padStart(7)).join(' ')}`);
+      console.log(`    agent (tiles ${cfg.tileSize}/${cfg.tileOverlap})        ${found(agent).map((x) => x.padStart(7)).join(' ')}`);
+      console.log(`    bare face-api (whole frame)  ${found(plain).map((x) => x.padStart(7)).join(' ')}`);
+      for (const [name, faces] of [
+        ['agent', agent],
+        ['bare face-api', plain],
+      ] as const) {
+        for (const [gname, gallery] of [
+          ['1 photo', one],
+          ['2 photos', two],
+        ] as const) {
+          console.log(`  ${name}, ${gname}/trainee, margin ${cfg.margin}: recall by band (enrolled appearances) and wrong identities`);
+          console.log(`    threshold ${BANDS.map((x) => x.name.padStart(7)).join(' ')}   ≥60px  wrong`);
+          for (const th of [0.35, 0.4, 0.45, 0.5, 0.55]) {
+            const r = score(fx.seated, faces, gallery, th, cfg.margin);
+            const big = r.recall.filter((x) => ['60-79', '80-119', '120-180'].includes(x.band));
+            const mark = th === cfg.threshold ? ' ← default' : '';
+            console.log(`    ${th.toFixed(2).padStart(9)} ${r.recall.map((x) => `${pct(x.hit, x.total)}`.padStart(7)).join(' ')}   ${pct(big.reduce((a, x) => a + x.hit, 0), big.reduce((a, x) => a + x.total, 0))}  ${String(r.wrong).padStart(5)}${mark}`);
+            if (th === cfg.threshold) for (const x of r.wrongs.slice(0, 5)) console.log(`      wrong: ${x}`);
+          }
+        }
+      }
+      // speed and peak RSS, each side in a process of its own (its peak RSS is then the vision
+      // thread's plus a bare Node main thread, not this bench's fixtures), the same frames
+      const m = Math.min(n, Number(process.env.VISION_ACCURACY_SPEED_FRAMES ?? 4));
+      const raw = path.join(dir, 'frames.rgb');
+      fs.writeFileSync(raw, Buffer.concat(fx.frames.slice(0, m).map((f) => Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength))));
+      const child = (mode: 'agent' | 'bare') => {
+        const r = spawnSync(process.execPath, [fileURLToPath(new URL('./vision-rss-child.js', import.meta.url)), mode, raw, String(m), '1920', '1080'], { encoding: 'utf8', maxBuffer: 1 << 20 });
+        if (r.status !== 0) throw new Error(`${mode} child failed: ${r.stderr.trim().split('\n').pop()}`);
+        return JSON.parse(r.stdout.trim().split('\n').pop()!) as { msPerFrame: number; peakRssMB: number };
+      };
+      const ag = child('agent');
+      const ba = child('bare');
+      console.log(`  speed 1080p (${m} frames, own process each): agent (tiles ${cfg.tileSize}) ${ag.msPerFrame.toFixed(0)} ms/frame = ${(1000 / ag.msPerFrame).toFixed(2)} frames/s; bare face-api (whole frame) ${ba.msPerFrame.toFixed(0)} ms/frame = ${(1000 / ba.msPerFrame).toFixed(2)} frames/s; ratio ${(ag.msPerFrame / ba.msPerFrame).toFixed(2)}`);
+      console.log(`  budget: 4 cameras × 1 frame / ${cfg.sampleEverySeconds} s = ${(4 / cfg.sampleEverySeconds).toFixed(2)} frames/s on one core`);
+      console.log(`  peak RSS of the process holding one vision thread: agent ${ag.peakRssMB.toFixed(0)} MB, bare face-api ${ba.peakRssMB.toFixed(0)} MB (its thread also holds the ${m} frames, ${((m * 1920 * 1080 * 3) / MB).toFixed(0)} MB) (target ≤ 350 MB)`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};

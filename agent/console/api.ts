@@ -14,7 +14,15 @@ import { ClassRepo } from '../store/classes.js';
 import { ConsoleRepo, ConsoleViews } from '../store/console.js';
 import { Outbox } from '../store/outbox.js';
 import { RecordingRepo } from '../store/recordings.js';
-import { boxesIn, parseInit, parseMoof } from './fmp4.js';
+import { parseInit, parseMoof } from './fmp4.js';
+import { union } from '../compliance/intervals.js';
+
+/**
+ * Uncovered stretches worth showing: the recorder's own gaps, and holes longer than the rule
+ * profile's continuity tolerance. The few milliseconds between two segments of one run (their
+ * ends are estimated from arrival times) are not gaps in the rules' sense and would only clutter.
+ */
+const shown = (gaps: Array<{ start: number; end: number; reason: string }>, tolMs: number) => gaps.filter((g) => g.reason !== 'not recorded' || g.end - g.start > Math.max(1000, tolMs));
 
 export type Action = 'view' | 'export' | 'box' | 'audit';
 
@@ -129,7 +137,7 @@ export class ConsoleApi {
       }
       return { id: s.id, start: s.start_ms, end: s.end_ms, firstDts };
     });
-    return { camera, from, to, segments, gaps: cov.uncovered, recordedMs: cov.recordedMs, longestContinuousMs: cov.longestContinuousMs };
+    return { camera, from, to, segments, gaps: shown(cov.uncovered, this.ctx.profile.continuityToleranceSeconds * 1000), recordedMs: cov.recordedMs, longestContinuousMs: cov.longestContinuousMs };
   }
 
   private segment(id: number): Output {
@@ -188,8 +196,9 @@ export class ConsoleApi {
     const w = { start: lesson.start, end: Math.min(lesson.end, Math.max(lesson.start, this.ctx.now())) };
     const cams = lesson.cameras.length ? lesson.cameras : [...new Set([...this.ctx.cfg.cameras.map((c) => c.id), ...ev.recordings.map((r) => r.camera)])];
     const cameras = cams.map((c) => {
-      const cov = repo.coverage(c, w, profile.continuityToleranceSeconds * 1000);
-      return { camera: c, runs: cov.recorded, gaps: cov.uncovered, recordedMs: cov.recordedMs, longestContinuousMs: cov.longestContinuousMs };
+      const tol = profile.continuityToleranceSeconds * 1000;
+      const cov = repo.coverage(c, w, tol);
+      return { camera: c, runs: union(cov.recorded, tol), gaps: shown(cov.uncovered, tol), recordedMs: cov.recordedMs, longestContinuousMs: cov.longestContinuousMs };
     });
     const sightings = ev.sightings.filter((s) => s.at >= lesson.start && s.at < lesson.end).map((s) => ({ ...s, name: names.get(s.trainee) ?? null }));
     const seen = [...new Set(sightings.map((s) => s.trainee))];

@@ -41,8 +41,8 @@ export interface Session {
   role: string;
   created: number;
   lastSeen: number;
-  /** double-submit token for state-changing requests */
-  csrf: string;
+  /** the user row's updated_ms at login: a password change since then ends the session */
+  stamp: number;
 }
 
 /**
@@ -54,9 +54,9 @@ export class Sessions {
   private byId = new Map<string, Session>();
   constructor(private idleMs: number, private maxMs: number, private now: () => number = Date.now) {}
 
-  create(user: string, role: string): Session {
+  create(user: string, role: string, stamp = 0): Session {
     const at = this.now();
-    const s: Session = { id: crypto.randomBytes(32).toString('base64url'), user, role, created: at, lastSeen: at, csrf: crypto.randomBytes(16).toString('base64url') };
+    const s: Session = { id: crypto.randomBytes(32).toString('base64url'), user, role, created: at, lastSeen: at, stamp };
     this.byId.set(s.id, s);
     this.sweep();
     return s;
@@ -77,11 +77,6 @@ export class Sessions {
 
   end(id: string | undefined): void {
     if (id) this.byId.delete(id);
-  }
-
-  /** Log a user out everywhere (password changed or user removed). */
-  endUser(user: string): void {
-    for (const [id, s] of this.byId) if (s.user === user) this.byId.delete(id);
   }
 
   private sweep(): void {

@@ -164,10 +164,10 @@ export class ConsoleServer implements Module {
 
   private session(req: http.IncomingMessage): Session | undefined {
     const s = this.sessions.get(cookieOf(req));
-    // a user removed (or whose role changed) since login loses the session at once
+    // a user removed, given another role or a new password since login loses the session at once
     if (s) {
       const u = this.repo.user(s.user);
-      if (!u || u.role !== s.role) {
+      if (!u || u.role !== s.role || u.updated_ms !== s.stamp) {
         this.sessions.end(s.id);
         return undefined;
       }
@@ -301,7 +301,7 @@ export class ConsoleServer implements Module {
       return this.json(res, 401, { error: 'wrong user name or password / 用户名或密码错误' });
     }
     for (const k of keys) this.limiter.succeed(k);
-    const s = this.sessions.create(u.name, u.role);
+    const s = this.sessions.create(u.name, u.role, u.updated_ms);
     this.access(s, req, 'login', u.name, 'ok');
     this.headers(res);
     res.setHeader('Set-Cookie', `${COOKIE}=${s.id}; Path=/; HttpOnly; SameSite=Strict${this.ctx.cfg.console.tls ? '; Secure' : ''}`);

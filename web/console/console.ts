@@ -12,7 +12,7 @@ let me: Me | undefined;
 let cleanup: (() => void) | undefined;
 
 // live/playback state exposed for the browser tests and for anyone debugging on a phone
-const w = window as unknown as { __console: { live?: { delayMs: number | null; fragments: number; error: string | null }; play?: { error: string | null; loaded: number; gapsSkipped: number } } };
+const w = window as unknown as { __console: { live?: { delayMs: number | null; fragments: number; error: string | null }; play?: { error: string | null; loaded: number; skipped: string[] } } };
 w.__console = {};
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -170,7 +170,7 @@ async function playPage(cam: string, q: URLSearchParams) {
   <div class="bar" id="pbar">${d.segments.map((s) => `<div class="run" style="left:${pct(s.start)};width:${wid(s.start, s.end)}"></div>`).join('')}${d.gaps.map((g) => `<div class="gap" title="${esc(g.reason)}" style="left:${pct(g.start)};width:${wid(g.start, g.end)}"></div>`).join('')}<div class="head" id="phead"></div></div>
   <p id="play-status" class="muted"></p>
   <table>${d.gaps.map((g) => `<tr class="fail"><td>${L('缺失', 'gap')}</td><td>${hhmm(g.start)}–${hhmm(g.end)}</td><td>${esc(g.reason)}</td></tr>`).join('')}</table></div>`);
-  const st = (w.__console.play = { error: null as string | null, loaded: 0, gapsSkipped: 0 });
+  const st = (w.__console.play = { error: null as string | null, loaded: 0, skipped: [] as string[] });
   const status = document.getElementById('play-status')!;
   const video = document.getElementById('play') as HTMLVideoElement;
   if (!d.segments.length) { status.innerHTML = L('此时间段没有录像', 'nothing recorded in this range'); return; }
@@ -231,14 +231,23 @@ async function playPage(cam: string, q: URLSearchParams) {
   const tick = setInterval(() => {
     const t = video.currentTime;
     document.getElementById('phead')!.style.left = pct(from + t * 1000);
-    const i = idxAt(t);
-    // inside a gap (between segments): show it and jump to the next recorded second
-    if (i >= 0 && t < tOf(segs[i].start) - 0.05 && !video.seeking) {
-      const g = d.gaps.find((x) => tOf(x.end) >= t && tOf(x.start) <= t + 1);
-      status.innerHTML = `${L('跳过缺失', 'skipping gap')} ${g ? esc(g.reason) : ''}`;
-      st.gapsSkipped++;
-      void seek(segs[i].start);
-    } else if (i < 0 && t > 0 && !video.paused) { video.pause(); status.innerHTML = L('回放结束', 'end of range'); }
+    // the end of the buffered range holding the play head (undefined: the head is outside any)
+    let e: number | undefined;
+    for (let k = 0; k < video.buffered.length; k++) if (video.buffered.start(k) - 0.1 <= t && t <= video.buffered.end(k) + 0.05) e = video.buffered.end(k);
+    const next = segs.find((s) => tOf(s.start) > (e ?? t) - 0.05);
+    if (!video.seeking && (e === undefined || e - t < 0.25)) {
+      // a gap: the next recorded second lies beyond the buffered data by more than a frame or two,
+      // so show it and jump there (a contiguous next segment is just still loading)
+      if (next && tOf(next.start) > (e ?? t) + 0.3) {
+        const g = d.gaps.find((x) => tOf(x.end) >= (e ?? t) && tOf(x.start) <= tOf(next.start));
+        status.innerHTML = `${L('跳过缺失', 'skipping gap')} ${g ? `${hhmm(g.start)}–${hhmm(g.end)} ${esc(g.reason)}` : ''}`;
+        st.skipped.push(g?.reason ?? '');
+        void seek(next.start);
+      } else if (!next && e !== undefined && !video.paused) {
+        video.pause();
+        status.innerHTML = L('回放结束', 'end of range');
+      }
+    }
     void ensure();
   }, 250);
   await seek(Math.max(at, segs[0].start));

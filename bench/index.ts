@@ -1,5 +1,6 @@
 import { checkinBench } from './checkin.js';
 import { complianceBench } from './compliance.js';
+import { consoleBench } from './console.js';
 import { daemonBench } from './daemon.js';
 import { lessonsBench } from './lessons.js';
 import { recorderBench } from './recorder.js';
@@ -14,4 +15,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, recorderBench, syncBench, visionBench, visionSoak, daemonBench];
+export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, recorderBench, syncBench, visionBench, visionSoak, daemonBench, consoleBench];

@@ -261,7 +261,7 @@ async function classesPage() {
 }
 
 interface Finding { rule: string; lesson?: string; trainee?: string; message: string; messageZh: string; advisory?: boolean }
-const findings = (v: Finding[], cls: string) => v.map((f) => `<li class="${cls}"><b>${esc(f.rule)}</b> ${esc(f.messageZh)}<span class="en">${esc(f.message)}</span></li>`).join('');
+const findings = (v: Finding[], cls: string) => v.map((f) => `<li class="${cls}"><b>${esc(f.rule)}</b>${f.trainee ? ` ${esc(f.trainee)}` : ''} ${esc(f.messageZh)}<span class="en">${esc(f.message)}</span></li>`).join('');
 
 async function classPage(id: string) {
   const d = await api<{ class: { name: string | null } | null; roster: Array<{ id: string; name: string | null }>; lessons: Array<{ id: string; kind: string; start: number; end: number }>; checkins: Array<{ at: number; terminal: string; trainee: string }>; unknown: Array<{ at: number; terminal: string; person: string }>;

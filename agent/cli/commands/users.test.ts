@@ -11,7 +11,7 @@ import { Store } from '../../store/store.js';
 const CLI = path.join(PACKAGE_ROOT, 'dist', 'agent', 'cli', 'main.js');
 let tmp: string;
 function run(args: string[], input?: string) {
-  const env = { ...process.env, LANG: 'en_US.UTF-8' };
+  const env: NodeJS.ProcessEnv = { ...process.env, LANG: 'en_US.UTF-8' };
   delete env.CLASSROOM_AGENT_PASSWORD;
   const r = spawnSync(process.execPath, [CLI, '--state', tmp, ...args], { encoding: 'utf8', input, env });
   return { code: r.status, out: r.stdout, err: r.stderr };

@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -164,5 +167,36 @@ describe('console server', () => {
     const { cookie } = await login(base, 'tech');
     expect(await ws({ cookie, origin: 'http://evil.example' })).toBe(403);
     expect(await ws({ cookie, origin: base })).toBe(101);
+  });
+
+  it('speaks HTTPS with the box certificate, and the cookie is Secure', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-tls-'));
+    const cert = path.join(dir, 'box.crt');
+    const key = path.join(dir, 'box.key');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=box', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const { ctx, con } = await start({ tls: { cert, key } });
+    stop = async () => (await con.stop(), ctx.cleanup(), fs.rmSync(dir, { recursive: true, force: true }));
+    const ca = fs.readFileSync(cert);
+    const res = await new Promise<{ status: number; cookie: string; hsts: string }>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port: con.port, path: '/api/login', method: 'POST', ca, headers: { 'content-type': 'application/json' } }, (r) => {
+        r.resume();
+        resolve({ status: r.statusCode ?? 0, cookie: String(r.headers['set-cookie'] ?? ''), hsts: String(r.headers['strict-transport-security'] ?? '') });
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ user: 'tech', password: PW }));
+    });
+    expect(res.status).toBe(200);
+    expect(res.cookie).toMatch(/; Secure/);
+    expect(res.hsts).toContain('max-age');
+    // plain HTTP on the TLS port gets nowhere
+    await expect(fetch(`http://127.0.0.1:${con.port}/api/me`)).rejects.toThrow();
+  });
+
+  it('refuses to start with a certificate it cannot read, naming console.tls', async () => {
+    const ctx = makeContext({ console: { listen: { host: '127.0.0.1', port: 0 }, tls: { cert: '/nonexistent/box.crt', key: '/nonexistent/box.key' } } });
+    new ConsoleRepo(ctx.store).addUser('tech', 'technician', await hashPassword(PW));
+    const con = new ConsoleServer(ctx);
+    stop = async () => (await con.stop(), ctx.cleanup());
+    await expect(con.start()).rejects.toThrow(/console\.tls/);
   });
 });

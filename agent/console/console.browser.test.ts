@@ -137,6 +137,13 @@ describe('console in headless Chromium', () => {
     // printed, not asserted: the figure depends on the machine's load (target ≤ 2 s)
     console.log(`live view delay vs the camera's stream clock: median ${(sorted[sorted.length >> 1] / 1000).toFixed(2)} s, max ${(sorted[sorted.length - 1] / 1000).toFixed(2)} s (target ≤ 2 s; ${delays.length} samples, under load)`);
     await page.screenshot({ path: path.join(ART, 'live.png'), fullPage: true });
+    // every camera on one page
+    await page.goto(`${base}/#/live`);
+    await page.waitForFunction(() => (document.getElementById('live-0') as HTMLVideoElement)?.currentTime > 0.3, null, { timeout: 30_000 });
+    await page.screenshot({ path: path.join(ART, 'live-all.png'), fullPage: true });
+    await page.goto(`${base}/#/cameras`);
+    await page.waitForSelector('a[href="#/live/cam-1"]');
+    await page.screenshot({ path: path.join(ART, 'cameras.png'), fullPage: true });
     await page.close();
   });
 

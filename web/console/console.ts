@@ -9,6 +9,13 @@ const nav = document.getElementById('nav')!;
 
 interface Me { user: string; role: string; can: string[]; now?: number }
 let me: Me | undefined;
+/** the box's clock minus this device's, measured when /api/me answers (phones' clocks drift) */
+let skewMs = 0;
+async function fetchMe(): Promise<Me> {
+  const m = await api<Me>('/api/me');
+  if (m.now) skewMs = m.now - Date.now();
+  return m;
+}
 let cleanup: (() => void) | undefined;
 
 // live/playback state exposed for the browser tests and for anyone debugging on a phone
@@ -37,7 +44,7 @@ function show(html: string) { app.innerHTML = html; }
 function fail(e: unknown) { if (!(e instanceof HttpError && e.status === 401)) show(`<div class="err" id="error">${esc((e as Error).message)}</div>`); }
 
 function drawNav() {
-  const links: [string, string, string, string?][] = [['#/today', '今日', 'Today'], ['#/cameras', '摄像头', 'Cameras'], ['#/classes', '班次', 'Classes'], ['#/box', '本机', 'Box', 'box'], ['#/access', '访问记录', 'Access log', 'audit']];
+  const links: [string, string, string, string?][] = [['#/today', '今日', 'Today'], ['#/live', '实时', 'Live'], ['#/cameras', '摄像头', 'Cameras'], ['#/classes', '班次', 'Classes'], ['#/box', '本机', 'Box', 'box'], ['#/access', '访问记录', 'Access log', 'audit']];
   nav.innerHTML = `<b>课堂取证控制台<span class="en">Classroom console</span></b>` + (me
     ? links.filter(([, , , need]) => !need || me!.can.includes(need)).map(([h, zh, en]) => `<a href="${h}" class="${location.hash.startsWith(h) ? 'on' : ''}">${L(zh, en)}</a>`).join('') + `<a href="#/logout">${esc(me.user)} · ${L('退出', 'Log out')}</a>`
     : '');
@@ -51,7 +58,7 @@ function loginPage() {
     const f = new FormData(ev.target as HTMLFormElement);
     const r = await fetch('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user: f.get('user'), password: f.get('password') }) });
     if (!r.ok) { document.getElementById('msg')!.innerHTML = `<p class="err">${esc(((await r.json().catch(() => ({}))) as { error?: string }).error ?? r.status)}</p>`; return; }
-    me = await api<Me>('/api/me');
+    me = await fetchMe();
     location.hash = '#/today';
   });
 }
@@ -89,13 +96,22 @@ async function camerasPage() {
 async function livePage(cam: string) {
   show(`<div class="card"><h2>${L('实时画面', 'Live')} · ${esc(cam)}</h2><video id="live" muted autoplay playsinline></video>
   <p id="live-status" class="muted">${L('连接中', 'connecting')}…</p></div>`);
-  const video = document.getElementById('live') as HTMLVideoElement;
-  const status = document.getElementById('live-status')!;
   const st = (w.__console.live = { delayMs: null as number | null, fragments: 0, error: null as string | null });
+  cleanup = await mountLive(cam, document.getElementById('live') as HTMLVideoElement, document.getElementById('live-status')!, st);
+}
+
+/** Every camera live on one page: one WebSocket each, the box reads each camera's file once. */
+async function liveAllPage() {
+  const cams = await api<Array<{ id: string; name: string }>>('/api/cameras');
+  show(`<div class="row">${cams.map((c, i) => `<div class="card"><h3>${esc(c.name)} <span class="muted">${esc(c.id)}</span></h3><video id="live-${i}" muted autoplay playsinline></video><p id="live-status-${i}" class="muted"></p><a href="#/live/${enc(c.id)}">${L('放大', 'Full view')}</a></div>`).join('')}</div>`);
+  const stops = await Promise.all(cams.map((c, i) => mountLive(c.id, document.getElementById(`live-${i}`) as HTMLVideoElement, document.getElementById(`live-status-${i}`)!, { delayMs: null, fragments: 0, error: null })));
+  cleanup = () => stops.forEach((f) => f());
+}
+
+async function mountLive(cam: string, video: HTMLVideoElement, status: HTMLElement, st: { delayMs: number | null; fragments: number; error: string | null }): Promise<() => void> {
   const ms = new MediaSource();
   video.src = URL.createObjectURL(ms);
   await new Promise((r) => ms.addEventListener('sourceopen', r, { once: true }));
-  const skew = (me?.now ?? Date.now()) - Date.now(); // box clock minus this device's clock (from /api/me)
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/live/${enc(cam)}`);
   ws.binaryType = 'arraybuffer';
   let header: { kind: string; codec?: string; seconds?: number; readAt?: number } | undefined;
@@ -149,10 +165,10 @@ async function livePage(cam: string) {
     for (const x of map) if (x.t0 <= video.currentTime + 0.01) m = x;
     if (!m || st.error) return;
     // the picture on screen was taken at wall + (currentTime - t0); delay is the box's now minus that
-    st.delayMs = Date.now() + skew - (m.wall + (video.currentTime - m.t0) * 1000);
+    st.delayMs = Date.now() + skewMs - (m.wall + (video.currentTime - m.t0) * 1000);
     status.innerHTML = `${L('延迟约', 'delay about')} <b id="delay">${(st.delayMs / 1000).toFixed(1)} s</b> · ${L('片段', 'fragments')} ${st.fragments}`;
   }, 500);
-  cleanup = () => { clearInterval(tick); ws.close(); URL.revokeObjectURL(video.src); };
+  return () => { clearInterval(tick); ws.close(); URL.revokeObjectURL(video.src); };
 }
 
 // ---- playback ----
@@ -323,13 +339,13 @@ async function route() {
   try {
     if (parts[0] === 'logout') { await fetch('/api/logout', { method: 'POST' }); me = undefined; location.hash = '#/login'; return; }
     if (!me && parts[0] !== 'login') {
-      try { me = await api<Me>('/api/me'); } catch { return; }
+      try { me = await fetchMe(); } catch { return; }
     }
     drawNav();
     switch (parts[0]) {
       case 'login': return loginPage();
       case 'cameras': return await camerasPage();
-      case 'live': return await livePage(parts[1]);
+      case 'live': return parts[1] ? await livePage(parts[1]) : await liveAllPage();
       case 'play': return await playPage(parts[1], q);
       case 'classes': return await classesPage();
       case 'class': return await classPage(parts[1]);

@@ -10,6 +10,8 @@ export type LiveMessage =
 
 export type Viewer = (m: LiveMessage) => void;
 
+const MAX_GOP_BYTES = 16 * 1024 * 1024;
+
 /** The newest segment file under <video>/<camera>/<day>/, by name (= run start, then number). */
 export function newestSegment(cameraDir: string): string | undefined {
   let days: string[];
@@ -44,6 +46,7 @@ export class LiveFeed {
   private gop: Array<Extract<LiveMessage, { kind: 'fragment' }>> = [];
   private idlePolls = 0;
   private quiet = false;
+  private gopBytes = 0;
   private buf = Buffer.alloc(1 << 20);
   /** fragments read since the feed started (for tests and the bench) */
   fragments = 0;
@@ -152,8 +155,14 @@ export class LiveFeed {
   private fragment(info: FragmentInfo, data: Buffer, readAt: number): void {
     this.fragments++;
     const m = { kind: 'fragment' as const, key: info.key, seconds: info.seconds, readAt, data };
-    if (info.key) this.gop = [m];
-    else if (this.gop.length) this.gop.push(m);
+    if (info.key) (this.gop = [m]), (this.gopBytes = data.length);
+    else if (this.gop.length) {
+      this.gop.push(m);
+      this.gopBytes += data.length;
+      // a camera that stops sending keyframes must not grow the box's memory: joiners then wait
+      // for the next keyframe instead
+      if (this.gopBytes > MAX_GOP_BYTES) (this.gop = []), (this.gopBytes = 0);
+    }
     this.send(m);
   }
 

@@ -329,7 +329,8 @@ export class ConsoleServer implements Module {
   private watch(ws: WebSocket, s: Session, req: http.IncomingMessage, camera: string): void {
     this.access(s, req, 'live', camera, 'ok');
     const feed = this.hub.feed(camera);
-    let skipping = false;
+    // a viewer starts at a keyframe (the feed hands out its last one first)
+    let skipping = true;
     const send = (m: LiveMessage) => {
       if (ws.readyState !== ws.OPEN) return;
       if (m.kind === 'fragment') {

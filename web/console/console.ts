@@ -41,7 +41,9 @@ async function api<T>(p: string): Promise<T> {
 }
 
 function show(html: string) { app.innerHTML = html; }
-function fail(e: unknown) { if (!(e instanceof HttpError && e.status === 401)) show(`<div class="err" id="error">${esc((e as Error).message)}</div>`); }
+/** The box answers "English / 中文"; the page puts the Chinese first. */
+const zhFirst = (m: string) => m.replace(/^(.*?) \/ (.*[\u4e00-\u9fff].*)$/s, '$2 / $1');
+function fail(e: unknown) { if (!(e instanceof HttpError && e.status === 401)) show(`<div class="err" id="error">${esc(zhFirst((e as Error).message))}</div>`); }
 
 function drawNav() {
   const links: [string, string, string, string?][] = [['#/today', '今日', 'Today'], ['#/live', '实时', 'Live'], ['#/cameras', '摄像头', 'Cameras'], ['#/classes', '班次', 'Classes'], ['#/box', '本机', 'Box', 'box'], ['#/access', '访问记录', 'Access log', 'audit']];
@@ -57,7 +59,7 @@ function loginPage() {
     ev.preventDefault();
     const f = new FormData(ev.target as HTMLFormElement);
     const r = await fetch('/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ user: f.get('user'), password: f.get('password') }) });
-    if (!r.ok) { document.getElementById('msg')!.innerHTML = `<p class="err">${esc(((await r.json().catch(() => ({}))) as { error?: string }).error ?? r.status)}</p>`; return; }
+    if (!r.ok) { document.getElementById('msg')!.innerHTML = `<p class="err">${esc(zhFirst(String(((await r.json().catch(() => ({}))) as { error?: string }).error ?? r.status)))}</p>`; return; }
     me = await fetchMe();
     location.hash = '#/today';
   });

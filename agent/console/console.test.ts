@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { makeContext } from '../recorder/testkit.js';
 import { ConsoleRepo } from '../store/console.js';
 import { EvidenceRepo } from '../store/evidence.js';
+import { ClassRepo } from '../store/classes.js';
 import { hashPassword, LoginLimiter, passwordProblem, Sessions, verifyPassword } from './auth.js';
 import { ConsoleServer } from './server.js';
 
@@ -198,5 +199,24 @@ describe('console server', () => {
     const con = new ConsoleServer(ctx);
     stop = async () => (await con.stop(), ctx.cleanup());
     await expect(con.start()).rejects.toThrow(/console\.tls/);
+  });
+
+  it('downloads a class evidence bundle that evaluate reads, recorded as an export', async () => {
+    const { ctx, con, base } = await start();
+    stop = async () => (await con.stop(), ctx.cleanup());
+    const t0 = Date.UTC(2026, 0, 5, 1);
+    new ClassRepo(ctx.store).save(
+      { id: 'C9', timezone: 'Asia/Shanghai', trainees: [{ id: 'T1', name: '张三', terminalIds: [] }], teachers: [{ id: 'K1', certified: true }], lessons: [{ id: 'L1', kind: 'theory', start: t0, end: t0 + 2_700_000, cameras: [], makeUp: false }] },
+      'henan-2025',
+    );
+    const { cookie } = await login(base, 'school');
+    const r = await fetch(`${base}/api/class/C9/bundle`, { headers: { cookie } });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-disposition')).toBe('attachment; filename="evidence-C9.json"');
+    const { parseBundle } = await import('../compliance/bundle.js');
+    expect(parseBundle(await r.json()).class.id).toBe('C9');
+    expect((await fetch(`${base}/api/class/NOPE/bundle`, { headers: { cookie } })).status).toBe(404);
+    const acc = new ConsoleRepo(ctx.store).access().filter((a) => a.action === 'export:bundle');
+    expect(acc.map((a) => `${a.user} ${a.subject} ${a.outcome}`)).toEqual(['school NOPE failed', 'school C9 ok']);
   });
 });

@@ -3,6 +3,7 @@ import { complianceBench } from './compliance.js';
 import { consoleBench } from './console.js';
 import { daemonBench } from './daemon.js';
 import { lessonsBench } from './lessons.js';
+import { provinceBench } from './province.js';
 import { recorderBench } from './recorder.js';
 import { storeBench } from './store.js';
 import { syncBench } from './sync.js';
@@ -15,4 +16,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, recorderBench, syncBench, visionBench, visionSoak, daemonBench, consoleBench];
+export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, recorderBench, syncBench, visionBench, visionSoak, daemonBench, provinceBench, consoleBench];

@@ -15,6 +15,7 @@ import { ConsoleRepo, ConsoleViews } from '../store/console.js';
 import { Outbox } from '../store/outbox.js';
 import { RecordingRepo } from '../store/recordings.js';
 import { parseInit, parseMoof } from './fmp4.js';
+import { ExportError, exportVideo, manifestPathOf } from '../recorder/export.js';
 import { union } from '../compliance/intervals.js';
 
 /**
@@ -29,7 +30,7 @@ export type Action = 'view' | 'export' | 'box' | 'audit';
 export type Output =
   | { kind: 'json'; body: unknown }
   | { kind: 'download'; type: string; filename: string; body: string | Buffer }
-  | { kind: 'file'; file: string; type: string };
+  | { kind: 'file'; file: string; type: string; /** set: a download, not an inline play */ filename?: string };
 
 export interface Route {
   /** the permission it needs (server.ts CAN) */
@@ -97,6 +98,11 @@ export class ConsoleApi {
       const cam = q.get('camera') ?? '';
       return { need: 'view', action: 'view:recordings', subject: `${cam} ${q.get('from')}-${q.get('to')}`, run: () => this.json(this.recordings(cam, timeParam(q, 'from'), timeParam(q, 'to'))) };
     }
+    if (a === 'clip' && !b) {
+      const cam = q.get('camera') ?? '';
+      const part = q.get('part') === 'manifest' ? 'manifest' : 'video';
+      return { need: 'export', action: `export:clip-${part}`, subject: `${cam} ${q.get('from')}-${q.get('to')}`, run: () => this.clip(cam, timeParam(q, 'from'), timeParam(q, 'to'), part) };
+    }
     if (a === 'segment' && b && /^\d+$/.test(b) && !c) return { need: 'view', action: 'playback', subject: `segment ${b}`, run: () => this.segment(Number(b)) };
     if (a === 'box' && !b) return { need: 'box', action: 'view:box', subject: '', run: async () => this.json(await this.box()) };
     if (a === 'access' && !b) return { need: 'audit', action: 'view:access', subject: '', run: () => this.json(new ConsoleRepo(this.ctx.store).access(0, 500)) };
@@ -147,6 +153,34 @@ export class ConsoleApi {
     const file = path.resolve(s.path);
     if (!file.startsWith(path.resolve(this.ctx.paths.video) + path.sep)) throw notFound('recording outside the video folder / 录像不在录像目录中');
     return { kind: 'file', file, type: 'video/mp4' };
+  }
+
+  /**
+   * A clip of a range with its manifest: `export-video`'s own function (stream copy across
+   * segments, gaps listed, SHA-256 of every source and of the clip). Exported once per range
+   * into the state folder and served from there for both parts; older clips are removed.
+   */
+  private async clip(camera: string, from: number, to: number, part: 'video' | 'manifest'): Promise<Output> {
+    if (!ID.test(camera)) throw bad('camera', 'unknown camera / 未知摄像头');
+    if (to <= from || to - from > 4 * 3_600_000) throw bad('to', 'a clip is at most 4 hours / 片段最长 4 小时');
+    const dir = path.join(this.ctx.paths.state, 'console-clips');
+    fs.mkdirSync(dir, { recursive: true });
+    for (const f of fs.readdirSync(dir)) {
+      const p = path.join(dir, f);
+      if (this.ctx.now() - fs.statSync(p).mtimeMs > 3_600_000) fs.rmSync(p, { force: true });
+    }
+    const name = `${camera}_${from}_${to}.mp4`;
+    const out = path.join(dir, name);
+    if (!fs.existsSync(manifestPathOf(out))) {
+      try {
+        await exportVideo({ repo: new RecordingRepo(this.ctx.store), camera, from, to, out, ffmpegPath: this.ctx.cfg.recorder.ffmpegPath, now: this.ctx.now });
+      } catch (err) {
+        if (err instanceof ExportError) throw err.kind === 'nothing recorded' ? notFound(`${err.message} / 此时段没有录像`) : bad('clip', `${err.message} / 导出失败`);
+        throw err;
+      }
+    }
+    if (part === 'manifest') return { kind: 'download', type: 'application/json; charset=utf-8', filename: `${name}.manifest.json`, body: fs.readFileSync(manifestPathOf(out)) };
+    return { kind: 'file', file: out, type: 'video/mp4', filename: name };
   }
 
   private evidence(classId: string) {

@@ -174,6 +174,15 @@ describe('console in headless Chromium', () => {
     expect(st.play.skipped).toContain('agent stopped');
     expect(await page.locator('#pbar .gap').count()).toBeGreaterThan(0);
     await page.screenshot({ path: path.join(ART, 'playback.png'), fullPage: true });
+    // the clip of the range with its manifest (export-video's function): every source, the gap
+    const man = await page.request.get(`${base}/api/clip?camera=cam-1&from=${from}&to=${to}&part=manifest`);
+    expect(man.status()).toBe(200);
+    const m = await man.json();
+    expect(m.sources.length).toBe(segs.filter((x) => x.end_ms > x.start_ms && x.start_ms < to && x.end_ms > from).length);
+    expect(m.gaps.map((g: { reason: string }) => g.reason)).toContain('agent stopped');
+    const clip = await page.request.get(`${base}/api/clip?camera=cam-1&from=${from}&to=${to}`);
+    expect(clip.status()).toBe(200);
+    expect((await clip.body()).length).toBe(m.clip.bytes);
     await page.close();
   });
 

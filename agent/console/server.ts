@@ -238,6 +238,7 @@ export class ConsoleServer implements Module {
         res.end(out.body);
         return;
       }
+      if (out.filename) res.setHeader('Content-Disposition', `attachment; filename="${out.filename}"`);
       return this.sendFile(req, res, out.file, out.type);
     } catch (err) {
       if (err instanceof InputError) {

@@ -187,6 +187,7 @@ async function playPage(cam: string, q: URLSearchParams) {
   <video id="play" muted playsinline controls></video>
   <div class="bar" id="pbar">${d.segments.map((s) => `<div class="run" style="left:${pct(s.start)};width:${wid(s.start, s.end)}"></div>`).join('')}${d.gaps.map((g) => `<div class="gap" title="${esc(g.reason)}" style="left:${pct(g.start)};width:${wid(g.start, g.end)}"></div>`).join('')}<div class="head" id="phead"></div></div>
   <p id="play-status" class="muted"></p>
+  <p><a id="clip" href="/api/clip?camera=${enc(cam)}&from=${from}&to=${to}" download>${L('下载片段', 'Download clip')}</a> · <a id="clip-manifest" href="/api/clip?camera=${enc(cam)}&from=${from}&to=${to}&part=manifest" download>${L('清单', 'manifest')}</a></p>
   <table>${d.gaps.map((g) => `<tr class="fail"><td>${L('缺失', 'gap')}</td><td>${hhmm(g.start)}–${hhmm(g.end)}</td><td>${esc(g.reason)}</td></tr>`).join('')}</table></div>`);
   const st = (w.__console.play = { error: null as string | null, loaded: 0, skipped: [] as string[] });
   const status = document.getElementById('play-status')!;

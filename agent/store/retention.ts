@@ -10,6 +10,8 @@ import type { Store } from './store.js';
  */
 export const PURGE_PLAN: readonly { table: string; where: string }[] = [
   { table: 'sightings', where: 'expires_ms < @now' },
+  { table: 'checkin_corrections', where: 'expires_ms < @now' },
+  { table: 'terminal_events', where: 'expires_ms < @now' },
   { table: 'checkins', where: 'expires_ms < @now' },
   { table: 'verdicts', where: 'expires_ms < @now' },
   { table: 'alarms', where: 'expires_ms < @now AND cleared_ms IS NOT NULL' },

@@ -1,5 +1,5 @@
 import type { Migration } from '../migrate.js';
-import { checkin, checkin2 } from './checkin.js';
+import { checkin, checkin2, checkin3 } from './checkin.js';
 import { consoleMigration } from './console.js';
 import { foundation } from './foundation.js';
 import { inspection } from './inspection.js';
@@ -10,4 +10,4 @@ import { syncMigration } from './sync.js';
 import { vision } from './vision.js';
 
 /** Every migration, in the order a new box applies them. Append only. */
-export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision, syncMigration, checkin2, retentionChain, inspection, recorderCuts, consoleMigration];
+export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision, syncMigration, checkin2, retentionChain, inspection, recorderCuts, checkin3, consoleMigration];

@@ -8,6 +8,7 @@ import { logger } from './core/log.js';
 import type { Module } from './core/module.js';
 import { SdNotify } from './core/sdnotify.js';
 import { CheckinServer } from './checkin/server.js';
+import { ConsoleServer } from './console/server.js';
 import { Health } from './health/health.js';
 import { Inspection } from './inspection/inspection.js';
 import { LessonMonitor } from './lessons/monitor.js';
@@ -65,6 +66,8 @@ export const MODULE_FACTORIES: ModuleFactory[] = [
   (ctx) => new LessonMonitor(ctx),
   (ctx) => new Retention(ctx),
   (ctx) => new Health(ctx),
+  // last: it only reads what the others write, and stops first
+  (ctx) => new ConsoleServer(ctx),
 ];
 
 export interface DaemonOptions {

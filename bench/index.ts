@@ -1,6 +1,7 @@
 import { checkinBench } from './checkin.js';
 import { edgeBench } from './edge.js';
 import { complianceBench } from './compliance.js';
+import { consoleBench } from './console.js';
 import { daemonBench } from './daemon.js';
 import { evidenceBench } from './evidence.js';
 import { lessonsBench } from './lessons.js';
@@ -18,4 +19,4 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, edgeBench, evidenceBench, recorderBench, syncBench, visionBench, visionSoak, visionAccuracy, daemonBench, provinceBench];
+export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, edgeBench, evidenceBench, recorderBench, syncBench, visionBench, visionSoak, visionAccuracy, daemonBench, provinceBench, consoleBench];

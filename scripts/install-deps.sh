@@ -12,10 +12,12 @@
 #   postgresql                  the central receiver's server database, for its tests (--with-test-tools)
 #   nginx-light, libnginx-mod-rtmp  a real media server (RTMP in, HLS out) for the remote-inspection tests (--with-test-tools)
 #   systemd                     systemd-notify and systemd-analyze for the unit and sd_notify tests (--with-test-tools)
+#   chromium, fonts-wqy-zenhei  the console's browser tests drive Debian's headless Chromium (playwright-core); the CJK
+#                               font makes the Chinese of its screenshots readable (--with-test-tools)
 set -euo pipefail
 pkgs=(ffmpeg util-linux openssl python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-x gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-libav)
-[ "${1:-}" = "--with-test-tools" ] && pkgs+=(mosquitto iproute2 procps systemd nginx-light libnginx-mod-rtmp postgresql)
+[ "${1:-}" = "--with-test-tools" ] && pkgs+=(mosquitto iproute2 procps systemd nginx-light libnginx-mod-rtmp postgresql chromium fonts-wqy-zenhei)
 
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done

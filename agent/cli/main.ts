@@ -14,6 +14,7 @@ import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerSync } from './commands/sync.js';
 import { register as registerStatus } from './commands/status.js';
 import { register as registerVerify } from './commands/verify.js';
+import { register as registerUsers } from './commands/users.js';
 import { register as registerRecordings } from './commands/recordings.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
@@ -32,7 +33,7 @@ const program = new Command('classroom-agent')
   // command line is unusable input, exit 2, like a bad config
   .exitOverride();
 
-for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras, registerCheckins, registerVision, registerRun, registerDemo, registerSync, registerDoctor, registerStatus, registerRecordings, registerVerify]) register(program);
+for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras, registerCheckins, registerVision, registerRun, registerDemo, registerSync, registerDoctor, registerStatus, registerRecordings, registerVerify, registerUsers]) register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -293,6 +293,22 @@ export const configSchema = z
       })
       .strict()
       .default({ tickSeconds: 5, unseenWarnMinutes: 10, lateDebounceSeconds: 5 }),
+    /** the browser console (live view, playback, lesson timelines); it listens only once a user exists (`classroom-agent users add`) */
+    console: z
+      .object({
+        listen: hostPort.default({ host: '0.0.0.0', port: 8443 }),
+        /** HTTPS with these PEM files (the box certificate); without them the console speaks plain HTTP on the school network */
+        tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+        /** a session ends after this long without a request ... */
+        sessionIdleMinutes: z.number().positive().default(30),
+        /** ... or this long after login, whichever comes first */
+        sessionMaxHours: z.number().positive().default(12),
+        /** failed logins allowed per address and per user name within loginWindowMinutes */
+        loginMaxFailures: z.number().int().positive().default(5),
+        loginWindowMinutes: z.number().positive().default(15),
+      })
+      .strict()
+      .default({ listen: { host: '0.0.0.0', port: 8443 }, sessionIdleMinutes: 30, sessionMaxHours: 12, loginMaxFailures: 5, loginWindowMinutes: 15 }),
     retention: z
       .object({
         /** bytes the agent may use for video and database; default: 90 % of the disk */

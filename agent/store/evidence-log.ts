@@ -26,6 +26,8 @@ export const FACTS = {
   trainees: { kind: 'trainee', key: ['class_id', 'id'], cols: ['name', 'terminal_ids', 'has_previous', 'previous_assessed_ms'] },
   teachers: { kind: 'teacher', key: ['class_id', 'id'], cols: ['name', 'certified'] },
   lessons: { kind: 'lesson', key: ['class_id', 'id'], cols: ['kind', 'start_ms', 'end_ms', 'cameras', 'make_up', 'room'] },
+  // who looked at or took away what, through the console (60号: supervision leaves a trace too)
+  console_access: { kind: 'access', key: ['id'], cols: ['at_ms', 'user', 'role', 'action', 'subject', 'remote', 'outcome'] },
   face_consents: { kind: 'consent', key: ['trainee'], cols: ['given_ms', 'recorded_by', 'method', 'guardian', 'note', 'revoked_ms'] },
 } as const satisfies Record<string, { kind: string; key: readonly string[]; cols: readonly string[]; digest?: string }>;
 

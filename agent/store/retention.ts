@@ -24,6 +24,7 @@ export const RETAINED_WITH: Readonly<Record<string, string>> = {
   terminal_state: 'one row per configured terminal, overwritten',
   cameras: 'one row per configured camera, overwritten',
   sync_meta: 'sync bookkeeping (cursors), overwritten',
+  console_users: 'one row per console user, removed by `users remove`',
 };
 
 export const PURGE_PLAN: readonly { table: string; where: string }[] = [
@@ -39,6 +40,7 @@ export const PURGE_PLAN: readonly { table: string; where: string }[] = [
   { table: 'face_descriptors', where: FACE_GONE('face_descriptors') },
   { table: 'checkins', where: 'expires_ms < @now' },
   { table: 'inspection_events', where: 'expires_ms < @now' },
+  { table: 'console_access', where: 'expires_ms < @now' },
   // raw inputs: their retention, once no check-in points at them any more
   { table: 'raw_inputs', where: 'expires_ms < @now AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.raw_id = raw_inputs.id)' },
   { table: 'verdicts', where: 'expires_ms < @now' },

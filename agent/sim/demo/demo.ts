@@ -9,6 +9,8 @@ import type { AgentContext } from '../../core/context.js';
 import { formatIso } from '../../core/time.js';
 import { Daemon } from '../../daemon.js';
 import { ClassRepo } from '../../store/classes.js';
+import { ConsoleRepo } from '../../store/console.js';
+import { hashPassword } from '../../console/auth.js';
 import { DEMO_TIMETABLE } from './classroom.js';
 import { ClassroomRig } from './rig.js';
 
@@ -105,8 +107,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
   try {
     await rig.start();
-    daemon = new Daemon({ cfg: rig.cfg, onContext: progress });
+    // a demo login for the console (inspector: sees every page, changes nothing)
+    const demoPassword = 'demo-2025';
+    const demoHash = await hashPassword(demoPassword);
+    daemon = new Daemon({
+      cfg: rig.cfg,
+      onContext: (ctx) => {
+        new ConsoleRepo(ctx.store).addUser('demo', 'inspector', demoHash);
+        progress(ctx);
+      },
+    });
     await daemon.start();
+    const c = rig.cfg.console.listen;
+    log(`控制台 http://${c.host}:${c.port}/ 用户 demo 密码 ${demoPassword}（检查人员角色，只读）`, `console http://${c.host}:${c.port}/ user demo password ${demoPassword} (inspector role, read-only)`);
     const failed = daemon.failed();
     log(`守护进程已启动${failed.length ? `（失败模块：${failed.join(', ')}）` : ''}`, `daemon running${failed.length ? ` (failed modules: ${failed.join(', ')})` : ''}`);
     const plan = rig.importClass({ leadSeconds: o.leadSeconds ?? DEMO_TIMETABLE.leadSeconds, lessonSeconds: o.lessonSeconds ?? DEMO_TIMETABLE.lessonSeconds, breakSeconds: o.breakSeconds ?? DEMO_TIMETABLE.breakSeconds });

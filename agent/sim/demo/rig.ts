@@ -89,6 +89,8 @@ export class ClassroomRig {
     this.say(`MQTT 代理 ${this.brokerUrl}，省信息系统（参考接收端）已连接`, `MQTT broker ${this.brokerUrl}; provincial system (reference receiver) connected`);
 
     const checkinPort = await freePort();
+    // the console on loopback only: the demo's login is printed on the screen
+    const consolePort = Number(process.env.DEMO_CONSOLE_PORT) || (await freePort());
     this.cfg = configSchema.parse({
       box: { id: 'demo-box-01', room: 'room-101' },
       paths: { state: dir },
@@ -96,6 +98,7 @@ export class ClassroomRig {
       cameras: [{ id: 'cam-1', name: '101 教室前方 / room 101 front', onvif: { host: '127.0.0.1', port: this.camera.httpPort, username: 'admin', password: CAMERA_PW } }],
       recorder: { segmentSeconds: 10 },
       checkin: { listen: { host: '127.0.0.1', port: checkinPort }, healthIntervalMs: 10_000, quietMinutes: 2 },
+      console: { listen: { host: '127.0.0.1', port: consolePort } },
       terminals: [{ id: 'gate-1', protocol: 'zkteco', serial: TERMINAL_SN, timezone: 'Asia/Shanghai' }],
       vision: { enabled: this.o.vision ?? true, ...DEMO_VISION },
       sync: { url: this.brokerUrl, topicPrefix: prefix, ackTimeoutMs: 5000, reconnectMaxMs: 5000 },

@@ -9,10 +9,21 @@
 #   mosquitto                   the real MQTT broker of the integration tests (--with-test-tools)
 #   openssl, iproute2, procps   test certificates, network namespaces, process checks (--with-test-tools)
 #   systemd                     systemd-notify and systemd-analyze for the unit and sd_notify tests (--with-test-tools)
+#   mount                       mount/umount of the full-disk test's tmpfs (--with-test-tools)
 set -euo pipefail
 pkgs=(ffmpeg util-linux python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-x gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-libav)
-[ "${1:-}" = "--with-test-tools" ] && pkgs+=(mosquitto openssl iproute2 procps systemd)
+test_tools=0 list=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-test-tools) test_tools=1 ;;
+    # prints the list, installs nothing: scripts/install-deps.test.ts checks the code against it
+    --list) list=1 ;;
+    *) echo "unknown option / 未知选项: $arg (use --with-test-tools, --list)" >&2; exit 2 ;;
+  esac
+done
+[ "$test_tools" = 1 ] && pkgs+=(mosquitto openssl iproute2 procps systemd mount)
+if [ "$list" = 1 ]; then printf '%s\n' "${pkgs[@]}"; exit 0; fi
 
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done

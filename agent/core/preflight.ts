@@ -21,6 +21,14 @@ export const COMMAND_PACKAGES: Record<string, string> = {
   'gst-inspect-1.0': 'gstreamer1.0-tools',
   mount: 'mount',
   umount: 'mount',
+  // the install test (root): throwaway users, ownership checks
+  useradd: 'passwd',
+  userdel: 'passwd',
+  groupdel: 'passwd',
+  nologin: 'login',
+  chown: 'coreutils',
+  id: 'coreutils',
+  find: 'findutils',
 };
 
 /** A program or library the machine lacks, with the Debian package that brings it. */

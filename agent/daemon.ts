@@ -9,6 +9,7 @@ import type { Module } from './core/module.js';
 import { SdNotify } from './core/sdnotify.js';
 import { CheckinServer } from './checkin/server.js';
 import { Health } from './health/health.js';
+import { Inspection } from './inspection/inspection.js';
 import { LessonMonitor } from './lessons/monitor.js';
 import { Recorder } from './recorder/recorder.js';
 import { SyncClient } from './sync/client.js';
@@ -47,6 +48,8 @@ export type ModuleFactory = (ctx: AgentContext) => Module | null | undefined;
  */
 export const MODULE_FACTORIES: ModuleFactory[] = [
   (ctx) => (ctx.cfg.sync.enabled ? new SyncClient(ctx) : null),
+  // right after sync: its requests come over MQTT, and it stops its pushes before sync goes
+  (ctx) => (ctx.cfg.sync.enabled && ctx.cfg.inspection.enabled ? new Inspection(ctx) : null),
   (ctx) => new Recorder(ctx),
   (ctx) => new CheckinServer(ctx),
   (ctx) => (ctx.cfg.vision.enabled ? new VisionModule(ctx) : null),

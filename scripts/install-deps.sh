@@ -8,6 +8,8 @@
 #                               gstreamer1.0-x brings clockoverlay/textoverlay, which the test pattern burns in
 #   mosquitto                   the real MQTT broker of the integration tests (--with-test-tools)
 #   openssl, iproute2, procps   test certificates, network namespaces, process checks (--with-test-tools)
+#   postgresql                  the central receiver's server database, for its tests (--with-test-tools)
+#   nginx-light, libnginx-mod-rtmp  a real media server (RTMP in, HLS out) for the remote-inspection tests (--with-test-tools)
 #   systemd                     systemd-notify and systemd-analyze for the unit and sd_notify tests (--with-test-tools)
 #   mount                       mount/umount of the full-disk test's tmpfs (--with-test-tools)
 set -euo pipefail
@@ -22,7 +24,7 @@ for arg in "$@"; do
     *) echo "unknown option / 未知选项: $arg (use --with-test-tools, --list)" >&2; exit 2 ;;
   esac
 done
-[ "$test_tools" = 1 ] && pkgs+=(mosquitto openssl iproute2 procps systemd mount)
+[ "$test_tools" = 1 ] && pkgs+=(mosquitto openssl iproute2 procps systemd mount nginx-light libnginx-mod-rtmp postgresql)
 if [ "$list" = 1 ]; then printf '%s\n' "${pkgs[@]}"; exit 0; fi
 
 missing=()

@@ -22,7 +22,12 @@ const base = fs
   .split('\n')
   .map((l) => l.trim())
   .filter((l) => l && !l.startsWith('#'));
-const provided = new Set([...listed, ...base]);
+// and what those packages bring with them (nginx-light installs nginx, which holds /usr/sbin/nginx)
+const depends = spawnSync('dpkg-query', ['-W', '-f', '${Depends}\n', ...listed], { encoding: 'utf8' })
+  .stdout.split(/[\n,|]/)
+  .map((d) => d.trim().split(/[\s:(]/)[0]!)
+  .filter(Boolean);
+const provided = new Set([...listed, ...base, ...depends]);
 
 /**
  * The Debian package owning each file, in one `dpkg -S` (it reads every file list: one call,

@@ -95,13 +95,11 @@ describe.skipIf(!isRoot)('install.sh from a tree owned by another user (root, th
       expect([cfg.uid, cfg.mode & 0o777]).toEqual([0, 0o640]);
       expect(fs.readFileSync(path.join(dirs.ETC_DIR, 'agent.yaml'), 'utf8')).toContain(`state: ${dirs.STATE_DIR}`);
       // every path moved: the unit and the command point into the confined install
+      // this Node when supported, else the Node 22 that install.sh fetched from the npm registry
+      const node = Number(process.versions.node.split('.')[0]) >= 22 ? process.execPath : `${dirs.PREFIX}/node/bin/node`;
+      if (node !== process.execPath) expect(execFileSync(node, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).trim()).toBe('22');
       const unitText = fs.readFileSync(path.join(dirs.UNIT_DIR, 'classroom-agent.service'), 'utf8');
-      for (const want of [
-        `ExecStart=${process.execPath} ${dirs.PREFIX}/dist/agent/cli/main.js run --config ${dirs.ETC_DIR}/agent.yaml`,
-        `ReadWritePaths=${dirs.STATE_DIR}`,
-        `User=${svc}`,
-        'MemoryMax=',
-      ])
+      for (const want of [`ExecStart=${node} ${dirs.PREFIX}/dist/agent/cli/main.js run --config ${dirs.ETC_DIR}/agent.yaml`, `ReadWritePaths=${dirs.STATE_DIR}`, `User=${svc}`, 'MemoryMax='])
         expect(unitText).toContain(want);
       expect(fs.readFileSync(path.join(dirs.BIN_DIR, 'classroom-agent'), 'utf8')).toContain(`${dirs.PREFIX}/dist/agent/cli/main.js`);
     } finally {

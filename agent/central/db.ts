@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { WireRecord } from '../sync/contract.js';
+import { isLastPart, joinParts, type CentralStore, type PartLike } from './store.js';
 
 /**
  * The reference central receiver's own database.
@@ -70,6 +71,18 @@ CREATE TABLE IF NOT EXISTS released (
   seq INTEGER NOT NULL,
   released_ms INTEGER NOT NULL
 );
+-- v1.1: records that travelled as 'part' records, joined again (record_id is the whole record's)
+CREATE TABLE IF NOT EXISTS assembled (
+  box TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  data TEXT,
+  valid INTEGER NOT NULL,
+  error TEXT,
+  last_seq INTEGER NOT NULL,
+  PRIMARY KEY (box, record_id)
+);
 CREATE TABLE IF NOT EXISTS conflicts (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   box TEXT NOT NULL,
@@ -80,7 +93,7 @@ CREATE TABLE IF NOT EXISTS conflicts (
 );
 `;
 
-export class CentralDb {
+export class CentralDb implements CentralStore {
   readonly db: Database.Database;
   private insRecord;
   private getById;
@@ -96,6 +109,9 @@ export class CentralDb {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
+    // v1.1 status fields, added to databases made by 1.0 receivers
+    const cols = new Set((this.db.prepare('PRAGMA table_info(boxes)').all() as Array<{ name: string }>).map((c) => c.name));
+    for (const c of ['status_contract', 'status_agent_version']) if (!cols.has(c)) this.db.exec(`ALTER TABLE boxes ADD COLUMN ${c} TEXT`);
     this.insRecord = this.db.prepare(
       'INSERT INTO records (box, seq, record_id, type, at_ms, data, valid, error, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     );
@@ -109,7 +125,7 @@ export class CentralDb {
    * Store one batch in one IMMEDIATE transaction (several receivers may share the file), then
    * release what became contiguous. `check` gives a record's data problems ('' when valid).
    */
-  storeBatch(box: string, floor: number, records: readonly WireRecord[], now: number, check: (r: WireRecord) => string, withRows = false): BatchResult {
+  storeBatch(box: string, floor: number, records: readonly WireRecord[], now: number, check: (r: WireRecord, joined?: boolean) => string, withRows = false): BatchResult {
     const run = this.db.transaction((): BatchResult => {
       this.db.prepare('INSERT INTO boxes (box) VALUES (?) ON CONFLICT DO NOTHING').run(box);
       // sequences below the box's floor will never come (pruned after an earlier ack)
@@ -139,8 +155,12 @@ export class CentralDb {
         for (const seq of seqs) {
           if (seq !== next) break;
           this.insReleased.run(box, seq, now);
-          if (withRows) {
-            const row = this.getBySeq.get(box, seq) as { record_id: string; type: string; at_ms: number; data: string; valid: number; error: string | null };
+          const row = this.getBySeq.get(box, seq) as { record_id: string; type: string; at_ms: number; data: string; valid: number; error: string | null };
+          if (row.type === 'part') {
+            // the last part released (parts have consecutive sequences): the whole record is here
+            const whole = this.assemble(box, seq, row, check);
+            if (whole && withRows) res.released.push(whole);
+          } else if (withRows) {
             res.released.push({ box, seq, recordId: row.record_id, type: row.type, at: row.at_ms, data: JSON.parse(row.data), valid: !!row.valid, error: row.error });
           }
           next++;
@@ -159,6 +179,36 @@ export class CentralDb {
   }
 
   /**
+   * When `row` is the last part of a record, join the texts of its parts (the `count` sequences
+   * ending at `seq`), check the whole like any record and keep it in `assembled`. A part set
+   * that does not join (a part missing or foreign, text that is not JSON) is kept as invalid:
+   * its parts are stored and acked, and a human sees the error.
+   */
+  private assemble(box: string, seq: number, row: { record_id: string; at_ms: number; data: string }, check: (r: WireRecord, joined?: boolean) => string): StoredRecord | undefined {
+    const p = JSON.parse(row.data) as PartLike;
+    if (!isLastPart(p)) return undefined;
+    const count = p.count as number;
+    const parts = (this.db.prepare('SELECT type, data FROM records WHERE box = ? AND seq > ? AND seq <= ? ORDER BY seq').all(box, seq - count, seq) as Array<{ type: string; data: string }>).map(
+      (r) => (r.type === 'part' ? (JSON.parse(r.data) as PartLike) : {}),
+    );
+    const joined = joinParts(p, parts);
+    const data = 'data' in joined ? joined.data : null;
+    const rec: WireRecord = { id: String(p.of), seq, type: String(p.type), at: row.at_ms, data };
+    const error = 'error' in joined ? joined.error : check(rec, true) || null;
+    this.db
+      .prepare('INSERT INTO assembled (box, record_id, type, at_ms, data, valid, error, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
+      .run(box, rec.id, rec.type, rec.at, error ? null : JSON.stringify(data), error ? 0 : 1, error, seq);
+    return { box, seq, recordId: rec.id, type: rec.type, at: rec.at, data, valid: !error, error };
+  }
+
+  /** Records that travelled in parts, joined (for checks and readers). */
+  assembled(box: string): Array<{ recordId: string; type: string; data: unknown; valid: boolean; error: string | null }> {
+    return (this.db.prepare('SELECT record_id, type, data, valid, error FROM assembled WHERE box = ? ORDER BY last_seq').all(box) as Array<{ record_id: string; type: string; data: string | null; valid: number; error: string | null }>).map(
+      (r) => ({ recordId: r.record_id, type: r.type, data: r.data === null ? null : JSON.parse(r.data), valid: !!r.valid, error: r.error }),
+    );
+  }
+
+  /**
    * Boxes whose gap has lasted `timeoutMs` and whose last resend request is older than that:
    * claimed atomically so that of several receivers sharing the file only one asks.
    */
@@ -174,19 +224,32 @@ export class CentralDb {
   }
 
   /** Status of a box; a status with a lower session than the stored one is a late will: ignored. */
-  setStatus(box: string, state: string, session: number, at: number, now: number): boolean {
+  setStatus(box: string, state: string, session: number, at: number, now: number, versions: { contract?: string; agentVersion?: string } = {}): boolean {
     const run = this.db.transaction(() => {
       this.db.prepare('INSERT INTO boxes (box) VALUES (?) ON CONFLICT DO NOTHING').run(box);
+      // status_received_ms is when the state became known here: an offline will's `at` is its connection's start
       return this.db
-        .prepare('UPDATE boxes SET status_state = ?, status_session = ?, status_at_ms = ?, status_received_ms = ? WHERE box = ? AND (status_session IS NULL OR status_session <= ?)')
-        .run(state, session, at, now, box, session).changes > 0;
+        .prepare(
+          'UPDATE boxes SET status_state = ?, status_session = ?, status_at_ms = ?, status_received_ms = ?, status_contract = ?, status_agent_version = ? WHERE box = ? AND (status_session IS NULL OR status_session <= ?)',
+        )
+        .run(state, session, at, now, versions.contract ?? '1.0', versions.agentVersion ?? null, box, session).changes > 0;
     });
     return run.immediate();
   }
 
   box(box: string) {
     return this.db.prepare('SELECT * FROM boxes WHERE box = ?').get(box) as
-      | { box: string; next_seq: number; status_state: string | null; status_session: number | null; gap_since_ms: number | null }
+      | {
+          box: string;
+          next_seq: number;
+          status_state: string | null;
+          status_session: number | null;
+          status_at_ms: number | null;
+          status_received_ms: number | null;
+          status_contract: string | null;
+          status_agent_version: string | null;
+          gap_since_ms: number | null;
+        }
       | undefined;
   }
 

@@ -2,14 +2,19 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { logger } from '../core/log.js';
-import { allBoxes, parseTopic, toRanges, topics, type AckMsg, type BatchMsg, type CommandMsg, type StatusMsg, type WireRecord } from '../sync/contract.js';
-import { checkRecordData, parseMessage, validators } from '../sync/schemas.js';
+import { allBoxes, centralStateTopic, CONTRACT_MINOR, parseTopic, toRanges, topics, type AckMsg, type BatchMsg, type CentralStateMsg, type CommandMsg, type ReplyMsg, type StatusMsg, type WireRecord } from '../sync/contract.js';
+import { checkRecordData, issuesOf, parseMessage, validators } from '../sync/schemas.js';
 import { CentralDb, type StoredRecord } from './db.js';
+import { PgCentralDb } from './pg.js';
+import { isPostgresUrl, type CentralStore } from './store.js';
 
 export interface ReceiverOptions {
   url: string;
   prefix: string;
-  /** database file of the receiver (its own, never the box's) */
+  /**
+   * the receiver's database (its own, never the box's): a `postgres://` URL (several instances
+   * on several hosts share it) or an SQLite file's path (one host: the demo, small deployments)
+   */
   db: string;
   /**
    * shared-subscription group: `$share/<group>/...` lets several receivers split the load.
@@ -17,9 +22,16 @@ export interface ReceiverOptions {
    */
   group?: string;
   clientId?: string;
+  /**
+   * this receiving host's name in `<prefix>/_central/<host>/state` (v1.1), default the client id.
+   * Boxes pause sending while every host they know of says offline.
+   */
+  host?: string;
   mqtt?: Partial<IClientOptions>;
   /** how long a hole in a box's sequence may last before asking for a resend */
   reorderTimeoutMs?: number;
+  /** a box's answer to a command (ping, resend, live: several answers share the command's id) */
+  onReply?: (box: string, reply: ReplyMsg) => void;
   /** in-order delivery of each box's records (after dedup and reordering) */
   onRecord?: (r: StoredRecord) => void;
   log?: Logger;
@@ -38,10 +50,12 @@ export interface ReceiverOptions {
  */
 export class CentralReceiver {
   private client?: MqttClient;
-  private db?: CentralDb;
+  private db?: CentralStore;
+  private gapCheck?: Promise<void>;
   private log: Logger;
   private timer?: NodeJS.Timeout;
   private now: () => number;
+  private host = '';
   readonly stats = { batches: 0, records: 0, fresh: 0, duplicates: 0, invalid: 0, refused: 0, resendAsks: 0 };
 
   constructor(private opts: ReceiverOptions) {
@@ -49,18 +63,36 @@ export class CentralReceiver {
     this.now = opts.now ?? Date.now;
   }
 
+  /** The SQLite database (tests and the demo read it directly). */
   get database(): CentralDb {
+    if (!(this.db instanceof CentralDb)) throw new Error(this.db ? 'the receiver stores into PostgreSQL: use .store' : 'receiver not started');
+    return this.db;
+  }
+
+  get store(): CentralStore {
     if (!this.db) throw new Error('receiver not started');
     return this.db;
   }
 
   async start(): Promise<void> {
     validators();
-    this.db = new CentralDb(this.opts.db);
+    if (isPostgresUrl(this.opts.db)) {
+      const pgdb = new PgCentralDb(this.opts.db);
+      await pgdb.init();
+      this.db = pgdb;
+    } else {
+      this.db = new CentralDb(this.opts.db);
+    }
     const group = this.opts.group ?? 'central';
+    const clientId = this.opts.clientId ?? `central-${randomUUID().slice(0, 8)}`;
+    this.host = (this.opts.host ?? clientId).replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);
+    const stateTopic = centralStateTopic(this.opts.prefix, this.host);
+    const state = (online: boolean) => JSON.stringify({ v: 1, host: this.host, online, at: this.now(), contract: CONTRACT_MINOR } satisfies CentralStateMsg);
     const shared = (f: string) => (group ? `$share/${group}/${f}` : f);
     const client = mqtt.connect(this.opts.url, {
-      clientId: this.opts.clientId ?? `central-${randomUUID().slice(0, 8)}`,
+      clientId,
+      // the primary-host pattern of Sparkplug B: a retained state, and a will that says offline
+      will: { topic: stateTopic, payload: Buffer.from(state(false)), qos: 1, retain: true },
       // clean sessions for shared consumers (notes/sync.md §6): a persistent member that is away
       // still takes its share into a queue; the box's ack timeout covers messages lost in flight
       clean: true,
@@ -71,15 +103,19 @@ export class CentralReceiver {
     });
     this.client = client;
     // why override: PUBACK goes to the broker only when this callback runs, i.e. after commit
+    // (mqtt.js handles one packet at a time and waits for cb: a slow database slows the intake)
     client.handleMessage = (packet, cb) => {
-      try {
-        this.onMessage(packet.topic, packet.payload as Buffer);
-      } catch (err) {
-        this.log.error({ err: (err as Error).message, topic: packet.topic }, 'message handling failed');
-      }
-      cb();
+      this.onMessage(packet.topic, packet.payload as Buffer).then(
+        () => cb(),
+        (err: unknown) => {
+          // not stored, so no ack: the box resends after its ack timeout
+          this.log.error({ err: (err as Error).message, topic: packet.topic }, 'message handling failed');
+          cb();
+        },
+      );
     };
     client.on('connect', () => {
+      client.publish(stateTopic, state(true), { qos: 1, retain: true });
       client.subscribe(
         [
           { topic: shared(allBoxes(this.opts.prefix, 'events')), qos: 1 },
@@ -111,12 +147,20 @@ export class CentralReceiver {
     clearInterval(this.timer);
     const client = this.client;
     if (client) {
+      // a clean stop says so (the will is not sent after a DISCONNECT)
+      if (client.connected) {
+        await new Promise<void>((resolve) => {
+          client.publish(centralStateTopic(this.opts.prefix, this.host), JSON.stringify({ v: 1, host: this.host, online: false, at: this.now(), contract: CONTRACT_MINOR }), { qos: 1, retain: true }, () => resolve());
+          setTimeout(resolve, 2000).unref();
+        });
+      }
       const graceful = client.endAsync().catch(() => undefined);
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 3000).unref());
       if ((await Promise.race([graceful, timer])) === 'timeout') await client.endAsync(true).catch(() => undefined);
     }
     this.client = undefined;
-    this.db?.close();
+    await this.gapCheck;
+    await this.db?.close();
     this.db = undefined;
   }
 
@@ -128,15 +172,42 @@ export class CentralReceiver {
     this.client?.publish(topics(this.opts.prefix, box).cmd, JSON.stringify(cmd), { qos: 1 });
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
-    const t = parseTopic(this.opts.prefix, topic);
-    if (!t) return;
-    if (t.kind === 'events') this.onBatch(t.box, payload);
-    else if (t.kind === 'status') this.onStatus(t.box, payload);
-    else if (t.kind === 'reply') this.log.info({ box: t.box, reply: payload.toString().slice(0, 500) }, 'reply');
+  /**
+   * Ask a box to push a camera live to the province's media server (contract v1.1 `live`): the
+   * box pushes to its own configured ingest base + `/key`, for `seconds` at most. Returns the
+   * command id, which the box's replies and its `inspection` records carry.
+   */
+  requestLive(box: string, camera: string, key: string, seconds?: number): string {
+    const cmd: CommandMsg = { v: 1, id: randomUUID(), cmd: 'live', camera, key, ...(seconds ? { seconds } : {}) };
+    this.log.info({ box, camera, inspection: cmd.id, seconds }, 'live inspection requested');
+    this.client?.publish(topics(this.opts.prefix, box).cmd, JSON.stringify(cmd), { qos: 1 });
+    return cmd.id;
   }
 
-  private onBatch(box: string, payload: Buffer): void {
+  stopLive(box: string, inspection: string): void {
+    const cmd: CommandMsg = { v: 1, id: randomUUID(), cmd: 'live-stop', inspection };
+    this.client?.publish(topics(this.opts.prefix, box).cmd, JSON.stringify(cmd), { qos: 1 });
+  }
+
+  private onReplyMsg(box: string, payload: Buffer): void {
+    const r = parseMessage<ReplyMsg>(validators().reply, payload);
+    if (!r.ok || r.value.box !== box) {
+      this.log.warn({ box, issues: r.ok ? [] : r.issues.slice(0, 5) }, 'reply refused');
+      return;
+    }
+    this.log.info({ box, id: r.value.id, cmd: r.value.cmd, ok: r.value.ok, state: r.value.state, message: r.value.message?.slice(0, 300) }, 'reply');
+    this.opts.onReply?.(box, r.value);
+  }
+
+  private async onMessage(topic: string, payload: Buffer): Promise<void> {
+    const t = parseTopic(this.opts.prefix, topic);
+    if (!t) return;
+    if (t.kind === 'events') await this.onBatch(t.box, payload);
+    else if (t.kind === 'status') await this.onStatus(t.box, payload);
+    else if (t.kind === 'reply') this.onReplyMsg(t.box, payload);
+  }
+
+  private async onBatch(box: string, payload: Buffer): Promise<void> {
     const r = parseMessage<BatchMsg>(validators().batch, payload);
     if (!r.ok || r.value.box !== box) {
       // no ack: the box keeps the records and resends; a human must look at this log line
@@ -145,11 +216,13 @@ export class CentralReceiver {
       return;
     }
     const b = r.value;
-    const check = (rec: WireRecord) => {
-      const issues = checkRecordData(rec.type, rec.data);
+    const check = (rec: WireRecord, joined = false) => {
+      // a record joined from parts never passed the envelope's checks (no face data at any depth)
+      const envelope = !joined || validators().record(rec) ? [] : issuesOf(validators().record.errors);
+      const issues = [...envelope, ...checkRecordData(rec.type, rec.data)];
       return issues.map((i) => `${i.path}: ${i.message}`).join('; ');
     };
-    const res = this.db!.storeBatch(box, b.floor, b.records, this.now(), check, !!this.opts.onRecord);
+    const res = await this.db!.storeBatch(box, b.floor, b.records, this.now(), check, !!this.opts.onRecord);
     this.stats.batches++;
     this.stats.records += b.records.length;
     this.stats.fresh += res.fresh;
@@ -163,7 +236,7 @@ export class CentralReceiver {
     if (this.opts.onRecord) for (const rec of res.released) this.opts.onRecord(rec);
   }
 
-  private onStatus(box: string, payload: Buffer): void {
+  private async onStatus(box: string, payload: Buffer): Promise<void> {
     if (!payload.length) return; // retained status cleared
     const r = parseMessage<StatusMsg>(validators().status, payload);
     if (!r.ok || r.value.box !== box) {
@@ -171,16 +244,21 @@ export class CentralReceiver {
       return;
     }
     const s = r.value;
-    const applied = this.db!.setStatus(box, s.state, s.session, s.at, this.now());
+    const applied = await this.db!.setStatus(box, s.state, s.session, s.at, this.now(), { contract: s.contract, agentVersion: s.agentVersion });
     if (!applied) this.log.info({ box, state: s.state, session: s.session }, 'stale status ignored (late will)');
   }
 
   private askForGaps(): void {
-    if (!this.db || !this.client?.connected) return;
-    try {
-      for (const g of this.db.claimGaps(this.now(), this.opts.reorderTimeoutMs ?? 5000)) this.requestResend(g.box, g.from);
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'gap check failed');
-    }
+    const db = this.db;
+    if (!db || !this.client?.connected || this.gapCheck) return;
+    this.gapCheck = (async () => {
+      try {
+        for (const g of await db.claimGaps(this.now(), this.opts.reorderTimeoutMs ?? 5000)) this.requestResend(g.box, g.from);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'gap check failed');
+      } finally {
+        this.gapCheck = undefined;
+      }
+    })();
   }
 }

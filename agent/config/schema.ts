@@ -209,6 +209,28 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, url: 'mqtt://127.0.0.1:1883', topicPrefix: 'classroom/v1', batchSize: 500, maxInFlight: 4, ackTimeoutMs: 30_000, reconnectMinMs: 1000, reconnectMaxMs: 60_000 }),
+    /**
+     * remote live inspection (contract v1.1 `live`): on the province's request the box pushes a
+     * camera's stream, stream-copied, to the province's media server over an outbound connection
+     */
+    inspection: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** the province's ingest base (rtmp:// or rtsp://); a request names only a stream key under it. Unset: requests are refused */
+        pushUrl: z
+          .string()
+          .url()
+          .refine((u) => /^(rtmp|rtmps|rtsp|rtsps):\/\//.test(u), { message: 'rtmp://, rtmps://, rtsp:// or rtsps://' })
+          .optional(),
+        /** pushes at once; more are refused */
+        maxConcurrent: z.number().int().min(1).max(16).default(2),
+        /** the longest push, whatever the request asks; also ffmpeg's own -t, so no push outlives it */
+        maxSeconds: z.number().int().positive().max(3600).default(600),
+        /** upload budget of all pushes together; the newest push is stopped when they exceed it */
+        maxKbps: z.number().int().positive().default(8000),
+      })
+      .strict()
+      .default({ enabled: true, maxConcurrent: 2, maxSeconds: 600, maxKbps: 8000 }),
     /** live lessons: at-risk alarms while a lesson is on, verdicts when it ends */
     monitor: z
       .object({

@@ -21,6 +21,11 @@ export interface AgentEvents {
   'sync.status': { connected: boolean; backlog: number };
   /** the central side asked the box to reload something (roster or schedule) */
   'sync.command': { cmd: 'reload'; what: 'roster' | 'schedule'; id: string; at: number };
+  /** the province asked for a camera live (contract v1.1 `live`); id is the command's */
+  'inspection.request': { id: string; camera: string; key: string; seconds?: number; at: number };
+  'inspection.stop': { id: string; at: number };
+  /** what became of a live inspection; sync answers the province with it */
+  'inspection.state': { id: string; camera: string; state: 'requested' | 'pushing' | 'ended' | 'refused'; message: string; at: number };
   'verdict.computed': { classId: string; lessonId?: string; eligible: boolean; at: number };
   /** the daemon's lifecycle; sync publishes it (retained status topic), so 'stopping' goes out before sync stops */
   'daemon.state': { state: 'starting' | 'running' | 'stopping' | 'stopped'; at: number; failed?: string[] };

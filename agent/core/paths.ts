@@ -18,3 +18,6 @@ function findRoot(): string {
 export const PACKAGE_ROOT = findRoot();
 export const PROFILES_DIR = path.join(PACKAGE_ROOT, 'config', 'profiles');
 export const MODELS_DIR = path.join(PACKAGE_ROOT, 'models');
+
+/** This software's version (package.json), announced to the province in every status. */
+export const AGENT_VERSION = (JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

@@ -14,6 +14,9 @@ export const COMMAND_PACKAGES: Record<string, string> = {
   python3: 'python3',
   setpriv: 'util-linux',
   mosquitto: 'mosquitto',
+  mosquitto_passwd: 'mosquitto',
+  // the remote-inspection tests' media server (agent/sim/media/nginx.ts)
+  nginx: 'nginx-light',
   openssl: 'openssl',
   ip: 'iproute2',
   'systemd-analyze': 'systemd',

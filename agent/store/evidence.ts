@@ -1,6 +1,7 @@
 import type { Store } from './store.js';
 import { Outbox } from './outbox.js';
 import type { Verdict } from '../compliance/evidence.js';
+import { classVerdictData, lessonVerdictData } from '../sync/records.js';
 
 export interface SightingRow {
   trainee: string;
@@ -74,7 +75,8 @@ export class EvidenceRepo {
         .prepare('INSERT INTO verdicts (class_id, lesson_id, eligible, body, computed_ms, created_ms, expires_ms, sync_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         // a lesson's row says whether that lesson broke a rule, not whether the class is eligible
         .run(v.classId, lessonId ?? null, (lessonId ? !v.violations.some((f) => f.lesson === lessonId) : v.eligible) ? 1 : 0, JSON.stringify(v), computedAt, now, this.store.expiresAt(computedAt), 'pending');
-      this.outbox.enqueue(lessonId ? 'lesson-verdict' : 'class-verdict', computedAt, lessonId ? { classId: v.classId, lesson: v.lessons.find((l) => l.id === lessonId), violations: v.violations.filter((f) => f.lesson === lessonId) } : v);
+      if (lessonId) this.outbox.enqueue('lesson-verdict', computedAt, lessonVerdictData(v, lessonId));
+      else this.outbox.enqueue('class-verdict', computedAt, classVerdictData(v));
     });
   }
 }

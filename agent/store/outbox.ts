@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { MAX_RECORD_BYTES, splitText, type PartData, type RecordType } from '../sync/records.js';
 import type { Store } from './store.js';
 
 export interface OutboxRecord {
@@ -70,9 +71,24 @@ export class Outbox {
     this.updSent = store.db.prepare('UPDATE outbox SET sent_count = sent_count + 1, last_sent_ms = ? WHERE acked_ms IS NULL AND seq >= ? AND seq <= ?');
   }
 
-  enqueue(type: string, at: number, data: unknown, recordId: string = randomUUID()): number {
+  /**
+   * Append a record (inside the caller's transaction); returns its seq. Data larger than
+   * MAX_RECORD_BYTES goes as consecutive `part` records that central joins again (contract v1.1:
+   * no message may exceed what a broker accepts, or it would be dropped forever); the last
+   * part's seq is returned.
+   */
+  enqueue(type: RecordType, at: number, data: unknown, recordId: string = randomUUID(), maxRecordBytes = MAX_RECORD_BYTES): number {
     const now = this.store.now();
-    return Number(this.insert.run(recordId, type, at, JSON.stringify(data), now, this.store.expiresAt(now)).lastInsertRowid);
+    const text = JSON.stringify(data);
+    const expires = this.store.expiresAt(now);
+    if (Buffer.byteLength(text) <= maxRecordBytes) return Number(this.insert.run(recordId, type, at, text, now, expires).lastInsertRowid);
+    const slices = splitText(text, maxRecordBytes - 200);
+    let seq = 0;
+    slices.forEach((slice, index) => {
+      const part: PartData = { of: recordId, type, index, count: slices.length, text: slice };
+      seq = Number(this.insert.run(`${recordId}.${index}`, 'part', at, JSON.stringify(part), now, expires).lastInsertRowid);
+    });
+    return seq;
   }
 
   /**

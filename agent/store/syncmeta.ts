@@ -22,12 +22,18 @@ export class SyncMeta {
     this.store.db.prepare('DELETE FROM sync_meta WHERE key = ?').run(key);
   }
 
-  /** Next connection session (persisted before use, so it only ever grows). */
-  nextSession(): number {
-    return this.store.tx(() => {
-      const n = (this.get<number>('session')?.value ?? 0) + 1;
-      this.set('session', n);
-      return n;
+  /** The session a new connection will have: one more than the last connection's. */
+  peekSession(): number {
+    return (this.get<number>('session')?.value ?? 0) + 1;
+  }
+
+  /**
+   * A connection was made with `session`: persist it, so sessions count connections (not
+   * attempts) and only ever grow, across restarts too.
+   */
+  commitSession(session: number): void {
+    this.store.tx(() => {
+      if ((this.get<number>('session')?.value ?? 0) < session) this.set('session', session);
     });
   }
 

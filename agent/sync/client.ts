@@ -11,11 +11,13 @@ import { Outbox, type OutboxRecord } from '../store/outbox.js';
 import { SyncMeta } from '../store/syncmeta.js';
 import { Backoff } from './backoff.js';
 import { describe, mqttOptions } from './connect.js';
-import { topics, type AckMsg, type BatchMsg, type CommandMsg, type ReplyMsg, type StatusMsg, type StatusState } from './contract.js';
+import { AGENT_VERSION } from '../core/paths.js';
+import { allCentralStates, parseCentralStateTopic, topics, type AckMsg, type BatchMsg, type CentralStateMsg, type CommandMsg, type ReplyMsg, type StatusMsg, type StatusState } from './contract.js';
+import { CONTRACT_MINOR, MAX_MESSAGE_BYTES } from './records.js';
 import { parseMessage, validators } from './schemas.js';
 
-/** Keep a batch well under broker limits (Mosquitto acks and then silently drops oversize). */
-const MAX_BATCH_BYTES = 256 * 1024;
+/** Keep a batch under broker limits (Mosquitto acks and then silently drops oversize). */
+const MAX_BATCH_BYTES = MAX_MESSAGE_BYTES - 4096;
 const TICK_MS = 200;
 const META_EVERY_MS = 2000;
 const DISK_EVERY_MS = 60_000;
@@ -40,6 +42,13 @@ export interface SyncState {
   reconnects: number;
   resends: number;
   heartbeatMs: number;
+  /**
+   * v1.1: the province's receiving hosts as their retained state says: 'online' when any is,
+   * 'offline' when every host seen said offline (sending pauses, the outbox keeps everything),
+   * 'unknown' when none ever announced itself (a 1.0 central: sending goes on as before).
+   */
+  central: 'online' | 'offline' | 'unknown';
+  centralSince: number | null;
 }
 
 /**
@@ -60,6 +69,8 @@ export class SyncClient implements Module {
   private session = 0;
   private connected = false;
   private connectedAt = 0;
+  /** wall-clock start of the current connection (status `connectedAt`) */
+  private connectedAtMs?: number;
   private stopping = false;
   private inFlight = new Map<string, InFlight>();
   /** highest seq handed to a batch on this connection (unacked rows above it are new) */
@@ -73,6 +84,9 @@ export class SyncClient implements Module {
   private lastAckMs: number | null = null;
   private reconnects = 0;
   private resends = 0;
+  /** receiving hosts' last state (v1.1 primary-host awareness) */
+  private hosts = new Map<string, boolean>();
+  private centralSince: number | null = null;
 
   constructor(private ctx: AgentContext) {}
 
@@ -93,7 +107,8 @@ export class SyncClient implements Module {
     this.lastAckMs = this.meta.get<SyncState>('state')?.value.lastAckMs ?? null;
     validators(); // load the schemas now: a broken install fails at start, not at the first ack
     this.stopping = false;
-    this.session = this.meta.nextSession();
+    // why a candidate: `session` counts connections, so an attempt that fails does not use one up
+    this.session = this.meta.peekSession();
     const opts = mqttOptions(cfg.sync, `ca-${cfg.box.id}`);
     opts.will = { topic: this.t.status, payload: Buffer.from(JSON.stringify(this.statusMsg('offline'))), qos: 1, retain: true };
     this.log.info({ ...describe(cfg.sync), box: cfg.box.id, session: this.session }, 'connecting');
@@ -107,6 +122,7 @@ export class SyncClient implements Module {
       if (!this.connected) this.scheduleReconnect();
     });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    this.ctx.bus.on(this, 'inspection.state', (e) => this.reply({ id: e.id, cmd: 'live', ok: e.state !== 'refused', state: e.state, message: e.message }));
     this.tick = setInterval(() => this.onTick(), TICK_MS);
     this.writeState();
   }
@@ -152,19 +168,30 @@ export class SyncClient implements Module {
     return this.connected;
   }
 
-  private statusMsg(state: StatusState): StatusMsg {
-    return { v: 1, box: this.ctx.cfg.box.id, state, session: this.session, at: this.ctx.now(), agent: 'classroom-agent' };
+  private statusMsg(state: StatusState, connectedAt = this.connectedAtMs ?? this.ctx.now()): StatusMsg {
+    return { v: 1, box: this.ctx.cfg.box.id, state, session: this.session, at: this.ctx.now(), connectedAt, agent: 'classroom-agent', contract: CONTRACT_MINOR, agentVersion: AGENT_VERSION };
+  }
+
+  /** Whether the province is known to be away (every receiving host that announced itself said offline). */
+  private get centralAway(): boolean {
+    return this.hosts.size > 0 && ![...this.hosts.values()].some(Boolean);
+  }
+
+  private centralState(): SyncState['central'] {
+    return this.hosts.size === 0 ? 'unknown' : this.centralAway ? 'offline' : 'online';
   }
 
   private onConnect(): void {
     this.connected = true;
     this.connectedAt = performance.now();
+    this.connectedAtMs = this.ctx.now();
+    this.meta.commitSession(this.session);
     // why: every connection starts from the oldest unacked row; whatever was in flight on the
     // old connection is resent (duplicates are harmless: central dedups by box + record id)
     this.inFlight.clear();
     this.cursor = 0;
     const client = this.client!;
-    client.subscribe([this.t.ack, this.t.cmd, this.t.status], { qos: 1 }, (err) => {
+    client.subscribe([this.t.ack, this.t.cmd, this.t.status, allCentralStates(this.ctx.cfg.sync.topicPrefix)], { qos: 1 }, (err) => {
       if (err) this.log.warn({ err: err.message }, 'subscribe failed');
     });
     // online on EVERY connect (zigbee2mqtt #4854): a broker restart may have lost the retained one
@@ -196,7 +223,8 @@ export class SyncClient implements Module {
       const client = this.client;
       if (this.stopping || !client || this.connected) return;
       // a new connection is a new session: its will must outrank nothing newer than itself
-      this.session = this.meta.nextSession();
+      this.session = this.meta.peekSession();
+      this.connectedAtMs = undefined;
       if (client.options.will) client.options.will.payload = Buffer.from(JSON.stringify(this.statusMsg('offline')));
       this.reconnects++;
       client.reconnect();
@@ -209,6 +237,7 @@ export class SyncClient implements Module {
       if (topic === this.t.ack) this.onAck(payload);
       else if (topic === this.t.cmd) this.onCommand(payload);
       else if (topic === this.t.status) this.onOwnStatus(payload);
+      else this.onCentralState(topic, payload);
     } catch (err) {
       this.log.error({ err: (err as Error).message, topic }, 'message handling failed');
     }
@@ -258,6 +287,12 @@ export class SyncClient implements Module {
       this.reply({ id: c.id, cmd: c.cmd, ok: true, message: `resending from ${c.from}` });
     } else if (c.cmd === 'ping') {
       this.reply({ id: c.id, cmd: c.cmd, ok: true, backlog: this.outbox.backlog().count });
+    } else if (c.cmd === 'live') {
+      // the inspection module answers through 'inspection.state' (accepted, pushing, refused, ended)
+      this.ctx.bus.emit('inspection.request', { id: c.id, camera: c.camera, key: c.key, seconds: c.seconds, at: this.ctx.now() });
+    } else if (c.cmd === 'live-stop') {
+      this.ctx.bus.emit('inspection.stop', { id: c.inspection, at: this.ctx.now() });
+      this.reply({ id: c.id, cmd: c.cmd, ok: true, message: `stop of ${c.inspection} requested` });
     } else {
       this.ctx.bus.emit('sync.command', { cmd: 'reload', what: c.what, id: c.id, at: this.ctx.now() });
       this.reply({ id: c.id, cmd: c.cmd, ok: true, message: `reload ${c.what} requested` });
@@ -274,6 +309,37 @@ export class SyncClient implements Module {
     }
   }
 
+  /**
+   * A receiving host's retained state. While every known host is offline, nothing is published
+   * (batches would reach no one and time out again and again); when one comes back, every
+   * unacked row is sent again from the start, as after a reconnect.
+   */
+  private onCentralState(topic: string, payload: Buffer): void {
+    const host = parseCentralStateTopic(this.ctx.cfg.sync.topicPrefix, topic);
+    if (!host) return;
+    const wasAway = this.centralAway;
+    if (!payload.length) this.hosts.delete(host); // retained state cleared: that host is gone
+    else {
+      const r = parseMessage<CentralStateMsg>(validators().centralState, payload);
+      if (!r.ok) {
+        this.log.warn({ topic, issues: r.issues.slice(0, 5) }, 'central state refused');
+        return;
+      }
+      this.hosts.set(host, r.value.online);
+    }
+    const away = this.centralAway;
+    if (away === wasAway) return;
+    this.centralSince = this.ctx.now();
+    if (away) this.log.warn({ hosts: [...this.hosts.keys()] }, 'the province is offline: sending paused, records kept');
+    else {
+      this.log.info({ host }, 'the province is back: resending every unacked record');
+      this.inFlight.clear();
+      this.cursor = 0;
+      this.pump();
+    }
+    this.writeState();
+  }
+
   private reply(r: Omit<ReplyMsg, 'v' | 'box' | 'at'>): void {
     const msg: ReplyMsg = { v: 1, box: this.ctx.cfg.box.id, at: this.ctx.now(), ...r };
     this.client?.publish(this.t.reply, JSON.stringify(msg), { qos: 1 });
@@ -282,7 +348,7 @@ export class SyncClient implements Module {
   /** Fill the in-flight window: replays first (central asked), then new unacked rows. */
   private pump(): void {
     const client = this.client;
-    if (!client || !this.connected || this.stopping) return;
+    if (!client || !this.connected || this.stopping || this.centralAway) return;
     const { batchSize, maxInFlight } = this.ctx.cfg.sync;
     while (this.inFlight.size < maxInFlight) {
       let rows: OutboxRecord[];
@@ -324,7 +390,7 @@ export class SyncClient implements Module {
     try {
       const req = this.meta.take<{ from: number }>('resendRequest');
       if (req) this.resendFrom(req.from);
-      if (this.connected) {
+      if (this.connected && !this.centralAway) {
         // batches without an ack in time are resent (covers half-open links, mqtt.js #1181,
         // a receiver that died holding them, a broker that dropped them)
         for (const [id, b] of this.inFlight) {
@@ -368,6 +434,8 @@ export class SyncClient implements Module {
       reconnects: this.reconnects,
       resends: this.resends,
       heartbeatMs: this.ctx.now(),
+      central: this.centralState(),
+      centralSince: this.centralSince,
     };
     this.meta.set('state', s);
   }

@@ -4,6 +4,7 @@
  * <prefix>/%u/#` (box id = certificate CN = username) confines each box to its own subtree.
  */
 export const CONTRACT_VERSION = 1 as const;
+export { CONTRACT_MINOR } from './records.js';
 
 export type StatusState = 'online' | 'offline' | 'stopped';
 
@@ -40,7 +41,10 @@ export interface AckMsg {
 export type CommandMsg =
   | { v: 1; id: string; cmd: 'resend'; from: number }
   | { v: 1; id: string; cmd: 'ping' }
-  | { v: 1; id: string; cmd: 'reload'; what: 'roster' | 'schedule' };
+  | { v: 1; id: string; cmd: 'reload'; what: 'roster' | 'schedule' }
+  /** v1.1: push `camera` to inspection.pushUrl/<key> (the box composes the URL, never the command) */
+  | { v: 1; id: string; cmd: 'live'; camera: string; key: string; seconds?: number }
+  | { v: 1; id: string; cmd: 'live-stop'; inspection: string };
 
 export interface ReplyMsg {
   v: 1;
@@ -50,6 +54,8 @@ export interface ReplyMsg {
   ok: boolean;
   message?: string;
   backlog?: number;
+  /** v1.1, replies to `live` */
+  state?: 'requested' | 'pushing' | 'ended' | 'refused';
   at: number;
 }
 
@@ -58,9 +64,43 @@ export interface StatusMsg {
   box: string;
   state: StatusState;
   session: number;
+  /** when published; in the last will, when the connection began (readers use receipt time) */
   at: number;
+  /** v1.1: when this connection began */
+  connectedAt?: number;
   backlog?: number;
   agent?: string;
+  /** v1.1: contract minor version ("1.1"); absent from 1.0 boxes */
+  contract?: string;
+  agentVersion?: string;
+}
+
+/** v1.1: a provincial receiving host's liveness (Sparkplug's primary-host STATE), retained. */
+export interface CentralStateMsg {
+  v: 1;
+  host: string;
+  online: boolean;
+  at: number;
+  contract?: string;
+}
+
+/**
+ * Where receiving hosts announce themselves: `<prefix>/_central/<host>/state`. Box ids never
+ * start with `_` on the wire (parseTopic refuses them), so no box can pose as the province.
+ */
+export function centralStateTopic(prefix: string, host: string): string {
+  return `${trimSlash(prefix)}/_central/${host}/state`;
+}
+
+/** Every host's state, for a box to learn whether the province is there. */
+export function allCentralStates(prefix: string): string {
+  return `${trimSlash(prefix)}/_central/+/state`;
+}
+
+/** The host of a central state topic, or undefined. */
+export function parseCentralStateTopic(prefix: string, topic: string): string | undefined {
+  const m = topic.slice(trimSlash(prefix).length).match(/^\/_central\/([A-Za-z0-9._-]{1,64})\/state$/);
+  return topic.startsWith(trimSlash(prefix)) && m ? m[1] : undefined;
 }
 
 export type TopicKind = 'status' | 'events' | 'ack' | 'cmd' | 'reply';
@@ -83,7 +123,7 @@ export function parseTopic(prefix: string, topic: string): { box: string; kind: 
   const rest = topic.slice(p.length).split('/');
   if (rest.length !== 2) return undefined;
   const [box, kind] = rest as [string, string];
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(box)) return undefined;
+  if (!/^[A-Za-z0-9.-][A-Za-z0-9._-]{0,63}$/.test(box)) return undefined; // `_…` is the province's
   if (!['status', 'events', 'ack', 'cmd', 'reply'].includes(kind)) return undefined;
   return { box, kind: kind as TopicKind };
 }

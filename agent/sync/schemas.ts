@@ -20,6 +20,8 @@ export interface Validators {
   command: ValidateFunction;
   reply: ValidateFunction;
   status: ValidateFunction;
+  /** v1.1: a receiving host's retained state */
+  centralState: ValidateFunction;
   record: ValidateFunction;
   /** data schemas of the known record types; other types only pass the envelope */
   data: Map<string, ValidateFunction>;
@@ -43,6 +45,7 @@ export function validators(): Validators {
     command: ajv.compile(read('command.schema.json')),
     reply: ajv.compile(read('reply.schema.json')),
     status: ajv.compile(read('status.schema.json')),
+    centralState: ajv.compile(read('central-state.schema.json')),
     record: ajv.getSchema('https://classroom-agent.example/schemas/v1/record.schema.json')!,
     data,
   };

@@ -12,6 +12,7 @@ import { Backoff } from './backoff.js';
 import { SyncClient, type SyncState } from './client.js';
 import { describe as describeConn, mqttOptions } from './connect.js';
 import { topics, toRanges, fromRanges } from './contract.js';
+import type { RecordType } from './records.js';
 import { checkRecordData, parseMessage, validators } from './schemas.js';
 import { agentContext, startAedes, tempDir, waitFor, type AedesBroker } from './testkit.js';
 
@@ -37,7 +38,7 @@ async function setup(sync: Record<string, unknown> = {}, withReceiver = true) {
   return { dir, broker, ctx, client, receiver, outbox: new Outbox(ctx.store) };
 }
 
-function produce(ctx: AgentContext, n: number, type = 'alarm'): void {
+function produce(ctx: AgentContext, n: number, type: RecordType = 'alarm'): void {
   const ob = new Outbox(ctx.store);
   ctx.store.tx(() => {
     for (let i = 0; i < n; i++) ob.enqueue(type, 1_760_000_000_000 + i, { kind: 'test', subject: `s${i}`, message: `record ${i}`, state: 'raised' });
@@ -58,14 +59,17 @@ describe('contract', () => {
     expect(fromRanges([[1, 3], [7, 8]])).toEqual([1, 2, 3, 7, 8]);
   });
 
-  it('validates envelopes strictly and known data against its schema', () => {
+  it('validates envelopes tolerantly (unknown fields ignored) and known data against its schema', () => {
     const v = validators();
     const good = { v: 1, box: 'b', batch: 'x', session: 1, sentAt: 1, floor: 1, records: [{ id: 'r1', seq: 1, type: 'checkin', at: 5, data: { anything: true } }] };
     expect(parseMessage(v.batch, JSON.stringify(good)).ok).toBe(true);
+    // v1.1: a reader ignores fields it does not know, so either side can extend the contract
     const extra = { ...good, records: [{ ...good.records[0], extra: 1 }] };
-    const r = parseMessage(v.batch, JSON.stringify(extra));
+    expect(parseMessage(v.batch, JSON.stringify(extra)).ok).toBe(true);
+    const badSeq = { ...good, records: [{ ...good.records[0], seq: 0 }] };
+    const r = parseMessage(v.batch, JSON.stringify(badSeq));
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.issues[0]!.path).toBe('records[0]');
+    if (!r.ok) expect(r.issues[0]!.path).toBe('records[0].seq');
     // no face data at any depth, whatever the type
     const face = { ...good, records: [{ ...good.records[0], data: { people: [{ id: 'S1', descriptor: [0.1, 0.2] }] } }] };
     expect(parseMessage(v.batch, JSON.stringify(face)).ok).toBe(false);
@@ -74,7 +78,8 @@ describe('contract', () => {
     expect(parseMessage(v.command, '{"v":1,"id":"a","cmd":"resend","from":0}').ok).toBe(false);
     expect(parseMessage(v.command, '{"v":1,"id":"a","cmd":"resend","from":3}').ok).toBe(true);
     expect(parseMessage(v.command, '{"v":1,"id":"a","cmd":"reload","what":"roster"}').ok).toBe(true);
-    expect(parseMessage(v.command, '{"v":1,"id":"a","cmd":"ping","from":3}').ok).toBe(false);
+    expect(parseMessage(v.command, '{"v":1,"id":"a","cmd":"ping","from":3}').ok).toBe(true);
+    expect(parseMessage(v.command, '{"v":1,"id":"a","cmd":"explode"}').ok).toBe(false);
   });
 });
 

@@ -64,6 +64,9 @@ export function register(program: Command): void {
             maxSeq: ob.maxSeq(),
             reconnects: st?.reconnects ?? 0,
             resends: st?.resends ?? 0,
+            /** v1.1: the province's receiving hosts (unknown: a 1.0 receiver that announces nothing) */
+            central: st?.central ?? 'unknown',
+            centralSinceMs: st?.centralSince ?? null,
           };
           if (opts.json) {
             process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);
@@ -75,6 +78,7 @@ export function register(program: Command): void {
               `${t(lang, '盒子', 'Box')}: ${out.box}  (${out.url})`,
               `${t(lang, '守护进程运行中', 'Daemon running')}: ${running ? yes : t(lang, '否（以下为最后已知状态）', 'no (last known state below)')}`,
               `${t(lang, '已连接', 'Connected')}: ${out.connected ? yes : no}`,
+              `${t(lang, '省平台接收端', 'Provincial receiver')}: ${out.central === 'online' ? t(lang, '在线', 'online') : out.central === 'offline' ? t(lang, '离线（暂停发送，记录保存在本机）', 'offline (sending paused, records kept on the box)') : t(lang, '未知（接收端未声明状态）', 'unknown (the receiver announces no state)')}`,
               `${t(lang, '积压（未确认记录）', 'Backlog (unacknowledged records)')}: ${out.backlog}`,
               `${t(lang, '最早未确认', 'Oldest unacknowledged')}: ${out.oldestUnackedAgeMs === null ? '-' : t(lang, `${duration(out.oldestUnackedAgeMs)}前`, `${duration(out.oldestUnackedAgeMs)} ago`)}`,
               `${t(lang, '最近确认', 'Last ack')}: ${out.lastAckMs === null ? t(lang, '从未', 'never') : formatLocal(out.lastAckMs, tz)}`,

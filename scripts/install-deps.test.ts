@@ -71,8 +71,8 @@ function commandsInCode(): Map<string, string> {
 }
 
 const SELF = fileURLToPath(import.meta.url);
-// not Debian's: npx comes with Node (from the npm registry), bash is in every image
-const NOT_FROM_THE_LIST = new Set(['npx', 'bash']);
+// not from the list: npx comes with Node (from the npm registry); bash and sh are Essential in every Debian
+const NOT_FROM_THE_LIST = new Set(['npx', 'bash', 'sh']);
 
 describe('the install list (scripts/install-deps.sh) covers what the code uses', () => {
   it('every GStreamer element of the simulated camera comes from a listed package, as rtsp_server.py says', () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { WireRecord } from '../sync/contract.js';
-import { isLastPart, joinParts, type CentralStore, type PartLike } from './store.js';
+import { isLastPart, joinParts, type CentralStore, type PartLike, type SegmentData } from './store.js';
 
 /**
  * The reference central receiver's own database.
@@ -199,6 +199,11 @@ export class CentralDb implements CentralStore {
       .prepare('INSERT INTO assembled (box, record_id, type, at_ms, data, valid, error, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
       .run(box, rec.id, rec.type, rec.at, error ? null : JSON.stringify(data), error ? 0 : 1, error, seq);
     return { box, seq, recordId: rec.id, type: rec.type, at: rec.at, data, valid: !error, error };
+  }
+
+  segmentBySha(box: string, sha256: string): SegmentData | undefined {
+    const r = this.db.prepare("SELECT data FROM records WHERE box = ? AND type = 'segment' AND json_extract(data, '$.sha256') = ? LIMIT 1").get(box, sha256) as { data: string } | undefined;
+    return r ? (JSON.parse(r.data) as SegmentData) : undefined;
   }
 
   /** Records that travelled in parts, joined (for checks and readers). */

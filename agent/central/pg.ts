@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { WireRecord } from '../sync/contract.js';
 import type { BatchResult, StoredRecord } from './db.js';
-import { isLastPart, joinParts, type CentralStore, type PartLike } from './store.js';
+import { isLastPart, joinParts, type CentralStore, type PartLike, type SegmentData } from './store.js';
 
 /**
  * The central receiver's database on PostgreSQL: several receiver instances, on several hosts,
@@ -169,6 +169,12 @@ export class PgCentralDb implements CentralStore {
       box, rec.id, rec.type, rec.at, error ? null : JSON.stringify(data), !error, error, row.seq,
     ]);
     return { box, seq: row.seq, recordId: rec.id, type: rec.type, at: rec.at, data, valid: !error, error };
+  }
+
+  async segmentBySha(box: string, sha256: string): Promise<SegmentData | undefined> {
+    await this.init();
+    const r = await this.pool.query<{ data: string }>("SELECT data FROM records WHERE box = $1 AND type = 'segment' AND (data::jsonb)->>'sha256' = $2 LIMIT 1", [box, sha256]);
+    return r.rows[0] ? (JSON.parse(r.rows[0].data) as SegmentData) : undefined;
   }
 
   /** One statement: of several instances, only one claims a box's gap. */

@@ -5,6 +5,7 @@ import { logger } from '../core/log.js';
 import { allBoxes, centralStateTopic, CONTRACT_MINOR, parseTopic, toRanges, topics, type AckMsg, type BatchMsg, type CentralStateMsg, type CommandMsg, type ReplyMsg, type StatusMsg, type WireRecord } from '../sync/contract.js';
 import { checkRecordData, issuesOf, parseMessage, validators } from '../sync/schemas.js';
 import { CentralDb, type StoredRecord } from './db.js';
+import { clipToken } from './clips.js';
 import { PgCentralDb } from './pg.js';
 import { isPostgresUrl, type CentralStore } from './store.js';
 
@@ -30,6 +31,8 @@ export interface ReceiverOptions {
   mqtt?: Partial<IClientOptions>;
   /** how long a hole in a box's sequence may last before asking for a resend */
   reorderTimeoutMs?: number;
+  /** secret shared with the clip intake (ClipIntake): tokens of `clip` commands are made from it */
+  clipSecret?: string;
   /** a box's answer to a command (ping, resend, live: several answers share the command's id) */
   onReply?: (box: string, reply: ReplyMsg) => void;
   /** in-order delivery of each box's records (after dedup and reordering) */
@@ -182,6 +185,19 @@ export class CentralReceiver {
     this.log.info({ box, camera, inspection: cmd.id, seconds }, 'live inspection requested');
     this.client?.publish(topics(this.opts.prefix, box).cmd, JSON.stringify(cmd), { qos: 1 });
     return cmd.id;
+  }
+
+  /**
+   * Ask a box for a recorded range (contract v1.1 `clip`, playback on request): it uploads the
+   * clip and its manifest to its configured upload endpoint with the token made here.
+   */
+  requestClip(box: string, camera: string, from: number, to: number): string {
+    if (!this.opts.clipSecret) throw new Error('requestClip needs ReceiverOptions.clipSecret (the clip intake\'s secret)');
+    const id = randomUUID();
+    const cmd: CommandMsg = { v: 1, id, cmd: 'clip', camera, from, to, token: clipToken(this.opts.clipSecret, id, box) };
+    this.log.info({ box, camera, request: id, from, to }, 'clip requested');
+    this.client?.publish(topics(this.opts.prefix, box).cmd, JSON.stringify(cmd), { qos: 1 });
+    return id;
   }
 
   stopLive(box: string, inspection: string): void {

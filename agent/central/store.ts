@@ -10,7 +10,16 @@ export interface CentralStore {
   storeBatch(box: string, floor: number, records: readonly WireRecord[], now: number, check: (r: WireRecord, joined?: boolean) => string, withRows?: boolean): BatchResult | Promise<BatchResult>;
   claimGaps(now: number, timeoutMs: number): Array<{ box: string; from: number }> | Promise<Array<{ box: string; from: number }>>;
   setStatus(box: string, state: string, session: number, at: number, now: number, versions?: { contract?: string; agentVersion?: string }): boolean | Promise<boolean>;
+  /** A `segment` record this box sent with this SHA-256 (what a clip's manifest is checked against). */
+  segmentBySha(box: string, sha256: string): SegmentData | undefined | Promise<SegmentData | undefined>;
   close(): void | Promise<void>;
+}
+
+export interface SegmentData {
+  camera: string;
+  start: number;
+  end: number;
+  sha256: string;
 }
 
 /** A PostgreSQL URL selects PostgreSQL; anything else is the SQLite file's path. */

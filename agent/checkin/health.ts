@@ -3,6 +3,7 @@ import { AlarmRepo } from '../store/alarms.js';
 import { ClassRepo } from '../store/classes.js';
 import type { CheckinRepo } from '../store/checkins.js';
 import type { Terminals } from './terminals.js';
+import { CLOCK_ALARM, SKEW_WARN_MS } from './clock.js';
 
 export const QUIET_ALARM = 'terminal-quiet';
 
@@ -57,6 +58,16 @@ export class TerminalHealth {
         lastHeartbeatMs: st?.last_heartbeat_ms ?? st?.last_contact_ms ?? null,
         ...(st?.skew_ms != null ? { skewMs: st.skew_ms } : {}),
       });
+      // a lying clock: alarmed at any size, with the skew; cleared once its punches are on time again
+      const flagged = this.repo.flaggedSince(t.id, now - 24 * 3600_000);
+      if ((st?.skew_ms != null && Math.abs(st.skew_ms) > SKEW_WARN_MS) || flagged) {
+        const msg = st?.skew_ms != null && Math.abs(st.skew_ms) > SKEW_WARN_MS
+          ? `terminal ${t.id} clock off by ${Math.round(st.skew_ms / 1000)} s (${(st.skew_ms / 3600_000).toFixed(2)} h): check-in times are wrong; set its time/zone`
+          : `terminal ${t.id} sent ${flagged} check-ins with implausible times in the last day (classroom-agent checkins unknown)`;
+        if (this.alarms.raise(CLOCK_ALARM, t.id, msg, now)) this.ctx.bus.emit('alarm.raised', { kind: CLOCK_ALARM, subject: t.id, message: 'terminal clock wrong', at: now });
+      } else if (this.alarms.clear(CLOCK_ALARM, t.id, now)) {
+        this.ctx.bus.emit('alarm.cleared', { kind: CLOCK_ALARM, subject: t.id, at: now });
+      }
       // a lesson counts once it has run for quietMinutes: silence before it started is not its problem
       const during = lessons.some((l) => now - Math.max(l.start, last) >= quietMs);
       if (during && now - last >= quietMs) {

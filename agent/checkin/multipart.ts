@@ -15,10 +15,14 @@ export interface MultipartSink {
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
 
-/** The boundary of a multipart Content-Type, without quotes. */
+/**
+ * The boundary of a multipart Content-Type, without quotes, exactly as declared. RFC 2046 §5.1.1
+ * allows a boundary that itself begins with "--" (curl and several firmwares use one): the
+ * delimiter line is then "----…". Stripping those dashes lost such pushes.
+ */
 export function boundaryOf(contentType: string | undefined): string | undefined {
   const m = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
-  return m ? (m[1] ?? m[2]).replace(/^--/, '') : undefined;
+  return m ? (m[1] ?? m[2]) : undefined;
 }
 
 function parseHeaders(block: string): Record<string, string> | undefined {
@@ -33,6 +37,11 @@ function parseHeaders(block: string): Record<string, string> | undefined {
 }
 
 /**
+ * Hand-written on purpose, for endless event streams only (HTTP pushes go through busboy, see
+ * form.ts): busboy and its kin parse one finite multipart/form-data body and fail it on the first
+ * malformed part, while a Dahua/Hikvision stream is multipart/x-mixed-replace without end, with
+ * "Heartbeat" text between parts, parts cut short by the firmware, and must resynchronise.
+ *
  * Incremental multipart parser for endless event streams (Hikvision alertStream, Dahua attach).
  * Works on bytes, never on lines: a part may arrive in many TCP chunks, several parts may arrive
  * in one, and a part may be truncated (the next boundary appears before Content-Length bytes,
@@ -50,7 +59,20 @@ export class MultipartStream {
     private sink: MultipartSink,
     private maxPartBytes = 1_048_576,
   ) {
-    this.delim = Buffer.from(`--${boundary}`);
+    // a declared boundary that already begins with "--" is matched with or without the RFC's
+    // extra two dashes (streams seen both ways): search for the boundary itself, then swallow
+    // two dashes in front of it if present
+    this.delim = Buffer.from(boundary.startsWith('--') ? boundary : `--${boundary}`);
+    this.bare = boundary.startsWith('--');
+  }
+
+  private bare: boolean;
+
+  /** where the next delimiter starts (including RFC dashes in front of a "--" boundary), or -1 */
+  private find(from = 0): number {
+    const i = this.buf.indexOf(this.delim, from);
+    if (i < 0 || !this.bare) return i;
+    return i >= 2 && this.buf[i - 1] === 0x2d && this.buf[i - 2] === 0x2d ? i - 2 : i;
   }
 
   push(chunk: Buffer): void {
@@ -70,10 +92,11 @@ export class MultipartStream {
 
   private step(): boolean {
     if (this.state === 'seek') {
-      const i = this.buf.indexOf(this.delim);
+      const found = this.find();
+      const i = found < 0 ? -1 : this.buf.indexOf(this.delim, found);
       if (i < 0) {
         // keep a tail that could be the start of a boundary split across chunks
-        const keep = Math.min(this.buf.length, this.delim.length - 1);
+        const keep = Math.min(this.buf.length, this.delim.length + 1);
         const nl = this.buf.lastIndexOf('\n', this.buf.length - keep - 1);
         this.discard(nl >= 0 ? nl + 1 : this.buf.length > this.maxPartBytes ? this.buf.length - keep : 0);
         return false;
@@ -117,7 +140,7 @@ export class MultipartStream {
     }
     // body
     const len = Number(this.headers['content-length']);
-    const next = this.buf.indexOf(this.delim);
+    const next = this.find();
     if (Number.isInteger(len) && len >= 0 && len <= this.maxPartBytes) {
       if (next >= 0 && next < len) return this.emit(this.trimEol(this.buf.subarray(0, next)), true, next);
       if (this.buf.length < len) return false;

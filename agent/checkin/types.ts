@@ -18,8 +18,32 @@ export interface CheckIn {
   /** protocol's own verify mode, kept raw (codes conflict between models) */
   verifyMode: string | null;
   similarity: number | null;
-  /** protocol identity: ZKTeco sn+pin+time, Hikvision sn+serialNo, Dahua sn+RecNo, webhook client id or content hash */
+  /**
+   * The real event's identity: device identity + person + the time the device stamped (ZKTeco
+   * SN+PIN+local time, Hikvision/Dahua terminal+person+second, webhook client id or content
+   * hash). Never the device's counter alone: counters restart after a replacement or log reset.
+   */
   dedupKey: string;
+  /** the device's own event counter (Hikvision serialNo, Dahua RecNo), kept to report counter reuse */
+  counter?: string | null;
+  /** the name the terminal sent with the event (shown beside an unknown person) */
+  name?: string | null;
+  /** vendor event code ("5/75", "AccessControl/1", "status 0") */
+  code?: string | null;
+}
+
+/**
+ * An event that is not a check-in but is kept and reported: a failed verification, a known
+ * non-pass code, or a code not in the vendor table (codes.ts).
+ */
+export interface TerminalEvent {
+  kind: 'not-a-pass' | 'unknown-code';
+  terminal: string;
+  code: string;
+  meaning: string | null;
+  person: string | null;
+  name: string | null;
+  at: number | null;
 }
 
 /** A check-in as stored: with its trainee (null = unknown person) and the raw input it came from. */
@@ -28,6 +52,12 @@ export interface StoredCheckIn extends CheckIn {
   trainee: string | null;
   classId: string | null;
   rawId: number | null;
+  /** when the box received it (UTC ms; null on rows older than this column) */
+  receivedMs?: number | null;
+  /** 'future' | 'ancient': a claimed time that cannot be right (kept, flagged, alarmed) */
+  timeFlag?: string | null;
+  /** id of the correction this view of the row comes from (remap, reparse) */
+  correctionId?: number | null;
 }
 
 /** One unusable row or item inside an otherwise readable input. */
@@ -40,6 +70,8 @@ export interface Reject {
 export interface Parsed {
   checkins: CheckIn[];
   rejects: Reject[];
+  /** events kept but not counted (failed checks, unknown codes) */
+  events?: TerminalEvent[];
   /** nothing to store (heartbeat, other ATTLOG-less table): raw is kept with status 'ignored' */
   ignored?: boolean;
   heartbeat?: boolean;
@@ -65,6 +97,10 @@ export interface IngestOutcome {
   duplicates: number;
   unknown: number;
   rejects: Reject[];
+  /** check-ins whose device counter was already used by another event (device replaced, log reset) */
+  counterReuse?: number;
+  /** events kept but not counted */
+  notCounted?: number;
   status: 'ok' | 'partial' | 'unparsable' | 'ignored';
   error?: string;
 }

@@ -12,6 +12,7 @@ import { register as registerDemo } from './commands/demo.js';
 import { register as registerDoctor } from './commands/doctor.js';
 import { register as registerSync } from './commands/sync.js';
 import { register as registerStatus } from './commands/status.js';
+import { register as registerRecordings } from './commands/recordings.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -29,6 +30,6 @@ const program = new Command('classroom-agent')
   .option('--log-level <level>', '日志级别 / log level for stderr JSON logs')
   .showHelpAfterError();
 
-for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras, registerCheckins, registerVision, registerRun, registerDemo, registerSync, registerDoctor, registerStatus]) register(program);
+for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras, registerCheckins, registerVision, registerRun, registerDemo, registerSync, registerDoctor, registerStatus, registerRecordings]) register(program);
 
 await program.parseAsync(process.argv);

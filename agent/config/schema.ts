@@ -107,11 +107,13 @@ export const configSchema = z
         minFreeBytes: z.number().int().min(0).default(64 * 1024 * 1024),
         /** how long ffmpeg may take to close its segment after SIGINT before it is killed */
         stopTimeoutMs: z.number().int().positive().default(5000),
+        /** an ffmpeg whose agent is gone (no heartbeat) for this long stops itself; a restarted agent adopts it before that */
+        orphanMinutes: z.number().int().min(1).max(1440).default(10),
         ffmpegPath: z.string().optional(),
         ffprobePath: z.string().optional(),
       })
       .strict()
-      .default({ segmentSeconds: 60, stallSeconds: 10, backoffInitialMs: 1000, backoffMaxMs: 60_000, reconnectPollMs: 500, minFreeBytes: 64 * 1024 * 1024, stopTimeoutMs: 5000 }),
+      .default({ segmentSeconds: 60, stallSeconds: 10, backoffInitialMs: 1000, backoffMaxMs: 60_000, reconnectPollMs: 500, minFreeBytes: 64 * 1024 * 1024, stopTimeoutMs: 5000, orphanMinutes: 10 }),
     checkin: z
       .object({
         listen: hostPort.default({ host: '0.0.0.0', port: 8090 }),
@@ -228,9 +230,13 @@ export const configSchema = z
         maxSeconds: z.number().int().positive().max(3600).default(600),
         /** upload budget of all pushes together; the newest push is stopped when they exceed it */
         maxKbps: z.number().int().positive().default(8000),
+        /** the province's tus endpoint for playback on request (clips and their manifests). Unset: clip requests are refused */
+        uploadUrl: z.string().url().optional(),
+        /** the longest clip a request may ask for */
+        maxClipSeconds: z.number().int().positive().max(24 * 3600).default(3600),
       })
       .strict()
-      .default({ enabled: true, maxConcurrent: 2, maxSeconds: 600, maxKbps: 8000 }),
+      .default({ enabled: true, maxConcurrent: 2, maxSeconds: 600, maxKbps: 8000, maxClipSeconds: 3600 }),
     /** live lessons: at-risk alarms while a lesson is on, verdicts when it ends */
     monitor: z
       .object({

@@ -3,6 +3,9 @@
  * the recorder announces a segment, vision samples it, compliance re-evaluates, sync drains.
  * Payloads carry ids and times, never face data or ID numbers.
  */
+/** the steps of a live inspection (live) and of a playback on request (clip) */
+export type InspectionStateName = 'requested' | 'pushing' | 'ended' | 'refused' | 'exporting' | 'uploading' | 'uploaded' | 'failed';
+
 export interface AgentEvents {
   /** a segment was indexed in the store (recordings.id) */
   'segment.indexed': { id: number; camera: string; path: string; start: number; end: number; bytes: number };
@@ -24,8 +27,10 @@ export interface AgentEvents {
   /** the province asked for a camera live (contract v1.1 `live`); id is the command's */
   'inspection.request': { id: string; camera: string; key: string; seconds?: number; at: number };
   'inspection.stop': { id: string; at: number };
+  /** the province asked for a recorded range (contract v1.1 `clip`); token authorises the upload */
+  'clip.request': { id: string; camera: string; from: number; to: number; token: string; at: number };
   /** what became of a live inspection; sync answers the province with it */
-  'inspection.state': { id: string; camera: string; state: 'requested' | 'pushing' | 'ended' | 'refused'; message: string; at: number };
+  'inspection.state': { id: string; kind: 'live' | 'clip'; camera: string; state: InspectionStateName; message: string; at: number };
   'verdict.computed': { classId: string; lessonId?: string; eligible: boolean; at: number };
   /** the daemon's lifecycle; sync publishes it (retained status topic), so 'stopping' goes out before sync stops */
   'daemon.state': { state: 'starting' | 'running' | 'stopping' | 'stopped'; at: number; failed?: string[] };

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import type { InputError } from '../core/errors.js';
 import type { Check, CheckResult, DoctorEnv } from './check.js';
 import { camerasCheck } from './cameras.js';
+import { recordingCheck } from './recording.js';
 import { faceCheck } from './face.js';
 import { mqttCheck } from './mqtt.js';
 import { terminalsCheck } from './terminals.js';
@@ -14,7 +15,7 @@ import { alarmsCheck, chainCheck, clockCheck, configCheck, diskCheck, ffmpegChec
  */
 export const CHECKS: Check[] = [
   configCheck, storeCheck, diskCheck, writeSpeedCheck, ffmpegCheck, ffprobeCheck, clockCheck,
-  camerasCheck, terminalsCheck, mqttCheck, faceCheck,
+  camerasCheck, recordingCheck, terminalsCheck, mqttCheck, faceCheck,
   alarmsCheck, chainCheck,
 ];
 

@@ -10,6 +10,8 @@ export interface RecordArgsInput {
   outPattern: string;
   /** socket I/O timeout: ffmpeg gives up on a silent camera after this (seconds) */
   ioTimeoutSeconds: number;
+  /** the segment list file (CSV), appended by ffmpeg as each segment closes */
+  segmentList: string;
 }
 
 export function recordArgs(i: RecordArgsInput): string[] {
@@ -34,8 +36,10 @@ export function recordArgs(i: RecordArgsInput): string[] {
     // loses at most about a second; measured ≤ 0.5 s with a 1 s GOP (bench).
     '-segment_format', 'mp4',
     '-segment_format_options', 'movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=1000000:flush_packets=1',
-    // one CSV line per segment on fd 3, written the moment the segment is closed
-    '-segment_list', 'pipe:3', '-segment_list_type', 'csv',
+    // one CSV line per segment, appended (and flushed) the moment the segment is closed. A file,
+    // not a pipe: it outlives the agent, so a restarted agent reopens it and indexes what an
+    // ffmpeg that kept recording meanwhile closed (adoption, camera.ts)
+    '-segment_list', i.segmentList, '-segment_list_type', 'csv',
     i.outPattern,
   ];
 }

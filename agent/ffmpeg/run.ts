@@ -1,74 +1,55 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { locate } from './locate.js';
 import { probeFileArgs } from './args.js';
 import { adaptArgs } from './caps.js';
 
 /**
- * Spawning. The recorder's ffmpeg gets fd 3 as a pipe for the segment list. On Linux it is
- * started through `setpriv --pdeathsig INT` when available: if the agent dies (kill -9, OOM),
- * the kernel sends ffmpeg SIGINT, so it closes its segment cleanly instead of recording on as
- * an orphan that the restarted agent would race with.
+ * Spawning. The recorder's ffmpeg is meant to outlive the agent (docs/recording.md, "the
+ * recording outlives the agent"): it is started in its own process group, without a
+ * parent-death signal (setpriv --pdeathsig re-sends its signal at each re-parenting from one of
+ * the agent's threads, and ffmpeg 5.1 aborts its writes on the second SIGINT), with its segment
+ * list and its messages going to files a restarted agent reopens. Its only stop signal is the
+ * one SIGINT the agent sends (SIGKILL after a timeout), or, when no agent has beaten the
+ * heartbeat file for `orphanMinutes`, the one SIGINT of its watchdog: a tiny shell loop forked
+ * before exec, so ffmpeg keeps the pid the agent knows.
  */
-export interface Spawned {
-  child: ChildProcess;
-  /** the segment list pipe (fd 3) */
-  list: NodeJS.ReadableStream;
+export interface RecordingSpawn {
+  ffmpegPath?: string;
+  /** ffmpeg's stderr goes here (appended) */
+  errFile: string;
+  /** touched by the agent while it lives; ffmpeg stops once it is older than orphanMinutes */
+  heartbeatFile: string;
+  orphanMinutes: number;
 }
 
-let setprivPath: string | null | undefined;
-let setprivProblem: string | undefined;
-/**
- * setpriv, if present and usable. Usable is tried, not assumed: under the systemd unit's
- * sandbox (SystemCallFilter=~@privileged) util-linux 2.38's setpriv dies with "activate
- * capabilities: Operation not permitted" before it execs anything, which would stop every
- * recording. There, systemd's KillMode=mixed stops a dead agent's ffmpeg instead.
- */
-function setpriv(): string | null {
-  if (setprivPath !== undefined) return setprivPath;
-  setprivPath = null;
-  if (process.platform !== 'linux') return null;
-  const p = ['/usr/bin/setpriv', '/bin/setpriv'].find((f) => {
-    try {
-      fs.accessSync(f, fs.constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  if (!p) return null;
-  const r = spawnSync(p, ['--pdeathsig', 'INT', process.execPath, '-e', ''], { encoding: 'utf8', timeout: 10_000 });
-  if (r.status === 0) setprivPath = p;
-  else setprivProblem = `${p} --pdeathsig fails here: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`;
-  return setprivPath;
-}
+/** How often the watchdog looks at the heartbeat, seconds. */
+export const WATCHDOG_POLL_SECONDS = 20;
 
-/** Why ffmpeg runs without a parent-death signal on this host, if it does (for the log). */
-export function pdeathsigProblem(): string | undefined {
-  setpriv();
-  return setprivProblem;
-}
-
-export function spawnFfmpegWithList(args: string[], opts: { ffmpegPath?: string; cwd?: string } = {}): Spawned {
+export function spawnRecording(args: string[], opts: RecordingSpawn): ChildProcess {
   const bin = locate('ffmpeg', opts.ffmpegPath);
-  const sp = setpriv();
-  // why SIGPIPE ignored: when the agent dies, ffmpeg (told by pdeathsig to stop) writes the
-  // closing segment's trailer, then its list line to the dead pipe; with SIGPIPE at its default
-  // it would die right there, before flushing the trailer, losing the last second of video.
-  // An ignored signal stays ignored across exec, so a shell sets it and execs ffmpeg (same pid).
-  // Even so, ffmpeg 5.1 does not always write the trailer after the agent died (seen in about
-  // half of the drills): the real bound on the loss is the 1 s flushed fragment (args.ts).
   args = adaptArgs(bin, args);
-  const ignorePipe = process.platform !== 'win32' ? ['/bin/sh', '-c', 'trap "" PIPE; exec "$0" "$@"', bin] : [bin];
-  const [cmd, argv] = sp ? [sp, ['--pdeathsig', 'INT', ...ignorePipe, ...args]] : [ignorePipe[0], [...ignorePipe.slice(1), ...args]];
-  const child = spawn(cmd, argv, {
-    cwd: opts.cwd,
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-    // own process group: a terminal's Ctrl-C reaches the agent, which then stops ffmpeg in order
-    detached: true,
-    env: { ...process.env, TZ: 'UTC' },
-  });
-  return { child, list: child.stdio[3] as NodeJS.ReadableStream };
+  // why a shell: `trap "" PIPE` (an ignored signal stays ignored across exec, so ffmpeg never
+  // dies of a closed pipe while closing a segment) and the watchdog subshell, which watches $$
+  // (the shell's pid, which exec turns into ffmpeg's). POSIX sh: `find -mmin -N` prints the
+  // file only if it changed less than N minutes ago.
+  const script = [
+    'hb=$1; m=$2; p=$3; shift 3',
+    'trap "" PIPE',
+    `( while sleep ${WATCHDOG_POLL_SECONDS}; do kill -0 $$ 2>/dev/null || exit 0; [ -n "$(find "$hb" -mmin -"$m" 2>/dev/null)" ] || { kill -INT $$; exit 0; }; done ) </dev/null >/dev/null 2>&1 &`,
+    'exec "$p" "$@"',
+  ].join('\n');
+  const err = fs.openSync(opts.errFile, 'a', 0o640);
+  try {
+    return spawn('/bin/sh', ['-c', script, 'ffmpeg-rec', opts.heartbeatFile, String(Math.max(1, Math.round(opts.orphanMinutes))), bin, ...args], {
+      stdio: ['ignore', 'ignore', err],
+      // own process group: a terminal's Ctrl-C reaches the agent only, which stops ffmpeg in order
+      detached: true,
+      env: { ...process.env, TZ: 'UTC' },
+    });
+  } finally {
+    fs.closeSync(err);
+  }
 }
 
 export function spawnFfmpeg(args: string[], opts: { ffmpegPath?: string } = {}): ChildProcess {

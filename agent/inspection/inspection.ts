@@ -9,6 +9,7 @@ import { parseProgress, pushArgs, type PushProgress } from '../ffmpeg/push.js';
 import { spawnFfmpeg } from '../ffmpeg/run.js';
 import { streamUrlOf } from '../recorder/url.js';
 import { InspectionRepo } from '../store/inspections.js';
+import { ClipUploads } from './clips.js';
 
 interface Push {
   id: string;
@@ -32,12 +33,14 @@ const OVER_BUDGET_REPORTS = 3;
  * Remote live inspection (60号: 远程实时巡检). The province asks over MQTT (`live`); the box
  * pushes that camera's stream, stream-copied, to `inspection.pushUrl/<key>` over an outbound
  * connection (schools are behind NAT), for at most `maxSeconds`, at most `maxConcurrent` at once
- * and within `maxKbps` together. Every step is an evidence row and a record to the province.
+ * and within `maxKbps` together. Playback on request (`clip`) uploads a recorded range with its
+ * manifest (clips.ts). Every step is an evidence row and a record to the province.
  */
 export class Inspection implements Module {
   readonly name = 'inspection';
   private log: Logger = logger('inspection');
   private repo!: InspectionRepo;
+  private clips!: ClipUploads;
   private pushes = new Map<string, Push>();
   private overBudget = 0;
   private stopping = false;
@@ -47,6 +50,9 @@ export class Inspection implements Module {
   async start(): Promise<void> {
     this.repo = new InspectionRepo(this.ctx.store);
     this.stopping = false;
+    this.clips = new ClipUploads(this.ctx, this.log, (id, camera, state, msg) => this.emit(id, camera, state, msg, undefined, 'clip'));
+    this.ctx.bus.on(this, 'clip.request', (r) => this.clips.request(r));
+    this.clips.resume();
     this.ctx.bus.on(this, 'inspection.request', (r) => void this.onRequest(r));
     this.ctx.bus.on(this, 'inspection.stop', (r) => this.end(r.id, { zh: '省平台要求停止', en: 'stopped by the province' }));
     const { pushUrl, maxConcurrent, maxSeconds, maxKbps } = this.ctx.cfg.inspection;
@@ -56,6 +62,7 @@ export class Inspection implements Module {
   async stop(): Promise<void> {
     this.stopping = true;
     this.ctx.bus.removeListeners(this);
+    this.clips?.stop();
     const all = [...this.pushes.values()];
     for (const p of all) this.end(p.id, { zh: '本机代理停止', en: 'the agent is stopping' });
     await Promise.all(all.map((p) => new Promise<void>((r) => (p.child.exitCode !== null || p.child.signalCode !== null ? r() : p.child.once('exit', () => r())))));
@@ -66,7 +73,7 @@ export class Inspection implements Module {
     return [...this.pushes.values()].map((p) => ({ id: p.id, camera: p.camera, kbps: p.kbps, pushing: p.pushing }));
   }
 
-  private emit(id: string, camera: string, state: AgentEvents['inspection.state']['state'], msg: { zh: string; en: string }, key?: string): void {
+  private emit(id: string, camera: string, state: AgentEvents['inspection.state']['state'], msg: { zh: string; en: string }, key?: string, kind: 'live' | 'clip' = 'live'): void {
     const at = this.ctx.now();
     const message = `${msg.zh} / ${msg.en}`;
     try {
@@ -74,7 +81,7 @@ export class Inspection implements Module {
     } catch (err) {
       this.log.error({ err: (err as Error).message, inspection: id }, 'inspection event not stored');
     }
-    this.ctx.bus.emit('inspection.state', { id, camera, state, message, at });
+    this.ctx.bus.emit('inspection.state', { id, kind, camera, state, message, at });
   }
 
   private refuse(id: string, camera: string, msg: { zh: string; en: string }): void {

@@ -68,6 +68,7 @@ export function today(store: Store, cfg: Config, now: number): Today {
       const s = liveRisk({ lesson: l, recordings, live, sightings: repo.sightings(l.classId, l.start, upto + 1), trainees, now }, liveOptions(profile, cfg.monitor.unseenWarnMinutes * 60_000));
       const body = repo.latestVerdict(l.classId, l.id);
       const verdict = body === undefined ? null : !(JSON.parse(body) as Verdict).violations.some((f) => f.lesson === l.id);
+      const recordedMs = upto > l.start ? measure(clip(union(recordings), { start: l.start, end: upto })) : 0;
       return {
         classId: l.classId,
         lessonId: l.id,
@@ -76,8 +77,10 @@ export function today(store: Store, cfg: Config, now: number): Today {
         start: l.start,
         end: l.end,
         phase: s.phase,
-        recordedMs: upto > l.start ? measure(clip(union(recordings), { start: l.start, end: upto })) : 0,
-        longestMs: s.longestMs,
+        recordedMs,
+        // the longest stretch counts the holes the continuity rule tolerates and may run to the
+        // live clock: shown, it is never more than what is recorded (issue #16)
+        longestMs: Math.min(s.longestMs, recordedMs),
         seen: trainees.length - s.unseen.length,
         trainees: trainees.length,
         state: s.state,

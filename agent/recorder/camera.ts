@@ -1,21 +1,25 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { AgentContext } from '../core/context.js';
 import type { CameraConfig } from '../config/schema.js';
+import { InputError } from '../core/errors.js';
 import { maskUrl } from '../core/log.js';
+import { CameraError } from '../cameras/errors.js';
 import { recordArgs } from '../ffmpeg/args.js';
-import { spawnFfmpegWithList } from '../ffmpeg/run.js';
+import { spawnRecording } from '../ffmpeg/run.js';
 import type { AlarmRepo } from '../store/alarms.js';
 import type { GapReason, GapRow, RecordingRepo } from '../store/recordings.js';
 import { Backoff } from './backoff.js';
 import { freeBytes, isDiskFullText } from './disk.js';
+import { inspectFmp4 } from './fmp4.js';
 import { rtspAnswers } from './reachability.js';
-import { recoverSegments } from './recovery.js';
+import { describeCut, recoverSegments } from './recovery.js';
 import { sha256File } from '../core/hash.js';
-import { parseCsvLine, runDir, runPattern, segmentPath } from './segments.js';
+import { ListTail, type RunState, isRecording, lastLine, maskSecrets, readRunState, signal, tailText, waitGone, writeRunState } from './runstate.js';
+import { errFileOf, listFileOf, parseCsvLine, runDir, runPattern, segmentPath } from './segments.js';
 
 export interface RunResult {
   runId: number;
@@ -38,6 +42,8 @@ export interface CameraStats {
   indexLatencies: number[];
   lastIndexLatency?: { path: string; ms: number };
   ffmpegPid?: number;
+  /** since when the current ffmpeg records (ms), adopted ones included */
+  recordingSince?: number;
 }
 
 const sleep = (ms: number, wake: { fn?: () => void }) =>
@@ -49,20 +55,41 @@ const sleep = (ms: number, wake: { fn?: () => void }) =>
     };
   });
 
+/** Gap reasons that mean the camera itself cannot be recorded (alarm 'camera-offline'). */
+const OFFLINE = new Set<string>(['camera unreachable', 'auth failed', 'stream stalled', 'config error']);
+
+/** The ffmpeg being watched: spawned by this life (child) or adopted from the previous one. */
+interface LiveRun extends RunState {
+  child?: ChildProcess;
+  exited: boolean;
+  interrupted: boolean;
+  /** lines of the list read so far = number of the segment being written */
+  listed: number;
+  /** wall-clock time of media time 0, see indexListed */
+  anchor: number;
+  /** end of the last segment of the list (indexed now or earlier) */
+  prevEnd?: number;
+  segments: number;
+  lastEnd: number | null;
+}
+
 /**
- * One camera's recording: a supervised ffmpeg (one run per ffmpeg life), the segment list read
- * from fd 3 and indexed the moment each segment closes, a watchdog on the bytes written, gaps
- * with reasons between runs, and recovery of whatever a previous life left unindexed.
+ * One camera's recording: a supervised ffmpeg (one run per ffmpeg life) whose segment list is
+ * a file, tailed and indexed the moment each segment closes; a watchdog on the bytes written;
+ * gaps with reasons between runs. The ffmpeg outlives this object's process: a restarted agent
+ * adopts it (pid and files from `.ffmpeg.json`), so an agent crash costs no video.
  */
 export class CameraRecorder {
   readonly stats: CameraStats;
   private stopping = false;
-  private child?: ChildProcess;
+  private current?: LiveRun;
   private loopDone?: Promise<void>;
   private wake: { fn?: () => void } = {};
   private log: Logger;
   private readonly cameraDir: string;
-  private readonly pidFile: string;
+  private readonly stateFile: string;
+  /** the settings an adopted ffmpeg must have been started with */
+  private readonly fingerprint: string;
 
   constructor(
     private ctx: AgentContext,
@@ -70,10 +97,13 @@ export class CameraRecorder {
     private repo: RecordingRepo,
     private alarms: AlarmRepo,
     private resolveUrl: () => Promise<string>,
+    private heartbeatFile: string,
   ) {
     this.log = ctx.log.child({ camera: cam.id });
     this.cameraDir = path.join(ctx.paths.video, cam.id);
-    this.pidFile = path.join(this.cameraDir, '.ffmpeg.pid');
+    this.stateFile = path.join(this.cameraDir, '.ffmpeg.json');
+    const rc = ctx.cfg.recorder;
+    this.fingerprint = createHash('sha256').update(JSON.stringify([cam, rc.segmentSeconds, rc.stallSeconds, rc.ffmpegPath ?? ''])).digest('hex').slice(0, 16);
     this.stats = { camera: cam.id, state: 'stopped', runs: 0, restarts: 0, segments: 0, lastSegmentEnd: null, indexLatencies: [] };
   }
 
@@ -83,9 +113,8 @@ export class CameraRecorder {
 
   async start(): Promise<void> {
     fs.mkdirSync(this.cameraDir, { recursive: true });
-    await this.stopOrphan();
-    await this.recoverAfterCrash();
-    this.loopDone = this.loop().catch((err) => this.log.error({ err: (err as Error).message }, 'recorder loop failed'));
+    const adopted = await this.takeOver();
+    this.loopDone = this.loop(adopted).catch((err) => this.log.error({ err: (err as Error).message }, 'recorder loop failed'));
   }
 
   /** SIGINT to ffmpeg so it closes the open segment; index it; open the 'agent stopped' gap. */
@@ -105,12 +134,14 @@ export class CameraRecorder {
     this.setState('stopped');
   }
 
+  /** The one stop signal: SIGINT (ffmpeg closes its segment), SIGKILL only if it is still there after stopTimeoutMs. */
   private interrupt(): void {
-    const c = this.child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    c.kill('SIGINT');
+    const run = this.current;
+    if (!run || run.exited || run.interrupted) return;
+    run.interrupted = true;
+    signal(run.pid, 'SIGINT');
     setTimeout(() => {
-      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      if (!run.exited) signal(run.pid, 'SIGKILL');
     }, this.rc.stopTimeoutMs).unref();
   }
 
@@ -126,62 +157,67 @@ export class CameraRecorder {
       this.log.warn({ start, reason, detail }, 'recording gap opened');
       this.ctx.bus.emit('recording.gap', { camera: this.cam.id, start: gap.start_ms, end: null, reason });
     }
+    // the camera-offline alarm, at any time of day (not only during lessons): a camera that
+    // cannot be recorded is raised when its gap opens, cleared by its next segment
+    if (OFFLINE.has(reason)) {
+      const at = this.ctx.now();
+      const message = `camera ${this.cam.id} not recorded: ${reason}${detail ? ` (${detail.slice(0, 200)})` : ''}`;
+      if (this.alarms.raise('camera-offline', this.cam.id, message, at)) this.ctx.bus.emit('alarm.raised', { kind: 'camera-offline', subject: this.cam.id, message, at });
+    }
   }
 
   private emitClosed(g: GapRow | undefined): void {
     if (!g || g.end_ms === null) return;
+    if (OFFLINE.has(g.reason) && this.alarms.clear('camera-offline', this.cam.id)) this.ctx.bus.emit('alarm.cleared', { kind: 'camera-offline', subject: this.cam.id, at: this.ctx.now() });
     this.log.info({ start: g.start_ms, end: g.end_ms, reason: g.reason }, 'recording gap closed');
     this.ctx.bus.emit('recording.gap', { camera: this.cam.id, start: g.start_ms, end: g.end_ms, reason: g.reason });
   }
 
-  /** An ffmpeg left by a previous life of the agent (no pdeathsig support) must not race the new one. */
-  private async stopOrphan(): Promise<void> {
-    let pid: number;
-    try {
-      pid = Number(fs.readFileSync(this.pidFile, 'utf8').trim());
-    } catch {
-      return;
-    }
-    const alive = () => {
-      try {
-        process.kill(pid, 0);
-        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.cameraDir);
-      } catch {
-        return false;
+  /**
+   * What the previous life left: an ffmpeg still recording (adopted: no gap, its segments
+   * indexed from its list file), or one that ended while no agent watched (its listed segments
+   * indexed, cut files recovered, a gap from its last second with what ended it).
+   */
+  private async takeOver(): Promise<RunState | undefined> {
+    const st = readRunState(this.stateFile);
+    if (st && isRecording(st)) {
+      if (st.fingerprint === this.fingerprint) {
+        this.log.info({ pid: st.pid, runId: st.runId }, 'adopting the ffmpeg that kept recording while the agent was away');
+        return st;
       }
-    };
-    if (pid > 0 && alive()) {
-      this.log.warn({ pid }, 'stopping ffmpeg left by a previous agent');
-      process.kill(pid, 'SIGINT');
-      const deadline = Date.now() + this.rc.stopTimeoutMs;
-      while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      if (alive()) process.kill(pid, 'SIGKILL');
-      while (alive()) await new Promise((r) => setTimeout(r, 20));
+      // the camera's settings changed meanwhile: end that recording cleanly, then start anew
+      this.log.info({ pid: st.pid, runId: st.runId }, 'camera settings changed: stopping the ffmpeg left recording with the old ones');
+      signal(st.pid, 'SIGINT');
+      await waitGone(st, this.rc.stopTimeoutMs);
     }
-    fs.rmSync(this.pidFile, { force: true });
-  }
-
-  /** Runs the previous life left open end with 'agent crashed'; their unindexed files are indexed. */
-  private async recoverAfterCrash(): Promise<void> {
     const recovered = await this.recover();
     for (const run of this.repo.openRuns(this.cam.id)) {
+      const mine = st?.runId === run.id ? st : undefined;
+      if (mine) await this.indexListed(mine, new ListTail(mine.listFile), { live: false });
+      const got = await this.recover();
       const segs = this.repo.segmentsOfRun(run.id).filter((s) => s.end_ms > s.start_ms);
       const lastEnd = segs.length ? Math.max(...segs.map((s) => s.end_ms)) : run.started_ms;
+      const why = mine ? lastLine(mine.errFile) : '';
       this.repo.endRun(run.id, lastEnd, 'agent crashed', null);
       this.stats.lastSegmentEnd = Math.max(this.stats.lastSegmentEnd ?? 0, lastEnd);
-      this.openGap(lastEnd, 'agent crashed', `run ${run.id} was not closed; ${recovered} segment(s) recovered`);
+      const cuts = [...recovered.cuts, ...got.cuts].map(describeCut);
+      this.openGap(lastEnd, 'agent crashed', [`run ${run.id} ended while no agent watched it (power cut, or ffmpeg stopped)`, why && `ffmpeg said: ${maskSecrets(why)}`, ...cuts].filter(Boolean).join('; '));
     }
+    fs.rmSync(this.stateFile, { force: true });
     const last = this.repo.lastSegment(this.cam.id);
     if (last) this.stats.lastSegmentEnd = Math.max(this.stats.lastSegmentEnd ?? 0, last.end_ms);
+    return undefined;
   }
 
-  private async recover(skip?: (f: string) => boolean): Promise<number> {
-    const rec = await recoverSegments({ camera: this.cam.id, cameraDir: this.cameraDir, repo: this.repo, log: this.log, ffprobePath: this.rc.ffprobePath, skip });
-    for (const r of rec) {
-      this.emitClosed(r.closedGap);
-      this.ctx.bus.emit('segment.indexed', { id: r.id, camera: this.cam.id, path: r.path, start: r.start, end: r.end, bytes: r.bytes });
+  private async recover(dir = this.cameraDir, skip?: (f: string) => boolean) {
+    const r = await recoverSegments({ camera: this.cam.id, cameraDir: dir, repo: this.repo, log: this.log, ffprobePath: this.rc.ffprobePath, now: this.ctx.now, skip });
+    for (const x of r.recovered) {
+      this.emitClosed(x.closedGap);
+      this.ctx.bus.emit('segment.indexed', { id: x.id, camera: this.cam.id, path: x.path, start: x.start, end: x.end, bytes: x.bytes });
+      this.stats.segments++;
+      if (x.end > x.start) this.stats.lastSegmentEnd = Math.max(this.stats.lastSegmentEnd ?? 0, x.end);
     }
-    return rec.length;
+    return r;
   }
 
   private diskFull(): boolean {
@@ -208,9 +244,14 @@ export class CameraRecorder {
     }
   }
 
-  private async loop(): Promise<void> {
+  private async loop(adopted?: RunState): Promise<void> {
     const backoff = new Backoff(this.rc.backoffInitialMs, this.rc.backoffMaxMs);
     let gate = false;
+    if (adopted) {
+      const r = await this.watch(this.live(adopted), '');
+      this.afterRun(r, backoff);
+      if (r.reason === 'camera unreachable') gate = true;
+    }
     while (!this.stopping) {
       if (this.diskFull()) {
         await this.waitForDisk();
@@ -220,11 +261,12 @@ export class CameraRecorder {
       try {
         url = await this.resolveUrl();
       } catch (err) {
+        // the kind comes from where it happened, never guessed from the message
         const msg = (err as Error).message;
-        const auth = /auth|password|401|not ?authori[sz]ed/i.test(msg);
-        this.openGap(this.stats.lastSegmentEnd ?? this.ctx.now(), auth ? 'auth failed' : 'camera unreachable', msg);
+        const reason: GapReason = err instanceof InputError ? 'config error' : err instanceof CameraError && err.kind === 'auth' ? 'auth failed' : 'camera unreachable';
+        this.openGap(this.stats.lastSegmentEnd ?? this.ctx.now(), reason, msg);
         this.setState('backoff', msg);
-        await sleep(auth ? backoff.next() : Math.max(this.rc.reconnectPollMs, 2000), this.wake);
+        await sleep(reason === 'camera unreachable' ? Math.max(this.rc.reconnectPollMs, 2000) : backoff.next(), this.wake);
         continue;
       }
       // why a gate: an absent camera is asked cheaply and often, so it is recorded again within
@@ -239,8 +281,7 @@ export class CameraRecorder {
         gate = false;
       }
       const r = await this.runOnce(url);
-      if (r.segments > 0) backoff.reset();
-      this.openGap(r.lastEnd ?? r.startedAt, r.reason, r.detail);
+      this.afterRun(r, backoff);
       if (this.stopping) break;
       if (r.reason === 'disk full') {
         await this.waitForDisk(freeBytes(this.ctx.paths.video));
@@ -257,7 +298,16 @@ export class CameraRecorder {
     }
   }
 
-  /** One ffmpeg life: spawn, index segments as their list lines arrive, watch the bytes, classify the end. */
+  private afterRun(r: RunResult, backoff: Backoff): void {
+    if (r.segments > 0) backoff.reset();
+    this.openGap(r.lastEnd ?? r.startedAt, r.reason, r.detail);
+  }
+
+  private live(st: RunState, child?: ChildProcess): LiveRun {
+    return { ...st, child, exited: false, interrupted: false, listed: 0, anchor: Infinity, segments: 0, lastEnd: null };
+  }
+
+  /** One ffmpeg life: spawn, then watch it until it ends. */
   async runOnce(url: string): Promise<RunResult> {
     const startedAt = this.ctx.now();
     const runId = this.repo.startRun(this.cam.id, startedAt);
@@ -265,128 +315,204 @@ export class CameraRecorder {
     const dir = runDir(this.ctx.paths.video, this.cam.id, startedAt);
     fs.mkdirSync(dir, { recursive: true });
     const pattern = runPattern(dir, runId, startedAt);
-    const args = recordArgs({ url, transport: this.cam.transport, segmentSeconds: this.rc.segmentSeconds, outPattern: pattern, ioTimeoutSeconds: this.rc.stallSeconds + 5 });
+    const listFile = listFileOf(pattern);
+    const errFile = errFileOf(pattern);
+    const args = recordArgs({ url, transport: this.cam.transport, segmentSeconds: this.rc.segmentSeconds, outPattern: pattern, ioTimeoutSeconds: this.rc.stallSeconds + 5, segmentList: listFile });
     this.log.info({ runId, url: maskUrl(url), pattern }, 'starting ffmpeg');
     this.setState('starting');
+    let child: ChildProcess;
+    try {
+      child = spawnRecording(args, { ffmpegPath: this.rc.ffmpegPath, errFile, heartbeatFile: this.heartbeatFile, orphanMinutes: this.rc.orphanMinutes });
+    } catch (err) {
+      const detail = `cannot start ffmpeg: ${(err as Error).message}`;
+      this.repo.endRun(runId, startedAt, 'ffmpeg exited', null);
+      return { runId, startedAt, reason: 'ffmpeg exited', detail, exitCode: null, segments: 0, lastEnd: null };
+    }
+    const st: RunState = { pid: child.pid ?? -1, runId, startedAt, pattern, dir, listFile, errFile, fingerprint: this.fingerprint };
+    if (child.pid) writeRunState(this.stateFile, st);
+    return this.watch(this.live(st, child), url);
+  }
 
-    const { child, list } = spawnFfmpegWithList(args, { ffmpegPath: this.rc.ffmpegPath });
-    this.child = child;
-    this.stats.ffmpegPid = child.pid;
-    if (child.pid) fs.writeFileSync(this.pidFile, String(child.pid));
-    let stderr = '';
-    child.stderr!.on('data', (b: Buffer) => {
-      stderr = (stderr + b.toString()).slice(-8000);
-    });
-    let spawnError: Error | undefined;
-    child.on('error', (e) => (spawnError = e));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-
-    let listed = 0;
-    let segments = 0;
-    let lastEnd: number | null = null;
-    // wall-clock time of the run's media time 0: packets are stamped with their arrival time
-    // (-use_wallclock_as_timestamps), so a line arriving at T for a segment ending at offset e
-    // says time 0 was at most T − e; the smallest such bound is the best estimate
-    let anchor = Infinity;
-    let chain = Promise.resolve();
-    const indexed = new Set<string>();
-    readline.createInterface({ input: list }).on('line', (line) => {
-      const closedAt = this.ctx.now();
+  /**
+   * Index the segments a run's list names that the store does not have yet. A segment's wall
+   * clock: packets are stamped with their arrival (-use_wallclock_as_timestamps), so a segment
+   * closed (last written, its mtime; or its line read) at T with end offset e says media time 0
+   * was at most T − e; the smallest such bound is the run's anchor. Segments of a run are
+   * contiguous: each starts where the previous one ended.
+   */
+  private async indexListed(run: Pick<LiveRun, 'dir' | 'runId'> & Partial<LiveRun>, tail: ListTail, o: { live: boolean }): Promise<number> {
+    let n = 0;
+    for (const line of tail.read()) {
+      const readAt = this.ctx.now();
       const row = parseCsvLine(line);
-      if (!row) return;
-      listed++;
-      anchor = Math.min(anchor, closedAt - row.endSec * 1000);
-      const file = path.join(dir, path.basename(row.file));
-      const start = Math.round(anchor + row.startSec * 1000);
-      const end = Math.round(anchor + row.endSec * 1000);
-      chain = chain.then(async () => {
-        try {
-          const { sha256, bytes } = await sha256File(file);
-          const { id, closedGap } = this.repo.addSegment({ camera: this.cam.id, runId, path: file, start, end, bytes, sha256 });
-          indexed.add(file);
-          segments++;
-          this.stats.segments++;
-          lastEnd = end;
-          this.stats.lastSegmentEnd = end;
-          // from ffmpeg's last write to the file (its close) to the committed row
-          let closed = closedAt;
-          try {
-            closed = Math.min(closedAt, fs.statSync(file).mtimeMs);
-          } catch {
-            /* keep the list line's arrival */
-          }
-          const latency = Date.now() - closed;
+      if (!row) continue;
+      run.listed = (run.listed ?? 0) + 1;
+      const file = path.join(run.dir, path.basename(row.file));
+      let mtime = Infinity;
+      try {
+        mtime = fs.statSync(file).mtimeMs;
+      } catch {
+        continue; // named but gone: nothing to index
+      }
+      const closedAt = Math.min(mtime, o.live ? readAt : Infinity);
+      run.anchor = Math.min(run.anchor ?? Infinity, closedAt - row.endSec * 1000);
+      const known = this.repo.segmentsOfRun(run.runId).find((s) => s.path === file);
+      if (known) {
+        run.anchor = Math.min(run.anchor, known.end_ms - row.endSec * 1000);
+        run.prevEnd = known.end_ms;
+        continue;
+      }
+      if (this.repo.hasPath(file)) continue;
+      const shape = inspectFmp4(file);
+      if (!shape.intact || shape.fragments === 0) continue; // left to recovery, which repairs or describes it
+      const start = Math.round(run.prevEnd ?? run.anchor + row.startSec * 1000);
+      const end = Math.max(start, Math.round(run.anchor + row.endSec * 1000));
+      try {
+        const { sha256, bytes } = await sha256File(file);
+        const { id, closedGap } = this.repo.addSegment({ camera: this.cam.id, runId: run.runId, path: file, start, end, bytes, sha256 });
+        n++;
+        run.prevEnd = end;
+        run.segments = (run.segments ?? 0) + 1;
+        run.lastEnd = end;
+        this.stats.segments++;
+        this.stats.lastSegmentEnd = end;
+        if (o.live) {
+          const latency = Date.now() - Math.min(mtime, Date.now());
           this.stats.indexLatencies.push(latency);
           this.stats.lastIndexLatency = { path: file, ms: latency };
           if (this.stats.indexLatencies.length > 10_000) this.stats.indexLatencies.shift();
-          this.emitClosed(closedGap);
-          this.ctx.bus.emit('segment.indexed', { id, camera: this.cam.id, path: file, start, end, bytes });
-        } catch (err) {
-          // left for recovery after this run ends: the file stays, it will be indexed from ffprobe
-          this.log.error({ file, err: (err as Error).message }, 'indexing a segment failed');
         }
-      });
-    });
+        this.emitClosed(closedGap);
+        this.ctx.bus.emit('segment.indexed', { id, camera: this.cam.id, path: file, start, end, bytes });
+      } catch (err) {
+        // left for recovery after this run ends: the file stays, it will be indexed then
+        this.log.error({ file, err: (err as Error).message }, 'indexing a segment failed');
+      }
+    }
+    return n;
+  }
 
-    // watchdog: the open segment (number = lines listed so far) must keep growing
+  /** Watch a running ffmpeg (ours or adopted): index segments as they close, watch the bytes, classify its end. */
+  private async watch(run: LiveRun, url: string): Promise<RunResult> {
+    this.current = run;
+    this.stats.ffmpegPid = run.pid;
+    this.stats.recordingSince = run.startedAt;
+    const tail = new ListTail(run.listFile);
+    let exitCode: number | null = null;
+    let exitSignal: NodeJS.Signals | null = null;
+    let spawnError: Error | undefined;
+    const exited = new Promise<void>((resolve) => {
+      if (run.child) {
+        run.child.on('error', (e) => {
+          spawnError = e;
+          run.exited = true;
+          resolve();
+        });
+        run.child.on('exit', (code, sig) => {
+          exitCode = code;
+          exitSignal = sig;
+          run.exited = true;
+          resolve();
+        });
+      } else {
+        // adopted: not our child, so no exit event; its pid is watched instead
+        const t = setInterval(() => {
+          if (!isRecording(run)) {
+            clearInterval(t);
+            run.exited = true;
+            resolve();
+          }
+        }, 250);
+      }
+    });
+    let busy = Promise.resolve();
+    const pump = () => {
+      busy = busy.then(() => this.indexListed(run, tail, { live: true })).then(() => undefined);
+      return busy;
+    };
+    // the list file changes when a segment closes: read it then, and every second anyway
+    let watcher: fs.FSWatcher | undefined;
+    try {
+      watcher = fs.watch(run.listFile, () => void pump());
+    } catch {
+      /* not created yet: the tick reads it */
+    }
+    await pump();
+
+    // watchdog: the open segment (number = lines listed so far) must keep growing. Fragments are
+    // flushed at least every second, so silence longer than that is the camera's
     let lastSize = -1;
+    let seenListed = -1;
     let lastProgress = Date.now();
     let stalled = false;
     let diskFull = false;
-    let seenListed = 0;
     let ticks = 0;
-    const watchdog = setInterval(() => {
+    // a healthy stream writes a fragment at least every second, noticed within a tick (0.5 s):
+    // silence over stallSeconds − 1 s means the camera froze at most stallSeconds ago. Before
+    // the first bytes, connecting may take longer; ffmpeg's own I/O timeout bounds that too
+    const steadyStallMs = Math.max(1500, this.rc.stallSeconds * 1000 - 1000);
+    const startStallMs = this.rc.stallSeconds * 1000 + 5000;
+    const timer = setInterval(() => {
+      if (!watcher) {
+        try {
+          watcher = fs.watch(run.listFile, () => void pump());
+        } catch {
+          /* still not there */
+        }
+      }
+      void pump();
       let size = -1;
       try {
-        size = fs.statSync(segmentPath(pattern, listed)).size;
+        size = fs.statSync(segmentPath(run.pattern, run.listed)).size;
       } catch {
         /* not created yet */
       }
-      if (size !== lastSize || listed !== seenListed) {
+      if (size !== lastSize || run.listed !== seenListed) {
         lastSize = size;
-        seenListed = listed;
+        seenListed = run.listed;
         lastProgress = Date.now();
-        if (size > 0 || listed > 0) this.setState('recording');
+        if (size > 0 || run.listed > 0) this.setState('recording');
       }
       // statfs every other tick: the write itself fails fast on ENOSPC anyway
       if (!diskFull && ++ticks % 2 === 0 && this.diskFull()) {
         // stop before the disk is really full, so the segment is closed cleanly and indexed
         diskFull = true;
         this.interrupt();
-      } else if (!stalled && Date.now() - lastProgress > this.rc.stallSeconds * 1000) {
+      } else if (!stalled && Date.now() - lastProgress > (lastSize > 0 || run.listed > 0 ? steadyStallMs : startStallMs)) {
         stalled = true;
-        this.log.warn({ runId, seconds: this.rc.stallSeconds }, 'no new bytes: stream stalled');
+        this.log.warn({ runId: run.runId, seconds: this.rc.stallSeconds }, 'no new bytes: stream stalled');
         this.interrupt();
       }
-    }, 1000);
+    }, 500);
 
-    const { code, signal } = await exited;
-    clearInterval(watchdog);
-    await chain;
-    this.child = undefined;
+    await exited;
+    clearInterval(timer);
+    watcher?.close();
+    await pump();
+    await busy;
+    this.current = undefined;
     this.stats.ffmpegPid = undefined;
-    fs.rmSync(this.pidFile, { force: true });
+    this.stats.recordingSince = undefined;
 
-    // segments whose list line never came (ENOSPC, ffmpeg crash) are indexed from ffprobe
-    const before = this.stats.segments;
-    for (const r of await recoverSegments({ camera: this.cam.id, cameraDir: dir, repo: this.repo, log: this.log, ffprobePath: this.rc.ffprobePath })) {
-      this.emitClosed(r.closedGap);
-      this.ctx.bus.emit('segment.indexed', { id: r.id, camera: this.cam.id, path: r.path, start: r.start, end: r.end, bytes: r.bytes });
-      this.stats.segments++;
-      if (r.end > r.start) {
-        segments++;
-        lastEnd = Math.max(lastEnd ?? 0, r.end);
-        this.stats.lastSegmentEnd = lastEnd;
+    // segments whose list line never came (ENOSPC, ffmpeg killed) are recovered: whole files
+    // indexed, cut ones repaired or described
+    const rec = await this.recover(run.dir);
+    for (const x of rec.recovered) {
+      if (x.end > x.start) {
+        run.segments++;
+        run.lastEnd = Math.max(run.lastEnd ?? 0, x.end);
       }
     }
-    if (this.stats.segments > before) this.log.warn({ runId, recovered: this.stats.segments - before }, 'segments without a list line were recovered');
+    if (rec.recovered.length) this.log.warn({ runId: run.runId, recovered: rec.recovered.length }, 'segments without a list line were recovered');
+    fs.rmSync(this.stateFile, { force: true });
 
+    const stderr = tailText(run.errFile);
     const lastErr = stderr.trim().split('\n').filter(Boolean).pop() ?? '';
-    let reason: GapReason;
-    let detail = code !== null ? `ffmpeg exit code ${code}` : `ffmpeg killed by ${signal}`;
-    // ffmpeg prints the input URL, password included, in its errors: mask before storing or logging
-    if (lastErr) detail += `: ${lastErr.replace(/\/\/([^:/@\s]+):([^@\s]*)@/g, '//$1:***@').slice(0, 300)}`;
+    let detail = run.child ? (exitCode !== null ? `ffmpeg exit code ${exitCode}` : `ffmpeg killed by ${exitSignal}`) : 'adopted ffmpeg ended';
+    if (lastErr) detail += `: ${maskSecrets(lastErr).slice(0, 300)}`;
     if (spawnError) detail = `cannot start ffmpeg: ${spawnError.message}`;
+    const cuts = rec.cuts.map(describeCut);
+    let reason: GapReason;
     if (this.stopping) {
       reason = 'agent stopped';
       detail = '';
@@ -394,13 +520,18 @@ export class CameraRecorder {
     // ffmpeg 5.1 may end with code 0 and no message when a write hits ENOSPC: the free space
     // itself is the evidence
     else if (diskFull || isDiskFullText(stderr) || freeBytes(this.ctx.paths.video) < this.rc.minFreeBytes + 1024 * 1024) reason = 'disk full';
-    else if (stalled) reason = 'stream stalled';
+    else if (stalled) {
+      reason = 'stream stalled';
+      detail = `no new video for ${this.rc.stallSeconds} s (camera frozen, or the network dropped the stream); ${detail}`;
+    }
+    // ffmpeg's own words are the only account of an RTSP refusal it gets
     else if (/401|Unauthorized|authorization failed/i.test(stderr)) reason = 'auth failed';
-    else if (!(await rtspAnswers(url, 2000))) reason = 'camera unreachable';
+    else if (url && !(await rtspAnswers(url, 2000))) reason = 'camera unreachable';
     else if (/timed out/i.test(stderr)) reason = 'stream stalled';
     else reason = 'ffmpeg exited';
-    this.repo.endRun(runId, lastEnd ?? this.ctx.now(), reason, code);
-    this.log.warn({ runId, reason, detail, segments, code, signal }, 'ffmpeg run ended');
-    return { runId, startedAt, reason, detail, exitCode: code, segments, lastEnd };
+    if (cuts.length) detail = [detail, ...cuts].filter(Boolean).join('; ');
+    this.repo.endRun(run.runId, run.lastEnd ?? this.ctx.now(), reason, exitCode);
+    this.log.warn({ runId: run.runId, reason, detail, segments: run.segments, code: exitCode, signal: exitSignal }, 'ffmpeg run ended');
+    return { runId: run.runId, startedAt: run.startedAt, reason, detail, exitCode, segments: run.segments, lastEnd: run.lastEnd };
   }
 }

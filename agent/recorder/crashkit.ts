@@ -7,6 +7,8 @@ import { PACKAGE_ROOT } from '../core/paths.js';
 import { Store } from '../store/store.js';
 import { RecordingRepo } from '../store/recordings.js';
 import { listSegmentFiles } from './segments.js';
+import { probeFile } from '../ffmpeg/run.js';
+import { union } from '../compliance/intervals.js';
 
 /**
  * kill -9 drills for the crash test and the bench: run the recorder as its own process
@@ -14,7 +16,13 @@ import { listSegmentFiles } from './segments.js';
  * as a power cut would), start it again, and measure from the store what was lost.
  */
 export interface CrashResult {
-  kills: Array<{ at: number; withFfmpeg: boolean; lossMs: number; resumeMs: number }>;
+  /** lossMs: from the last second on video before the kill to the kill; resumeMs: from the kill to the next segment's start (negative: a segment spans the kill) */
+  kills: Array<{ at: number; withFfmpeg: boolean; early: boolean; lossMs: number; resumeMs: number }>;
+  /** every gap stored, with its reason */
+  gaps: Array<{ start: number; end: number | null; reason: string; detail: string | null }>;
+  /** unrecorded time between the first and the last second on video */
+  uncoveredMs: number;
+  segments: Array<{ path: string; start: number; end: number; playable: boolean }>;
   filesOnDisk: number;
   filesIndexed: number;
   unindexed: string[];
@@ -59,11 +67,16 @@ function startAgent(cfgFile: string) {
   return { child, lines, exited };
 }
 
-export async function crashDrill(opts: { rtspUrl: string; kills: number; runMs: number; segmentSeconds: number; withFfmpeg: (i: number) => boolean; log?: (s: string) => void }): Promise<CrashResult> {
+/**
+ * `early(i)`: kill i comes within the first second of a segment (right after the agent indexed
+ * the previous one), else after `runMs`. The agent is started again after `awayMs` (systemd's
+ * RestartSec is 5 s).
+ */
+export async function crashDrill(opts: { rtspUrl: string; kills: number; runMs: number; segmentSeconds: number; withFfmpeg: (i: number) => boolean; early?: (i: number) => boolean; awayMs?: number; log?: (s: string) => void }): Promise<CrashResult> {
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-crash-'));
   const cfgFile = path.join(state, 'agent.yaml');
   fs.writeFileSync(cfgFile, YAML.stringify({ paths: { state }, cameras: [{ id: 'cam-k', rtspUrl: opts.rtspUrl }], recorder: { segmentSeconds: opts.segmentSeconds } }));
-  const kills: Array<{ at: number; withFfmpeg: boolean }> = [];
+  const kills: Array<{ at: number; withFfmpeg: boolean; early: boolean }> = [];
   const latencies: number[] = [];
   for (let i = 0; i <= opts.kills; i++) {
     const a = startAgent(cfgFile);
@@ -71,6 +84,13 @@ export async function crashDrill(opts: { rtspUrl: string; kills: number; runMs: 
     // the drill kills a recorder that is recording: wait for its first bytes of video
     while (!a.lines.some((l) => l.event === 'camera.status' && l.state === 'recording') && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, opts.runMs));
+    const early = i < opts.kills && !!opts.early?.(i);
+    if (early) {
+      // the next segment.indexed line: a segment just closed, the next one is in its first second
+      const seen = a.lines.filter((l) => l.event === 'segment.indexed').length;
+      const t1 = Date.now();
+      while (a.lines.filter((l) => l.event === 'segment.indexed').length === seen && Date.now() - t1 < opts.segmentSeconds * 3000) await new Promise((r) => setTimeout(r, 10));
+    }
     if (i === opts.kills) {
       a.child.kill('SIGTERM');
       await a.exited;
@@ -78,7 +98,7 @@ export async function crashDrill(opts: { rtspUrl: string; kills: number; runMs: 
       const withFfmpeg = opts.withFfmpeg(i);
       let ffPid = 0;
       try {
-        ffPid = Number(fs.readFileSync(path.join(state, 'video', 'cam-k', '.ffmpeg.pid'), 'utf8'));
+        ffPid = Number((JSON.parse(fs.readFileSync(path.join(state, 'video', 'cam-k', '.ffmpeg.json'), 'utf8')) as { pid: number }).pid);
       } catch {
         /* not running */
       }
@@ -91,9 +111,10 @@ export async function crashDrill(opts: { rtspUrl: string; kills: number; runMs: 
           /* gone */
         }
       }
-      kills.push({ at, withFfmpeg });
+      kills.push({ at, withFfmpeg, early });
       await a.exited;
-      opts.log?.(`  kill ${i + 1}/${opts.kills}${withFfmpeg ? ' (agent + ffmpeg)' : ' (agent)'}`);
+      opts.log?.(`  kill ${i + 1}/${opts.kills}${withFfmpeg ? ' (agent + ffmpeg)' : ' (agent)'}${early ? ' in a segment\'s first second' : ''}`);
+      if (opts.awayMs) await new Promise((r) => setTimeout(r, opts.awayMs));
     }
     for (const l of a.lines) if (l.event === 'segment.indexed' && typeof l.latencyMs === 'number') latencies.push(l.latencyMs);
   }
@@ -108,13 +129,28 @@ export async function crashDrill(opts: { rtspUrl: string; kills: number; runMs: 
       const lastEnd = Math.max(...before.map((s) => s.end_ms));
       const after = segs.filter((s) => s.start_ms >= k.at);
       const firstStart = after.length ? Math.min(...after.map((s) => s.start_ms)) : NaN;
-      return { at: k.at, withFfmpeg: k.withFfmpeg, lossMs: Math.max(0, k.at - lastEnd), resumeMs: firstStart - k.at };
+      return { at: k.at, withFfmpeg: k.withFfmpeg, early: k.early, lossMs: Math.max(0, k.at - lastEnd), resumeMs: firstStart - k.at };
     }),
+    gaps: repo.gaps('cam-k').map((g) => ({ start: g.start_ms, end: g.end_ms, reason: g.reason, detail: g.detail })),
+    uncoveredMs: 0,
+    segments: [],
     filesOnDisk: files.length,
     filesIndexed: files.filter((f) => known.has(f)).length,
     unindexed: files.filter((f) => !known.has(f)),
     indexLatencies: latencies,
   };
+  const u = union(segs.map((x) => ({ start: x.start_ms, end: x.end_ms })));
+  for (let j = 1; j < u.length; j++) result.uncoveredMs += u[j].start - u[j - 1].end;
+  for (const x of segs) {
+    let playable = false;
+    try {
+      const p = await probeFile(x.path);
+      playable = p.hasVideo && p.durationSec > 0;
+    } catch {
+      /* not playable */
+    }
+    result.segments.push({ path: x.path, start: x.start_ms, end: x.end_ms, playable });
+  }
   store.close();
   return result;
 }

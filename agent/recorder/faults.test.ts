@@ -62,6 +62,7 @@ describe('network faults injected through a TCP proxy in front of a real RTSP se
     const rec = new Recorder(ctx);
     await rec.start();
     expect(await until(() => repo.segments('cam-stall').length >= 1, 15_000)).toBe(true);
+    const stallAt = Date.now();
     proxy.setMode('stall');
     await sleep(7000);
     const backAt = Date.now();
@@ -71,6 +72,11 @@ describe('network faults injected through a TCP proxy in front of a real RTSP se
     await proxy.stop();
     const gaps = repo.gaps('cam-stall');
     expect(gaps[0].reason).toBe('stream stalled');
+    // the true reason, not how ffmpeg was ended
+    expect(gaps[0].detail).toContain('no new video for 2 s');
+    // what arrived before the freeze is on video: the gap starts within a fragment (1 s) of it
+    console.log(`stall at ${stallAt}, video until ${gaps[0].start_ms} (${stallAt - gaps[0].start_ms} ms before)`);
+    expect(stallAt - gaps[0].start_ms).toBeLessThanOrEqual(1500);
     expect(gaps[0].end_ms).not.toBeNull();
     expect(repo.restarts('cam-stall')).toBeGreaterThanOrEqual(1);
     ctx.cleanup();

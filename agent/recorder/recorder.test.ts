@@ -3,7 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtspServer } from '../sim/rtsp/server.js';
 import { RecordingRepo } from '../store/recordings.js';
 import { probeFile } from '../ffmpeg/run.js';
+import { reconcile } from '../retention/reconcile.js';
 import { Recorder } from './recorder.js';
+import { camerasNow } from './status.js';
+import { recordingCheck } from '../doctor/recording.js';
+import { renderCameras } from '../cli/commands/status.js';
+import { AlarmRepo } from '../store/alarms.js';
 import { makeContext } from './testkit.js';
 
 describe('recorder against a real RTSP server', () => {
@@ -23,6 +28,15 @@ describe('recorder against a real RTSP server', () => {
     const rec = new Recorder(ctx);
     await rec.start();
     await new Promise((r) => setTimeout(r, 7500));
+    // while ffmpeg writes its open segment, list and messages, nothing on disk is "unknown to the store"
+    const live = await reconcile(ctx.store, { videoDir: ctx.paths.video, now: Date.now(), retentionMs: 3 * 365 * 86_400_000 });
+    expect(live.orphans).toEqual([]);
+    expect(live.files).toBeGreaterThanOrEqual(3);
+    // status and doctor see the recording from outside the recorder (its ffmpeg's files, the store)
+    const now1 = camerasNow(ctx.store, ctx.cfg, ctx.paths.video, Date.now());
+    expect(now1[0]).toMatchObject({ camera: 'cam-1', recording: true, openGap: null });
+    expect(now1[0].bitrate).toBeGreaterThan(0);
+    expect((await recordingCheck.run({ cfg: ctx.cfg, now: Date.now(), paths: ctx.paths })).status).toBe('ok');
     const stopAt = Date.now();
     await rec.stop();
     const repo = new RecordingRepo(ctx.store);
@@ -44,6 +58,14 @@ describe('recorder against a real RTSP server', () => {
     expect(events.filter((e) => e.startsWith('seg')).length).toBe(segs.length);
     expect(repo.runs('cam-1')).toHaveLength(1);
     expect(repo.runs('cam-1')[0].end_reason).toBe('agent stopped');
+    const now2 = camerasNow(ctx.store, ctx.cfg, ctx.paths.video, Date.now());
+    expect(now2[0]).toMatchObject({ recording: false, openGap: { reason: 'agent stopped' } });
+    const doc = await recordingCheck.run({ cfg: ctx.cfg, now: Date.now(), paths: ctx.paths });
+    expect(doc.status).toBe('fail');
+    expect(doc.detail).toContain('cam-1: NOT recording since');
+    // a 20-character id and long values never run into the next column
+    const line = renderCameras([{ ...now2[0], camera: 'cam-classroom-3-back' }], 'en', 'Asia/Shanghai', Date.now()).split('\n')[1];
+    expect(line).toMatch(/cam-classroom-3-back {2,}NOT recording {2,}/);
 
     // a second life: the agent-stopped gap closes at the first new segment
     const rec2 = new Recorder(ctx);
@@ -52,7 +74,25 @@ describe('recorder against a real RTSP server', () => {
     await rec2.stop();
     const g = repo.gaps('cam-1');
     expect(g[0].end_ms).not.toBeNull();
-    expect(g[0].end_ms! - g[0].start_ms).toBeLessThan(2500);
+    // it closes exactly where the second life's first segment starts
+    const run2 = repo.runs('cam-1')[1];
+    expect(g[0].end_ms).toBe(repo.segmentsOfRun(run2.id)[0].start_ms);
     ctx.cleanup();
   }, 40_000);
+
+  it('an unset environment secret is a config error gap, not "auth failed"', async () => {
+    delete process.env.CA_TEST_SURELY_UNSET;
+    const ctx = makeContext({ cameras: [{ id: 'cam-env', rtspUrl: rtsp.url, username: 'admin', password: { env: 'CA_TEST_SURELY_UNSET' } }] });
+    const rec = new Recorder(ctx);
+    await rec.start();
+    const repo = new RecordingRepo(ctx.store);
+    while (!repo.openGapOf('cam-env')) await new Promise((r) => setTimeout(r, 50));
+    // the camera-offline alarm, whatever the time of day
+    expect(new AlarmRepo(ctx.store).open().some((a) => a.kind === 'camera-offline' && a.subject === 'cam-env')).toBe(true);
+    await rec.stop();
+    const g = repo.gaps('cam-env')[0];
+    expect(g.reason).toBe('config error');
+    expect(g.detail).toContain('CA_TEST_SURELY_UNSET');
+    ctx.cleanup();
+  }, 30_000);
 });

@@ -19,11 +19,18 @@ export function segmentPath(pattern: string, n: number): string {
   return pattern.replace('%05d', String(n).padStart(5, '0'));
 }
 
-const NAME = /_r(\d+)_(\d+)\.mp4$/;
-export function parseSegmentName(file: string): { runId: number; n: number } | undefined {
+const NAME = /_r(\d+)_(\d+)(\.repaired)?\.mp4$/;
+export function parseSegmentName(file: string): { runId: number; n: number; repaired: boolean } | undefined {
   const m = NAME.exec(file);
-  return m ? { runId: Number(m[1]), n: Number(m[2]) } : undefined;
+  return m ? { runId: Number(m[1]), n: Number(m[2]), repaired: !!m[3] } : undefined;
 }
+
+/** The name of the copy of a cut segment's whole fragments (recovery.ts). */
+export const repairedName = (name: string) => name.replace(/\.mp4$/, '.repaired.mp4');
+
+/** The run's segment list file (ffmpeg's `-segment_list`, CSV) and its error log, beside its segments. */
+export const listFileOf = (pattern: string) => pattern.replace(/_%05d\.mp4$/, '.csv');
+export const errFileOf = (pattern: string) => pattern.replace(/_%05d\.mp4$/, '.log');
 
 /** One line of `-segment_list_type csv`: file,start,end (seconds from the run's first packet). */
 export function parseCsvLine(line: string): { file: string; startSec: number; endSec: number } | undefined {

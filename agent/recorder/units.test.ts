@@ -30,16 +30,17 @@ describe('recorder building blocks', () => {
     const p = runPattern('/v/cam/2026-11-27', 12, Date.UTC(2026, 10, 27, 1, 2, 3, 456));
     expect(p).toBe('/v/cam/2026-11-27/20261127T010203456Z_r12_%05d.mp4');
     expect(segmentPath(p, 7)).toBe('/v/cam/2026-11-27/20261127T010203456Z_r12_00007.mp4');
-    expect(parseSegmentName(segmentPath(p, 7))).toEqual({ runId: 12, n: 7 });
+    expect(parseSegmentName(segmentPath(p, 7))).toEqual({ runId: 12, n: 7, repaired: false });
+    expect(parseSegmentName('20261127T010203456Z_r12_00007.repaired.mp4')).toEqual({ runId: 12, n: 7, repaired: true });
   });
 
-  it('records with stream copy over TCP, fragmented MP4 and the segment list on fd 3', () => {
-    const a = recordArgs({ url: 'rtsp://h/cam', transport: 'tcp', segmentSeconds: 60, outPattern: '/v/x_%05d.mp4', ioTimeoutSeconds: 15 }).join(' ');
+  it('records with stream copy over TCP, fragmented MP4 and the segment list in a file', () => {
+    const a = recordArgs({ url: 'rtsp://h/cam', transport: 'tcp', segmentSeconds: 60, outPattern: '/v/x_%05d.mp4', ioTimeoutSeconds: 15, segmentList: '/v/x.csv' }).join(' ');
     expect(a).toContain('-rtsp_transport tcp -timeout 15000000');
     expect(a).toContain('-c:v copy -an');
     expect(a).toContain('-segment_time 60');
     expect(a).toContain('frag_keyframe+empty_moov');
-    expect(a).toContain('-segment_list pipe:3 -segment_list_type csv');
+    expect(a).toContain('-segment_list /v/x.csv -segment_list_type csv');
     expect(a).not.toMatch(/libx264|-c:v h264/);
   });
 

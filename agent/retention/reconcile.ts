@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseSegmentName } from '../recorder/segments.js';
 import { RetentionRepo } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
@@ -77,8 +78,13 @@ export async function reconcile(
   const orphans: { file: string; mtimeMs: number }[] = [];
   const expiredOrphans: string[] = [];
   for await (const f of walk(opts.videoDir, opts.signal)) {
+    // only segment files count: a run's list (.csv) and ffmpeg messages (.log) sit beside them
+    if (!f.file.endsWith('.mp4')) continue;
     files++;
     if (repo.knowsPath(f.file) || repo.knowsPath(path.resolve(f.file))) continue;
+    // a running ffmpeg's open segment (its run not ended) is not unknown, only unfinished
+    const run = parseSegmentName(path.basename(f.file));
+    if (run && repo.runOpen(run.runId)) continue;
     orphanCount++;
     if (orphans.length < LIST_MAX) orphans.push(f);
     if (created !== null && f.mtimeMs < created - 3_600_000) olderThanStore = true;

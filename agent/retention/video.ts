@@ -83,5 +83,14 @@ export async function purgeVideos(
       res.bytesFreed += exists ? row.bytes : 0;
     }
   }
+  // cut originals (their whole fragments, if any, live on as an indexed repaired copy) expire
+  // with the video of their time; they are not evidence by themselves, so they are not archived
+  for (const c of repo.expiredCuts(opts.now, opts.batch)) {
+    if (opts.signal?.aborted) break;
+    if (!inside(opts.videoDir, c.path)) continue;
+    const exists = fs.existsSync(c.path);
+    if (exists) fs.rmSync(c.path, { force: true });
+    if (repo.markCutDeleted(c.id, opts.now)) res.bytesFreed += exists ? c.bytes : 0;
+  }
   return res;
 }

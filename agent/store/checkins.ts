@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import type { Store } from './store.js';
 import { Outbox } from './outbox.js';
 import { ClassRepo } from './classes.js';
-import type { CheckIn, IngestOutcome, Parsed, RawInput, StoredCheckIn } from '../checkin/types.js';
+import type { CheckIn, IngestOutcome, Parsed, RawInput, StoredCheckIn, TerminalEvent } from '../checkin/types.js';
+import { retentionBase, timeFlag } from '../checkin/clock.js';
 
 /** One request or stream part waiting for the group commit. */
 export interface IntakeItem {
@@ -38,6 +39,38 @@ interface CheckinRow {
   verify_mode: string | null;
   similarity: number | null;
   raw_id: number | null;
+  counter: string | null;
+  person_name: string | null;
+  event_code: string | null;
+  received_ms: number | null;
+  time_flag: string | null;
+  correction_id: number | null;
+}
+
+export interface TerminalEventRow {
+  id: number;
+  kind: 'not-a-pass' | 'unknown-code' | 'counter-reuse';
+  terminal: string;
+  protocol: string;
+  code: string;
+  meaning: string | null;
+  person: string | null;
+  person_name: string | null;
+  at_ms: number | null;
+  raw_id: number | null;
+  received_ms: number;
+}
+
+export interface SerialRow {
+  protocol: string;
+  serial: string;
+  first_ms: number;
+  last_ms: number;
+  requests: number;
+  address: string | null;
+  approved_ms: number | null;
+  terminal_id: string | null;
+  timezone: string | null;
 }
 
 export interface RawRow {
@@ -66,6 +99,7 @@ interface Health {
   lastEventAt: number | null;
   skew: number | null;
   cursor: string | null;
+  heartbeat: number | null;
 }
 
 const ROSTER_TTL_MS = 5000;
@@ -96,14 +130,23 @@ export class CheckinRepo {
       ins: db.prepare(
         // why not INSERT OR IGNORE: OR IGNORE also swallows NOT NULL and CHECK failures, which would
         // count a broken row as a "duplicate" and drop it silently. Only a dedup_key clash is one.
-        `INSERT INTO checkins (dedup_key, terminal, person, trainee, class_id, at_ms, tz_offset_min, verify_mode, similarity, raw_id, created_ms, expires_ms, sync_state)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending') ON CONFLICT(dedup_key) DO NOTHING`,
+        `INSERT INTO checkins (dedup_key, terminal, person, trainee, class_id, at_ms, tz_offset_min, verify_mode, similarity, raw_id, created_ms, expires_ms, sync_state,
+                               counter, person_name, event_code, received_ms, time_flag)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?) ON CONFLICT(dedup_key) DO NOTHING`,
+      ),
+      // the same device counter on another row: either the same real event under a key of an older
+      // version (same person and time: a duplicate) or a counter reused after a reset (a new event)
+      byCounter: db.prepare('SELECT person, at_ms FROM checkins WHERE terminal = ? AND counter = ?'),
+      event: db.prepare(
+        `INSERT INTO terminal_events (dedup_key, kind, terminal, protocol, code, meaning, person, person_name, at_ms, raw_id, received_ms, created_ms, expires_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(dedup_key) DO NOTHING`,
       ),
       state: db.prepare(
-        `INSERT INTO terminal_state (terminal, protocol, last_event_ms, last_contact_ms, last_event_at_ms, skew_ms, cursor, updated_ms)
-         VALUES (@terminal, @protocol, @lastEvent, @now, @lastEventAt, @skew, @cursor, @now)
+        `INSERT INTO terminal_state (terminal, protocol, last_event_ms, last_contact_ms, last_heartbeat_ms, last_event_at_ms, skew_ms, cursor, updated_ms)
+         VALUES (@terminal, @protocol, @lastEvent, @now, @heartbeat, @lastEventAt, @skew, @cursor, @now)
          ON CONFLICT(terminal) DO UPDATE SET
            last_event_ms = COALESCE(excluded.last_event_ms, last_event_ms),
+           last_heartbeat_ms = COALESCE(excluded.last_heartbeat_ms, last_heartbeat_ms),
            last_contact_ms = MAX(COALESCE(last_contact_ms, 0), excluded.last_contact_ms),
            last_event_at_ms = MAX(COALESCE(last_event_at_ms, 0), COALESCE(excluded.last_event_at_ms, 0)),
            skew_ms = COALESCE(excluded.skew_ms, skew_ms),
@@ -226,14 +269,20 @@ export class CheckinRepo {
       this.st.rawDone.run('unparsable', msg, 0, 0, 0, rawId);
       if (r.terminal) {
         const prev = health.get(r.terminal);
-        health.set(r.terminal, { terminal: r.terminal, protocol: r.protocol, lastEvent: prev?.lastEvent ?? null, now: Math.max(r.receivedMs, prev?.now ?? 0), lastEventAt: prev?.lastEventAt ?? null, skew: prev?.skew ?? null, cursor: prev?.cursor ?? null });
+        health.set(r.terminal, { terminal: r.terminal, protocol: r.protocol, lastEvent: prev?.lastEvent ?? null, now: Math.max(r.receivedMs, prev?.now ?? 0), lastEventAt: prev?.lastEventAt ?? null, skew: prev?.skew ?? null, cursor: prev?.cursor ?? null, heartbeat: prev?.heartbeat ?? null });
       }
       return { rawId, stored: [], duplicates: 0, unknown: 0, rejects: [], status: 'unparsable', error: msg };
     }
-    // 3. check-ins, deduplicated, with their outbox records
+    return this.commitParsed(r, rawId, parsed, now, health);
+  }
+
+  /** Steps 3-4 of a commit: shared by live input and `checkins reparse`. */
+  private commitParsed(r: RawInput, rawId: number, parsed: Parsed, now: number, health: Map<string, Health>): IngestOutcome {
+    // 3. check-ins, deduplicated by the real event's identity, with their outbox records
     const stored: StoredCheckIn[] = [];
     let duplicates = 0;
     let unknown = 0;
+    let counterReuse = 0;
     let newest: CheckIn | undefined;
     const rejects = [...parsed.rejects];
     for (const c of parsed.checkins) {
@@ -242,15 +291,32 @@ export class CheckinRepo {
         rejects.push({ where: `check-in ${c.person || '?'}`, message: 'incomplete (time, person, terminal or key missing)' });
         continue;
       }
+      let reused = false;
+      if (c.counter) {
+        const same = this.st.byCounter.all(c.terminal, c.counter) as { person: string; at_ms: number }[];
+        if (same.some((x) => x.person === c.person && x.at_ms === c.at)) {
+          duplicates++;
+          continue;
+        }
+        reused = same.length > 0;
+      }
       const m = this.mapPerson(c.person, c.at);
-      const res = this.st.ins.run(c.dedupKey, c.terminal, c.person, m?.trainee ?? null, m?.classId ?? null, c.at, c.tzOffsetMin, c.verifyMode, c.similarity, rawId, now, this.store.expiresAt(c.at));
+      const flag = timeFlag(c.at, r.receivedMs);
+      const res = this.st.ins.run(c.dedupKey, c.terminal, c.person, m?.trainee ?? null, m?.classId ?? null, c.at, c.tzOffsetMin, c.verifyMode, c.similarity, rawId, now,
+        this.store.expiresAt(retentionBase(c.at, r.receivedMs)), c.counter ?? null, c.name ?? null, c.code ?? null, r.receivedMs, flag);
       if (!res.changes) {
         duplicates++;
         continue;
       }
+      if (reused) {
+        counterReuse++;
+        // reported: a device replaced or its log reset; the new event is stored, not dropped
+        this.st.event.run(`reuse:${c.dedupKey}`, 'counter-reuse', c.terminal, r.protocol, `counter ${c.counter}`, 'device event counter used again (device replaced or event log reset)',
+          c.person, c.name ?? null, c.at, rawId, r.receivedMs, now, this.store.expiresAt(retentionBase(c.at, r.receivedMs)));
+      }
       if (!m) unknown++;
       const id = Number(res.lastInsertRowid);
-      stored.push({ ...c, id, trainee: m?.trainee ?? null, classId: m?.classId ?? null, rawId });
+      stored.push({ ...c, id, trainee: m?.trainee ?? null, classId: m?.classId ?? null, rawId, receivedMs: r.receivedMs, timeFlag: flag });
       if (!newest || c.at > newest.at) newest = c;
       // what the provincial system learns: the terminal's person id and the mapped trainee, never names
       this.outbox.enqueue('checkin', c.at, {
@@ -264,23 +330,32 @@ export class CheckinRepo {
         tzOffsetMin: c.tzOffsetMin,
         verifyMode: c.verifyMode,
         similarity: c.similarity,
+        ...(flag ? { timeFlag: flag, receivedAt: r.receivedMs } : {}),
       });
     }
+    // 3b. events kept but never counted: failed checks, door events, codes not in the vendor table
+    for (const e of parsed.events ?? []) this.recordEvent(e, r, rawId, now);
     const usable = parsed.checkins.length - (rejects.length - parsed.rejects.length);
+    const notCounted = parsed.events?.length ?? 0;
     const status: IngestOutcome['status'] = parsed.ignored && !parsed.checkins.length && !rejects.length
       ? 'ignored'
       : rejects.length
-        ? (usable > 0 ? 'partial' : 'unparsable')
+        ? (usable > 0 || notCounted > 0 ? 'partial' : 'unparsable')
         : 'ok';
     const error = rejects.length ? rejects.slice(0, 20).map((x) => `${x.where}: ${x.message}`).join('; ').slice(0, 1000) : null;
     this.st.rawDone.run(status, error, stored.length, duplicates, unknown, rawId);
-    // 4. terminal health: contact, newest event, clock skew when the input is live (pushed within minutes)
+    // 4. terminal health: contact, heartbeat, newest event, clock skew.
+    // Skew at any size: an input that carries one event on a live channel was sent as it happened,
+    // so its claimed time minus our receipt time is the terminal's clock error (3 h, 8 h: a wrong
+    // zone). A batch (backlog after an outage) tells nothing about the past, but a time in the
+    // future is wrong whatever the channel.
     const terminals = new Set<string>(parsed.checkins.map((c) => c.terminal));
     if (r.terminal) terminals.add(r.terminal);
     for (const t of terminals) {
       const mine = parsed.checkins.filter((c) => c.terminal === t);
       const latest = mine.reduce<CheckIn | undefined>((a, c) => (!a || c.at > a.at ? c : a), undefined);
-      const live = latest && r.channel !== 'search' && Math.abs(latest.at - r.receivedMs) < 10 * 60_000 ? latest.at - r.receivedMs : null;
+      const d = latest ? latest.at - r.receivedMs : null;
+      const live = d !== null && r.channel !== 'search' && (mine.length === 1 || d > 0) ? d : null;
       const prev = health.get(t);
       health.set(t, {
         terminal: t,
@@ -290,36 +365,101 @@ export class CheckinRepo {
         lastEventAt: Math.max(latest?.at ?? 0, prev?.lastEventAt ?? 0) || null,
         skew: live ?? prev?.skew ?? null,
         cursor: (t === r.terminal ? parsed.cursor : undefined) ?? prev?.cursor ?? null,
+        heartbeat: parsed.heartbeat && t === r.terminal ? r.receivedMs : prev?.heartbeat ?? null,
       });
     }
-    return { rawId, stored, duplicates, unknown, rejects, status, error: error ?? undefined };
+    return { rawId, stored, duplicates, unknown, rejects, counterReuse, notCounted, status, error: error ?? undefined };
+  }
+
+  private recordEvent(e: TerminalEvent, r: RawInput, rawId: number | null, now: number): void {
+    const base = retentionBase(e.at ?? r.receivedMs, r.receivedMs);
+    const key = `${e.kind}:${e.terminal}:${e.code}:${e.person ?? ''}:${e.at ?? `raw${rawId}`}`;
+    this.st.event.run(key, e.kind, e.terminal, r.protocol, e.code, e.meaning, e.person, e.name, e.at, rawId, r.receivedMs, now, this.store.expiresAt(base));
   }
 
   /**
    * Check-ins of people unknown when they arrived, matched again against today's rosters (a class
-   * imported after its first morning, a terminalIds entry added). Each newly matched check-in is
-   * announced again to the provincial system with its trainee. Returns how many were matched.
+   * imported after its first morning, a terminalIds entry added). The check-in row itself is
+   * evidence and is never edited: each match is a correction row pointing at it, and every
+   * reader goes through checkins_current. Each newly matched check-in is announced again to the
+   * provincial system with its trainee. Returns how many were matched.
    */
   remapUnknown(limit = 5000): number {
     this.invalidateRoster();
     const rows = this.store.db
-      .prepare('SELECT id, terminal, person, at_ms, tz_offset_min, verify_mode, similarity FROM checkins WHERE trainee IS NULL ORDER BY id LIMIT ?')
-      .all(limit) as { id: number; terminal: string; person: string; at_ms: number; tz_offset_min: number | null; verify_mode: string | null; similarity: number | null }[];
+      .prepare('SELECT id, terminal, person, at_ms, tz_offset_min, verify_mode, similarity, expires_ms FROM checkins_current WHERE trainee IS NULL ORDER BY id LIMIT ?')
+      .all(limit) as { id: number; terminal: string; person: string; at_ms: number; tz_offset_min: number | null; verify_mode: string | null; similarity: number | null; expires_ms: number }[];
     if (!rows.length) return 0;
-    const upd = this.store.db.prepare('UPDATE checkins SET trainee = ?, class_id = ? WHERE id = ? AND trainee IS NULL');
     return this.store.tx(() => {
       let n = 0;
       for (const r of rows) {
         const m = this.mapPerson(r.person, r.at_ms);
         if (!m) continue;
-        upd.run(m.trainee, m.classId, r.id);
+        const cid = this.correct(r.id, { reason: 'remap', trainee: m.trainee, classId: m.classId, expiresMs: r.expires_ms });
         this.outbox.enqueue('checkin', r.at_ms, {
           id: r.id, terminal: r.terminal, person: r.person, trainee: m.trainee, classId: m.classId, at: r.at_ms,
-          tzOffsetMin: r.tz_offset_min, verifyMode: r.verify_mode, similarity: r.similarity, remapped: true,
+          tzOffsetMin: r.tz_offset_min, verifyMode: r.verify_mode, similarity: r.similarity, remapped: true, correction: cid,
         });
         n++;
       }
       return n;
+    });
+  }
+
+  /**
+   * A correction of one check-in: a new row pointing at it (never an edit of the hashed row).
+   * The latest correction of a check-in is its current view. One function per fact kind: the
+   * evidence log routes these rows in.
+   */
+  correct(checkinId: number, c: { reason: 'remap' | 'reparse'; trainee?: string | null; classId?: string | null; voided?: boolean; rawId?: number | null; note?: string; expiresMs: number }): number {
+    return Number(
+      this.store.db
+        .prepare('INSERT INTO checkin_corrections (checkin_id, reason, trainee, class_id, voided, raw_id, note, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(checkinId, c.reason, c.trainee ?? null, c.classId ?? null, c.voided ? 1 : 0, c.rawId ?? null, c.note ?? null, this.store.now(), c.expiresMs).lastInsertRowid,
+    );
+  }
+
+  /** Corrections of one check-in, oldest first (audit trail). */
+  corrections(checkinId: number): { id: number; reason: string; trainee: string | null; class_id: string | null; voided: number; raw_id: number | null; note: string | null; created_ms: number }[] {
+    return this.store.db.prepare('SELECT id, reason, trainee, class_id, voided, raw_id, note, created_ms FROM checkin_corrections WHERE checkin_id = ? ORDER BY id').all(checkinId) as never;
+  }
+
+  /** Raw inputs to read again (`checkins reparse`): the problem ones, or the ids given. */
+  rawForReparse(ids?: number[]): (RawRow & { body: Buffer })[] {
+    const cols = 'id, protocol, terminal, channel, method, path, content_type, body, body_bytes, truncated, status, error, checkins, duplicates, unknown, received_ms';
+    if (ids?.length) return ids.map((id) => this.store.db.prepare(`SELECT ${cols} FROM raw_inputs WHERE id = ?`).get(id)).filter(Boolean) as never;
+    return this.store.db.prepare(`SELECT ${cols} FROM raw_inputs WHERE status IN ('unparsable','partial') ORDER BY id`).all() as never;
+  }
+
+  /**
+   * Apply a re-read of a stored raw input: check-ins the new parse finds that are not stored are
+   * added (deduplicated like live input, pointing at the same raw row); check-ins of this raw row
+   * the new parse no longer finds (a failed check counted by an older version) are voided by a
+   * correction. Nothing is edited. Returns what changed.
+   */
+  applyReparse(rawId: number, parsed: Parsed | Error): { added: number; voided: number; events: number; status: string } {
+    return this.store.tx(() => {
+      const raw = this.store.db.prepare('SELECT protocol, terminal, channel, received_ms, truncated FROM raw_inputs WHERE id = ?').get(rawId) as
+        { protocol: RawInput['protocol']; terminal: string | null; channel: RawInput['channel']; received_ms: number } | undefined;
+      if (!raw) throw new Error(`no raw input #${rawId}`);
+      if (parsed instanceof Error) {
+        this.st.rawDone.run('unparsable', parsed.message.slice(0, 500), 0, 0, 0, rawId);
+        return { added: 0, voided: 0, events: 0, status: 'unparsable' };
+      }
+      const r: RawInput = { protocol: raw.protocol, terminal: raw.terminal, channel: raw.channel, body: Buffer.alloc(0), receivedMs: raw.received_ms };
+      const keys = new Set(parsed.checkins.map((c) => c.dedupKey));
+      const mine = this.store.db.prepare('SELECT id, dedup_key, expires_ms FROM checkins_current WHERE raw_id = ?').all(rawId) as { id: number; dedup_key: string; expires_ms: number }[];
+      let voided = 0;
+      for (const c of mine) {
+        if (keys.has(c.dedup_key)) continue;
+        this.correct(c.id, { reason: 'reparse', voided: true, rawId, note: 'not a check-in when read again', expiresMs: c.expires_ms });
+        voided++;
+      }
+      const now = this.store.now();
+      const health = new Map<string, Health>();
+      // the same insert path as live input: dedupe, counters, time flags, events, outbox
+      const out = this.commitParsed(r, rawId, parsed, now, health);
+      return { added: out.stored.length, voided, events: parsed.events?.length ?? 0, status: out.status };
     });
   }
 
@@ -336,17 +476,20 @@ export class CheckinRepo {
     return this.store.db.prepare('SELECT * FROM terminal_state ORDER BY terminal').all() as TerminalStateRow[];
   }
 
-  list(opts: { limit?: number; unknownOnly?: boolean; terminal?: string } = {}): StoredCheckIn[] {
+  /** Check-ins as they stand after corrections (checkins_current), newest first. */
+  list(opts: { limit?: number; unknownOnly?: boolean; terminal?: string; flaggedOnly?: boolean } = {}): (StoredCheckIn & { name: string | null })[] {
     const where: string[] = [];
     const args: unknown[] = [];
     if (opts.unknownOnly) where.push('trainee IS NULL');
+    if (opts.flaggedOnly) where.push('time_flag IS NOT NULL');
     if (opts.terminal) (where.push('terminal = ?'), args.push(opts.terminal));
     const rows = this.store.db
-      .prepare(`SELECT * FROM checkins ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at_ms DESC, id DESC LIMIT ?`)
+      .prepare(`SELECT * FROM checkins_current ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at_ms DESC, id DESC LIMIT ?`)
       .all(...args, opts.limit ?? 100) as CheckinRow[];
+    const proto = (k: string) => ({ zk: 'zkteco', hik: 'hikvision', wh: 'webhook' })[k] ?? k;
     return rows.map((r) => ({
       id: r.id,
-      protocol: (r.dedup_key.split(':')[0] === 'zk' ? 'zkteco' : r.dedup_key.split(':')[0] === 'hik' ? 'hikvision' : r.dedup_key.split(':')[0]) as CheckIn['protocol'],
+      protocol: proto(r.dedup_key.split(':')[0]) as CheckIn['protocol'],
       terminal: r.terminal,
       person: r.person,
       at: r.at_ms,
@@ -354,10 +497,57 @@ export class CheckinRepo {
       verifyMode: r.verify_mode,
       similarity: r.similarity,
       dedupKey: r.dedup_key,
+      counter: r.counter,
+      name: r.person_name,
+      code: r.event_code,
       trainee: r.trainee,
       classId: r.class_id,
       rawId: r.raw_id,
+      receivedMs: r.received_ms,
+      timeFlag: r.time_flag,
+      correctionId: r.correction_id,
     }));
+  }
+
+  /** Check-ins with implausible times a terminal sent since `sinceMs` (received), for the clock alarm. */
+  flaggedSince(terminal: string, sinceMs: number): number {
+    return this.store.db.prepare('SELECT COUNT(*) FROM checkins WHERE time_flag IS NOT NULL AND terminal = ? AND received_ms >= ?').pluck().get(terminal, sinceMs) as number;
+  }
+
+  /** Events kept but not counted, newest first: unknown codes, counter reuse (and, with all, failed checks). */
+  events(opts: { kinds?: TerminalEventRow['kind'][]; limit?: number } = {}): TerminalEventRow[] {
+    const kinds = opts.kinds ?? ['unknown-code', 'counter-reuse'];
+    return this.store.db
+      .prepare(`SELECT id, kind, terminal, protocol, code, meaning, person, person_name, at_ms, raw_id, received_ms FROM terminal_events WHERE kind IN (${kinds.map(() => '?').join(',')}) ORDER BY id DESC LIMIT ?`)
+      .all(...kinds, opts.limit ?? 100) as TerminalEventRow[];
+  }
+
+  /** A request from a serial no terminal is configured for: remembered for approval (ZKBioTime-style). */
+  knock(protocol: string, serial: string, at: number, address: string | null): void {
+    this.store.db
+      .prepare(`INSERT INTO terminal_serials (protocol, serial, first_ms, last_ms, requests, address) VALUES (?, ?, ?, ?, 1, ?)
+                ON CONFLICT(protocol, serial) DO UPDATE SET last_ms = MAX(last_ms, excluded.last_ms), requests = requests + 1, address = COALESCE(excluded.address, address)`)
+      .run(protocol, serial.slice(0, 64), at, at, address);
+  }
+
+  /** Approve a serial: its requests are then accepted as terminal `terminalId` (default zk-<serial>). */
+  approve(protocol: string, serial: string, terminalId: string, timezone: string): boolean {
+    const now = this.store.now();
+    const r = this.store.db
+      .prepare(`INSERT INTO terminal_serials (protocol, serial, first_ms, last_ms, requests, approved_ms, terminal_id, timezone) VALUES (?, ?, ?, ?, 0, ?, ?, ?)
+                ON CONFLICT(protocol, serial) DO UPDATE SET approved_ms = excluded.approved_ms, terminal_id = excluded.terminal_id, timezone = excluded.timezone`)
+      .run(protocol, serial, now, now, now, terminalId, timezone);
+    return r.changes > 0;
+  }
+
+  serials(opts: { pendingOnly?: boolean } = {}): SerialRow[] {
+    return this.store.db
+      .prepare(`SELECT * FROM terminal_serials ${opts.pendingOnly ? 'WHERE approved_ms IS NULL' : ''} ORDER BY last_ms DESC`)
+      .all() as SerialRow[];
+  }
+
+  approved(protocol: string, serial: string): SerialRow | undefined {
+    return this.store.db.prepare('SELECT * FROM terminal_serials WHERE protocol = ? AND serial = ? AND approved_ms IS NOT NULL').get(protocol, serial) as SerialRow | undefined;
   }
 
   /** Raw inputs that could not be (fully) read: kept for a human and for re-parsing. */
@@ -375,8 +565,8 @@ export class CheckinRepo {
   counts(): { checkins: number; unknown: number; raw: number; problems: number } {
     const g = (sql: string) => (this.store.db.prepare(sql).pluck().get() as number) ?? 0;
     return {
-      checkins: g('SELECT COUNT(*) FROM checkins'),
-      unknown: g('SELECT COUNT(*) FROM checkins WHERE trainee IS NULL'),
+      checkins: g('SELECT COUNT(*) FROM checkins_current'),
+      unknown: g('SELECT COUNT(*) FROM checkins_current WHERE trainee IS NULL'),
       raw: g('SELECT COUNT(*) FROM raw_inputs'),
       problems: g("SELECT COUNT(*) FROM raw_inputs WHERE status IN ('unparsable','partial')"),
     };

@@ -162,7 +162,7 @@ export class ClassRepo {
     const w = wallClock(from, DEFAULT_TZ);
     const dayStart = lessons.length ? fromWallClock({ year: w.year, month: w.month, day: w.day }, DEFAULT_TZ) : 0;
     const checkRows = db
-      .prepare('SELECT c.trainee, c.terminal, c.at_ms FROM checkins c JOIN trainees t ON t.class_id = ? AND t.id = c.trainee WHERE c.at_ms >= ? AND c.at_ms < ? AND (c.class_id IS NULL OR c.class_id = ?) ORDER BY c.at_ms, c.id')
+      .prepare('SELECT c.trainee, c.terminal, c.at_ms FROM checkins_current c JOIN trainees t ON t.class_id = ? AND t.id = c.trainee WHERE c.at_ms >= ? AND c.at_ms < ? AND (c.class_id IS NULL OR c.class_id = ?) ORDER BY c.at_ms, c.id')
       .all(classId, dayStart, to, classId) as { trainee: string; terminal: string; at_ms: number }[];
     return {
       profile: c.profile,

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Outbox } from './outbox.js';
 import type { Store } from './store.js';
 
-export type InspectionState = 'requested' | 'pushing' | 'ended' | 'refused';
+export type { InspectionStateName as InspectionState } from '../core/events.js';
+import type { InspectionStateName as InspectionState } from '../core/events.js';
 
 export interface InspectionEvent {
   inspection: string;

@@ -11,7 +11,25 @@ export type GapReason =
   | 'ffmpeg exited'
   | 'disk full'
   | 'agent stopped'
-  | 'agent crashed';
+  | 'agent crashed'
+  /** the camera's settings cannot be used (an unset environment secret): fixed in the config, not at the camera */
+  | 'config error'
+  /** outside the timetable with `record: timetable` (not a failure) */
+  | 'not scheduled';
+
+/** A segment file found cut: not indexed as it is (see migration recorder-2). */
+export interface CutRow {
+  id: number;
+  camera: string;
+  run_id: number | null;
+  path: string;
+  bytes: number;
+  sha256: string;
+  complete_bytes: number;
+  fragments: number;
+  repaired_path: string | null;
+  found_ms: number;
+}
 
 export interface RunRow {
   id: number;
@@ -104,12 +122,34 @@ export class RecordingRepo {
     });
   }
 
+  /** Is this file accounted for: indexed as a segment, or described as a cut file? */
   hasPath(path: string): boolean {
-    return !!this.store.db.prepare('SELECT 1 FROM recordings WHERE path = ?').get(path);
+    return !!this.store.db.prepare('SELECT 1 FROM recordings WHERE path = ? UNION ALL SELECT 1 FROM recording_cuts WHERE path = ?').get(path, path);
+  }
+
+  /**
+   * Record a cut file and, when its whole fragments were copied, index the copy as the segment,
+   * in one transaction (so a crash between them leaves neither, and recovery redoes both).
+   */
+  addCut(c: Omit<CutRow, 'id'>, repaired?: RecordingRow): { cutId: number; segment?: { id: number; closedGap?: GapRow } } {
+    return this.store.tx(() => {
+      const s = this.store;
+      const segment = repaired ? this.addSegment(repaired) : undefined;
+      const cutId = Number(
+        s.db
+          .prepare('INSERT INTO recording_cuts (camera, run_id, path, bytes, sha256, complete_bytes, fragments, repaired_path, found_ms, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(c.camera, c.run_id, c.path, c.bytes, c.sha256, c.complete_bytes, c.fragments, c.repaired_path, c.found_ms, s.now(), s.expiresAt(c.found_ms)).lastInsertRowid,
+      );
+      return { cutId, segment };
+    });
+  }
+
+  cuts(camera: string): CutRow[] {
+    return this.store.db.prepare('SELECT * FROM recording_cuts WHERE camera = ? ORDER BY id').all(camera) as CutRow[];
   }
 
   knownPaths(camera: string): Set<string> {
-    return new Set(this.store.db.prepare('SELECT path FROM recordings WHERE camera = ?').pluck().all(camera) as string[]);
+    return new Set(this.store.db.prepare('SELECT path FROM recordings WHERE camera = ? UNION ALL SELECT path FROM recording_cuts WHERE camera = ?').pluck().all(camera, camera) as string[]);
   }
 
   segmentsOfRun(runId: number): SegmentRow[] {
@@ -125,6 +165,12 @@ export class RecordingRepo {
 
   lastSegment(camera: string): SegmentRow | undefined {
     return this.store.db.prepare('SELECT * FROM recordings WHERE camera = ? ORDER BY end_ms DESC LIMIT 1').get(camera) as SegmentRow | undefined;
+  }
+
+  /** Video bytes and recorded ms of a camera's segments ending after `since` (its measured bitrate). */
+  volumeSince(camera: string, since: number): { bytes: number; ms: number } {
+    const r = this.store.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS bytes, COALESCE(SUM(end_ms - start_ms), 0) AS ms FROM recordings WHERE camera = ? AND end_ms > ? AND deleted_ms IS NULL').get(camera, since) as { bytes: number; ms: number };
+    return r;
   }
 
   openGapOf(camera: string): GapRow | undefined {

@@ -10,6 +10,8 @@ import type { Store } from './store.js';
  */
 export const PURGE_PLAN: readonly { table: string; where: string }[] = [
   { table: 'sightings', where: 'expires_ms < @now' },
+  { table: 'checkin_corrections', where: 'expires_ms < @now' },
+  { table: 'terminal_events', where: 'expires_ms < @now' },
   { table: 'checkins', where: 'expires_ms < @now' },
   { table: 'verdicts', where: 'expires_ms < @now' },
   { table: 'alarms', where: 'expires_ms < @now AND cleared_ms IS NOT NULL' },
@@ -62,6 +64,15 @@ export class RetentionRepo {
   }
 
   /** Mark a segment's file deleted; refuses (returns false) for an unexpired row, whatever the caller thinks. */
+  /** Cut files (recording_cuts) past their expiry, still on disk. */
+  expiredCuts(now: number, limit: number): Array<{ id: number; path: string; bytes: number }> {
+    return this.store.db.prepare('SELECT id, path, bytes FROM recording_cuts WHERE expires_ms < ? AND deleted_ms IS NULL ORDER BY expires_ms LIMIT ?').all(now, limit) as Array<{ id: number; path: string; bytes: number }>;
+  }
+
+  markCutDeleted(id: number, at: number): boolean {
+    return this.store.db.prepare('UPDATE recording_cuts SET deleted_ms = ? WHERE id = ? AND expires_ms < ?').run(at, id, at).changes === 1;
+  }
+
   markDeleted(id: number, at: number): boolean {
     return this.store.db.prepare('UPDATE recordings SET deleted_ms = ? WHERE id = ? AND expires_ms < ?').run(at, id, at).changes === 1;
   }
@@ -92,8 +103,14 @@ export class RetentionRepo {
   }
 
   /** Whether the store lists this file as a segment still on disk (indexed: path is UNIQUE). */
+  /** A segment, or a cut file the recorder described (recording_cuts) instead of indexing it. */
   knowsPath(p: string): boolean {
-    return this.store.db.prepare('SELECT 1 FROM recordings WHERE path = ? AND deleted_ms IS NULL').get(p) !== undefined;
+    return this.store.db.prepare('SELECT 1 FROM recordings WHERE path = ? AND deleted_ms IS NULL UNION ALL SELECT 1 FROM recording_cuts WHERE path = ? AND deleted_ms IS NULL').get(p, p) !== undefined;
+  }
+
+  /** Is recording run `id` still going (its open segment is being written, not an orphan)? */
+  runOpen(id: number): boolean {
+    return this.store.db.prepare('SELECT 1 FROM recording_runs WHERE id = ? AND ended_ms IS NULL').get(id) !== undefined;
   }
 
   recordingCount(): number {

@@ -122,7 +122,7 @@ export class SyncClient implements Module {
       if (!this.connected) this.scheduleReconnect();
     });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
-    this.ctx.bus.on(this, 'inspection.state', (e) => this.reply({ id: e.id, cmd: 'live', ok: e.state !== 'refused', state: e.state, message: e.message }));
+    this.ctx.bus.on(this, 'inspection.state', (e) => this.reply({ id: e.id, cmd: e.kind, ok: e.state !== 'refused' && e.state !== 'failed', state: e.state, message: e.message }));
     this.tick = setInterval(() => this.onTick(), TICK_MS);
     this.writeState();
   }
@@ -290,6 +290,8 @@ export class SyncClient implements Module {
     } else if (c.cmd === 'live') {
       // the inspection module answers through 'inspection.state' (accepted, pushing, refused, ended)
       this.ctx.bus.emit('inspection.request', { id: c.id, camera: c.camera, key: c.key, seconds: c.seconds, at: this.ctx.now() });
+    } else if (c.cmd === 'clip') {
+      this.ctx.bus.emit('clip.request', { id: c.id, camera: c.camera, from: c.from, to: c.to, token: c.token, at: this.ctx.now() });
     } else if (c.cmd === 'live-stop') {
       this.ctx.bus.emit('inspection.stop', { id: c.inspection, at: this.ctx.now() });
       this.reply({ id: c.id, cmd: c.cmd, ok: true, message: `stop of ${c.inspection} requested` });

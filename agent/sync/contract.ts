@@ -3,6 +3,8 @@
  * Schemas). Every topic lives under `<prefix>/<box>/` so a broker ACL `pattern readwrite
  * <prefix>/%u/#` (box id = certificate CN = username) confines each box to its own subtree.
  */
+import type { InspectionStateName } from '../core/events.js';
+
 export const CONTRACT_VERSION = 1 as const;
 export { CONTRACT_MINOR } from './records.js';
 
@@ -44,7 +46,9 @@ export type CommandMsg =
   | { v: 1; id: string; cmd: 'reload'; what: 'roster' | 'schedule' }
   /** v1.1: push `camera` to inspection.pushUrl/<key> (the box composes the URL, never the command) */
   | { v: 1; id: string; cmd: 'live'; camera: string; key: string; seconds?: number }
-  | { v: 1; id: string; cmd: 'live-stop'; inspection: string };
+  | { v: 1; id: string; cmd: 'live-stop'; inspection: string }
+  /** v1.1: upload this range as a clip with its manifest to inspection.uploadUrl; token authorises the upload */
+  | { v: 1; id: string; cmd: 'clip'; camera: string; from: number; to: number; token: string };
 
 export interface ReplyMsg {
   v: 1;
@@ -55,7 +59,7 @@ export interface ReplyMsg {
   message?: string;
   backlog?: number;
   /** v1.1, replies to `live` */
-  state?: 'requested' | 'pushing' | 'ended' | 'refused';
+  state?: InspectionStateName;
   at: number;
 }
 

@@ -35,7 +35,7 @@ export class HikvisionStreams extends EventStreamTerminal {
       parse: (b) => {
         if (picture) return { checkins: [], rejects: [], ignored: true };
         if (p.truncated) throw new Error('part truncated by the device');
-        return parseHikEvent(b, this.term.id);
+        return parseHikEvent(b, this.term.id, this.term.timezone, p.headers['content-type']);
       },
     });
   }
@@ -64,13 +64,13 @@ export class HikvisionStreams extends EventStreamTerminal {
       }
       let info: { more: boolean; count: number };
       try {
-        info = parseAcsSearch(buf, this.term.id);
+        info = parseAcsSearch(buf, this.term.id, this.term.timezone);
       } catch {
         info = { more: false, count: 0 };
       }
       const out = await this.ingest.submit({
         raw: { protocol: 'hikvision', terminal: this.term.id, channel: 'search', method: 'POST', path: '/ISAPI/AccessControl/AcsEvent', contentType: res.headers['content-type'], body: buf, receivedMs: this.ctx.now() },
-        parse: (b) => parseAcsSearch(b, this.term.id),
+        parse: (b) => parseAcsSearch(b, this.term.id, this.term.timezone),
       });
       stored += out.stored.length;
       pos += info.count;

@@ -30,8 +30,8 @@ describe('Hikvision event parsing', () => {
     const dev = new HikDevice();
     const e = dev.punch('1001', Date.parse('2026-10-04T08:30:00+08:00'));
     const p = parseHikEvent(Buffer.from(dev.eventJson(e)), 'hik-1');
-    expect(p.checkins[0]).toMatchObject({ person: '1001', at: Date.parse('2026-10-04T00:30:00Z'), tzOffsetMin: 480, dedupKey: `hik:hik-1:${e.serialNo}`, verifyMode: 'cardOrFace' });
-    expect(parseHikEvent(Buffer.from(dev.eventJson({ ...e, verifyMode: 'invalid' })), 'hik-1').ignored).toBe(true);
+    expect(p.checkins[0]).toMatchObject({ person: '1001', at: Date.parse('2026-10-04T00:30:00Z'), tzOffsetMin: 480, dedupKey: `hik:hik-1:1001:${Date.parse('2026-10-04T00:30:00Z') / 1000}`, counter: String(e.serialNo), verifyMode: 'cardOrFace' });
+    expect(parseHikEvent(Buffer.from(dev.eventJson({ ...e, verifyMode: 'invalid' })), 'hik-1').checkins).toEqual([]);
     expect(parseHikEvent(Buffer.from('<EventNotificationAlert><eventType>videoloss</eventType><eventState>inactive</eventState></EventNotificationAlert>'), 'x').heartbeat).toBe(true);
     expect(() => parseHikEvent(Buffer.from('{"eventType":'), 'x')).toThrow(/not JSON/);
   });
@@ -52,9 +52,9 @@ describe('Hikvision HTTP host push', () => {
     const raw = s.ctx.store.db.prepare("SELECT body FROM raw_inputs WHERE content_type LIKE 'multipart%' LIMIT 1").pluck().get() as Buffer;
     expect(raw.toString()).toMatch(/\[picture 2006 bytes not kept\]/);
     expect(raw.includes(Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toBe(false);
-    // garbage push: 200 (the device would retry forever), kept as unparsable
+    // garbage push: never acknowledged as success (the device keeps it and retries), kept as unparsable
     const g = await request(`${url}?token=tok`, { body: '\x00{{{not json', headers: { 'content-type': 'application/json' } });
-    expect(g.status).toBe(200);
+    expect(g.status).toBe(400);
     expect(n("SELECT COUNT(*) FROM raw_inputs WHERE status='unparsable'")).toBe(1);
   });
 });

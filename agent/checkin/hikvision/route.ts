@@ -1,38 +1,48 @@
 import { tokenOk } from '../auth.js';
 import { json, text, type Reply, type RequestCtx, type Route, type RouteEnv } from '../http.js';
-import { boundaryOf, splitMultipart, type Part } from '../multipart.js';
+import { FormError, readForm, type FormPart } from '../form.js';
+import { boundaryOf } from '../multipart.js';
 import type { Parsed } from '../types.js';
 import { parseHikEvent } from './event.js';
 
-const nameOf = (p: Part) => /name="([^"]*)"/i.exec(p.headers['content-disposition'] ?? '')?.[1] ?? '';
-const isImage = (p: Part) => /^image\//i.test(p.headers['content-type'] ?? '') || /filename=/i.test(p.headers['content-disposition'] ?? '');
+const isPicture = (p: FormPart) => /^image\//i.test(p.mimeType) || (!!p.filename && !/json|xml|text/i.test(p.mimeType));
 
 /**
  * The raw body to keep of a multipart push: every part except pictures, which are replaced by a
  * one-line note of their size. Face pictures are biometric data the box must not hoard for 3
  * years beside the check-in (vision.keepPhotos governs photos, and it is off by default).
+ * The result is itself a valid multipart body under the same Content-Type, so `checkins reparse`
+ * reads it like the original.
  */
-export function withoutPictures(body: Buffer, boundary: string): Buffer {
-  const parts = splitMultipart(body, boundary);
-  if (!parts.length) return body;
+export function withoutPictures(parts: FormPart[], boundary: string): Buffer {
   const out: Buffer[] = [];
   for (const p of parts) {
-    const head = Object.entries(p.headers).map(([k, v]) => `${k}: ${v}`).join('\r\n');
-    const content = isImage(p) ? Buffer.from(`[picture ${p.body.length} bytes not kept]`) : p.body;
-    out.push(Buffer.from(`--${boundary}\r\n${head}\r\n\r\n`), content, Buffer.from('\r\n'));
+    const disp = `form-data; name="${p.name}"${p.filename ? `; filename="${p.filename}"` : ''}`;
+    const content = isPicture(p) ? Buffer.from(`[picture ${p.body.length} bytes not kept]`) : p.body;
+    const type = isPicture(p) ? 'text/plain' : p.mimeType;
+    out.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disp}\r\nContent-Type: ${type}\r\n\r\n`), content, Buffer.from('\r\n'));
   }
   out.push(Buffer.from(`--${boundary}--\r\n`));
   return Buffer.concat(out);
 }
 
-/** Parse a push: plain JSON, or multipart/form-data whose `event_log` (or first non-picture) part is the JSON. */
-export function parseHikPush(body: Buffer, contentType: string | undefined, terminal: string): Parsed {
-  const boundary = /multipart\//i.test(contentType ?? '') ? boundaryOf(contentType) : undefined;
-  if (!boundary) return parseHikEvent(body, terminal);
-  const parts = splitMultipart(body, boundary);
-  const ev = parts.find((p) => nameOf(p) === 'event_log') ?? parts.find((p) => !isImage(p));
-  if (!ev) throw new Error('multipart push without an event_log part');
-  return parseHikEvent(ev.body, terminal);
+/** The event of a push's parts: the `event_log` part, or the first part that is not a picture. */
+export function eventPart(parts: FormPart[]): FormPart {
+  const ev = parts.find((p) => p.name === 'event_log') ?? parts.find((p) => !isPicture(p));
+  if (!ev) throw new FormError('multipart push without an event_log part');
+  return ev;
+}
+
+/**
+ * Read a push: plain JSON (or XML), or multipart/form-data whose `event_log` part is the JSON.
+ * Framework-free: Content-Type + body bytes in, parsed events out; throws (FormError or Error)
+ * when nothing can be read.
+ */
+export async function readHikPush(body: Buffer, contentType: string | undefined, terminal: string, tz: string): Promise<{ parsed: Parsed; parts?: FormPart[] }> {
+  if (!/^multipart\//i.test(contentType ?? '')) return { parsed: parseHikEvent(body, terminal, tz, contentType) };
+  const parts = await readForm(contentType, body);
+  const ev = eventPart(parts);
+  return { parsed: parseHikEvent(ev.body, terminal, tz, ev.mimeType), parts };
 }
 
 /**
@@ -50,25 +60,34 @@ export const hikvisionPushRoute: Route = {
     if (!term || term.protocol !== 'hikvision') return json(404, { error: 'unknown terminal' });
     if (!tokenOk(req, url, env.token)) return json(401, { error: 'token required (Basic password, Bearer, or ?token=)' });
     const ct = req.headers['content-type'];
-    const boundary = /multipart\//i.test(ct ?? '') ? boundaryOf(ct) : undefined;
+    let parsed: Parsed | undefined;
+    let failure: Error | undefined;
     let keep: Buffer | undefined;
     try {
-      keep = boundary ? withoutPictures(ctx.body, boundary) : undefined;
-    } catch {
-      keep = undefined;
+      if (ctx.truncated) throw new Error('body over the size limit');
+      const r = await readHikPush(ctx.body, ct, term.id, term.timezone);
+      parsed = r.parsed;
+      const boundary = boundaryOf(ct);
+      if (r.parts && boundary) keep = withoutPictures(r.parts, boundary);
+    } catch (err) {
+      failure = err as Error;
     }
     const out = await env.ingest.submit({
       raw: { protocol: 'hikvision', terminal: term.id, channel: 'http', method: 'POST', path: url.pathname, contentType: ct, body: ctx.body, receivedMs: ctx.receivedMs },
       keep,
       truncated: ctx.truncated,
-      parse: (b) => {
-        if (ctx.truncated) throw new Error('body over the size limit');
-        return parseHikPush(b, ct, term.id);
+      parse: () => {
+        if (failure) throw failure;
+        return parsed!;
       },
     });
     if (ctx.truncated) return json(413, { error: 'body too large' });
     // the parser's message may quote the payload (a person's number): the log names the raw row only
-    if (out.status === 'unparsable') env.warn(`hik-unreadable:${term.id}`, { terminal: term.id, raw: out.rawId }, 'Hikvision push unreadable (kept raw; classroom-agent checkins unknown)');
+    if (out.status === 'unparsable') {
+      env.warn(`hik-unreadable:${term.id}`, { terminal: term.id, raw: out.rawId }, 'Hikvision push unreadable (kept raw; classroom-agent checkins unknown, then checkins reparse)');
+      // never acknowledged as success: the terminal keeps the event and sends it again
+      return json(400, { error: failure instanceof FormError ? 'multipart body unreadable' : 'event unreadable', raw: out.rawId });
+    }
     return text(200, 'OK');
   },
 };

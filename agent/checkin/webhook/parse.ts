@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parseIsoStrict } from '../../core/time.js';
+import { decodeText } from '../text.js';
 import type { CheckIn, Parsed, Reject } from '../types.js';
 
 const ID = /^[A-Za-z0-9._:@-]{1,64}$/;
@@ -23,7 +24,8 @@ function offsetMin(iso: string): number {
 export function parseWebhook(body: Buffer, client: string): Parsed {
   let doc: unknown;
   try {
-    doc = JSON.parse(body.toString('utf8'));
+    // RFC 8259 §8.1: a parser may ignore a leading BOM (decodeText drops it)
+    doc = JSON.parse(decodeText(body, undefined, { gbk: false }));
   } catch (err) {
     throw new Error(`not JSON: ${(err as Error).message.slice(0, 120)}`);
   }
@@ -65,6 +67,7 @@ export function parseWebhook(body: Buffer, client: string): Parsed {
       verifyMode: (o.verifyMode as string | undefined) ?? null,
       similarity: (o.similarity as number | undefined) ?? null,
       dedupKey: key,
+      name: typeof o.name === 'string' && o.name.trim() ? o.name.trim().slice(0, 64) : null,
     });
   });
   return { checkins, rejects };

@@ -17,7 +17,8 @@ export const webhookRoute: Route = {
     }
     const client = String(req.headers['x-client-id'] ?? 'default').replace(/[^A-Za-z0-9._-]/g, '').slice(0, 64) || 'default';
     const out = await env.ingest.submit({
-      raw: { protocol: 'webhook', terminal: null, channel: 'http', method: 'POST', path: url.pathname, contentType: req.headers['content-type'], body: ctx.body, receivedMs: ctx.receivedMs },
+      // the client id scopes the dedup keys: kept with the raw input so `checkins reparse` rebuilds the same keys
+      raw: { protocol: 'webhook', terminal: null, channel: 'http', method: 'POST', path: `${url.pathname}?client=${client}`, contentType: req.headers['content-type'], body: ctx.body, receivedMs: ctx.receivedMs },
       truncated: ctx.truncated,
       parse: (b) => {
         if (ctx.truncated) throw new Error('body over the size limit');

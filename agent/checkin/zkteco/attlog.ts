@@ -1,5 +1,6 @@
 import { offsetAt, wallToUtc } from '../zone.js';
-import type { CheckIn, Parsed, Reject } from '../types.js';
+import { classifyZk } from '../codes.js';
+import type { CheckIn, Parsed, Reject, TerminalEvent } from '../types.js';
 
 const TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
 
@@ -27,6 +28,7 @@ export function zkLocalTime(s: string, tz: string): number | undefined {
 export function parseAttlog(body: Buffer, terminal: string, serial: string, tz: string, stamp?: string): Parsed {
   const text = body.toString('utf8').replace(/\0/g, '');
   const checkins: CheckIn[] = [];
+  const events: TerminalEvent[] = [];
   const rejects: Reject[] = [];
   const lines = text.split(/\r?\n|\r/);
   lines.forEach((line, i) => {
@@ -43,6 +45,10 @@ export function parseAttlog(body: Buffer, terminal: string, serial: string, tz: 
     const at = zkLocalTime(local, tz);
     if (at === undefined) return rejects.push({ where: `line ${i + 1}`, message: 'time is not "YYYY-MM-DD HH:mm:ss"' });
     const verify = (f[3] ?? '').trim();
+    const v = classifyZk((f[2] ?? '').trim());
+    if (v.kind !== 'pass') {
+      return events.push({ kind: v.kind, terminal, code: v.code, meaning: v.kind === 'unknown-code' ? null : `${v.meaning.zh} / ${v.meaning.en}`, person: pin, name: null, at });
+    }
     checkins.push({
       protocol: 'zkteco',
       terminal,
@@ -52,9 +58,10 @@ export function parseAttlog(body: Buffer, terminal: string, serial: string, tz: 
       verifyMode: verify && /^\d{1,4}$/.test(verify) ? verify : null,
       similarity: null,
       dedupKey: `zk:${serial}:${pin}:${local}`,
+      code: v.code,
     });
   });
-  return { checkins, rejects, cursor: stamp && /^\d{1,20}$/.test(stamp) ? stamp : undefined };
+  return { checkins, rejects, events, cursor: stamp && /^\d{1,20}$/.test(stamp) ? stamp : undefined };
 }
 
 /** Count of non-empty lines: what `OK: n` reports (terminals compare it with what they sent). */

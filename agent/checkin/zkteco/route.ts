@@ -16,12 +16,19 @@ export const zktecoRoute: Route = {
     const { req, url } = ctx;
     const endpoint = url.pathname.replace(/\.aspx$/, '');
     const sn = url.searchParams.get('SN') ?? url.searchParams.get('sn') ?? '';
-    const term = sn ? env.terminals.bySerial('zkteco', sn) : undefined;
+    const repo = env.ingest.repo;
+    let term = sn ? env.terminals.bySerial('zkteco', sn) : undefined;
+    if (!term && sn && /^[A-Za-z0-9._-]{1,64}$/.test(sn)) {
+      // approved with `checkins approve <serial>` (as ZKBioTime/HikCentral approve a new device)
+      const ok = repo.approved('zkteco', sn);
+      if (ok?.terminal_id) term = { id: ok.terminal_id, protocol: 'zkteco', serial: sn, timezone: ok.timezone ?? 'Asia/Shanghai', enabled: true };
+      // remembered for approval: listed by `checkins terminals`, `checkins unknown` and doctor
+      else repo.knock('zkteco', sn, ctx.receivedMs, req.socket.remoteAddress ?? null);
+    }
     if (!term) {
-      env.warn(`zk-sn:${sn.slice(0, 40)}`, { endpoint, sn: sn.slice(0, 40) }, 'ZKTeco request from an unconfigured serial refused');
+      env.warn(`zk-sn:${sn.slice(0, 40)}`, { endpoint, sn: sn.slice(0, 40) }, 'ZKTeco request from an unapproved serial refused (classroom-agent checkins terminals; checkins approve <serial>)');
       return text(401, 'ERROR: unknown SN\n');
     }
-    const repo = env.ingest.repo;
     if (endpoint === '/iclock/cdata' && req.method === 'GET') {
       repo.heartbeat(term.id, 'zkteco', ctx.receivedMs);
       const st = repo.state(term.id);
@@ -50,6 +57,12 @@ export const zktecoRoute: Route = {
       });
       if (ctx.truncated) return text(413, 'ERROR: body too large\n');
       if (table === 'ATTLOG') {
+        // nothing in the body could be read: no OK, so the terminal keeps the rows and sends them
+        // again (raw kept; `checkins reparse` once the cause is fixed)
+        if (out.status === 'unparsable') {
+          env.warn(`zk-unreadable:${term.id}`, { terminal: term.id, raw: out.rawId }, 'ATTLOG unreadable, not acknowledged (kept raw; classroom-agent checkins unknown)');
+          return text(400, 'ERROR: ATTLOG unreadable\n');
+        }
         if (out.rejects.length) env.warn(`zk-rejects:${term.id}`, { terminal: term.id, raw: out.rawId, rejects: out.rejects.length }, 'ATTLOG lines unusable (kept raw; classroom-agent checkins unknown)');
         return text(200, `OK: ${nonEmptyLines(ctx.body)}`);
       }

@@ -65,7 +65,7 @@ describe('ZKTeco PUSH against the simulated terminal', () => {
       'henan-2025',
     );
     expect(s.server.intake!.repo.remapUnknown()).toBe(1);
-    expect(count(s, "SELECT COUNT(*) FROM checkins WHERE trainee = 'S02'")).toBe(1);
+    expect(count(s, "SELECT COUNT(*) FROM checkins_current WHERE trainee = 'S02'")).toBe(1);
     expect(count(s, "SELECT COUNT(*) FROM outbox WHERE type = 'checkin'")).toBe(3);
     const st = s.ctx.store.db.prepare("SELECT * FROM terminal_state WHERE terminal='gate-1'").get() as { last_heartbeat_ms: number; last_event_ms: number };
     expect(st.last_heartbeat_ms).toBeGreaterThan(0);
@@ -92,9 +92,9 @@ describe('ZKTeco PUSH against the simulated terminal', () => {
     expect(r.body).toBe('OK: 3');
     expect(count(s, 'SELECT COUNT(*) FROM checkins')).toBe(41);
     expect(count(s, "SELECT COUNT(*) FROM raw_inputs WHERE status = 'partial'")).toBe(1);
-    // pure garbage: still 200 OK (a terminal would retry forever), raw kept as unparsable
+    // pure garbage: not acknowledged (the terminal keeps the rows and retries), raw kept as unparsable
     const g = await dev.post(Buffer.from([0xff, 0xfe, 0x00, 0x41, 0x0a]), 42);
-    expect(g.status).toBe(200);
+    expect(g.status).toBe(400);
     expect(count(s, "SELECT COUNT(*) FROM raw_inputs WHERE status = 'unparsable'")).toBe(1);
     // other tables: OPERLOG accepted and kept; photos never kept
     expect((await dev.post('OPLOG 4\t0\t2026-10-04 08:00:00\t0\t0\t0\t0\n', undefined, 'OPERLOG')).body).toBe('OK');

@@ -8,7 +8,8 @@ import { t, type Lang } from '../i18n.js';
 
 /** Display width: CJK characters take two columns in a terminal. */
 export const width = (s: string) => [...s].reduce((w, ch) => w + (/[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/.test(ch) ? 2 : 1), 0);
-export const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - width(s)));
+/** Pad to display width n, and always at least two spaces: a long value never runs into the next column. */
+export const pad = (s: string, n: number) => s + ' '.repeat(Math.max(2, n - width(s)));
 
 const MARK = { ok: '✔', warn: '!', fail: '✘' } as const;
 

@@ -7,6 +7,8 @@ import { Store } from '../../store/store.js';
 import { action, configOf, langOf } from '../context.js';
 import { t, type Lang } from '../i18n.js';
 import { pad } from './doctor.js';
+import { reasonText } from './recordings.js';
+import { camerasNow, type CameraNow } from '../../recorder/status.js';
 
 const REASONS: Record<string, [string, string]> = {
   'camera-down': ['摄像头未录像', 'camera down'],
@@ -45,6 +47,21 @@ export function renderToday(d: Today, lang: Lang, tz: string): string {
   return out.join('\n');
 }
 
+/** One line per camera; every column ends with two spaces at least, so long ids never run into the next column. */
+export function renderCameras(cams: CameraNow[], lang: Lang, tz: string, now: number): string {
+  const out = [t(lang, '摄像机', 'Cameras')];
+  if (!cams.length) out.push(t(lang, '  未配置摄像机', '  no cameras configured'));
+  for (const c of cams) {
+    const state = !c.enabled ? t(lang, '已停用', 'disabled') : c.recording ? t(lang, '录像中', 'recording') : t(lang, '未录像', 'NOT recording');
+    const since = c.since ? t(lang, `自 ${formatLocal(c.since, tz)}`, `since ${formatLocal(c.since, tz)}`) : '';
+    const last = c.lastSegmentEnd ? t(lang, `最新分段 ${formatLocal(c.lastSegmentEnd, tz).slice(11)}（${formatDuration((now - c.lastSegmentEnd) / 1000, lang)}前）`, `last segment ${formatLocal(c.lastSegmentEnd, tz).slice(11)} (${formatDuration((now - c.lastSegmentEnd) / 1000, lang)} ago)`) : t(lang, '尚无分段', 'no segment yet');
+    const rate = c.bitrate !== null ? `${(c.bitrate / 1e6).toFixed(2)} Mbit/s` : '-';
+    const gap = c.openGap ? t(lang, `  空档自 ${formatLocal(c.openGap.start, tz)}：${reasonText(c.openGap.reason, lang)}`, `  gap since ${formatLocal(c.openGap.start, tz)}: ${reasonText(c.openGap.reason, lang)}`) : '';
+    out.push(`  ${pad(c.camera, 14)}${pad(state, 14)}${pad(since, 26)}${pad(rate, 14)}${last}${gap}`);
+  }
+  return out.join('\n');
+}
+
 export function register(program: Command): void {
   program
     .command('status')
@@ -61,9 +78,11 @@ export function register(program: Command): void {
         }
         const store = new Store({ file, readonly: true });
         try {
-          const d = today(store, cfg, Date.now());
-          if (opts.json) process.stdout.write(`${JSON.stringify(d, null, 1)}\n`);
-          else process.stdout.write(`${renderToday(d, lang, cfg.box.timezone)}\n`);
+          const now = Date.now();
+          const d = today(store, cfg, now);
+          const cams = camerasNow(store, cfg, statePaths(cfg).video, now);
+          if (opts.json) process.stdout.write(`${JSON.stringify({ ...d, cameras: cams }, null, 1)}\n`);
+          else process.stdout.write(`${renderToday(d, lang, cfg.box.timezone)}\n\n${renderCameras(cams, lang, cfg.box.timezone, now)}\n`);
         } finally {
           store.close();
         }

@@ -1,8 +1,9 @@
 import type { Migration } from '../migrate.js';
 
 /**
- * Remote live inspections (contract v1.1 `live`): each request and what became of it, as events
- * appended in order (requested, pushing, ended, refused). Never updated: an inspection's story
+ * Remote live inspections and playback on request (contract v1.1 `live`, `clip`): each request and
+ * what became of it, as events appended in order (requested, pushing, ended, refused; exporting,
+ * uploading, uploaded, failed). Never updated: an inspection's story
  * is its events. The stream key the province sent is not kept (it lets anyone publish to that
  * stream while it is open); its SHA-256 is, so the province can match its own records.
  */
@@ -13,7 +14,7 @@ CREATE TABLE inspection_events (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   inspection TEXT NOT NULL,
   camera TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('requested','pushing','ended','refused')),
+  state TEXT NOT NULL CHECK (state IN ('requested','pushing','ended','refused','exporting','uploading','uploaded','failed')),
   at_ms INTEGER NOT NULL,
   detail TEXT,
   key_sha256 TEXT,

@@ -10,5 +10,10 @@ export default defineConfig({
     globalSetup: ['agent/testing/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // builds dist/ when a source is newer (13 test files spawn dist/)
+    globalSetup: ['./vitest.global-setup.ts'],
+    setupFiles: ['./vitest.setup.ts'],
+    // the code's logs (routed through the console by vitest.setup.ts) only for failing tests
+    silent: 'passed-only',
   },
 });

@@ -14,10 +14,21 @@
 #   systemd                     systemd-notify and systemd-analyze for the unit and sd_notify tests (--with-test-tools)
 #   chromium, fonts-wqy-zenhei  the console's browser tests drive Debian's headless Chromium (playwright-core); the CJK
 #                               font makes the Chinese of its screenshots readable (--with-test-tools)
+#   mount                       mount/umount of the full-disk test's tmpfs (--with-test-tools)
 set -euo pipefail
 pkgs=(ffmpeg util-linux openssl python3 python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-x gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad gstreamer1.0-libav)
-[ "${1:-}" = "--with-test-tools" ] && pkgs+=(mosquitto iproute2 procps systemd nginx-light libnginx-mod-rtmp postgresql chromium fonts-wqy-zenhei)
+test_tools=0 list=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-test-tools) test_tools=1 ;;
+    # prints the list, installs nothing: scripts/install-deps.test.ts checks the code against it
+    --list) list=1 ;;
+    *) echo "unknown option / 未知选项: $arg (use --with-test-tools, --list)" >&2; exit 2 ;;
+  esac
+done
+[ "$test_tools" = 1 ] && pkgs+=(mosquitto iproute2 procps systemd mount nginx-light libnginx-mod-rtmp postgresql chromium fonts-wqy-zenhei)
+if [ "$list" = 1 ]; then printf '%s\n' "${pkgs[@]}"; exit 0; fi
 
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done

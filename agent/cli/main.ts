@@ -19,6 +19,10 @@ import { register as registerRecordings } from './commands/recordings.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
+// the database, keys and video are the trainees' personal data: whatever creates them (the
+// daemon, a CLI command, ffmpeg) makes them 0600/0700, under systemd (UMask=0077) or not
+process.umask(0o077);
+
 /** The CLI: argument parsing and printing only; each command lives in commands/. */
 const program = new Command('classroom-agent')
   .description('职业技能培训课堂取证代理（豫人社办〔2025〕60号）/ classroom evidence agent for subsidized vocational training')

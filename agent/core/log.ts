@@ -19,6 +19,16 @@ const redactPaths = REDACT_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 
 let root: Logger | undefined;
 
+// Where logs go when initLogging names no fd. The test setup (vitest.setup.ts) routes them
+// through the console, so the runner shows the code's logs only for the tests that fail.
+let fallbackDestination: pino.DestinationStream | undefined;
+
+export function setLogDestination(d: pino.DestinationStream | undefined): void {
+  fallbackDestination = d;
+  root = undefined;
+  children.clear();
+}
+
 export interface LogOptions {
   level?: string;
   /** file descriptor for output; CLI commands log to stderr (2) so stdout stays machine-readable */
@@ -35,7 +45,7 @@ export function initLogging(opts: LogOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    pino.destination({ fd: opts.fd ?? 2, sync: true }),
+    opts.fd === undefined && fallbackDestination ? fallbackDestination : pino.destination({ fd: opts.fd ?? 2, sync: true }),
   );
   children.clear();
   return root;

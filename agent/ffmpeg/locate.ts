@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { findCommand } from '../core/preflight.js';
 
 /**
  * Where ffmpeg and ffprobe live. The system's binary first (Debian's 5.1 is maintained and
@@ -12,19 +13,8 @@ export type Tool = 'ffmpeg' | 'ffprobe';
 
 const cache = new Map<string, string>();
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
-}
+// PATH, then the usual bin folders: one lookup for every command (core/preflight.ts)
+const onPath = (name: string): string | undefined => findCommand(name);
 
 function fromNpm(tool: Tool): string | undefined {
   const req = createRequire(import.meta.url);

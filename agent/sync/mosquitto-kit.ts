@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { requireCommand } from '../core/preflight.js';
 import { freePort } from './testkit.js';
 
 /**
@@ -26,7 +27,8 @@ export interface TlsFiles {
 /** A test CA, a server certificate for 127.0.0.1 and one client certificate per CN. */
 export function makeCerts(dir: string, clientCns: string[], caName = 'ca'): TlsFiles {
   fs.mkdirSync(dir, { recursive: true });
-  const ossl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const openssl = requireCommand('openssl');
+  const ossl = (...args: string[]) => execFileSync(openssl, args, { cwd: dir, stdio: 'pipe' });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   ossl('req', '-x509', ...ec, '-keyout', `${caName}.key`, '-out', `${caName}.crt`, '-days', '2', '-subj', `/CN=classroom-test-${caName}`);
   const sign = (name: string, cn: string, ext: string) => {
@@ -88,7 +90,7 @@ export class Mosquitto {
     lines.push(...(o.extra ?? []));
     this.conf = path.join(o.dir, `mosquitto-${this.port}.conf`);
     fs.writeFileSync(this.conf, `${lines.join('\n')}\n`);
-    const proc = spawn(MOSQUITTO, ['-c', this.conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(requireCommand(MOSQUITTO), ['-c', this.conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr!.on('data', (d) => (this.log += String(d)));
     this.proc = proc;
     running.add(proc);

@@ -10,7 +10,7 @@ import { PACKAGE_ROOT } from '../core/paths.js';
 import { Outbox } from '../store/outbox.js';
 import { Store } from '../store/store.js';
 import { SyncClient } from './client.js';
-import { ensureBuilt, hasMosquitto, makeCerts, Mosquitto, type TlsFiles } from './mosquitto-kit.js';
+import { ensureBuilt, makeCerts, Mosquitto, type TlsFiles } from './mosquitto-kit.js';
 import { TcpProxy } from '../sim/proxy.js';
 import { agentContext, tempDir, waitFor } from './testkit.js';
 
@@ -24,7 +24,8 @@ const RECORDS = Number(process.env.CA_SYNC_RECORDS ?? 100_000);
 const KILLS = Number(process.env.CA_SYNC_KILLS ?? 20);
 const PREFIX = 'classroom/v1';
 
-const run = hasMosquitto() ? describe : describe.skip;
+// never skipped when mosquitto is absent: Mosquitto.start() fails naming the Debian package
+const run = describe;
 
 function produce(ctx: { store: Store }, n: number, chunk = 5000): void {
   const ob = new Outbox(ctx.store as Store);

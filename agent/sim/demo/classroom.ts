@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ClassPlan } from '../../classes/classfile.js';
 import type { Config } from '../../config/schema.js';
+import { requireFfmpeg } from '../../ffmpeg/caps.js';
 import { locate } from '../../ffmpeg/locate.js';
 import { ClassRepo } from '../../store/classes.js';
 import { FaceRepo } from '../../store/faces.js';
@@ -49,6 +50,7 @@ export const DEMO_FIXTURE = { frames: 12, appearances: 4, seed: 60 } as const;
 export async function makeDemoClassroom(dir: string): Promise<DemoClassroom> {
   const fixture = await makeClassroomFixture({ dir, ...DEMO_FIXTURE, name: 'classroom.mp4' });
   const pattern = path.join(dir, 'frame%02d.jpg');
+  requireFfmpeg(locate('ffmpeg'), { encoders: ['mjpeg'], muxers: ['image2'], demuxers: ['mov'] });
   const r = spawnSync(locate('ffmpeg'), ['-loglevel', 'error', '-y', '-i', fixture.video, '-start_number', '0', '-q:v', '3', pattern], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`extracting demo frames failed: ${r.stderr}`);
   if (!fs.existsSync(path.join(dir, 'frame00.jpg'))) throw new Error('extracting demo frames produced no file');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { PACKAGE_ROOT } from '../../core/paths.js';
+import { requireFfmpeg } from '../../ffmpeg/caps.js';
 import { locate } from '../../ffmpeg/locate.js';
 import { decodeImage, type RgbFrame } from '../../vision/frames.js';
 import { ENROLLED, PEOPLE, type Person } from './people.js';
@@ -97,7 +98,11 @@ function cutout(photo: RgbFrame, p: Person, size: number, brightness: number, co
 }
 const clamp255 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
 
+// what the fixtures below ask of ffmpeg: raw frames in, H.264 MP4 and JPEG photos out
+const NEEDS = { encoders: ['libx264', 'mjpeg'], muxers: ['mp4', 'image2'], demuxers: ['rawvideo', 'image2'] };
+
 function ffmpegRun(args: string[], stdin?: (w: NodeJS.WritableStream) => Promise<void>): Promise<void> {
+  requireFfmpeg(locate('ffmpeg'), NEEDS);
   return new Promise((resolve, reject) => {
     const p = spawn(locate('ffmpeg'), ['-hide_banner', '-loglevel', 'error', '-y', ...args], { stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
     let err = '';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import { PACKAGE_ROOT } from '../../core/paths.js';
+import { MissingToolError } from '../../core/preflight.js';
 
 /**
  * Starts and stops the GStreamer RTSP server (rtsp_server.py) with Debian's /usr/bin/python3,
@@ -21,6 +22,8 @@ export interface RtspServerOptions {
   images?: string;
   port?: number;
   python?: string;
+  /** environment of the server process (tests point GStreamer at another plugin folder) */
+  env?: NodeJS.ProcessEnv;
 }
 
 function scriptPath(): string {
@@ -54,7 +57,10 @@ export class RtspServer {
     if (o.fps) args.push('--fps', String(o.fps));
     if (o.keyint) args.push('--keyint', String(o.keyint));
     if (o.bitrateKbps) args.push('--bitrate', String(o.bitrateKbps));
-    const child = spawn(o.python ?? '/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const python = o.python ?? '/usr/bin/python3';
+    // Debian's interpreter, not the first python3 on PATH: only it sees python3-gi
+    if (!fs.existsSync(python)) throw new MissingToolError(python, 'python3');
+    const child = spawn(python, args, { stdio: ['ignore', 'pipe', 'pipe'], env: o.env ?? process.env });
     this.child = child;
     let err = '';
     child.stderr!.on('data', (b: Buffer) => {
@@ -71,9 +77,12 @@ export class RtspServer {
           resolve(Number(m[1]));
         }
       });
-      child.on('exit', (code) => {
+      child.on('close', (code) => {
         clearTimeout(timer);
-        reject(new Error(`RTSP server exited with code ${code}: ${err}`));
+        // rtsp_server.py checks its Python bindings and GStreamer elements first and says which
+        // Debian package is missing in one line: relay that line alone
+        const missing = /^MISSING (.*)$/m.exec(err);
+        reject(missing ? new Error(missing[1]) : new Error(`RTSP server exited with code ${code}: ${err}`));
       });
     });
     return this;

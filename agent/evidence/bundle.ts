@@ -38,6 +38,8 @@ export function attest(log: EvidenceLog, refs: readonly string[], cp: { size: nu
 /** The evidence the entries say, in the engine's form (what ClassRepo.evidence builds from the rows). */
 export function evidenceFromEntries(classId: string, entries: ReadonlyArray<{ r?: string; d: unknown }>): Evidence {
   const ev: Evidence = { class: { id: classId, trainees: [], teachers: [] }, lessons: [], recordings: [], sightings: [], checkins: [] };
+  const checkins = new Map<number, Evidence['checkins'][number]>();
+  const corrections = new Map<number, { id: number; trainee: string | null; voided: boolean }>();
   for (const e of entries) {
     if (!e.r || e.d === null) continue;
     const [table, ...key] = JSON.parse(e.r) as [string, ...string[]];
@@ -51,7 +53,17 @@ export function evidenceFromEntries(classId: string, entries: ReadonlyArray<{ r?
     else if (table === 'lessons') ev.lessons.push({ id: key[1], kind: d.kind, start: d.start_ms, end: d.end_ms, cameras: JSON.parse(d.cameras), makeUp: !!d.make_up });
     else if (table === 'recordings') ev.recordings.push({ camera: d.camera, start: d.start_ms, end: d.end_ms });
     else if (table === 'sightings') ev.sightings.push({ trainee: d.trainee, camera: d.camera, at: d.at_ms });
-    else if (table === 'checkins') ev.checkins.push({ trainee: d.trainee, terminal: d.terminal, at: d.at_ms });
+    else if (table === 'checkins') checkins.set(Number(key[0]), { trainee: d.trainee, terminal: d.terminal, at: d.at_ms });
+    else if (table === 'checkin_corrections') {
+      // remap and reparse: the latest correction of a check-in is its current view
+      const prev = corrections.get(d.checkin_id);
+      if (!prev || prev.id < Number(key[0])) corrections.set(d.checkin_id, { id: Number(key[0]), trainee: d.trainee, voided: !!d.voided });
+    }
+  }
+  for (const [id, c] of checkins) {
+    const k = corrections.get(id);
+    if (k?.voided) continue;
+    ev.checkins.push(k?.trainee ? { ...c, trainee: k.trainee } : c);
   }
   return ev;
 }

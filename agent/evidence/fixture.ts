@@ -7,6 +7,7 @@ import { loadProfile } from '../config/profile.js';
 import { AlarmRepo } from '../store/alarms.js';
 import { CheckinRepo } from '../store/checkins.js';
 import { ClassRepo } from '../store/classes.js';
+import { ConsoleRepo } from '../store/console.js';
 import { EvidenceRepo } from '../store/evidence.js';
 import { FaceRepo } from '../store/faces.js';
 import { RecordingRepo } from '../store/recordings.js';
@@ -78,7 +79,7 @@ export function fillBox(f: BoxFixture): void {
       'henan-2025',
     );
     f.clock.now = T0 + H;
-    const body = Buffer.from('101\t2026-03-02 08:55:01\t0\t15\t\t0\t0\n102\t2026-03-02 08:56:30\t0\t15\t\t0\t0\n999\t2026-03-02 08:57:00\t0\t1\t\t0\t0\n');
+    const body = Buffer.from('101\t2026-03-02 08:55:01\t0\t15\t\t0\t0\n102\t2026-03-02 08:56:30\t0\t15\t\t0\t0\n999\t2026-03-02 08:57:00\t0\t1\t\t0\t0\n998\t2026-03-02 08:57:30\t0\t15\t\t0\t0\n');
     new CheckinRepo(store).commit([
       { raw: { protocol: 'zkteco', terminal: 't1', channel: 'http', method: 'POST', path: '/iclock/cdata?SN=SN1&table=ATTLOG', contentType: 'text/plain', body, receivedMs: f.clock.now }, parse: (b) => parseAttlog(b, 't1', 'SN1', 'Asia/Shanghai') },
     ]);
@@ -102,6 +103,11 @@ export function fillBox(f: BoxFixture): void {
       [{ classId: 'C1', lessonId: 'L1', trainee: 'T1', camera: 'cam1', at: T0 + H + 180_000, recordingId: 1, offsetMs: 180_000, distance: 0.4, margin: 0.15 }],
       1,
     );
+    // the unknown PIN 998 turns out to be T2's second card: a correction, never an edit
+    const checkins = new CheckinRepo(store);
+    const unknown = checkins.list({ unknownOnly: true, limit: 10 }).find((c) => c.person === '998')!;
+    checkins.correct(unknown.id, { reason: 'remap', trainee: 'T2', classId: 'C1', expiresMs: store.expiresAt(unknown.at) });
+    new ConsoleRepo(store).recordAccess({ at: T0 + 2 * H, user: 'insp', role: 'inspector', action: 'view', subject: 'class C1', remote: '127.0.0.1', outcome: 'ok' });
     const alarms = new AlarmRepo(store);
     alarms.raise('camera-down', 'cam1', 'camera cam1 unreachable', T0 + H - 60_000);
     alarms.clear('camera-down', 'cam1', T0 + H);

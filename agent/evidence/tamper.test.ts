@@ -191,8 +191,10 @@ describe('tamper suite: verify on the box', () => {
     f.clock.now += 3600_000;
     new ClassRepo(s).save({ id: 'C3', timezone: 'Asia/Shanghai', trainees: [{ id: 'T9', terminalIds: ['999'] }], teachers: [], lessons: [{ id: 'L9', kind: 'theory', start: T0, end: T0 + 7200_000, cameras: [] , makeUp: false}] }, 'henan-2025');
     expect(new CheckinRepo(s).remapUnknown()).toBe(1);
-    const corr = s.db.prepare("SELECT entry FROM evidence_log WHERE kind = 'checkin' ORDER BY seq DESC LIMIT 1").pluck().get() as Buffer;
-    expect(parseEntry(corr).c).toBeTypeOf('number');
+    // the correction is a fact of its own pointing at the check-in; the check-in's entry is not touched
+    const corr = s.db.prepare("SELECT entry FROM evidence_log WHERE kind = 'checkin-correction' ORDER BY seq DESC LIMIT 1").pluck().get() as Buffer;
+    expect((parseEntry(corr).d as { checkin_id: unknown; reason: unknown }).reason).toBe('remap');
+    expect((parseEntry(corr).d as { checkin_id: unknown }).checkin_id).toBeTypeOf('number');
     signCheckpoint(s, f.key, ORIGIN);
     s.close();
     const r = await verify(f);

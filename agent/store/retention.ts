@@ -25,6 +25,9 @@ export const RETAINED_WITH: Readonly<Record<string, string>> = {
   cameras: 'one row per configured camera, overwritten',
   sync_meta: 'sync bookkeeping (cursors), overwritten',
   console_users: 'one row per console user, removed by `users remove`',
+  evidence_log: 'the evidence log itself: cut at its start by retention with a signed pruned entry (evidence/prune.ts)',
+  evidence_nodes: 'the Merkle tree of the evidence log: kept whole so that what remains after a cut still verifies',
+  evidence_checkpoints: 'signed checkpoints, one every few minutes: kept with the log they sign',
 };
 
 export const PURGE_PLAN: readonly { table: string; where: string }[] = [
@@ -41,6 +44,8 @@ export const PURGE_PLAN: readonly { table: string; where: string }[] = [
   { table: 'checkins', where: 'expires_ms < @now' },
   { table: 'inspection_events', where: 'expires_ms < @now' },
   { table: 'console_access', where: 'expires_ms < @now' },
+  // serials that knocked and were never approved: forgotten 30 days after their last request
+  { table: 'terminal_serials', where: 'approved_ms IS NULL AND last_ms < @now - 2592000000' },
   // raw inputs: their retention, once no check-in points at them any more
   { table: 'raw_inputs', where: 'expires_ms < @now AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.raw_id = raw_inputs.id)' },
   { table: 'verdicts', where: 'expires_ms < @now' },

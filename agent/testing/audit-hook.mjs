@@ -19,6 +19,8 @@ if (dir && fs.existsSync(dir)) {
       // the audit must never break the program under test
     }
   };
+  // what never reaches stdout/stderr (logs vitest holds back for passing tests) is copied through this
+  globalThis.__caSecretAuditCopy = (line) => copy(line, 'utf8');
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write;
     stream.write = function (chunk, encoding, cb) {

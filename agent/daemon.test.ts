@@ -170,7 +170,10 @@ describe('classroom-agent run (the built CLI, a real process)', () => {
   beforeAll(() => {
     // build when dist is missing or older than the sources (`npm test` builds first anyway)
     const newest = (dir: string): number =>
-      Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : e.name.endsWith('.ts') ? fs.statSync(path.join(dir, e.name)).mtimeMs : 0)));
+      Math.max(
+        0,
+        ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : e.name.endsWith('.ts') ? fs.statSync(path.join(dir, e.name)).mtimeMs : 0)),
+      );
     if (!fs.existsSync(main) || fs.statSync(main).mtimeMs < newest(path.join(PACKAGE_ROOT, 'agent'))) {
       execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: PACKAGE_ROOT, stdio: 'inherit' });
     }
@@ -215,7 +218,15 @@ describe('classroom-agent run (the built CLI, a real process)', () => {
     // a real AF_UNIX datagram socket in place of PID 1's (python3: Node cannot open one)
     const sockDir = tmp();
     const sock = path.join(sockDir, 'notify');
-    const py = spawn('python3', ['-c', 'import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("ready",flush=True)\nwhile True: print(s.recv(65536).decode().replace("\\n","|"),flush=True)', sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const py = spawn(
+      'python3',
+      [
+        '-c',
+        'import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint("ready",flush=True)\nwhile True: print(s.recv(65536).decode().replace("\\n","|"),flush=True)',
+        sock,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let got = '';
     py.stdout!.on('data', (d: Buffer) => (got += d.toString()));
     try {

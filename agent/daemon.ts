@@ -96,7 +96,10 @@ interface Entry {
 
 /** Thrown by start() when the store cannot be opened: exit status STORE. */
 export class StoreOpenError extends Error {
-  constructor(readonly file: string, cause: Error) {
+  constructor(
+    readonly file: string,
+    cause: Error,
+  ) {
     super(`cannot open the evidence store ${file}: ${cause.message}`);
     this.name = 'StoreOpenError';
   }
@@ -226,9 +229,7 @@ export class Daemon {
     const deadline = Date.now() + budget;
     if (this.starting) {
       // let the module being started finish (or time out) before stopping it
-      await withTimeout(this.starting, Math.max(100, deadline - Date.now()), 'startup').catch((err) =>
-        this.log.error({ err: (err as Error).message }, 'startup did not settle before stop'),
-      );
+      await withTimeout(this.starting, Math.max(100, deadline - Date.now()), 'startup').catch((err) => this.log.error({ err: (err as Error).message }, 'startup did not settle before stop'));
     }
     const ctx = this.ctx;
     ctx?.bus.emit('daemon.state', { state: 'stopping', at: ctx.now() });

@@ -10,7 +10,14 @@ const server = http.createServer((req, res) => {
   req.on('data', (d: Buffer) => parts.push(d));
   req.on('end', () => {
     const body = Buffer.concat(parts);
-    const text = req.url?.startsWith('/iclock/') ? `OK: ${body.toString().split('\n').filter((l) => l.trim()).length}` : '{"stored":1,"duplicates":0}';
+    const text = req.url?.startsWith('/iclock/')
+      ? `OK: ${
+          body
+            .toString()
+            .split('\n')
+            .filter((l) => l.trim()).length
+        }`
+      : '{"stored":1,"duplicates":0}';
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   });

@@ -71,7 +71,9 @@ async function load(port: number, kind: Kind): Promise<Result> {
         pathq = '/api/v1/checkins';
         items = 1;
       } else if (kind === 'webhook20') {
-        body = JSON.stringify(Array.from({ length: 20 }, (_, i) => ({ id: `m${n}-${i}`, terminal: 'door-1', person: String(1000 + (i % 80)), at: new Date(Date.UTC(2026, 9, 4) + n * 1000 + i).toISOString() })));
+        body = JSON.stringify(
+          Array.from({ length: 20 }, (_, i) => ({ id: `m${n}-${i}`, terminal: 'door-1', person: String(1000 + (i % 80)), at: new Date(Date.UTC(2026, 9, 4) + n * 1000 + i).toISOString() })),
+        );
         pathq = '/api/v1/checkins';
         items = 20;
       } else {
@@ -86,16 +88,19 @@ async function load(port: number, kind: Kind): Promise<Result> {
         items = ZK_BATCH;
       }
       const t0 = performance.now();
-      const req = http.request({ host: '127.0.0.1', port, path: pathq, method: 'POST', agent, headers: { authorization: 'Bearer bench', 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode === 200) {
-            lat.push(performance.now() - t0);
-            checkins += items;
-          } else errors++;
-          resolve();
-        });
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port, path: pathq, method: 'POST', agent, headers: { authorization: 'Bearer bench', 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode === 200) {
+              lat.push(performance.now() - t0);
+              checkins += items;
+            } else errors++;
+            resolve();
+          });
+        },
+      );
       req.on('error', () => (errors++, resolve()));
       req.end(body);
     });
@@ -112,7 +117,8 @@ async function load(port: number, kind: Kind): Promise<Result> {
   return { checkins, perSec: checkins / secs, p50: q(0.5), p99: q(0.99), errors };
 }
 
-const fmt = (r: Result) => `${Math.round(r.perSec).toString().padStart(7)} check-ins/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  (${r.checkins} in ${SECONDS} s, ${r.errors} errors)`;
+const fmt = (r: Result) =>
+  `${Math.round(r.perSec).toString().padStart(7)} check-ins/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  (${r.checkins} in ${SECONDS} s, ${r.errors} errors)`;
 
 export const checkinBench: Bench = {
   name: 'checkin',
@@ -120,7 +126,12 @@ export const checkinBench: Bench = {
   async run() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-bench-checkin-'));
     // shared machines: the load says how much of the CPUs the figures below really had
-    console.log(`  ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(
+      `  ${os.cpus().length} CPUs, load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
+    );
     try {
       for (const kind of ['webhook', 'webhook20', 'zk'] as const) {
         const port = await freePort();

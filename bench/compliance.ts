@@ -19,16 +19,31 @@ export function fullClass(): Evidence {
     const start = t0 + day * 24 * 60 * MIN + (i % 6) * 55 * MIN;
     return { id: `L${String(i + 1).padStart(2, '0')}`, kind: i % 5 < 2 ? 'theory' : 'practical', start, end: start + 45 * MIN, cameras: ['cam-1', 'cam-2'], makeUp: false };
   });
-  const recordings = lessons.flatMap((l) =>
-    ['cam-1', 'cam-2'].flatMap((camera) => Array.from({ length: 47 }, (_, k) => ({ camera, start: l.start - MIN + k * MIN, end: l.start + k * MIN }))),
-  );
+  const recordings = lessons.flatMap((l) => ['cam-1', 'cam-2'].flatMap((camera) => Array.from({ length: 47 }, (_, k) => ({ camera, start: l.start - MIN + k * MIN, end: l.start + k * MIN }))));
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const sightings = Array.from({ length: 100_000 }, () => {
     const l = lessons[Math.floor(rnd() * lessons.length)];
     return { trainee: trainees[Math.floor(rnd() * 80)].id, camera: rnd() < 0.5 ? 'cam-1' : 'cam-2', at: l.start + Math.floor(rnd() * 45 * MIN) };
   });
-  return { profile: 'henan-2025', class: { id: 'BENCH', trainees, teachers: [{ id: 'T1', certified: true }, { id: 'T2', certified: true }, { id: 'T3', certified: true }, { id: 'T4', certified: true }], workstations: 14 }, lessons, recordings, sightings, checkins: [] };
+  return {
+    profile: 'henan-2025',
+    class: {
+      id: 'BENCH',
+      trainees,
+      teachers: [
+        { id: 'T1', certified: true },
+        { id: 'T2', certified: true },
+        { id: 'T3', certified: true },
+        { id: 'T4', certified: true },
+      ],
+      workstations: 14,
+    },
+    lessons,
+    recordings,
+    sightings,
+    checkins: [],
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

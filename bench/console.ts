@@ -105,7 +105,9 @@ export const consoleBench: Bench = {
       console.log(`  window ${WINDOW_MS / 1000} s each; CPU as % of one core; the machine is shared, so figures are under load`);
       for (const [name, m, extra] of rows) {
         const total = m.agent + m.ffmpeg;
-        console.log(`  ${name.padEnd(30)} agent ${(m.agent * 100).toFixed(1).padStart(5)} %  ffmpeg ${(m.ffmpeg * 100).toFixed(1).padStart(5)} %  box ${(total * 100).toFixed(1).padStart(5)} %  (×${(total / base0).toFixed(2)} of recorder alone)  ${extra}`);
+        console.log(
+          `  ${name.padEnd(30)} agent ${(m.agent * 100).toFixed(1).padStart(5)} %  ffmpeg ${(m.ffmpeg * 100).toFixed(1).padStart(5)} %  box ${(total * 100).toFixed(1).padStart(5)} %  (×${(total / base0).toFixed(2)} of recorder alone)  ${extra}`,
+        );
       }
     } finally {
       await con.stop();

@@ -78,7 +78,10 @@ export const daemonBench: Bench = {
     fs.writeFileSync(config, YAML.stringify(cfg));
 
     const t0 = Date.now();
-    const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'dist/agent/cli/main.js'), 'run', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'info' } });
+    const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'dist/agent/cli/main.js'), 'run', '--config', config], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, LOG_LEVEL: 'info' },
+    });
     let firstSegmentMs: number | undefined;
     // the daemon's own health lines (log.healthSeconds): the daemon thread's heap beside the RSS
     const heap: { x: number; mb: number; external: number }[] = [];
@@ -122,30 +125,60 @@ export const daemonBench: Bench = {
 
     const warm = Math.floor(xs.length / 4); // after warm-up (model load, first segments)
     console.log(`  run: ${minutes} min, 4 cameras 1080p, vision on; ${segs} segments, ${sightings} sightings, ${lifeEnds.length} vision worker recycles`);
-    console.log(`  cold start to first segment indexed: ${firstSegmentMs === undefined ? 'none within 120 s' : `${(firstSegmentMs / 1000).toFixed(1)} s`} (segments are 10 s: the floor is one segment)`);
+    console.log(
+      `  cold start to first segment indexed: ${firstSegmentMs === undefined ? 'none within 120 s' : `${(firstSegmentMs / 1000).toFixed(1)} s`} (segments are 10 s: the floor is one segment)`,
+    );
     if (rss.length) {
       const after = rss.slice(warm);
       const thirds = [0, 1, 2].map((k) => after.slice(Math.floor((k * after.length) / 3), Math.floor(((k + 1) * after.length) / 3)));
       const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
-      console.log(`  daemon RSS (with the vision thread; ffmpeg children not included): start ${rss[0].toFixed(0)} MB, after warm-up ${rss[warm].toFixed(0)} MB, end ${rss.at(-1)!.toFixed(0)} MB, max ${Math.max(...rss).toFixed(0)} MB`);
-      console.log(`    slope after warm-up ${slope(xs.slice(warm), after).toFixed(1)} MB/h over ${after.length} samples; mean by thirds of the run after warm-up: ${thirds.map((t) => mean(t).toFixed(0)).join(' → ')} MB`);
+      console.log(
+        `  daemon RSS (with the vision thread; ffmpeg children not included): start ${rss[0].toFixed(0)} MB, after warm-up ${rss[warm].toFixed(0)} MB, end ${rss.at(-1)!.toFixed(0)} MB, max ${Math.max(...rss).toFixed(0)} MB`,
+      );
+      console.log(
+        `    slope after warm-up ${slope(xs.slice(warm), after).toFixed(1)} MB/h over ${after.length} samples; mean by thirds of the run after warm-up: ${thirds.map((t) => mean(t).toFixed(0)).join(' → ')} MB`,
+      );
       console.log(`    (the vision thread's wasm heap rises within a life and falls at each recycle: a sawtooth, so compare the thirds and the lives' peaks, not two samples)`);
       if (lifeEnds.length) {
         const lw = lifeEnds.filter((l) => l.x >= xs[warm]!);
-        console.log(`    RSS at the end of each vision-thread life (its peak): ${lifeEnds.map((l) => l.mb.toFixed(0)).join(', ')} MB${lw.length > 2 ? `; slope after warm-up ${slope(lw.map((l) => l.x), lw.map((l) => l.mb)).toFixed(1)} MB/h` : ''}`);
+        console.log(
+          `    RSS at the end of each vision-thread life (its peak): ${lifeEnds.map((l) => l.mb.toFixed(0)).join(', ')} MB${
+            lw.length > 2
+              ? `; slope after warm-up ${slope(
+                  lw.map((l) => l.x),
+                  lw.map((l) => l.mb),
+                ).toFixed(1)} MB/h`
+              : ''
+          }`,
+        );
         // a straight line through a sawtooth leans with the phase of its ends; fitted from one
         // recycle to another it spans whole teeth, so what remains is growth between lives
         const [from, to] = [lifeEnds[0]!.x, lifeEnds.at(-1)!.x];
         const whole = xs.map((x, i) => ({ x, mb: rss[i]! })).filter((p) => p.x >= from && p.x <= to);
         if (lifeEnds.length > 1 && whole.length > 4) {
-          console.log(`    slope over whole vision-thread lives (first to last recycle, ${whole.length} samples): ${slope(whole.map((p) => p.x), whole.map((p) => p.mb)).toFixed(1)} MB/h`);
+          console.log(
+            `    slope over whole vision-thread lives (first to last recycle, ${whole.length} samples): ${slope(
+              whole.map((p) => p.x),
+              whole.map((p) => p.mb),
+            ).toFixed(1)} MB/h`,
+          );
         }
       }
       if (heap.length > 4) {
         const hw = Math.floor(heap.length / 4);
         const hx = heap.slice(hw).map((h) => h.x);
-        console.log(`  daemon thread heap: after warm-up ${heap[hw]!.mb} MB, end ${heap.at(-1)!.mb} MB, slope ${slope(hx, heap.slice(hw).map((h) => h.mb)).toFixed(1)} MB/h over ${heap.length - hw} health lines`);
-        console.log(`  daemon thread external memory (buffers, frames): after warm-up ${heap[hw]!.external} MB, end ${heap.at(-1)!.external} MB, slope ${slope(hx, heap.slice(hw).map((h) => h.external)).toFixed(1)} MB/h`);
+        console.log(
+          `  daemon thread heap: after warm-up ${heap[hw]!.mb} MB, end ${heap.at(-1)!.mb} MB, slope ${slope(
+            hx,
+            heap.slice(hw).map((h) => h.mb),
+          ).toFixed(1)} MB/h over ${heap.length - hw} health lines`,
+        );
+        console.log(
+          `  daemon thread external memory (buffers, frames): after warm-up ${heap[hw]!.external} MB, end ${heap.at(-1)!.external} MB, slope ${slope(
+            hx,
+            heap.slice(hw).map((h) => h.external),
+          ).toFixed(1)} MB/h`,
+        );
       }
       console.log(`  open fds: start ${fds[0]}, after warm-up ${fds[warm]}, end ${fds.at(-1)}, max ${Math.max(...fds)}; slope ${slope(xs.slice(warm), fds.slice(warm)).toFixed(1)} fd/h`);
     }

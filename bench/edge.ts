@@ -69,10 +69,20 @@ async function run(port: number, pid: number) {
       const body = JSON.stringify({ id: `b${w}-${i}`, terminal: 'bench', person: `P${i}`, at: new Date(Date.UTC(2026, 9, 5) + i * 1000).toISOString() });
       const t = performance.now();
       const ok = await new Promise<boolean>((resolve) => {
-        const req = http.request({ port, host: '127.0.0.1', path: '/api/v1/checkins', method: 'POST', agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode === 200));
-        });
+        const req = http.request(
+          {
+            port,
+            host: '127.0.0.1',
+            path: '/api/v1/checkins',
+            method: 'POST',
+            agent,
+            headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode === 200));
+          },
+        );
         req.on('error', () => resolve(false));
         req.end(body);
       });
@@ -95,7 +105,12 @@ export const edgeBench: Bench = {
   title: `check-in HTTP layer under ${HOSTILE} unauthenticated 1 MB clients: hardened node:http (the agent) vs Fastify, same admission and store path`,
   async run() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-bench-edge-'));
-    console.log(`  ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(
+      `  ${os.cpus().length} CPUs, load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
+    );
     try {
       for (const v of ['node:http (agent)', 'fastify'] as const) {
         const db = path.join(dir, `${v.startsWith('f') ? 'fastify' : 'node'}.db`);

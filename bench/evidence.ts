@@ -28,7 +28,9 @@ async function intake(store: Store, seconds: number, startPin: number): Promise<
     // one request of ZK_LINES ATTLOG lines, as a ZKTeco terminal pushes them, awaited to disk
     const lines = Array.from({ length: ZK_LINES }, () => `${pin++}\t2026-03-02 08:${String(pin % 60).padStart(2, '0')}:00\t0\t15\t\t0\t0`).join('\n');
     const body = Buffer.from(`${lines}\n`);
-    const { outcomes, durable } = repo.commitDurable([{ raw: { protocol: 'zkteco', terminal: 'zk', channel: 'http', body, receivedMs: Date.now() }, parse: (b) => parseAttlog(b, 'zk', 'SN', 'Asia/Shanghai') }]);
+    const { outcomes, durable } = repo.commitDurable([
+      { raw: { protocol: 'zkteco', terminal: 'zk', channel: 'http', body, receivedMs: Date.now() }, parse: (b) => parseAttlog(b, 'zk', 'SN', 'Asia/Shanghai') },
+    ]);
     await durable;
     n += outcomes[0].stored.length;
   }
@@ -41,18 +43,41 @@ export const evidenceBench: Bench = {
   title: `evidence log: ${ENTRIES.toLocaleString('en')} entries appended and verified beside bare SHA-256 of the same bytes; durable check-ins/s with and without the log`,
   async run() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-bench-evidence-'));
-    console.log(`  ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} (figures under this load)`);
+    console.log(
+      `  ${os.cpus().length} CPUs, load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')} (figures under this load)`,
+    );
     try {
       // 1. append: entries the size of a check-in's, BATCH per transaction (the group commit's shape)
       const store = new Store({ file: path.join(dir, 'log.db') });
       const log = evidenceLog(store);
-      const data = (i: number) => ({ dedup_key: `zk:SN:${i}:1772412000`, terminal: 'zk', person: String(1000 + (i % 500)), trainee: `T${i % 500}`, class_id: 'C1', at_ms: 1772412000000 + i, tz_offset_min: 480, verify_mode: '15', similarity: null, raw_id: i });
+      const data = (i: number) => ({
+        dedup_key: `zk:SN:${i}:1772412000`,
+        terminal: 'zk',
+        person: String(1000 + (i % 500)),
+        trainee: `T${i % 500}`,
+        class_id: 'C1',
+        at_ms: 1772412000000 + i,
+        tz_offset_min: 480,
+        verify_mode: '15',
+        similarity: null,
+        raw_id: i,
+      });
       let t0 = performance.now();
-      for (let i = 0; i < ENTRIES; i += BATCH) store.tx(() => { for (let j = i; j < i + BATCH; j++) log.appendEvidence('checkin', data(j), { ref: JSON.stringify(['bench', j]) }); });
+      for (let i = 0; i < ENTRIES; i += BATCH)
+        store.tx(() => {
+          for (let j = i; j < i + BATCH; j++) log.appendEvidence('checkin', data(j), { ref: JSON.stringify(['bench', j]) });
+        });
       const appendMs = performance.now() - t0;
       const bytes = store.db.prepare('SELECT entry FROM evidence_log ORDER BY seq').pluck().all() as Buffer[];
       t0 = performance.now();
-      for (const b of bytes) createHash('sha256').update(Buffer.from([0])).update(b).digest();
+      for (const b of bytes)
+        createHash('sha256')
+          .update(Buffer.from([0]))
+          .update(b)
+          .digest();
       const shaMs = performance.now() - t0;
       console.log(`  append   ${rate(ENTRIES, appendMs)} entries (canonical JSON, leaf, tree nodes, ${BATCH}/transaction)   bare SHA-256 of the same bytes ${rate(ENTRIES, shaMs)}`);
       // storage: what the log and tree cost per entry in SQLite
@@ -64,14 +89,18 @@ export const evidenceBench: Bench = {
         }
       };
       const nodes = store.db.prepare('SELECT COUNT(*) FROM evidence_nodes').pluck().get() as number;
-      console.log(`  storage  ${nodes.toLocaleString('en')} tree nodes for ${ENTRIES.toLocaleString('en')} leaves; bytes/entry: log ${(pages('evidence_log') / ENTRIES).toFixed(0)}, ref index ${(pages('evidence_log_ref') / ENTRIES).toFixed(0)}, nodes ${(pages('evidence_nodes') / ENTRIES).toFixed(0)}`);
+      console.log(
+        `  storage  ${nodes.toLocaleString('en')} tree nodes for ${ENTRIES.toLocaleString('en')} leaves; bytes/entry: log ${(pages('evidence_log') / ENTRIES).toFixed(0)}, ref index ${(pages('evidence_log_ref') / ENTRIES).toFixed(0)}, nodes ${(pages('evidence_nodes') / ENTRIES).toFixed(0)}`,
+      );
       // 2. verify: the whole log against a signed checkpoint (rows and files are the bench's refs: none)
       const key = loadOrCreateLogKey(path.join(dir, 'keys'), 'classroom-agent/bench');
       signCheckpoint(store, key, 'classroom-agent/bench');
       t0 = performance.now();
       const r = await verifyBox(log, { vkey: key.signer.vkey, files: false });
       const verifyMs = performance.now() - t0;
-      console.log(`  verify   ${rate(r.entries, verifyMs)} entries (leaf, tree, signed root, ref lookup)   bare SHA-256 ${rate(ENTRIES, shaMs)}   problems ${r.problemCount} (the bench's refs have no rows: expected 0)`);
+      console.log(
+        `  verify   ${rate(r.entries, verifyMs)} entries (leaf, tree, signed root, ref lookup)   bare SHA-256 ${rate(ENTRIES, shaMs)}   problems ${r.problemCount} (the bench's refs have no rows: expected 0)`,
+      );
       const proofT = performance.now();
       for (let i = 0; i < 2000; i++) log.inclusion((i * 7919) % ENTRIES, ENTRIES);
       console.log(`  proofs   ${rate(2000, performance.now() - proofT)} inclusion proofs from SQLite at ${ENTRIES.toLocaleString('en')} leaves`);
@@ -97,7 +126,9 @@ export const evidenceBench: Bench = {
       const med = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
       const w = med(runs.with);
       const wo = med(runs.without);
-      console.log(`  intake   durable check-ins/s (ZKTeco ${ZK_LINES}/request, median of 3 × ${INTAKE_SECONDS} s): with log ${Math.round(w)}, without ${Math.round(wo)}; cost ${(((wo - w) / wo) * 100).toFixed(1)} % (target ≤ 5 %)`);
+      console.log(
+        `  intake   durable check-ins/s (ZKTeco ${ZK_LINES}/request, median of 3 × ${INTAKE_SECONDS} s): with log ${Math.round(w)}, without ${Math.round(wo)}; cost ${(((wo - w) / wo) * 100).toFixed(1)} % (target ≤ 5 %)`,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -19,4 +19,19 @@ export interface Bench {
 }
 
 /** The benchmarks, in the order `npm run bench` runs them. Each module adds its own file here. */
-export const benches: Bench[] = [complianceBench, storeBench, lessonsBench, checkinBench, edgeBench, evidenceBench, recorderBench, syncBench, visionBench, visionSoak, visionAccuracy, daemonBench, provinceBench, consoleBench];
+export const benches: Bench[] = [
+  complianceBench,
+  storeBench,
+  lessonsBench,
+  checkinBench,
+  edgeBench,
+  evidenceBench,
+  recorderBench,
+  syncBench,
+  visionBench,
+  visionSoak,
+  visionAccuracy,
+  daemonBench,
+  provinceBench,
+  consoleBench,
+];

@@ -27,9 +27,7 @@ export const lessonsBench: Bench = {
     let clock = now;
     const store = new Store({ file: path.join(dir, 'e.db'), now: () => clock });
     try {
-      const insert = store.db.prepare(
-        "INSERT INTO recordings (camera, path, start_ms, end_ms, bytes, sha256, created_ms, expires_ms, sync_state) VALUES (?, ?, ?, ?, 1, 'x', ?, ?, 'local')",
-      );
+      const insert = store.db.prepare("INSERT INTO recordings (camera, path, start_ms, end_ms, bytes, sha256, created_ms, expires_ms, sync_state) VALUES (?, ?, ?, ?, 1, 'x', ?, ?, 'local')");
       const t0 = performance.now();
       store.tx(() => {
         for (const cam of ['cam-1', 'cam-2']) for (let t = now - 120 * DAY; t < now; t += 60_000) insert.run(cam, `${cam}/${t}`, t, t + 60_000, t, t + 3 * 365 * DAY);
@@ -56,7 +54,9 @@ export const lessonsBench: Bench = {
       }
       const tick = (performance.now() - a) / N;
       // the floor: one lesson's recordings, read through the (camera, start_ms) index with both ends bounded
-      const bounded = store.db.prepare('SELECT camera, start_ms, end_ms FROM recordings WHERE camera IN (?, ?) AND start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY start_ms');
+      const bounded = store.db.prepare(
+        'SELECT camera, start_ms, end_ms FROM recordings WHERE camera IN (?, ?) AND start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY start_ms',
+      );
       // what an overlap query bounded on one side costs: it walks the camera's whole history
       const naive = store.db.prepare('SELECT camera, start_ms, end_ms FROM recordings WHERE camera IN (?, ?) AND end_ms > ? AND start_ms < ? AND deleted_ms IS NULL ORDER BY start_ms');
       const timeIt = (f: (i: number) => void, n: number) => {
@@ -68,7 +68,9 @@ export const lessonsBench: Bench = {
       const bare = timeIt((i) => bounded.all('cam-1', 'cam-2', from - 6 * 3_600_000, now + i * 5000, from), N);
       const slow = timeIt((i) => naive.all('cam-1', 'cam-2', from, now + i * 5000), 10);
       await m.stop();
-      console.log(`  monitor tick: ${tick.toFixed(2)} ms   bare bounded range query: ${bare.toFixed(2)} ms   ratio ${(tick / bare).toFixed(1)}x   (a tick every 5 s = ${((tick / 5000) * 100).toFixed(3)} % of one core)`);
+      console.log(
+        `  monitor tick: ${tick.toFixed(2)} ms   bare bounded range query: ${bare.toFixed(2)} ms   ratio ${(tick / bare).toFixed(1)}x   (a tick every 5 s = ${((tick / 5000) * 100).toFixed(3)} % of one core)`,
+      );
       console.log(`  for scale: the same overlap query bounded on one side only (end_ms > from AND start_ms < to): ${slow.toFixed(1)} ms`);
     } finally {
       store.close();

@@ -34,7 +34,14 @@ const DAY0 = Date.UTC(2026, 10, 30, 0, 0);
 function record(box: number, i: number): { id: string; seq: number; type: string; at: number; data: unknown } {
   const at = DAY0 + i * 48_000;
   const seq = i + 1;
-  if (i % 20 === 7) return { id: randomUUID(), seq, type: 'checkin', at, data: { id: i, terminal: 'door-1', protocol: 'zkteco', person: String(1000 + (i % 40)), trainee: `S${i % 40}`, classId: `HN-${box}`, at, tzOffsetMin: 480, verifyMode: 'face', similarity: null } };
+  if (i % 20 === 7)
+    return {
+      id: randomUUID(),
+      seq,
+      type: 'checkin',
+      at,
+      data: { id: i, terminal: 'door-1', protocol: 'zkteco', person: String(1000 + (i % 40)), trainee: `S${i % 40}`, classId: `HN-${box}`, at, tzOffsetMin: 480, verifyMode: 'face', similarity: null },
+    };
   if (i % 50 === 13) return { id: randomUUID(), seq, type: 'alarm', at, data: { kind: 'camera-offline', subject: 'cam-2', message: 'camera not reachable', state: 'raised' } };
   return { id: randomUUID(), seq, type: 'segment', at, data: { id: i, camera: `cam-${(i % 2) + 1}`, start: at, end: at + 60_000, bytes: 30_000_000, sha256: 'ab'.repeat(32), recovered: false } };
 }
@@ -48,7 +55,13 @@ class SimBox {
   private records: ReturnType<typeof record>[];
   private t: ReturnType<typeof topics>;
   resends = 0;
-  constructor(readonly id: string, private pass: string, url: string, n: number, private onSettled: (k: number) => void) {
+  constructor(
+    readonly id: string,
+    private pass: string,
+    url: string,
+    n: number,
+    private onSettled: (k: number) => void,
+  ) {
     this.records = Array.from({ length: n }, (_, i) => record(Number(id.slice(4)), i));
     this.t = topics(PREFIX, id);
     this.url = url;
@@ -61,7 +74,12 @@ class SimBox {
 
   async connect(): Promise<void> {
     const c = await mqtt.connectAsync(this.url, {
-      clientId: this.id, username: this.id, password: this.pass, clean: true, reconnectPeriod: 1000, keepalive: 60,
+      clientId: this.id,
+      username: this.id,
+      password: this.pass,
+      clean: true,
+      reconnectPeriod: 1000,
+      keepalive: 60,
       will: { topic: this.t.status, payload: Buffer.from(JSON.stringify({ v: 1, box: this.id, state: 'offline', session: 1, at: Date.now(), contract: '1.1' })), qos: 1, retain: true },
     });
     this.client = c;
@@ -97,7 +115,7 @@ class SimBox {
 
   private onAck(a: AckMsg): void {
     let k = 0;
-    for (const [from, to] of a.ranges) for (let s = from; s <= to; s++) if (!this.settled.has(s)) (this.settled.add(s), k++);
+    for (const [from, to] of a.ranges) for (let s = from; s <= to; s++) if (!this.settled.has(s)) this.settled.add(s), k++;
     if (a.batch) this.inFlight.delete(a.batch);
     this.onSettled(k);
     this.pump();
@@ -116,7 +134,12 @@ async function bareInsert(url: string, rows: number): Promise<number> {
   for (let i = 0; i < rows; i += BATCH) {
     const recs = Array.from({ length: Math.min(BATCH, rows - i) }, (_, j) => record(1, i + j));
     await c.query('INSERT INTO bare SELECT $1, s, id, t, a, d FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::text[]) AS u(s, id, t, a, d) ON CONFLICT DO NOTHING', [
-      `bx-${Math.floor(i / RECORDS)}`, recs.map((r) => r.seq + i), recs.map((r) => r.id), recs.map((r) => r.type), recs.map((r) => r.at), recs.map((r) => JSON.stringify(r.data)),
+      `bx-${Math.floor(i / RECORDS)}`,
+      recs.map((r) => r.seq + i),
+      recs.map((r) => r.id),
+      recs.map((r) => r.type),
+      recs.map((r) => r.at),
+      recs.map((r) => JSON.stringify(r.data)),
     ]);
   }
   const rate = rows / ((performance.now() - t0) / 1000);
@@ -154,7 +177,10 @@ export const provinceBench: Bench = {
       const cfg = path.join(dir, 'central.yaml');
       fs.writeFileSync(cfg, `box: { id: central }\npaths: { state: ${dir} }\nsync: { url: "${broker.url}", topicPrefix: ${PREFIX}, username: central, password: central-pw }\n`);
       const central = (id: string) => {
-        const p = spawn(process.execPath, [cli, '--config', cfg, 'central', '--db', pgs.url(), '--client-id', id, '--reorder-timeout', '5000'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'error' } });
+        const p = spawn(process.execPath, [cli, '--config', cfg, 'central', '--db', pgs.url(), '--client-id', id, '--reorder-timeout', '5000'], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          env: { ...process.env, LOG_LEVEL: 'error' },
+        });
         let err = '';
         p.stderr!.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-2000)));
         p.once('exit', (code) => code && code !== 0 && !p.killed && console.log(`  central ${id} exited ${code}: ${err.slice(-500)}`));
@@ -203,7 +229,11 @@ export const provinceBench: Bench = {
       // exactly once and in order, from the database itself
       const c = new pg.Client({ connectionString: pgs.url() });
       await c.connect();
-      const per = (await c.query<{ box: string; n: number; max: number; released: number }>('SELECT r.box, COUNT(*)::int AS n, MAX(r.seq)::int AS max, (SELECT COUNT(*)::int FROM released x WHERE x.box = r.box) AS released FROM records r GROUP BY r.box')).rows;
+      const per = (
+        await c.query<{ box: string; n: number; max: number; released: number }>(
+          'SELECT r.box, COUNT(*)::int AS n, MAX(r.seq)::int AS max, (SELECT COUNT(*)::int FROM released x WHERE x.box = r.box) AS released FROM records r GROUP BY r.box',
+        )
+      ).rows;
       const wrong = per.filter((r) => r.n !== RECORDS || r.max !== RECORDS || r.released !== RECORDS);
       const size = (await c.query<{ s: number }>("SELECT pg_database_size('central')::bigint AS s")).rows[0]!.s;
       await c.end();
@@ -224,4 +254,3 @@ export const provinceBench: Bench = {
     }
   },
 };
-

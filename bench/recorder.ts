@@ -182,8 +182,38 @@ async function classroomStreamFile(dir: string): Promise<string> {
   const clip = path.join(dir, 'clip.mp4');
   const file = path.join(dir, 'stream-1080p-4M.mp4');
   await runFfmpegToBuffer(
-    ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=1920x1080:r=25', '-t', '20', '-vf', 'noise=alls=20:allf=t', '-c:v', 'libx264', '-preset', 'ultrafast', '-profile:v', 'baseline',
-      '-b:v', '4M', '-maxrate', '4M', '-bufsize', '2M', '-g', '25', '-bf', '0', '-pix_fmt', 'yuv420p', clip],
+    [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=1920x1080:r=25',
+      '-t',
+      '20',
+      '-vf',
+      'noise=alls=20:allf=t',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-profile:v',
+      'baseline',
+      '-b:v',
+      '4M',
+      '-maxrate',
+      '4M',
+      '-bufsize',
+      '2M',
+      '-g',
+      '25',
+      '-bf',
+      '0',
+      '-pix_fmt',
+      'yuv420p',
+      clip,
+    ],
     { timeoutMs: 300_000 },
   );
   await runFfmpegToBuffer(['-v', 'error', '-y', '-stream_loop', '14', '-i', clip, '-c', 'copy', file], { timeoutMs: 60_000 });
@@ -213,7 +243,12 @@ export const recorderBench: Bench = {
     const latencies: number[] = [];
     try {
       await sleep(1000);
-      console.log(`  machine load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores (CPU ratios are noisy when other work runs)`);
+      console.log(
+        `  machine load average ${os
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')} on ${os.cpus().length} cores (CPU ratios are noisy when other work runs)`,
+      );
       const shaMBps = sha256Throughput();
       for (const n of [1, 8]) {
         const { a, b } = await compare(rtsp.url, n, dir);
@@ -224,7 +259,9 @@ export const recorderBench: Bench = {
         );
         const ffCpu = (a.cpu - a.selfCpu) / n;
         console.log(`    of which the agent's ffmpeg: ${(ffCpu * 100).toFixed(2)} % per stream (${(ffCpu / (b.cpu / n)).toFixed(2)} × the bare copy: segment muxer, 1 s fragments)`);
-        console.log(`    and the agent's node process: ${(a.selfCpu * 100).toFixed(2)} % of a core in all; its floor, SHA-256 of every byte recorded (the evidence contract), ${((n * a.kbps) / 8 / 1000 / shaMBps * 100).toFixed(2)} % at ${shaMBps.toFixed(0)} MB/s`);
+        console.log(
+          `    and the agent's node process: ${(a.selfCpu * 100).toFixed(2)} % of a core in all; its floor, SHA-256 of every byte recorded (the evidence contract), ${(((n * a.kbps) / 8 / 1000 / shaMBps) * 100).toFixed(2)} % at ${shaMBps.toFixed(0)} MB/s`,
+        );
         console.log(`    memory per stream: agent+ffmpeg ${(a.rssMb / n).toFixed(1)} MB (node process shared by all cameras) vs bare ffmpeg ${(b.rssMb / n).toFixed(1)} MB`);
       }
       const kills = Number(process.env.BENCH_REC_KILLS ?? 20);
@@ -236,8 +273,12 @@ export const recorderBench: Bench = {
       const resume = r.kills.map((k) => k.resumeMs).filter(Number.isFinite);
       console.log(`  kill -9 × ${r.kills.length}: video lost per crash max ${Math.max(...loss)} ms, mean ${Math.round(loss.reduce((a, b) => a + b, 0) / loss.length)} ms (target ≤ 2000 ms)`);
       console.log(`    agent alone killed: max ${Math.max(...lossAgent)} ms; agent + ffmpeg killed (power-cut-like): max ${Math.max(...lossFf)} ms`);
-      console.log(`    files on disk ${r.filesOnDisk}, indexed ${r.filesIndexed}, unindexed ${r.unindexed.length}; recording again after restart: median ${pct(resume, 50)} ms (includes starting node and ffmpeg)`);
-      console.log(`  segment in store after ffmpeg closed it: p95 ${Math.round(pct(latencies, 95))} ms, max ${Math.round(Math.max(...latencies))} ms over ${latencies.length} segments (target ≤ 1000 ms)`);
+      console.log(
+        `    files on disk ${r.filesOnDisk}, indexed ${r.filesIndexed}, unindexed ${r.unindexed.length}; recording again after restart: median ${pct(resume, 50)} ms (includes starting node and ffmpeg)`,
+      );
+      console.log(
+        `  segment in store after ffmpeg closed it: p95 ${Math.round(pct(latencies, 95))} ms, max ${Math.round(Math.max(...latencies))} ms over ${latencies.length} segments (target ≤ 1000 ms)`,
+      );
     } finally {
       await rtsp.stop();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -54,7 +54,11 @@ function score(seated: Seated[][], found: Face[][], gallery: GalleryEntry[], thr
   const wrongs: string[] = [];
   seated.forEach((row, i) => {
     for (const s of row) if (s.enrolled) total.set(s.band, total.get(s.band)! + 1);
-    const m = matchFrame(found[i]!.map((f) => f.descriptor), gallery, { threshold, margin });
+    const m = matchFrame(
+      found[i]!.map((f) => f.descriptor),
+      gallery,
+      { threshold, margin },
+    );
     m.forEach((x, j) => {
       if (!x.trainee) return;
       const b = found[i]![j]!.box;
@@ -86,7 +90,9 @@ export const visionAccuracy: Bench = {
     try {
       const t0 = performance.now();
       const fx = await makeAccuracyClassroom({ dir, frames: n });
-      console.log(`  fixture: ${n} frames 1920×1080 H.264 crf 28, ${n * 15} appearances (${fx.seated.flat().filter((s) => s.enrolled).length} of enrolled trainees), ${fx.enrolled.length} trainees, ${fx.strangers.length} strangers; made in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      console.log(
+        `  fixture: ${n} frames 1920×1080 H.264 crf 28, ${n * 15} appearances (${fx.seated.flat().filter((s) => s.enrolled).length} of enrolled trainees), ${fx.enrolled.length} trainees, ${fx.strangers.length} strangers; made in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+      );
       // enrolment as `enroll` does it (photo check + descriptor), in this thread
       const l = await loadFaceApi(cfg.backend);
       await loadNets(l.faceapi);
@@ -104,7 +110,14 @@ export const visionAccuracy: Bench = {
         }
       }
       // the agent's path: worker thread, tiles, size gate (as the daemon is configured by default)
-      const w = new FaceWorker({ backend: cfg.backend, minConfidence: cfg.minConfidence, minFaceSize: cfg.minFaceSize, tileSize: cfg.tileSize, tileOverlap: cfg.tileOverlap, recycleAfterFrames: cfg.recycleAfterFrames });
+      const w = new FaceWorker({
+        backend: cfg.backend,
+        minConfidence: cfg.minConfidence,
+        minFaceSize: cfg.minFaceSize,
+        tileSize: cfg.tileSize,
+        tileOverlap: cfg.tileOverlap,
+        recycleAfterFrames: cfg.recycleAfterFrames,
+      });
       const info = await w.start();
       await w.analyze(copy(fx.frames[0]!)); // warm-up: the first inference compiles the kernels
       const agent: Face[][] = [];
@@ -118,20 +131,29 @@ export const visionAccuracy: Bench = {
       await b.stop();
 
       console.log(`  backend ${info.backend}; cpus ${os.cpus().length}; load avg ${os.loadavg()[0]!.toFixed(1)} (shared machine: times are under that load)`);
-      const found = (faces: Face[][]) => BANDS.map((band) => {
-        let det = 0;
-        let tot = 0;
-        fx.seated.forEach((row, i) => {
-          for (const s of row.filter((x) => x.band === band.name)) {
-            tot++;
-            if (faces[i]!.some((f) => seatAt(f.box.x + f.box.width / 2, f.box.y + f.box.height / 2) === s.seat)) det++;
-          }
+      const found = (faces: Face[][]) =>
+        BANDS.map((band) => {
+          let det = 0;
+          let tot = 0;
+          fx.seated.forEach((row, i) => {
+            for (const s of row.filter((x) => x.band === band.name)) {
+              tot++;
+              if (faces[i]!.some((f) => seatAt(f.box.x + f.box.width / 2, f.box.y + f.box.height / 2) === s.seat)) det++;
+            }
+          });
+          return pct(det, tot);
         });
-        return pct(det, tot);
-      });
       console.log(`  detected (any person) by band ${BANDS.map((x) => x.name.padStart(7)).join(' ')}`);
-      console.log(`    agent (tiles ${cfg.tileSize}/${cfg.tileOverlap})        ${found(agent).map((x) => x.padStart(7)).join(' ')}`);
-      console.log(`    bare face-api (whole frame)  ${found(plain).map((x) => x.padStart(7)).join(' ')}`);
+      console.log(
+        `    agent (tiles ${cfg.tileSize}/${cfg.tileOverlap})        ${found(agent)
+          .map((x) => x.padStart(7))
+          .join(' ')}`,
+      );
+      console.log(
+        `    bare face-api (whole frame)  ${found(plain)
+          .map((x) => x.padStart(7))
+          .join(' ')}`,
+      );
       for (const [name, faces] of [
         ['agent', agent],
         ['bare face-api', plain],
@@ -146,7 +168,12 @@ export const visionAccuracy: Bench = {
             const r = score(fx.seated, faces, gallery, th, cfg.margin);
             const big = r.recall.filter((x) => ['60-79', '80-119', '120-180'].includes(x.band));
             const mark = th === cfg.threshold ? ' ← default' : '';
-            console.log(`    ${th.toFixed(2).padStart(9)} ${r.recall.map((x) => `${pct(x.hit, x.total)}`.padStart(7)).join(' ')}   ${pct(big.reduce((a, x) => a + x.hit, 0), big.reduce((a, x) => a + x.total, 0))}  ${String(r.wrong).padStart(5)}${mark}`);
+            console.log(
+              `    ${th.toFixed(2).padStart(9)} ${r.recall.map((x) => `${pct(x.hit, x.total)}`.padStart(7)).join(' ')}   ${pct(
+                big.reduce((a, x) => a + x.hit, 0),
+                big.reduce((a, x) => a + x.total, 0),
+              )}  ${String(r.wrong).padStart(5)}${mark}`,
+            );
             if (th === cfg.threshold) for (const x of r.wrongs.slice(0, 5)) console.log(`      wrong: ${x}`);
           }
         }
@@ -163,9 +190,13 @@ export const visionAccuracy: Bench = {
       };
       const ag = child('agent');
       const ba = child('bare');
-      console.log(`  speed 1080p (${m} frames, own process each): agent (tiles ${cfg.tileSize}) ${ag.msPerFrame.toFixed(0)} ms/frame = ${(1000 / ag.msPerFrame).toFixed(2)} frames/s; bare face-api (whole frame) ${ba.msPerFrame.toFixed(0)} ms/frame = ${(1000 / ba.msPerFrame).toFixed(2)} frames/s; ratio ${(ag.msPerFrame / ba.msPerFrame).toFixed(2)}`);
+      console.log(
+        `  speed 1080p (${m} frames, own process each): agent (tiles ${cfg.tileSize}) ${ag.msPerFrame.toFixed(0)} ms/frame = ${(1000 / ag.msPerFrame).toFixed(2)} frames/s; bare face-api (whole frame) ${ba.msPerFrame.toFixed(0)} ms/frame = ${(1000 / ba.msPerFrame).toFixed(2)} frames/s; ratio ${(ag.msPerFrame / ba.msPerFrame).toFixed(2)}`,
+      );
       console.log(`  budget: 4 cameras × 1 frame / ${cfg.sampleEverySeconds} s = ${(4 / cfg.sampleEverySeconds).toFixed(2)} frames/s on one core`);
-      console.log(`  peak RSS of the process holding one vision thread: agent ${ag.peakRssMB.toFixed(0)} MB, bare face-api ${ba.peakRssMB.toFixed(0)} MB (its thread also holds the ${m} frames, ${((m * 1920 * 1080 * 3) / MB).toFixed(0)} MB) (target ≤ 350 MB)`);
+      console.log(
+        `  peak RSS of the process holding one vision thread: agent ${ag.peakRssMB.toFixed(0)} MB, bare face-api ${ba.peakRssMB.toFixed(0)} MB (its thread also holds the ${m} frames, ${((m * 1920 * 1080 * 3) / MB).toFixed(0)} MB) (target ≤ 350 MB)`,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

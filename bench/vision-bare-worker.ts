@@ -25,7 +25,10 @@ port.on('message', async (m: { frames: RgbFrame[]; withFaces?: boolean } | { i: 
   const f = frames[m.i]!;
   const t = performance.now();
   const input = l.tf.tensor3d(f.data, [f.height, f.width, 3], 'int32');
-  const r = await l.faceapi.detectAllFaces(input as never, new l.faceapi.SsdMobilenetv1Options({ minConfidence: 0.5, maxResults: 100 })).withFaceLandmarks().withFaceDescriptors();
+  const r = await l.faceapi
+    .detectAllFaces(input as never, new l.faceapi.SsdMobilenetv1Options({ minConfidence: 0.5, maxResults: 100 }))
+    .withFaceLandmarks()
+    .withFaceDescriptors();
   input.dispose();
   const ms = performance.now() - t;
   // the faces only when asked (the accuracy bench), outside the timed part

@@ -26,7 +26,14 @@ const frame = (i: number): RgbFrame => {
 const v = configSchema.parse({}).vision;
 let ms = 0;
 if (mode === 'agent') {
-  const w = new FaceWorker({ backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, tileSize: v.tileSize, tileOverlap: v.tileOverlap, recycleAfterFrames: v.recycleAfterFrames });
+  const w = new FaceWorker({
+    backend: v.backend,
+    minConfidence: v.minConfidence,
+    minFaceSize: v.minFaceSize,
+    tileSize: v.tileSize,
+    tileOverlap: v.tileOverlap,
+    recycleAfterFrames: v.recycleAfterFrames,
+  });
   await w.start();
   await w.analyze(frame(0));
   for (let i = 0; i < n; i++) {

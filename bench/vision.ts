@@ -75,7 +75,11 @@ export const visionBench: Bench = {
         const f = copy(frames[i]!); // the copy stands for ffmpeg's fresh buffer: not the agent's cost
         const t = performance.now();
         const a = await worker.analyze(f);
-        matchFrame(a.faces.map((x) => x.descriptor), gallery, { threshold: 0.4, margin: 0.08 });
+        matchFrame(
+          a.faces.map((x) => x.descriptor),
+          gallery,
+          { threshold: 0.4, margin: 0.08 },
+        );
         agentMs.push(performance.now() - t);
       }
       await bare.stop();
@@ -142,7 +146,9 @@ export const visionSoak: Bench = {
     const end = process.memoryUsage().rss;
     console.log(`  backend ${l.backend}; ${n} frames at ${width} px in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     console.log(`  tensors: ${base.tensors} after warm-up (${warm} frames), ${l.tf.memory().numTensors} at the end`);
-    console.log(`  RSS: ${(base.rss / 2 ** 20).toFixed(0)} MB after warm-up, ${(end / 2 ** 20).toFixed(0)} MB at the end, max ${(maxRss / 2 ** 20).toFixed(0)} MB: growth ${(((maxRss - base.rss) / base.rss) * 100).toFixed(1)}% (limit 10%)`);
+    console.log(
+      `  RSS: ${(base.rss / 2 ** 20).toFixed(0)} MB after warm-up, ${(end / 2 ** 20).toFixed(0)} MB at the end, max ${(maxRss / 2 ** 20).toFixed(0)} MB: growth ${(((maxRss - base.rss) / base.rss) * 100).toFixed(1)}% (limit 10%)`,
+    );
     if (maxRss > base.rss * 1.1) throw new Error('RSS grew more than 10% after warm-up');
   },
 };

@@ -41,7 +41,14 @@ describe('discover and probe against the simulated camera', () => {
 
   it('CLI discover --json and the bilingual text; probe warns about the 3 s keyframe interval and the 5 s clock skew', async () => {
     const cfgFile = path.join(tmp, 'agent.yaml');
-    fs.writeFileSync(cfgFile, YAML.stringify({ paths: { state: tmp }, discovery: { multicast: false, ranges: ['127.0.0.1'], ports: [cam.httpPort], timeoutMs: 1500, username: 'admin', password: 'pw-1' }, cameras: [{ id: 'cam-a', onvif: { host: '127.0.0.1', port: cam.httpPort, username: 'admin', password: 'pw-1' } }] }));
+    fs.writeFileSync(
+      cfgFile,
+      YAML.stringify({
+        paths: { state: tmp },
+        discovery: { multicast: false, ranges: ['127.0.0.1'], ports: [cam.httpPort], timeoutMs: 1500, username: 'admin', password: 'pw-1' },
+        cameras: [{ id: 'cam-a', onvif: { host: '127.0.0.1', port: cam.httpPort, username: 'admin', password: 'pw-1' } }],
+      }),
+    );
     const j = await run(process.execPath, [CLI, '-c', cfgFile, 'discover', '--json']);
     const list = JSON.parse(j.stdout);
     expect(list[0].serial).toBe(cam.serial);
@@ -62,7 +69,10 @@ describe('discover and probe against the simulated camera', () => {
 
   it('wrong password is said in plain words; bad input names what is wrong', async () => {
     const cfgFile = path.join(tmp, 'bad.yaml');
-    fs.writeFileSync(cfgFile, YAML.stringify({ paths: { state: tmp }, discovery: { multicast: false, ranges: ['127.0.0.1'], ports: [cam.httpPort], timeoutMs: 1500, username: 'admin', password: 'wrong' } }));
+    fs.writeFileSync(
+      cfgFile,
+      YAML.stringify({ paths: { state: tmp }, discovery: { multicast: false, ranges: ['127.0.0.1'], ports: [cam.httpPort], timeoutMs: 1500, username: 'admin', password: 'wrong' } }),
+    );
     const r = await run(process.execPath, [CLI, '-c', cfgFile, '--lang', 'en', 'discover']);
     expect(r.stdout).toContain('Wrong user name or password');
     const bad = await run(process.execPath, [CLI, '-c', cfgFile, 'discover', '--range', '300.1.1.1']).catch((e) => e);

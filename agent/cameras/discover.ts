@@ -35,9 +35,11 @@ export function onvifAnswers(host: string, port: number, timeoutMs: number, path
 
 async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (i < items.length) await fn(items[i++]);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (i < items.length) await fn(items[i++]);
+    }),
+  );
 }
 
 /**
@@ -58,9 +60,7 @@ export async function discover(cfg: Config, opts: { wsdUnicast?: Array<{ host: s
     found.set(key, e);
   };
 
-  const wsd = d.multicast || opts.wsdUnicast?.length
-    ? wsDiscover({ timeoutMs: d.timeoutMs, multicast: d.multicast, unicast: opts.wsdUnicast, interfaces: opts.interfaces })
-    : Promise.resolve([]);
+  const wsd = d.multicast || opts.wsdUnicast?.length ? wsDiscover({ timeoutMs: d.timeoutMs, multicast: d.multicast, unicast: opts.wsdUnicast, interfaces: opts.interfaces }) : Promise.resolve([]);
   const unicast = pool(
     targets.flatMap((host) => d.ports.map((port) => ({ host, port }))),
     64,

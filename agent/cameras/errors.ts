@@ -9,7 +9,10 @@
 export type CameraErrorKind = 'auth' | 'unreachable' | 'protocol';
 
 export class CameraError extends Error {
-  constructor(readonly kind: CameraErrorKind, message: string) {
+  constructor(
+    readonly kind: CameraErrorKind,
+    message: string,
+  ) {
     super(message);
     this.name = 'CameraError';
   }

@@ -25,7 +25,10 @@ function setup(): boolean {
     ip('link', 'set', V1, 'netns', NS_CAM);
     ip('-n', NS_AGENT, 'addr', 'add', `${SUBNET}.1/24`, 'dev', V0);
     ip('-n', NS_CAM, 'addr', 'add', `${SUBNET}.2/24`, 'dev', V1);
-    for (const [ns, dev] of [[NS_AGENT, V0], [NS_CAM, V1]]) {
+    for (const [ns, dev] of [
+      [NS_AGENT, V0],
+      [NS_CAM, V1],
+    ]) {
       ip('-n', ns, 'link', 'set', dev, 'up');
       ip('-n', ns, 'link', 'set', 'lo', 'up');
       ip('-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', dev);
@@ -54,7 +57,11 @@ describe.skipIf(!ok)('discover by WS-Discovery multicast (network namespaces)', 
   let cam: ReturnType<typeof spawn> | undefined;
   let info: { httpPort: number; urn: string };
   beforeAll(async () => {
-    cam = spawn('ip', ['netns', 'exec', NS_CAM, process.execPath, path.join(PACKAGE_ROOT, 'dist', 'agent', 'sim', 'camera', 'main.js'), '--http-host', '0.0.0.0', '--multicast', '--report-host', `${SUBNET}.2`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    cam = spawn(
+      'ip',
+      ['netns', 'exec', NS_CAM, process.execPath, path.join(PACKAGE_ROOT, 'dist', 'agent', 'sim', 'camera', 'main.js'), '--http-host', '0.0.0.0', '--multicast', '--report-host', `${SUBNET}.2`],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     info = await new Promise((resolve, reject) => {
       let out = '';
       cam!.stdout!.on('data', (b: Buffer) => {
@@ -77,7 +84,9 @@ describe.skipIf(!ok)('discover by WS-Discovery multicast (network namespaces)', 
   });
 
   it('finds the camera in the other namespace by multicast alone (no ranges configured)', () => {
-    const out = execFileSync('ip', ['netns', 'exec', NS_AGENT, process.execPath, path.join(PACKAGE_ROOT, 'dist', 'agent', 'cli', 'main.js'), 'discover', '--json', '--timeout', '2000'], { encoding: 'utf8' });
+    const out = execFileSync('ip', ['netns', 'exec', NS_AGENT, process.execPath, path.join(PACKAGE_ROOT, 'dist', 'agent', 'cli', 'main.js'), 'discover', '--json', '--timeout', '2000'], {
+      encoding: 'utf8',
+    });
     const list = JSON.parse(out);
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ host: `${SUBNET}.2`, port: info.httpPort, urn: info.urn, via: ['multicast'], manufacturer: 'SimCam' });

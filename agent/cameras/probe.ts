@@ -38,7 +38,10 @@ export function analysePackets(packets: FfPacket[]): Pick<StreamProbe, 'fps' | '
   const t0 = ts.length ? Math.min(...ts) : 0;
   const t1 = ts.length ? Math.max(...ts) : 0;
   const span = ts.length > 1 ? t1 - t0 : 0;
-  const keys = packets.map((p, i) => (p.flags?.startsWith('K') ? at[i] : NaN)).filter(Number.isFinite).sort((a, b) => a - b);
+  const keys = packets
+    .map((p, i) => (p.flags?.startsWith('K') ? at[i] : NaN))
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   const intervals = keys.slice(1).map((k, i) => k - keys[i]);
   const bytes = packets.reduce((s, p) => s + Number(p.size ?? 0), 0);
   const r = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
@@ -66,7 +69,11 @@ export function probeError(message: string, url: string): CameraError {
   }
   let m = message.replace(/\/\/([^:/@\s]+):([^@\s]*)@/g, '//$1:***@');
   if (u?.password) m = m.split(decodeURIComponent(u.password)).join('***').split(u.password).join('***');
-  const kind = /401|Unauthorized|authorization failed/i.test(m) ? 'auth' : /Connection refused|timed out|No route to host|Network is unreachable|Name or service not known|Host is down/i.test(m) ? 'unreachable' : 'protocol';
+  const kind = /401|Unauthorized|authorization failed/i.test(m)
+    ? 'auth'
+    : /Connection refused|timed out|No route to host|Network is unreachable|Name or service not known|Host is down/i.test(m)
+      ? 'unreachable'
+      : 'protocol';
   return new CameraError(kind, m);
 }
 

@@ -39,7 +39,10 @@ describe('WS-Discovery answers as cameras send them', () => {
   });
 
   it('reads several XAddrs, and neighbours with odd addresses, without throwing', () => {
-    const m = parseProbeMatch(probeMatch('urn:uuid:1', 'http://169.254.3.7/onvif/device_service http://192.168.1.20:8000/onvif/device_service http://[fe80::1%eth0]/onvif/device_service'), '192.168.1.20')!;
+    const m = parseProbeMatch(
+      probeMatch('urn:uuid:1', 'http://169.254.3.7/onvif/device_service http://192.168.1.20:8000/onvif/device_service http://[fe80::1%eth0]/onvif/device_service'),
+      '192.168.1.20',
+    )!;
     expect(m.xaddrs).toHaveLength(3);
     expect(deviceEndpoint(m.xaddrs, '192.168.1.20')).toEqual({ port: 8000, path: '/onvif/device_service' });
     // no scheme (seen from some NVR-branded cameras)

@@ -81,7 +81,12 @@ export function probeInterfaces(includeLoopback = false): Array<{ name: string; 
  * Send Probes to each target (multicast 239.255.255.250:3702 from every interface, and/or
  * unicast host:port), collect ProbeMatches for timeoutMs, deduplicated by endpoint URN.
  */
-export async function wsDiscover(opts: { timeoutMs: number; multicast?: boolean; unicast?: Array<{ host: string; port: number }>; interfaces?: Array<{ name: string; address: string }> }): Promise<ProbeMatch[]> {
+export async function wsDiscover(opts: {
+  timeoutMs: number;
+  multicast?: boolean;
+  unicast?: Array<{ host: string; port: number }>;
+  interfaces?: Array<{ name: string; address: string }>;
+}): Promise<ProbeMatch[]> {
   const found = new Map<string, ProbeMatch>();
   const sockets: dgram.Socket[] = [];
   const messageId = randomUUID();

@@ -163,7 +163,8 @@ export class ClipIntake {
     for (const s of manifest.sources) {
       const seg = await store.segmentBySha(box, s.sha256);
       if (!seg) problems.push(`source ${s.sha256.slice(0, 12)}… was never reported by ${box} / 源片段从未由该盒子上报`);
-      else if (seg.camera !== manifest.camera || seg.start !== s.start || seg.end !== s.end) problems.push(`source ${s.sha256.slice(0, 12)}… was reported for ${seg.camera} ${seg.start}-${seg.end} / 源片段上报的摄像机或时间不同`);
+      else if (seg.camera !== manifest.camera || seg.start !== s.start || seg.end !== s.end)
+        problems.push(`source ${s.sha256.slice(0, 12)}… was reported for ${seg.camera} ${seg.start}-${seg.end} / 源片段上报的摄像机或时间不同`);
     }
     const result: ClipResult = { request, box, camera: manifest.camera, file: clipFile, manifest, verified: problems.length === 0, problems };
     fs.writeFileSync(path.join(this.opts.dir, 'clips', `${request}.json`), JSON.stringify(result));

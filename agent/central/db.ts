@@ -114,9 +114,7 @@ export class CentralDb implements CentralStore {
     // v1.1 status fields, added to databases made by 1.0 receivers
     const cols = new Set((this.db.prepare('PRAGMA table_info(boxes)').all() as Array<{ name: string }>).map((c) => c.name));
     for (const c of ['status_contract', 'status_agent_version']) if (!cols.has(c)) this.db.exec(`ALTER TABLE boxes ADD COLUMN ${c} TEXT`);
-    this.insRecord = this.db.prepare(
-      'INSERT INTO records (box, seq, record_id, type, at_ms, data, valid, error, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-    );
+    this.insRecord = this.db.prepare('INSERT INTO records (box, seq, record_id, type, at_ms, data, valid, error, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
     this.getById = this.db.prepare('SELECT seq FROM records WHERE box = ? AND record_id = ?');
     this.nextSeqs = this.db.prepare('SELECT seq FROM records WHERE box = ? AND seq >= ? ORDER BY seq LIMIT 1000');
     this.getBySeq = this.db.prepare('SELECT record_id, type, at_ms, data, valid, error FROM records WHERE box = ? AND seq = ?');
@@ -174,7 +172,9 @@ export class CentralDb implements CentralStore {
       const waiting = this.db.prepare('SELECT 1 FROM records WHERE box = ? AND seq > ? LIMIT 1').get(box, next);
       res.gapAt = waiting ? next : null;
       this.db
-        .prepare('UPDATE boxes SET next_seq = ?, gap_since_ms = CASE WHEN ? THEN COALESCE(gap_since_ms, ?) ELSE NULL END, resend_asked_ms = CASE WHEN ? THEN resend_asked_ms ELSE NULL END WHERE box = ?')
+        .prepare(
+          'UPDATE boxes SET next_seq = ?, gap_since_ms = CASE WHEN ? THEN COALESCE(gap_since_ms, ?) ELSE NULL END, resend_asked_ms = CASE WHEN ? THEN resend_asked_ms ELSE NULL END WHERE box = ?',
+        )
         .run(next, waiting ? 1 : 0, now, waiting ? 1 : 0, box);
       return res;
     });
@@ -211,9 +211,15 @@ export class CentralDb implements CentralStore {
 
   /** Records that travelled in parts, joined (for checks and readers). */
   assembled(box: string): Array<{ recordId: string; type: string; data: unknown; valid: boolean; error: string | null }> {
-    return (this.db.prepare('SELECT record_id, type, data, valid, error FROM assembled WHERE box = ? ORDER BY last_seq').all(box) as Array<{ record_id: string; type: string; data: string | null; valid: number; error: string | null }>).map(
-      (r) => ({ recordId: r.record_id, type: r.type, data: r.data === null ? null : JSON.parse(r.data), valid: !!r.valid, error: r.error }),
-    );
+    return (
+      this.db.prepare('SELECT record_id, type, data, valid, error FROM assembled WHERE box = ? ORDER BY last_seq').all(box) as Array<{
+        record_id: string;
+        type: string;
+        data: string | null;
+        valid: number;
+        error: string | null;
+      }>
+    ).map((r) => ({ recordId: r.record_id, type: r.type, data: r.data === null ? null : JSON.parse(r.data), valid: !!r.valid, error: r.error }));
   }
 
   /**
@@ -236,11 +242,13 @@ export class CentralDb implements CentralStore {
     const run = this.db.transaction(() => {
       this.db.prepare('INSERT INTO boxes (box) VALUES (?) ON CONFLICT DO NOTHING').run(box);
       // status_received_ms is when the state became known here: an offline will's `at` is its connection's start
-      return this.db
-        .prepare(
-          'UPDATE boxes SET status_state = ?, status_session = ?, status_at_ms = ?, status_received_ms = ?, status_contract = ?, status_agent_version = ? WHERE box = ? AND (status_session IS NULL OR status_session <= ?)',
-        )
-        .run(state, session, at, now, versions.contract ?? '1.0', versions.agentVersion ?? null, box, session).changes > 0;
+      return (
+        this.db
+          .prepare(
+            'UPDATE boxes SET status_state = ?, status_session = ?, status_at_ms = ?, status_received_ms = ?, status_contract = ?, status_agent_version = ? WHERE box = ? AND (status_session IS NULL OR status_session <= ?)',
+          )
+          .run(state, session, at, now, versions.contract ?? '1.0', versions.agentVersion ?? null, box, session).changes > 0
+      );
     });
     return run.immediate();
   }
@@ -262,9 +270,7 @@ export class CentralDb implements CentralStore {
   }
 
   count(box?: string): number {
-    const r = box
-      ? (this.db.prepare('SELECT COUNT(*) AS n FROM records WHERE box = ?').get(box) as { n: number })
-      : (this.db.prepare('SELECT COUNT(*) AS n FROM records').get() as { n: number });
+    const r = box ? (this.db.prepare('SELECT COUNT(*) AS n FROM records WHERE box = ?').get(box) as { n: number }) : (this.db.prepare('SELECT COUNT(*) AS n FROM records').get() as { n: number });
     return r.n;
   }
 

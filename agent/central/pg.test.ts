@@ -81,7 +81,10 @@ describe('central on PostgreSQL', () => {
       fs.writeFileSync(cfgFile, `box: { id: central }\npaths: { state: ${dir} }\nsync: { url: "${broker.url}", topicPrefix: classroom/v1 }\n`);
       const procs = new Map<string, ChildProcess>();
       const receiver = (id: string) => {
-        const p = spawn(process.execPath, [cli, '--config', cfgFile, 'central', '--db', pgs.url(), '--client-id', id, '--reorder-timeout', '1000'], { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+        const p = spawn(process.execPath, [cli, '--config', cfgFile, 'central', '--db', pgs.url(), '--client-id', id, '--reorder-timeout', '1000'], {
+          stdio: ['ignore', 'ignore', 'ignore'],
+          env: { ...process.env, LOG_LEVEL: 'warn' },
+        });
         procs.set(id, p);
         return p;
       };

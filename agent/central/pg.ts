@@ -91,7 +91,17 @@ export class PgCentralDb implements CentralStore {
         `INSERT INTO records (box, seq, record_id, type, at_ms, data, valid, error, received_ms)
          SELECT $1, s, id, t, a, d, v, e, $2 FROM unnest($3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::boolean[], $9::text[]) AS u(s, id, t, a, d, v, e)
          ON CONFLICT DO NOTHING RETURNING record_id`,
-        [box, now, records.map((r) => r.seq), records.map((r) => r.id), records.map((r) => r.type), records.map((r) => r.at), records.map((r) => JSON.stringify(r.data)), problems.map((p) => !p), problems.map((p) => p || null)],
+        [
+          box,
+          now,
+          records.map((r) => r.seq),
+          records.map((r) => r.id),
+          records.map((r) => r.type),
+          records.map((r) => r.at),
+          records.map((r) => JSON.stringify(r.data)),
+          problems.map((p) => !p),
+          problems.map((p) => p || null),
+        ],
       );
       const fresh = new Set(ins.rows.map((r) => r.record_id));
       const rest = records.filter((r) => !fresh.has(r.id));
@@ -166,7 +176,14 @@ export class PgCentralDb implements CentralStore {
     const rec: WireRecord = { id: String(p.of), seq: row.seq, type: String(p.type), at: row.at_ms, data };
     const error = 'error' in joined ? joined.error : check(rec, true) || null;
     await c.query('INSERT INTO assembled (box, record_id, type, at_ms, data, valid, error, last_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING', [
-      box, rec.id, rec.type, rec.at, error ? null : JSON.stringify(data), !error, error, row.seq,
+      box,
+      rec.id,
+      rec.type,
+      rec.at,
+      error ? null : JSON.stringify(data),
+      !error,
+      error,
+      row.seq,
     ]);
     return { box, seq: row.seq, recordId: rec.id, type: rec.type, at: rec.at, data, valid: !error, error };
   }
@@ -200,7 +217,9 @@ export class PgCentralDb implements CentralStore {
 
   async count(box?: string): Promise<number> {
     await this.init();
-    const r = box ? await this.pool.query<{ n: number }>('SELECT COUNT(*)::int AS n FROM records WHERE box = $1', [box]) : await this.pool.query<{ n: number }>('SELECT COUNT(*)::int AS n FROM records');
+    const r = box
+      ? await this.pool.query<{ n: number }>('SELECT COUNT(*)::int AS n FROM records WHERE box = $1', [box])
+      : await this.pool.query<{ n: number }>('SELECT COUNT(*)::int AS n FROM records');
     return r.rows[0]!.n;
   }
 

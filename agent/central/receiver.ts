@@ -2,7 +2,21 @@ import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { logger } from '../core/log.js';
-import { allBoxes, centralStateTopic, CONTRACT_MINOR, parseTopic, toRanges, topics, type AckMsg, type BatchMsg, type CentralStateMsg, type CommandMsg, type ReplyMsg, type StatusMsg, type WireRecord } from '../sync/contract.js';
+import {
+  allBoxes,
+  centralStateTopic,
+  CONTRACT_MINOR,
+  parseTopic,
+  toRanges,
+  topics,
+  type AckMsg,
+  type BatchMsg,
+  type CentralStateMsg,
+  type CommandMsg,
+  type ReplyMsg,
+  type StatusMsg,
+  type WireRecord,
+} from '../sync/contract.js';
 import { checkRecordData, issuesOf, parseMessage, validators } from '../sync/schemas.js';
 import { CentralDb, type StoredRecord } from './db.js';
 import { Witness, type LogKeyRecord } from './witness.js';
@@ -165,7 +179,12 @@ export class CentralReceiver {
       // a clean stop says so (the will is not sent after a DISCONNECT)
       if (client.connected) {
         await new Promise<void>((resolve) => {
-          client.publish(centralStateTopic(this.opts.prefix, this.host), JSON.stringify({ v: 1, host: this.host, online: false, at: this.now(), contract: CONTRACT_MINOR }), { qos: 1, retain: true }, () => resolve());
+          client.publish(
+            centralStateTopic(this.opts.prefix, this.host),
+            JSON.stringify({ v: 1, host: this.host, online: false, at: this.now(), contract: CONTRACT_MINOR }),
+            { qos: 1, retain: true },
+            () => resolve(),
+          );
           setTimeout(resolve, 2000).unref();
         });
       }
@@ -204,7 +223,7 @@ export class CentralReceiver {
    * clip and its manifest to its configured upload endpoint with the token made here.
    */
   requestClip(box: string, camera: string, from: number, to: number): string {
-    if (!this.opts.clipSecret) throw new Error('requestClip needs ReceiverOptions.clipSecret (the clip intake\'s secret)');
+    if (!this.opts.clipSecret) throw new Error("requestClip needs ReceiverOptions.clipSecret (the clip intake's secret)");
     const id = randomUUID();
     const cmd: CommandMsg = { v: 1, id, cmd: 'clip', camera, from, to, token: clipToken(this.opts.clipSecret, id, box) };
     this.log.info({ box, camera, request: id, from, to }, 'clip requested');

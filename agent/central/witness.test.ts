@@ -32,7 +32,10 @@ function province() {
   const db = new CentralDb(path.join(tmp, `central-${n++}.db`));
   const w = new Witness(db.db);
   const deliver = (box: string, recs: WireRecord[]) => {
-    const check = (r: WireRecord) => checkRecordData(r.type, r.data).map((i) => i.message).join('; ');
+    const check = (r: WireRecord) =>
+      checkRecordData(r.type, r.data)
+        .map((i) => i.message)
+        .join('; ');
     const res = db.storeBatch(box, 1, recs, Date.now(), check, true);
     for (const r of res.released) {
       if (r.type === 'log-key') w.onKey(box, r.seq, r.data as never);
@@ -99,9 +102,16 @@ describe('the province as witness of a box log', () => {
     fs.cpSync(f.keys, g.keys, { recursive: true });
     g.key = loadOrCreateLogKey(g.keys, ORIGIN);
     fillBox(g); // same facts, fewer than f now has; signed by the same key
-    const cp = outbox(g).filter((r) => r.type === 'checkpoint').pop()!;
+    const cp = outbox(g)
+      .filter((r) => r.type === 'checkpoint')
+      .pop()!;
     p.deliver('box-test', [{ ...cp, seq: second[second.length - 1].seq + 1, id: 'late' }]);
-    expect(p.w.alarms().map((a) => a.kind).some((k) => k === 'rollback' || k === 'fork')).toBe(true);
+    expect(
+      p.w
+        .alarms()
+        .map((a) => a.kind)
+        .some((k) => k === 'rollback' || k === 'fork'),
+    ).toBe(true);
   });
 
   it('fork: two copies of one box grow differently; the second history is caught', () => {
@@ -121,7 +131,10 @@ describe('the province as witness of a box log', () => {
     // g's checkpoint after the shared one, with a fresh sequence number
     const gcp = outbox(g, last).filter((r) => r.type === 'checkpoint');
     const top = outbox(f).reduce((m, r) => Math.max(m, r.seq), 0);
-    p.deliver('box-test', gcp.map((r, i) => ({ ...r, seq: top + 1 + i, id: `g-${i}` })));
+    p.deliver(
+      'box-test',
+      gcp.map((r, i) => ({ ...r, seq: top + 1 + i, id: `g-${i}` })),
+    );
     expect(p.w.alarms().map((a) => a.kind)).toContain('fork');
   });
 

@@ -94,7 +94,8 @@ export class Witness {
       const n = openNote(rec.note, [v]);
       if (n.text !== text || !n.verified.length) throw new Error('key statement not signed by the new key');
       const byOld = cur ? openNote(rec.note, [parseVerifierKey(cur.vkey)]).verified.length > 0 : false;
-      if (!cur) trusted = true; // registration: the first key of a box
+      if (!cur)
+        trusted = true; // registration: the first key of a box
       else if (cur.vkey === rec.key) return;
       else if (rec.previous === cur.vkey && byOld) trusted = true;
       else this.alarm(box, 'key-change-unsigned', `new key ${rec.key} not signed by the registered key ${cur.vkey}`, seq);
@@ -106,7 +107,9 @@ export class Witness {
 
   /** Last checkpoint held for the box that passed. */
   last(box: string): { size: number; root: Buffer; time?: number } | undefined {
-    const r = this.db.prepare('SELECT size, root, time_ms FROM box_checkpoints WHERE box = ? AND ok = 1 ORDER BY rowid DESC LIMIT 1').get(box) as { size: number; root: Buffer; time_ms: number | null } | undefined;
+    const r = this.db.prepare('SELECT size, root, time_ms FROM box_checkpoints WHERE box = ? AND ok = 1 ORDER BY rowid DESC LIMIT 1').get(box) as
+      | { size: number; root: Buffer; time_ms: number | null }
+      | undefined;
     return r ? { size: r.size, root: r.root, time: r.time_ms ?? undefined } : undefined;
   }
 
@@ -126,18 +129,25 @@ export class Witness {
     const ok = r.ok && !conflict;
     ins.run(box, seq, r.cp?.size ?? null, r.cp?.root ?? null, r.cp?.time ?? null, JSON.stringify(rec), ok ? 1 : 0, this.now(), conflict ? 1 : 0);
     if (!r.ok) this.alarm(box, r.alarm, r.detail, seq);
-    else if (conflict) this.alarm(box, 'rollback', `checkpoint of size ${r.cp.size} sent with sequence ${seq}, already used by another record: the box's database was restored from an older copy`, seq);
+    else if (conflict)
+      this.alarm(box, 'rollback', `checkpoint of size ${r.cp.size} sent with sequence ${seq}, already used by another record: the box's database was restored from an older copy`, seq);
     return ok;
   }
 
   alarms(box?: string): WitnessAlarmRow[] {
-    return (box
-      ? this.db.prepare('SELECT box, kind, detail, seq FROM witness_alarms WHERE box = ? ORDER BY id').all(box)
-      : this.db.prepare('SELECT box, kind, detail, seq FROM witness_alarms ORDER BY id').all()) as WitnessAlarmRow[];
+    return (
+      box
+        ? this.db.prepare('SELECT box, kind, detail, seq FROM witness_alarms WHERE box = ? ORDER BY id').all(box)
+        : this.db.prepare('SELECT box, kind, detail, seq FROM witness_alarms ORDER BY id').all()
+    ) as WitnessAlarmRow[];
   }
 
   boxes(): Array<{ box: string; checkpoints: number; size: number | null }> {
-    return this.db.prepare('SELECT box, COUNT(*) AS checkpoints, MAX(CASE WHEN ok = 1 THEN size END) AS size FROM box_checkpoints GROUP BY box ORDER BY box').all() as Array<{ box: string; checkpoints: number; size: number | null }>;
+    return this.db.prepare('SELECT box, COUNT(*) AS checkpoints, MAX(CASE WHEN ok = 1 THEN size END) AS size FROM box_checkpoints GROUP BY box ORDER BY box').all() as Array<{
+      box: string;
+      checkpoints: number;
+      size: number | null;
+    }>;
   }
 }
 
@@ -151,7 +161,12 @@ export function replayCentral(file: string): { boxes: Array<{ box: string; check
   const mem = new DatabaseCtor(':memory:');
   try {
     const w = new Witness(mem, Date.now, logger('witness-replay'));
-    const rows = src.prepare("SELECT box, seq, type, data FROM records WHERE type IN ('log-key', 'checkpoint') AND valid = 1 ORDER BY box, seq").all() as Array<{ box: string; seq: number; type: string; data: string }>;
+    const rows = src.prepare("SELECT box, seq, type, data FROM records WHERE type IN ('log-key', 'checkpoint') AND valid = 1 ORDER BY box, seq").all() as Array<{
+      box: string;
+      seq: number;
+      type: string;
+      data: string;
+    }>;
     for (const r of rows) {
       if (r.type === 'log-key') w.onKey(r.box, r.seq, JSON.parse(r.data) as LogKeyRecord);
       else w.onCheckpoint(r.box, r.seq, JSON.parse(r.data) as CheckpointRecord);

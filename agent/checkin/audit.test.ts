@@ -22,20 +22,39 @@ import type { Parsed } from './types.js';
 import { CLOCK_ALARM } from './clock.js';
 
 let s: Awaited<ReturnType<typeof startCheckin>>;
-const n = (sql: string, ...a: unknown[]) => s.ctx.store.db.prepare(sql).pluck().get(...a) as number;
+const n = (sql: string, ...a: unknown[]) =>
+  s.ctx.store.db
+    .prepare(sql)
+    .pluck()
+    .get(...a) as number;
 const HIK = () => `${s.base}/hikvision/hik-1?token=tk`;
 const sec = (ms: number) => Math.floor(ms / 1000) * 1000;
 
 /** An ISAPI AccessControllerEvent as a DS-K1T pushes it (#177), with the given codes. */
 function hikEvent(o: { minor: number; major?: number; emp?: string; serial: number; at: number | string; name?: string; mode?: string }) {
   return JSON.stringify({
-    ipAddress: '192.168.1.64', portNo: 80, protocol: 'HTTP', macAddress: '24:0f:9b:00:00:01', channelID: 1,
-    dateTime: typeof o.at === 'string' ? o.at : formatIso(o.at, 'Asia/Shanghai'), activePostCount: 1,
-    eventType: 'AccessControllerEvent', eventState: 'active', eventDescription: 'Access Controller Event',
+    ipAddress: '192.168.1.64',
+    portNo: 80,
+    protocol: 'HTTP',
+    macAddress: '24:0f:9b:00:00:01',
+    channelID: 1,
+    dateTime: typeof o.at === 'string' ? o.at : formatIso(o.at, 'Asia/Shanghai'),
+    activePostCount: 1,
+    eventType: 'AccessControllerEvent',
+    eventState: 'active',
+    eventDescription: 'Access Controller Event',
     AccessControllerEvent: {
-      deviceName: 'Access Controller', majorEventType: o.major ?? 5, subEventType: o.minor, reportChannel: 5, cardReaderKind: 1, doorNo: 1,
+      deviceName: 'Access Controller',
+      majorEventType: o.major ?? 5,
+      subEventType: o.minor,
+      reportChannel: 5,
+      cardReaderKind: 1,
+      doorNo: 1,
       ...(o.emp ? { employeeNoString: o.emp, name: o.name ?? 'Trainee', userType: 'normal', currentVerifyMode: o.mode ?? 'cardOrFace', attendanceStatus: 'checkIn', mask: 'no' } : {}),
-      serialNo: o.serial, currentEvent: true, frontSerialNo: o.serial - 1, picturesNumber: 0,
+      serialNo: o.serial,
+      currentEvent: true,
+      frontSerialNo: o.serial - 1,
+      picturesNumber: 0,
     },
   });
 }
@@ -72,7 +91,12 @@ describe('1. only verified passes count', () => {
   });
 
   it('Dahua AccessControl with Status 0 is a refusal; ZKTeco rows with an unknown status are not counted', () => {
-    const d = parseDahuaPart(Buffer.from('Code=AccessControl;action=Pulse;index=0;data={"CardNo":"","ErrorCode":16,"Method":15,"Name":"OpenDoor","RecNo":9,"Status":0,"Type":"Entry","UTC":1790000000,"UserID":"7"}'), 'dh-1', 'Asia/Shanghai', 0);
+    const d = parseDahuaPart(
+      Buffer.from('Code=AccessControl;action=Pulse;index=0;data={"CardNo":"","ErrorCode":16,"Method":15,"Name":"OpenDoor","RecNo":9,"Status":0,"Type":"Entry","UTC":1790000000,"UserID":"7"}'),
+      'dh-1',
+      'Asia/Shanghai',
+      0,
+    );
     expect(d.checkins).toEqual([]);
     expect(d.events?.[0]).toMatchObject({ kind: 'not-a-pass', code: 'AccessControl/0', person: '7' });
   });
@@ -102,7 +126,10 @@ describe('2. multipart: RFC 2046 boundaries, unreadable bodies never acknowledge
     const cut = form('xyz', hikEvent({ minor: 0x4b, emp: '3100', serial: 700, at: sec(Date.now()) })).subarray(0, 60);
     const r1 = await pushJson(cut, 'multipart/form-data; boundary=xyz');
     expect(r1.status).toBe(400);
-    const r2 = await pushJson(Buffer.from('--xyz\r\nContent-Disposition: form-data; name="Picture"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\nJPEG\r\n--xyz--\r\n'), 'multipart/form-data; boundary=xyz');
+    const r2 = await pushJson(
+      Buffer.from('--xyz\r\nContent-Disposition: form-data; name="Picture"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\nJPEG\r\n--xyz--\r\n'),
+      'multipart/form-data; boundary=xyz',
+    );
     expect(r2.status).toBe(400);
     const id = JSON.parse(r1.body).raw as number;
     expect(s.ctx.store.db.prepare('SELECT status FROM raw_inputs WHERE id = ?').pluck().get(id)).toBe('unparsable');
@@ -120,7 +147,9 @@ describe('2. multipart: RFC 2046 boundaries, unreadable bodies never acknowledge
     // yesterday's parser crashed on this body: kept raw, nothing stored
     const bad = await s.server.intake!.submit({
       raw: { protocol: 'zkteco', terminal: 'gate-1', channel: 'http', method: 'POST', path: '/iclock/cdata?SN=ZK0001&table=ATTLOG&Stamp=9', body, receivedMs: Date.now() },
-      parse: () => { throw new Error('parser bug'); },
+      parse: () => {
+        throw new Error('parser bug');
+      },
     });
     expect(bad.status).toBe('unparsable');
     const cfg = s.ctx.cfg.terminals;
@@ -130,8 +159,14 @@ describe('2. multipart: RFC 2046 boundaries, unreadable bodies never acknowledge
     // an older version counted a failed face check (5/78) from this push
     const t = sec(Date.now());
     const failed = hikEvent({ minor: 0x4e, emp: '4002', serial: 800, at: t });
-    const wrong: Parsed = { checkins: [{ protocol: 'hikvision', terminal: 'hik-1', person: '4002', at: t, tzOffsetMin: 480, verifyMode: 'face', similarity: null, dedupKey: `hik:hik-1:800` }], rejects: [] };
-    const old = await s.server.intake!.submit({ raw: { protocol: 'hikvision', terminal: 'hik-1', channel: 'http', method: 'POST', path: '/hikvision/hik-1', contentType: 'application/json', body: Buffer.from(failed), receivedMs: Date.now() }, parse: () => wrong });
+    const wrong: Parsed = {
+      checkins: [{ protocol: 'hikvision', terminal: 'hik-1', person: '4002', at: t, tzOffsetMin: 480, verifyMode: 'face', similarity: null, dedupKey: `hik:hik-1:800` }],
+      rejects: [],
+    };
+    const old = await s.server.intake!.submit({
+      raw: { protocol: 'hikvision', terminal: 'hik-1', channel: 'http', method: 'POST', path: '/hikvision/hik-1', contentType: 'application/json', body: Buffer.from(failed), receivedMs: Date.now() },
+      parse: () => wrong,
+    });
     const r2 = await reparseRaw(repo.rawForReparse([old.rawId])[0], cfg, repo);
     expect(r2).toMatchObject({ added: 0, voided: 1, events: 1 });
     expect(n("SELECT COUNT(*) FROM checkins WHERE person = '4002'")).toBe(1); // the row is still there, as hashed
@@ -157,10 +192,17 @@ describe('4. Dahua: live without RecNo, then recordFinder after a reconnect', ()
   it('the same punch is stored once', async () => {
     const utc = Math.floor(Date.now() / 1000);
     const ingest = s.server.intake!;
-    const live = Buffer.from(`Code=AccessControl;action=Pulse;index=0;data={"CardNo":"","CardType":null,"ErrorCode":0,"Method":15,"Name":"OpenDoor","Password":"","ReaderID":"1","SnapURL":"","Status":1,"Type":"Entry","UTC":${utc},"UserID":"6001"}`);
+    const live = Buffer.from(
+      `Code=AccessControl;action=Pulse;index=0;data={"CardNo":"","CardType":null,"ErrorCode":0,"Method":15,"Name":"OpenDoor","Password":"","ReaderID":"1","SnapURL":"","Status":1,"Type":"Entry","UTC":${utc},"UserID":"6001"}`,
+    );
     await ingest.submit({ raw: { protocol: 'dahua', terminal: 'dh-1', channel: 'stream', body: live, receivedMs: Date.now() }, parse: (b) => parseDahuaPart(b, 'dh-1', 'Asia/Shanghai', Date.now()) });
-    const found = Buffer.from(`found=1\r\nrecords[0].CardNo=\r\nrecords[0].CreateTime=${utc}\r\nrecords[0].Method=15\r\nrecords[0].RecNo=4711\r\nrecords[0].Status=1\r\nrecords[0].Type=Entry\r\nrecords[0].UserID=6001\r\n`);
-    await ingest.submit({ raw: { protocol: 'dahua', terminal: 'dh-1', channel: 'search', body: found, receivedMs: Date.now() }, parse: (b) => parseRecordFinder(b, 'dh-1', 'Asia/Shanghai', Date.now()) });
+    const found = Buffer.from(
+      `found=1\r\nrecords[0].CardNo=\r\nrecords[0].CreateTime=${utc}\r\nrecords[0].Method=15\r\nrecords[0].RecNo=4711\r\nrecords[0].Status=1\r\nrecords[0].Type=Entry\r\nrecords[0].UserID=6001\r\n`,
+    );
+    await ingest.submit({
+      raw: { protocol: 'dahua', terminal: 'dh-1', channel: 'search', body: found, receivedMs: Date.now() },
+      parse: (b) => parseRecordFinder(b, 'dh-1', 'Asia/Shanghai', Date.now()),
+    });
     expect(n("SELECT COUNT(*) FROM checkins WHERE terminal = 'dh-1' AND person = '6001'")).toBe(1);
   });
 });
@@ -169,7 +211,10 @@ describe('5. remap is a correction, not an edit', () => {
   it('the hashed row keeps verifying; the verdict reads the corrected view', async () => {
     const t = sec(Date.now());
     await pushJson(hikEvent({ minor: 0x4b, emp: '7001', serial: 900, at: t, name: '张三' }));
-    new ClassRepo(s.ctx.store).save({ id: 'C7', trainees: [{ id: 'S7', terminalIds: ['7001'] }], teachers: [], lessons: [{ id: 'L1', kind: 'theory', start: t - 3600_000, end: t + 3600_000, cameras: [], makeUp: false }] } as never, 'henan-2025');
+    new ClassRepo(s.ctx.store).save(
+      { id: 'C7', trainees: [{ id: 'S7', terminalIds: ['7001'] }], teachers: [], lessons: [{ id: 'L1', kind: 'theory', start: t - 3600_000, end: t + 3600_000, cameras: [], makeUp: false }] } as never,
+      'henan-2025',
+    );
     expect(s.server.intake!.repo.remapUnknown()).toBeGreaterThanOrEqual(1);
     // every entry and row (no key here: signatures are the evidence tests' part)
     expect((await verifyBox(evidenceLog(s.ctx.store), { files: false })).problems.filter((p) => p.kind !== 'checkpoint')).toEqual([]);
@@ -200,7 +245,9 @@ describe('6. clocks that lie', () => {
     expect(n("SELECT COUNT(*) FROM checkins WHERE person = '8003' AND time_flag = 'future'")).toBe(1);
     // alarmed by the health check, with the skew
     new TerminalHealth(s.ctx, s.server.intake!.repo, new Terminals(s.ctx.cfg.terminals)).check();
-    expect(s.ctx.store.db.prepare('SELECT message FROM alarms WHERE kind = ? AND subject = ? AND cleared_ms IS NULL').pluck().get(CLOCK_ALARM, 'hik-1')).toMatch(/clock off by 10[78]\d\d s \(3\.00 h\)/); // minus the request's own delay
+    expect(s.ctx.store.db.prepare('SELECT message FROM alarms WHERE kind = ? AND subject = ? AND cleared_ms IS NULL').pluck().get(CLOCK_ALARM, 'hik-1')).toMatch(
+      /clock off by 10[78]\d\d s \(3\.00 h\)/,
+    ); // minus the request's own delay
   });
 });
 
@@ -217,7 +264,11 @@ describe('7. smaller ones', () => {
     const local = formatIso(now, 'Asia/Shanghai').slice(0, 19);
     expect((await pushJson(hikEvent({ minor: 0x4b, emp: '9002', serial: 1100, at: local }))).status).toBe(200);
     expect(n("SELECT at_ms FROM checkins WHERE person = '9002'")).toBe(now);
-    const gbk = Buffer.concat([Buffer.from(hikEvent({ minor: 0x4b, emp: '9003', serial: 1101, at: now, name: 'NAME' }).split('"NAME"')[0] + '"'), Buffer.from([0xd5, 0xc5, 0xc8, 0xfd]), Buffer.from('"' + hikEvent({ minor: 0x4b, emp: '9003', serial: 1101, at: now, name: 'NAME' }).split('"NAME"')[1])]);
+    const gbk = Buffer.concat([
+      Buffer.from(hikEvent({ minor: 0x4b, emp: '9003', serial: 1101, at: now, name: 'NAME' }).split('"NAME"')[0] + '"'),
+      Buffer.from([0xd5, 0xc5, 0xc8, 0xfd]),
+      Buffer.from('"' + hikEvent({ minor: 0x4b, emp: '9003', serial: 1101, at: now, name: 'NAME' }).split('"NAME"')[1]),
+    ]);
     expect((await pushJson(gbk)).status).toBe(200);
     expect(s.server.intake!.repo.list({ unknownOnly: true, limit: 1000 }).find((c) => c.person === '9003')?.name).toBe('张三');
   });
@@ -236,9 +287,13 @@ describe('7. smaller ones', () => {
     expect((await request(`${s.base}/iclock/cdata?SN=NEW0042&options=all&pushver=2.4.1`)).body).toMatch(/^GET OPTION FROM: NEW0042/);
   });
 
-  it("doctor: push-mode Hikvision fix names its push address, not a url; lists an unapproved serial with the approve command", async () => {
+  it('doctor: push-mode Hikvision fix names its push address, not a url; lists an unapproved serial with the approve command', async () => {
     await request(`${s.base}/iclock/getrequest?SN=ROGUE1`);
-    const res = await terminalsCheck.run({ cfg: { ...s.ctx.cfg, checkin: { ...s.ctx.cfg.checkin, quietMinutes: 0 } }, now: Date.now() + 3600_000, paths: { state: s.dir, video: s.dir, database: s.db } });
+    const res = await terminalsCheck.run({
+      cfg: { ...s.ctx.cfg, checkin: { ...s.ctx.cfg.checkin, quietMinutes: 0 } },
+      now: Date.now() + 3600_000,
+      paths: { state: s.dir, video: s.dir, database: s.db },
+    });
     expect(res.fix!.en).toMatch(/hikvision\/hik-1/);
     expect(res.fix!.en).not.toMatch(/terminals\[0\]\.url/);
     expect(res.fix!.en).toMatch(/checkins approve ROGUE1/);

@@ -21,7 +21,10 @@ export function parseChallenge(h: string | undefined): Challenge | undefined {
   return out.nonce && out.realm !== undefined ? (out as unknown as Challenge) : undefined;
 }
 
-const hash = (alg: string, s: string) => createHash(/sha-?256/i.test(alg) ? 'sha256' : 'md5').update(s).digest('hex');
+const hash = (alg: string, s: string) =>
+  createHash(/sha-?256/i.test(alg) ? 'sha256' : 'md5')
+    .update(s)
+    .digest('hex');
 
 export class DigestAuth {
   private nc = 0;
@@ -35,7 +38,12 @@ export class DigestAuth {
     const alg = this.ch.algorithm ?? 'MD5';
     const ha1 = hash(alg, `${this.user}:${this.ch.realm}:${this.pass}`);
     const ha2 = hash(alg, `${method}:${uri}`);
-    const qop = this.ch.qop?.split(',').map((q) => q.trim()).includes('auth') ? 'auth' : undefined;
+    const qop = this.ch.qop
+      ?.split(',')
+      .map((q) => q.trim())
+      .includes('auth')
+      ? 'auth'
+      : undefined;
     const nc = (++this.nc).toString(16).padStart(8, '0');
     const cnonce = randomBytes(8).toString('hex');
     const response = qop ? hash(alg, `${ha1}:${this.ch.nonce}:${nc}:${cnonce}:${qop}:${ha2}`) : hash(alg, `${ha1}:${this.ch.nonce}:${ha2}`);
@@ -96,9 +104,7 @@ export function digestRequest(url: string, o: DigestRequestOpts, onReq?: (r: htt
     if (res.statusCode !== 401 || o.username === undefined) return res;
     res.resume();
     const ch = parseChallenge(String(res.headers['www-authenticate'] ?? ''));
-    const auth = ch
-      ? new DigestAuth(o.username, o.password ?? '', ch).header(o.method ?? 'GET', uri)
-      : `Basic ${Buffer.from(`${o.username}:${o.password ?? ''}`).toString('base64')}`;
+    const auth = ch ? new DigestAuth(o.username, o.password ?? '', ch).header(o.method ?? 'GET', uri) : `Basic ${Buffer.from(`${o.username}:${o.password ?? ''}`).toString('base64')}`;
     return once(auth);
   });
 }

@@ -16,7 +16,13 @@ import { HikDevice, type HikEvent } from '../sim/terminals/hikvision.js';
  * with 200 must be there exactly once. Then everything is resent: still exactly once.
  */
 const SERVE = path.join(PACKAGE_ROOT, 'dist/agent/checkin/serve.js');
-const cfg = { checkin: { token: 'kill-tok' }, terminals: [{ id: 'zk-1', protocol: 'zkteco', serial: 'KILL1' }, { id: 'hik-k', protocol: 'hikvision' }] };
+const cfg = {
+  checkin: { token: 'kill-tok' },
+  terminals: [
+    { id: 'zk-1', protocol: 'zkteco', serial: 'KILL1' },
+    { id: 'hik-k', protocol: 'hikvision' },
+  ],
+};
 const children: ChildProcess[] = [];
 
 function serve(db: string): Promise<{ child: ChildProcess; base: string }> {
@@ -77,7 +83,8 @@ describe('kill -9 during a burst of check-ins', () => {
         }
       }
     })();
-    for (let i = 0; i < 5000; i++) zk.punch(String(100000 + i), `2026-10-04 ${String(8 + Math.floor(i / 3600)).padStart(2, '0')}:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}`);
+    for (let i = 0; i < 5000; i++)
+      zk.punch(String(100000 + i), `2026-10-04 ${String(8 + Math.floor(i / 3600)).padStart(2, '0')}:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}`);
     const zkRun = (async () => {
       await zk.handshake();
       try {

@@ -28,7 +28,11 @@ const terminals = [
 async function setup(extra: Record<string, unknown> = {}) {
   const s = await startCheckin({ checkin: { token: 'shared', ...extra }, terminals });
   cleanups.push(() => s.stop());
-  const count = (sql: string, ...a: unknown[]) => s.ctx.store.db.prepare(sql).pluck().get(...a) as number;
+  const count = (sql: string, ...a: unknown[]) =>
+    s.ctx.store.db
+      .prepare(sql)
+      .pluck()
+      .get(...a) as number;
   const post = (body: unknown, headers: Record<string, string>) =>
     request(`${s.base}/api/v1/checkins`, { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
   return { s, count, post };
@@ -105,10 +109,13 @@ describe('each terminal proves it is itself', () => {
     const { s } = await setup({ tls: { cert: path.join(dir, 'box.crt'), key: path.join(dir, 'box.key') } });
     const ca = fs.readFileSync(path.join(dir, 'box.crt'));
     const status = await new Promise<number>((resolve, reject) => {
-      const req = https.request({ host: '127.0.0.1', port: s.port, path: '/api/v1/checkins', method: 'POST', ca, servername: 'box-test', headers: { authorization: 'Bearer tok-a', 'content-type': 'application/json' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = https.request(
+        { host: '127.0.0.1', port: s.port, path: '/api/v1/checkins', method: 'POST', ca, servername: 'box-test', headers: { authorization: 'Bearer tok-a', 'content-type': 'application/json' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end(JSON.stringify(item('wh-a', 'TLS1')));
     });

@@ -25,7 +25,7 @@ function chunks(buf: Buffer, cuts: number[]): Buffer[] {
   const at = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
   const out: Buffer[] = [];
   let prev = 0;
-  for (const c of at) (out.push(buf.subarray(prev, c)), (prev = c));
+  for (const c of at) out.push(buf.subarray(prev, c)), (prev = c);
   out.push(buf.subarray(prev));
   return out;
 }
@@ -47,9 +47,7 @@ describe('multipart edges', () => {
   it('the stream parser yields the same parts under any boundary and any chunking', () => {
     fc.assert(
       fc.property(boundaryArb, fc.array(jsonArb, { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 12 }), fc.boolean(), (b, bodies, cuts, withLength) => {
-        const wire = Buffer.concat(
-          bodies.map((j) => Buffer.from(`--${b}\r\nContent-Type: application/json\r\n${withLength ? `Content-Length: ${Buffer.byteLength(j)}\r\n` : ''}\r\n${j}\r\n`)),
-        );
+        const wire = Buffer.concat(bodies.map((j) => Buffer.from(`--${b}\r\nContent-Type: application/json\r\n${withLength ? `Content-Length: ${Buffer.byteLength(j)}\r\n` : ''}\r\n${j}\r\n`)));
         const got: Part[] = [];
         const mp = new MultipartStream(b, { part: (p) => got.push(p) });
         for (const c of chunks(Buffer.concat([wire, Buffer.from(`--${b}\r\n`)]), cuts)) mp.push(c);
@@ -108,7 +106,21 @@ describe('ATTLOG rows', () => {
     });
     fc.assert(
       fc.property(fc.array(row, { minLength: 1, maxLength: 8 }), fc.constantFrom('\n', '\r\n', '\r'), fc.nat({ max: 3 }), (rows, eol, nuls) => {
-        const text = rows.map((r) => [r.pin, formatIso(T0 + r.offsetS * 1000, 'Asia/Shanghai').slice(0, 19).replace('T', ' '), r.status, ...r.extra].join(r.sep)).join(eol) + eol + '\0'.repeat(nuls);
+        const text =
+          rows
+            .map((r) =>
+              [
+                r.pin,
+                formatIso(T0 + r.offsetS * 1000, 'Asia/Shanghai')
+                  .slice(0, 19)
+                  .replace('T', ' '),
+                r.status,
+                ...r.extra,
+              ].join(r.sep),
+            )
+            .join(eol) +
+          eol +
+          '\0'.repeat(nuls);
         const p = parseAttlog(Buffer.from(text), 'gate', 'SN1', 'Asia/Shanghai');
         const valid = rows.filter((r) => /^[A-Za-z0-9]{1,24}$/.test(r.pin.trim()) && r.pin === r.pin.trim() && r.pin.length > 0);
         expect(p.checkins.length + p.rejects.length + (p.events?.length ?? 0)).toBe(rows.filter((r) => [r.pin, 'x'].join(r.sep).trim() !== '').length);
@@ -124,10 +136,21 @@ describe('time formats', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 365 * 24 * 3600 }), fc.constantFrom('Z', '+08:00', '+0800', '', ' '), fc.constantFrom('Asia/Shanghai', 'Asia/Urumqi', 'UTC'), (s, form, tz) => {
         const at = T0 + s * 1000;
-        const iso = form === 'Z' ? new Date(at).toISOString().replace('.000', '') : form === '' || form === ' ' ? formatIso(at, tz).slice(0, 19).replace('T', form === ' ' ? ' ' : 'T') : formatIso(at, 'Asia/Shanghai').replace('+08:00', form);
+        const iso =
+          form === 'Z'
+            ? new Date(at).toISOString().replace('.000', '')
+            : form === '' || form === ' '
+              ? formatIso(at, tz)
+                  .slice(0, 19)
+                  .replace('T', form === ' ' ? ' ' : 'T')
+              : formatIso(at, 'Asia/Shanghai').replace('+08:00', form);
         const zone = form === '' || form === ' ' ? tz : 'Asia/Shanghai';
         expect(hikTime(iso, zone)?.[0]).toBe(at);
-        const ev = JSON.stringify({ dateTime: iso, eventType: 'AccessControllerEvent', AccessControllerEvent: { majorEventType: 5, subEventType: 75, employeeNoString: '1', currentVerifyMode: 'face', serialNo: 1 } });
+        const ev = JSON.stringify({
+          dateTime: iso,
+          eventType: 'AccessControllerEvent',
+          AccessControllerEvent: { majorEventType: 5, subEventType: 75, employeeNoString: '1', currentVerifyMode: 'face', serialNo: 1 },
+        });
         expect(parseHikEvent(Buffer.from(ev), 'h', zone).checkins[0]?.at).toBe(at);
       }),
       { numRuns: RUNS },

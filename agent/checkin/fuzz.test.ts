@@ -59,11 +59,22 @@ function mutate(base: Buffer, r: () => number): Buffer {
   return b.subarray(0, 60_000);
 }
 
-const zkLines = (b: Buffer) => b.toString('utf8').replace(/\0/g, '').split(/\r?\n|\r/).filter((l) => l.trim()).length;
+const zkLines = (b: Buffer) =>
+  b
+    .toString('utf8')
+    .replace(/\0/g, '')
+    .split(/\r?\n|\r/)
+    .filter((l) => l.trim()).length;
 
 let s: Awaited<ReturnType<typeof startCheckin>>;
 beforeAll(async () => {
-  s = await startCheckin({ checkin: { token: 'fz' }, terminals: [{ id: 'zk', protocol: 'zkteco', serial: 'FZ1' }, { id: 'hik', protocol: 'hikvision' }] });
+  s = await startCheckin({
+    checkin: { token: 'fz' },
+    terminals: [
+      { id: 'zk', protocol: 'zkteco', serial: 'FZ1' },
+      { id: 'hik', protocol: 'hikvision' },
+    ],
+  });
 });
 afterAll(async () => {
   await s.stop();
@@ -77,7 +88,12 @@ describe('fuzz', () => {
     const bases = {
       webhook: [
         Buffer.from(JSON.stringify({ id: 'a1', terminal: 'door', person: '1001', at: '2026-10-04T08:30:00+08:00', similarity: 90 })),
-        Buffer.from(JSON.stringify([{ terminal: 'door', person: '1002', at: '2026-10-04T08:31:00Z' }, { id: 7, terminal: 'door', trainee: 'S1', at: '2026-10-04T08:32:00+08:00', verifyMode: 'face' }])),
+        Buffer.from(
+          JSON.stringify([
+            { terminal: 'door', person: '1002', at: '2026-10-04T08:31:00Z' },
+            { id: 7, terminal: 'door', trainee: 'S1', at: '2026-10-04T08:32:00+08:00', verifyMode: 'face' },
+          ]),
+        ),
       ],
       zk: [Buffer.from('1001\t2026-10-04 08:30:00\t0\t15\t0\t0\r\n1002\t2026-10-04 08:30:05\t0\t1\t0\t0\r\n'), Buffer.from('2001 2026-10-04 09:00:00 0 15\n')],
       hik: [hikBase],
@@ -131,7 +147,10 @@ describe('fuzz', () => {
     expect(after - before).toBe(N);
     expect(s.ctx.store.db.prepare("SELECT COUNT(*) FROM raw_inputs WHERE status = 'received'").pluck().get()).toBe(0);
     // still alive and correct after the storm
-    const ok = await request(`${s.base}/api/v1/checkins`, { body: JSON.stringify({ id: 'final', terminal: 'door', person: '1', at: '2026-10-04T08:30:00Z' }), headers: { authorization: 'Bearer fz' } });
+    const ok = await request(`${s.base}/api/v1/checkins`, {
+      body: JSON.stringify({ id: 'final', terminal: 'door', person: '1', at: '2026-10-04T08:30:00Z' }),
+      headers: { authorization: 'Bearer fz' },
+    });
     expect(ok.status).toBe(200);
     const st = s.ctx.store.db.prepare('SELECT status, COUNT(*) AS n FROM raw_inputs GROUP BY status').all();
     console.log(`fuzz seed ${SEED}: ${N} payloads (${JSON.stringify(counts)}), raw statuses ${JSON.stringify(st)}`);

@@ -13,11 +13,7 @@ if (!process.env.LOG_LEVEL) initLogging({ level: 'warn' });
 export async function startCheckin(cfg: Record<string, unknown> = {}, opts: { dir?: string; port?: number; now?: () => number } = {}) {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ca-checkin-'));
   const db = path.join(dir, 'evidence.db');
-  const ctx: AgentContext = standaloneContext(
-    db,
-    { ...cfg, checkin: { ...((cfg.checkin as object) ?? {}), listen: { host: '127.0.0.1', port: opts.port ?? 0 } } },
-    opts.now,
-  );
+  const ctx: AgentContext = standaloneContext(db, { ...cfg, checkin: { ...((cfg.checkin as object) ?? {}), listen: { host: '127.0.0.1', port: opts.port ?? 0 } } }, opts.now);
   const server = new CheckinServer(ctx);
   await server.start();
   const port = server.address()!.port;

@@ -21,7 +21,13 @@ describe('terminal health', () => {
     const s = await startCheckin({ checkin: { quietMinutes: 15 }, terminals: [{ id: 'gate-1', protocol: 'zkteco', serial: 'ZKH' }] }, { now: () => now });
     cleanups.push(() => s.stop());
     new ClassRepo(s.ctx.store).save(
-      { id: 'C1', timezone: 'Asia/Shanghai', trainees: [{ id: 'S01', terminalIds: ['1001'] }], teachers: [], lessons: [{ id: 'L1', kind: 'theory', start: T0, end: T0 + 45 * MIN, cameras: [], makeUp: false }] },
+      {
+        id: 'C1',
+        timezone: 'Asia/Shanghai',
+        trainees: [{ id: 'S01', terminalIds: ['1001'] }],
+        teachers: [],
+        lessons: [{ id: 'L1', kind: 'theory', start: T0, end: T0 + 45 * MIN, cameras: [], makeUp: false }],
+      },
       'henan-2025',
     );
     const statuses: unknown[] = [];
@@ -33,7 +39,12 @@ describe('terminal health', () => {
     now = T0 + 5 * MIN;
     await dev.poll();
     // a punch whose terminal clock runs 2 minutes ahead of the box
-    dev.punch('1001', formatIso(now + 2 * MIN).slice(0, 19).replace('T', ' '));
+    dev.punch(
+      '1001',
+      formatIso(now + 2 * MIN)
+        .slice(0, 19)
+        .replace('T', ' '),
+    );
     await dev.handshake();
     await dev.sync();
     const h = s.server.health!;
@@ -41,7 +52,12 @@ describe('terminal health', () => {
     expect(h.check(T0 + 25 * MIN)).toEqual(['gate-1']);
     expect(h.check(T0 + 26 * MIN)).toEqual(['gate-1']); // still one open alarm
     const alarms = new AlarmRepo(s.ctx.store);
-    expect(alarms.open().filter((a) => a.kind === QUIET_ALARM).map((a) => [a.kind, a.subject])).toEqual([[QUIET_ALARM, 'gate-1']]);
+    expect(
+      alarms
+        .open()
+        .filter((a) => a.kind === QUIET_ALARM)
+        .map((a) => [a.kind, a.subject]),
+    ).toEqual([[QUIET_ALARM, 'gate-1']]);
     // its clock runs 2 min ahead (over the shared 60 s threshold): alarmed as well
     expect(alarms.open().some((a) => a.kind === CLOCK_ALARM && a.subject === 'gate-1')).toBe(true);
     expect(raised).toEqual(['gate-1']);
@@ -56,7 +72,7 @@ describe('terminal health', () => {
     expect(st.skew_ms).toBe(2 * MIN);
     expect(st.last_event_ms).toBe(T0 + 5 * MIN);
     expect(statuses.at(-1)).toMatchObject({ terminal: 'gate-1', lastEventMs: T0 + 5 * MIN, skewMs: 2 * MIN });
-    expect(s.ctx.store.db.prepare("SELECT trainee FROM checkins").pluck().get()).toBe('S01');
+    expect(s.ctx.store.db.prepare('SELECT trainee FROM checkins').pluck().get()).toBe('S01');
   });
 
   it('checkin.stored is emitted once per new check-in, not for duplicates', async () => {
@@ -83,6 +99,6 @@ describe('terminal demo driver', () => {
     const end = Date.now() + 10_000;
     while (d.sent() < 4 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     expect(d.sent()).toBeGreaterThanOrEqual(4);
-    expect(s.ctx.store.db.prepare("SELECT COUNT(DISTINCT terminal) FROM checkins").pluck().get()).toBe(2);
+    expect(s.ctx.store.db.prepare('SELECT COUNT(DISTINCT terminal) FROM checkins').pluck().get()).toBe(2);
   });
 });

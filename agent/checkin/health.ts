@@ -61,9 +61,10 @@ export class TerminalHealth {
       // a lying clock: alarmed at any size, with the skew; cleared once its punches are on time again
       const flagged = this.repo.flaggedSince(t.id, now - 24 * 3600_000);
       if ((st?.skew_ms != null && Math.abs(st.skew_ms) > SKEW_WARN_MS) || flagged) {
-        const msg = st?.skew_ms != null && Math.abs(st.skew_ms) > SKEW_WARN_MS
-          ? `terminal ${t.id} clock off by ${Math.round(st.skew_ms / 1000)} s (${(st.skew_ms / 3600_000).toFixed(2)} h): check-in times are wrong; set its time/zone`
-          : `terminal ${t.id} sent ${flagged} check-ins with implausible times in the last day (classroom-agent checkins unknown)`;
+        const msg =
+          st?.skew_ms != null && Math.abs(st.skew_ms) > SKEW_WARN_MS
+            ? `terminal ${t.id} clock off by ${Math.round(st.skew_ms / 1000)} s (${(st.skew_ms / 3600_000).toFixed(2)} h): check-in times are wrong; set its time/zone`
+            : `terminal ${t.id} sent ${flagged} check-ins with implausible times in the last day (classroom-agent checkins unknown)`;
         if (this.alarms.raise(CLOCK_ALARM, t.id, msg, now)) this.ctx.bus.emit('alarm.raised', { kind: CLOCK_ALARM, subject: t.id, message: 'terminal clock wrong', at: now });
       } else if (this.alarms.clear(CLOCK_ALARM, t.id, now)) {
         this.ctx.bus.emit('alarm.cleared', { kind: CLOCK_ALARM, subject: t.id, at: now });

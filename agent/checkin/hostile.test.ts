@@ -189,7 +189,11 @@ describe('check-in port under hostile load (daemon process)', () => {
     const flood = await record('1000 unauthenticated × 1 MB', () =>
       Promise.all(
         Array.from({ length: 1000 }, (_, i) => {
-          const target = [`POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong-${i}\r\n`, `POST /iclock/cdata?SN=NOPE${i}&table=ATTLOG HTTP/1.1\r\nHost: x\r\n`, `POST /hikvision/cam-${i} HTTP/1.1\r\nHost: x\r\n`][i % 3];
+          const target = [
+            `POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong-${i}\r\n`,
+            `POST /iclock/cdata?SN=NOPE${i}&table=ATTLOG HTTP/1.1\r\nHost: x\r\n`,
+            `POST /hikvision/cam-${i} HTTP/1.1\r\nHost: x\r\n`,
+          ][i % 3];
           return raw(port, from(i, 25), [`${target}Content-Type: application/json\r\nContent-Length: ${MB}\r\n\r\n`, mb]);
         }),
       ),
@@ -203,7 +207,10 @@ describe('check-in port under hostile load (daemon process)', () => {
       Promise.all([
         ...Array.from({ length: 100 }, (_, i) => raw(port, from(i, 20, 300), [...'POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\n'], { gapMs: 300, timeoutMs: 30_000 })),
         ...Array.from({ length: 50 }, (_, i) =>
-          raw(port, from(i, 20, 320), [`POST /iclock/cdata?SN=${ZK_SN}&table=ATTLOG HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n`, ...Array.from({ length: 40 }, () => 'x')], { gapMs: 300, timeoutMs: 30_000 }),
+          raw(port, from(i, 20, 320), [`POST /iclock/cdata?SN=${ZK_SN}&table=ATTLOG HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n`, ...Array.from({ length: 40 }, () => 'x')], {
+            gapMs: 300,
+            timeoutMs: 30_000,
+          }),
         ),
       ]),
     );
@@ -221,9 +228,15 @@ describe('check-in port under hostile load (daemon process)', () => {
     const thousand = JSON.stringify(Array.from({ length: 1000 }, (_, i) => ({ terminal: 'x'.repeat(300), person: '', at: `bad-${i}`.repeat(40) })));
     const amp = await record('JSON amplification (valid token)', () =>
       Promise.all([
-        raw(port, '127.0.0.1', [`POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${WH_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(ampBody)}\r\n\r\n`, ampBody]),
+        raw(port, '127.0.0.1', [
+          `POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${WH_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(ampBody)}\r\n\r\n`,
+          ampBody,
+        ]),
         raw(port, '127.0.0.1', [`POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${WH_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${2 * MB}\r\n\r\n`, mb, mb]),
-        raw(port, '127.0.0.1', [`POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${WH_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${thousand.length}\r\n\r\n`, thousand]),
+        raw(port, '127.0.0.1', [
+          `POST /api/v1/checkins HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${WH_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${thousand.length}\r\n\r\n`,
+          thousand,
+        ]),
       ]),
     );
     // 400: more items than one request may hold; 413: over the body limit; 422: 1,000 bad items, 20 of their 3,000 rejects listed
@@ -268,7 +281,12 @@ describe('check-in port under hostile load (daemon process)', () => {
       const rows = store.db.prepare('SELECT person, COUNT(*) AS n FROM checkins GROUP BY person').all() as { person: string; n: number }[];
       expect(rows.filter((r) => r.n !== 1)).toEqual([]);
       expect(rows.map((r) => r.person).sort()).toEqual(valid.map((v) => v.pin).sort());
-      const rawRows = store.db.prepare('SELECT terminal, COUNT(*) AS n, MAX(length(body)) AS big, MAX(length(error)) AS err FROM raw_inputs GROUP BY terminal').all() as { terminal: string; n: number; big: number; err: number }[];
+      const rawRows = store.db.prepare('SELECT terminal, COUNT(*) AS n, MAX(length(body)) AS big, MAX(length(error)) AS err FROM raw_inputs GROUP BY terminal').all() as {
+        terminal: string;
+        n: number;
+        big: number;
+        err: number;
+      }[];
       console.log(`  raw inputs kept: ${JSON.stringify(rawRows)}`);
       // only the two configured terminals wrote; the amplification's stored rejects are small
       expect(rawRows.map((r) => r.terminal).sort()).toEqual(['wh-1', 'zk-1']);

@@ -41,7 +41,7 @@ export class Ingest {
   }
 
   flush(): void {
-    if (this.timer) (clearTimeout(this.timer), (this.timer = null));
+    if (this.timer) clearTimeout(this.timer), (this.timer = null);
     while (this.queue.length) {
       const batch = this.queue.splice(0, this.maxBatch);
       let res: ReturnType<CheckinRepo['commitDurable']>;
@@ -87,19 +87,21 @@ export class Ingest {
   private settle(batch: Pending[], res: ReturnType<CheckinRepo['commitDurable']>): void {
     {
       const { outcomes, durable } = res;
-      const done: Promise<void> = durable.then(
-        () => {
-          batch.forEach((p, i) => p.resolve(outcomes[i]));
-          for (const o of outcomes) {
-            for (const c of o.stored) this.ctx.bus.emit('checkin.stored', { id: c.id, terminal: c.terminal, trainee: c.trainee, at: c.at });
-          }
-        },
-        (err: unknown) => {
-          // committed but not known to be on disk: no ack; the terminal resends and dedupe absorbs it
-          this.ctx.log.error({ err: (err as Error).message, n: batch.length }, 'WAL fsync failed');
-          for (const p of batch) p.reject(err);
-        },
-      ).finally(() => this.inflight.delete(done));
+      const done: Promise<void> = durable
+        .then(
+          () => {
+            batch.forEach((p, i) => p.resolve(outcomes[i]));
+            for (const o of outcomes) {
+              for (const c of o.stored) this.ctx.bus.emit('checkin.stored', { id: c.id, terminal: c.terminal, trainee: c.trainee, at: c.at });
+            }
+          },
+          (err: unknown) => {
+            // committed but not known to be on disk: no ack; the terminal resends and dedupe absorbs it
+            this.ctx.log.error({ err: (err as Error).message, n: batch.length }, 'WAL fsync failed');
+            for (const p of batch) p.reject(err);
+          },
+        )
+        .finally(() => this.inflight.delete(done));
       this.inflight.add(done);
     }
   }

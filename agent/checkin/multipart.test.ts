@@ -27,7 +27,7 @@ describe('MultipartStream', () => {
         const pos = [...new Set(cuts)].sort((a, b) => a - b);
         const chunks: Buffer[] = [];
         let last = 0;
-        for (const p of pos) (chunks.push(stream.subarray(last, p)), (last = p));
+        for (const p of pos) chunks.push(stream.subarray(last, p)), (last = p);
         chunks.push(stream.subarray(last));
         const r = run(chunks);
         expect(r.parts.map((p) => p.body.toString())).toEqual([...bodies, 'tail']);
@@ -41,7 +41,10 @@ describe('MultipartStream', () => {
   it('a truncated part (next boundary before Content-Length) is flagged and the stream resyncs', () => {
     const s = '--myboundary\r\nContent-Length: 500\r\n\r\nCode=Access;data={"Us' + '\r\n' + part('next');
     const r = run([Buffer.from(s)]);
-    expect(r.parts.map((p) => [p.body.toString(), p.truncated])).toEqual([['Code=Access;data={"Us', true], ['next', false]]);
+    expect(r.parts.map((p) => [p.body.toString(), p.truncated])).toEqual([
+      ['Code=Access;data={"Us', true],
+      ['next', false],
+    ]);
   });
 
   it('garbage between parts and a part without headers', () => {
@@ -50,7 +53,10 @@ describe('MultipartStream', () => {
   });
 
   it('splits a complete multipart/form-data push body', () => {
-    const b = Buffer.from('--B\r\nContent-Disposition: form-data; name="event_log"\r\n\r\n{"x":1}\r\n--B\r\nContent-Disposition: form-data; name="Picture"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff\r\n--B--\r\n', 'latin1');
+    const b = Buffer.from(
+      '--B\r\nContent-Disposition: form-data; name="event_log"\r\n\r\n{"x":1}\r\n--B\r\nContent-Disposition: form-data; name="Picture"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff\r\n--B--\r\n',
+      'latin1',
+    );
     const ps = splitMultipart(b, 'B');
     expect(ps.map((p) => p.headers['content-disposition'])).toEqual(['form-data; name="event_log"', 'form-data; name="Picture"; filename="p.jpg"']);
     expect(ps[0].body.toString()).toBe('{"x":1}');

@@ -42,7 +42,10 @@ interface Ev {
 const zkTime = (ms: number) => formatIso(ms, TZ).slice(0, 19).replace('T', ' ');
 const hikJson = (e: Ev) =>
   JSON.stringify({
-    ipAddress: '10.0.0.2', dateTime: formatIso(e.at, TZ), eventType: 'AccessControllerEvent', eventState: 'active',
+    ipAddress: '10.0.0.2',
+    dateTime: formatIso(e.at, TZ),
+    eventType: 'AccessControllerEvent',
+    eventState: 'active',
     AccessControllerEvent: { majorEventType: 5, subEventType: e.unknownCode ? 0xfd : e.pass ? 0x4b : 0x4e, employeeNoString: e.person, name: 'X', currentVerifyMode: 'face', serialNo: e.counter },
   });
 
@@ -53,8 +56,17 @@ function item(t: string, evs: Ev[], live: boolean, withRecNo: boolean, receivedM
     if (live) return { raw: { protocol: 'hikvision', terminal: t, channel: 'http', body: Buffer.from(hikJson(evs[0])), receivedMs }, parse: (b) => parseHikEvent(b, t, TZ) };
     const body = JSON.stringify({
       AcsEvent: {
-        searchID: '1', responseStatusStrg: 'OK', numOfMatches: evs.length,
-        InfoList: evs.map((e) => ({ major: 5, minor: e.unknownCode ? 0xfd : e.pass ? 0x4b : 0x4e, time: formatIso(e.at, TZ), employeeNoString: e.person, serialNo: e.counter, currentVerifyMode: 'face' })),
+        searchID: '1',
+        responseStatusStrg: 'OK',
+        numOfMatches: evs.length,
+        InfoList: evs.map((e) => ({
+          major: 5,
+          minor: e.unknownCode ? 0xfd : e.pass ? 0x4b : 0x4e,
+          time: formatIso(e.at, TZ),
+          employeeNoString: e.person,
+          serialNo: e.counter,
+          currentVerifyMode: 'face',
+        })),
       },
     });
     return { raw: { protocol: 'hikvision', terminal: t, channel: 'search', body: Buffer.from(body), receivedMs }, parse: (b) => parseAcsSearch(b, t, TZ) };
@@ -64,19 +76,22 @@ function item(t: string, evs: Ev[], live: boolean, withRecNo: boolean, receivedM
     if (live) {
       const e = evs[0];
       const data = { Method: 15, Status: status(e), UTC: e.at / 1000, UserID: e.person, ...(withRecNo ? { RecNo: e.counter } : {}) };
-      return { raw: { protocol: 'dahua', terminal: t, channel: 'stream', body: Buffer.from(`Code=AccessControl;action=Pulse;index=0;data=${JSON.stringify(data)}`), receivedMs }, parse: (b) => parseDahuaPart(b, t, TZ, receivedMs) };
+      return {
+        raw: { protocol: 'dahua', terminal: t, channel: 'stream', body: Buffer.from(`Code=AccessControl;action=Pulse;index=0;data=${JSON.stringify(data)}`), receivedMs },
+        parse: (b) => parseDahuaPart(b, t, TZ, receivedMs),
+      };
     }
-    const lines = [`found=${evs.length}`, ...evs.flatMap((e, i) => [`records[${i}].CreateTime=${e.at / 1000}`, `records[${i}].RecNo=${e.counter}`, `records[${i}].Status=${status(e)}`, `records[${i}].UserID=${e.person}`])];
+    const lines = [
+      `found=${evs.length}`,
+      ...evs.flatMap((e, i) => [`records[${i}].CreateTime=${e.at / 1000}`, `records[${i}].RecNo=${e.counter}`, `records[${i}].Status=${status(e)}`, `records[${i}].UserID=${e.person}`]),
+    ];
     return { raw: { protocol: 'dahua', terminal: t, channel: 'search', body: Buffer.from(lines.join('\r\n')), receivedMs }, parse: (b) => parseRecordFinder(b, t, TZ, receivedMs) };
   }
   const body = evs.map((e) => `${e.person}\t${zkTime(e.at)}\t${e.unknownCode ? 99 : 0}\t15\t0\t0`).join('\r\n');
   return { raw: { protocol: 'zkteco', terminal: t, channel: 'http', body: Buffer.from(`${body}\r\n`), receivedMs }, parse: (b) => parseAttlog(b, t, `SN-${t}`, TZ) };
 }
 
-type Op =
-  | { op: 'send'; i: number; withRecNo: boolean; lostReply: boolean }
-  | { op: 'catchup'; from: number; to: number }
-  | { op: 'kill' };
+type Op = { op: 'send'; i: number; withRecNo: boolean; lostReply: boolean } | { op: 'catchup'; from: number; to: number } | { op: 'kill' };
 
 const evArb = fc.record({
   person: fc.constantFrom('1001', '1002', '1003', 'A7'),

@@ -4,7 +4,16 @@ import { wallToUtc } from './zone.js';
 
 /** The offset straight from Intl, no memo: what the memoised function must always equal. */
 function reference(utcMs: number, tz: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(utcMs));
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(utcMs));
   const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
   return Math.round((Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - Math.floor(utcMs / 1000) * 1000) / 60000);
 }
@@ -15,7 +24,13 @@ describe('the one zone-offset function', () => {
       for (let t = Date.UTC(2026, 0, 1); t < Date.UTC(2027, 0, 1); t += 7 * 3_600_000 + 13 * 60_000) {
         expect(zoneOffsetMinutes(t, tz)).toBe(reference(t, tz));
       }
-      for (const [mo, d, h] of [[3, 29, 1], [3, 8, 2], [10, 25, 1], [11, 1, 1], [6, 15, 12]]) {
+      for (const [mo, d, h] of [
+        [3, 29, 1],
+        [3, 8, 2],
+        [10, 25, 1],
+        [11, 1, 1],
+        [6, 15, 12],
+      ]) {
         expect(wallToUtc(2026, mo, d, h, 30, 0, tz)).toBe(fromWallClock({ year: 2026, month: mo, day: d, hour: h, minute: 30, second: 0 }, tz));
       }
     }

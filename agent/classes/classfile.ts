@@ -89,7 +89,7 @@ export function parseClassFile(doc: unknown, source: string): ClassPlan {
   const nextId = (prefix = 'L') => `${prefix}${String(++n).padStart(3, '0')}`;
   c.schedule.forEach((e, i) => {
     const where = `schedule[${i}]`;
-    const common = { kind: e.kind, cameras: e.cameras ?? [], makeUp: e.makeUp ?? false, ...(e.room ?? c.room ? { room: e.room ?? c.room } : {}) };
+    const common = { kind: e.kind, cameras: e.cameras ?? [], makeUp: e.makeUp ?? false, ...((e.room ?? c.room) ? { room: e.room ?? c.room } : {}) };
     if ('end' in e) {
       const start = time(e.start, `${where}.start`);
       const end = time(e.end, `${where}.end`);
@@ -125,8 +125,14 @@ export function parseClassFile(doc: unknown, source: string): ClassPlan {
       s.add(id);
     });
   };
-  dupe(trainees.map((t) => t.id), 'trainees');
-  dupe(c.teachers.map((t) => t.id), 'teachers');
+  dupe(
+    trainees.map((t) => t.id),
+    'trainees',
+  );
+  dupe(
+    c.teachers.map((t) => t.id),
+    'teachers',
+  );
   if (issues.length) throw new InputError(source, issues);
   lessons.sort((a, b) => a.start - b.start);
   return {

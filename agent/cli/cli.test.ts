@@ -53,11 +53,15 @@ describe('evaluate CLI', () => {
   });
 
   const cases: Array<[string, () => string, string]> = [
-    ['malformed JSON', () => {
-      const f = path.join(tmp, 'broken.json');
-      fs.writeFileSync(f, '{"class": {');
-      return f;
-    }, 'not valid JSON'],
+    [
+      'malformed JSON',
+      () => {
+        const f = path.join(tmp, 'broken.json');
+        fs.writeFileSync(f, '{"class": {');
+        return f;
+      },
+      'not valid JSON',
+    ],
     ['wrong type', () => bad((b) => (b.class.teachers[0].certified = 'yes')), 'class.teachers[0].certified'],
     ['unknown lesson kind', () => bad((b) => (b.lessons[2].kind = 'lab')), 'lessons[2].kind'],
     ['end before start', () => bad((b) => (b.lessons[1].end = '2025-10-08T08:00:00+08:00')), 'lessons[1].end'],
@@ -111,7 +115,9 @@ describe('class import, export-evidence, report', () => {
       }
       repo.addSightings(['S01', 'S02', 'S03'].map((s) => ({ trainee: s, camera: 'cam-1', at: l.start + 120_000 })));
     }
-    const id = store.db.prepare("INSERT INTO checkins (dedup_key, terminal, person, trainee, at_ms, created_ms, expires_ms) VALUES ('k1', 'gate', '1001', 'S01', ?, 0, 0)").run(lessons[0].start - 600_000).lastInsertRowid;
+    const id = store.db
+      .prepare("INSERT INTO checkins (dedup_key, terminal, person, trainee, at_ms, created_ms, expires_ms) VALUES ('k1', 'gate', '1001', 'S01', ?, 0, 0)")
+      .run(lessons[0].start - 600_000).lastInsertRowid;
     // as the check-in intake does: every evidential row enters the evidence log with it
     evidenceLog(store).row('checkins', [Number(id)], { fresh: true });
     store.close();
@@ -134,7 +140,10 @@ describe('class import, export-evidence, report', () => {
 
   it('a class file with errors names each path', () => {
     const f = path.join(tmp, 'badclass.yaml');
-    fs.writeFileSync(f, 'id: X\ntrainees: [S01]\nteachers: [{id: T1, certified: maybe}]\nschedule:\n  - { kind: lab, start: "2025-10-08 08:00", end: "2025-10-08 08:45" }\n  - { kind: theory, start: "tomorrow", lessons: 2, minutes: 45 }\n');
+    fs.writeFileSync(
+      f,
+      'id: X\ntrainees: [S01]\nteachers: [{id: T1, certified: maybe}]\nschedule:\n  - { kind: lab, start: "2025-10-08 08:00", end: "2025-10-08 08:45" }\n  - { kind: theory, start: "tomorrow", lessons: 2, minutes: 45 }\n',
+    );
     const r = run(['class', 'import', f]);
     expect(r.code).toBe(2);
     expect(r.err).toContain('teachers[0].certified');

@@ -37,7 +37,23 @@ const program = new Command('classroom-agent')
   // command line is unusable input, exit 2, like a bad config
   .exitOverride();
 
-for (const register of [registerEvaluate, registerClasses, registerConfig, registerCameras, registerCheckins, registerVision, registerRun, registerDemo, registerSync, registerDoctor, registerStatus, registerRecordings, registerVerify, registerUsers]) register(program);
+for (const register of [
+  registerEvaluate,
+  registerClasses,
+  registerConfig,
+  registerCameras,
+  registerCheckins,
+  registerVision,
+  registerRun,
+  registerDemo,
+  registerSync,
+  registerDoctor,
+  registerStatus,
+  registerRecordings,
+  registerVerify,
+  registerUsers,
+])
+  register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -20,7 +20,13 @@ const RULE_NAMES: Record<string, [string, string]> = {
 
 function findingLine(f: Finding, lang: Lang): string {
   const name = RULE_NAMES[f.rule] ?? [f.rule, f.rule];
-  const subj = f.lesson ? t(lang, `课时 ${f.lesson}`, `lesson ${f.lesson}`) : f.trainee ? t(lang, `学员 ${f.trainee}`, `trainee ${f.trainee}`) : f.teacher ? t(lang, `教师 ${f.teacher}`, `teacher ${f.teacher}`) : t(lang, '班级', 'class');
+  const subj = f.lesson
+    ? t(lang, `课时 ${f.lesson}`, `lesson ${f.lesson}`)
+    : f.trainee
+      ? t(lang, `学员 ${f.trainee}`, `trainee ${f.trainee}`)
+      : f.teacher
+        ? t(lang, `教师 ${f.teacher}`, `teacher ${f.teacher}`)
+        : t(lang, '班级', 'class');
   return `  - [${f.rule}] ${t(lang, name[0], name[1])} · ${subj}: ${lang === 'zh' ? f.messageZh : f.message}`;
 }
 
@@ -28,7 +34,11 @@ function findingLine(f: Finding, lang: Lang): string {
 export function renderVerdict(v: Verdict, lang: Lang): string {
   const out: string[] = [];
   out.push(t(lang, `班次 ${v.classId}（规则 ${v.profile}）`, `Class ${v.classId} (profile ${v.profile})`));
-  out.push(v.eligible ? t(lang, '结论：符合补贴条件 ✔', 'Verdict: eligible for subsidy ✔') : t(lang, `结论：不符合补贴条件 ✘（${v.violations.length} 项违规）`, `Verdict: NOT eligible ✘ (${v.violations.length} violation(s))`));
+  out.push(
+    v.eligible
+      ? t(lang, '结论：符合补贴条件 ✔', 'Verdict: eligible for subsidy ✔')
+      : t(lang, `结论：不符合补贴条件 ✘（${v.violations.length} 项违规）`, `Verdict: NOT eligible ✘ (${v.violations.length} violation(s))`),
+  );
   if (v.violations.length) {
     out.push('', t(lang, '违规：', 'Violations:'));
     for (const f of v.violations) out.push(findingLine(f, lang));
@@ -38,7 +48,7 @@ export function renderVerdict(v: Verdict, lang: Lang): string {
     for (const f of v.warnings) out.push(findingLine(f, lang));
   }
   out.push('', t(lang, '课时：', 'Lessons:'));
-  const kind = (k: string) => (lang === 'zh' ? { theory: '理论', practical: '实操', online: '线上' }[k] ?? k : k);
+  const kind = (k: string) => (lang === 'zh' ? ({ theory: '理论', practical: '实操', online: '线上' }[k] ?? k) : k);
   for (const l of v.lessons) {
     out.push(
       `  ${l.id.padEnd(6)} ${kind(l.kind).padEnd(lang === 'zh' ? 3 : 10)}${l.makeUp ? t(lang, '(补课) ', '(make-up) ') : ''}${l.start.slice(0, 16).replace('T', ' ')}  ` +

@@ -20,7 +20,14 @@ describe('the CLI opens the store the daemon would', () => {
     const state = path.join(tmp, 'empty');
     const cfg = path.join(tmp, 'empty.yaml');
     fs.writeFileSync(cfg, `paths: { state: ${state} }\n`);
-    for (const args of [['sync', 'status'], ['checkins', 'list'], ['checkins', 'terminals'], ['class', 'list'], ['report', 'C1'], ['export-evidence', 'C1']]) {
+    for (const args of [
+      ['sync', 'status'],
+      ['checkins', 'list'],
+      ['checkins', 'terminals'],
+      ['class', 'list'],
+      ['report', 'C1'],
+      ['export-evidence', 'C1'],
+    ]) {
       const r = run(cfg, args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err).toContain('there is no evidence store yet');

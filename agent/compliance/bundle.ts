@@ -72,9 +72,21 @@ export function parseBundle(doc: unknown, source = 'bundle'): Evidence {
           ...(t.previousProject ? { previousProject: { assessedAt: t.previousProject.assessedAt === null ? null : ms(t.previousProject.assessedAt) } } : {}),
         },
   );
-  duplicates(trainees.map((t) => t.id), 'class.trainees', issues);
-  duplicates(b.class.teachers.map((t) => t.id), 'class.teachers', issues);
-  duplicates(b.lessons.map((l) => l.id), 'lessons', issues);
+  duplicates(
+    trainees.map((t) => t.id),
+    'class.trainees',
+    issues,
+  );
+  duplicates(
+    b.class.teachers.map((t) => t.id),
+    'class.teachers',
+    issues,
+  );
+  duplicates(
+    b.lessons.map((l) => l.id),
+    'lessons',
+    issues,
+  );
 
   b.lessons.forEach((l, i) => {
     if (ms(l.end) <= ms(l.start)) issues.push({ path: `lessons[${i}].end`, message: `end ${l.end} is not after start ${l.start}` });

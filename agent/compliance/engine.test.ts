@@ -67,7 +67,11 @@ describe('compliance engine: thresholds at, below and above', () => {
       expect(evaluate(e, henan).violations.filter((f) => f.rule === 'lesson-length')).toEqual([]);
       e.lessons[0].end -= 1000;
       e.lessons[0].makeUp = kind === 'theory';
-      expect(evaluate(e, henan).violations.filter((f) => f.rule === 'lesson-length').map((f) => f.lesson)).toEqual(['L1']);
+      expect(
+        evaluate(e, henan)
+          .violations.filter((f) => f.rule === 'lesson-length')
+          .map((f) => f.lesson),
+      ).toEqual(['L1']);
     }
   });
 
@@ -213,7 +217,11 @@ describe('compliance engine: thresholds at, below and above', () => {
     e.class.trainees[0].previousProject = { assessedAt: Date.parse('2025-09-08T08:00:01+08:00') };
     expect(rules(e)).toContain('reenrol-cooldown');
     // calendar months clamp: assessed Jan 31 → allowed from Feb 28 (2025 is not a leap year)
-    e.lessons = e.lessons.map((l) => ({ ...l, start: l.start - Date.parse('2025-10-08T08:00:00+08:00') + Date.parse('2025-02-28T08:00:00+08:00'), end: l.end - Date.parse('2025-10-08T08:00:00+08:00') + Date.parse('2025-02-28T08:00:00+08:00') }));
+    e.lessons = e.lessons.map((l) => ({
+      ...l,
+      start: l.start - Date.parse('2025-10-08T08:00:00+08:00') + Date.parse('2025-02-28T08:00:00+08:00'),
+      end: l.end - Date.parse('2025-10-08T08:00:00+08:00') + Date.parse('2025-02-28T08:00:00+08:00'),
+    }));
     e.class.trainees[0].previousProject = { assessedAt: Date.parse('2025-01-31T08:00:00+08:00') };
     expect(rules(e)).not.toContain('reenrol-cooldown');
   });

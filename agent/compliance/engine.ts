@@ -8,8 +8,7 @@ import { scheduleRules } from './rules/schedule.js';
 import { structuralRules } from './rules/structural.js';
 
 const subjectOf = (f: Finding) => f.lesson ?? f.trainee ?? f.teacher ?? '';
-const byRuleThenSubject = (a: Finding, b: Finding) =>
-  a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : subjectOf(a) < subjectOf(b) ? -1 : subjectOf(a) > subjectOf(b) ? 1 : 0;
+const byRuleThenSubject = (a: Finding, b: Finding) => (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : subjectOf(a) < subjectOf(b) ? -1 : subjectOf(a) > subjectOf(b) ? 1 : 0);
 
 /**
  * The compliance engine: evidence and a profile in, verdict out. Pure: no clock, no I/O, so the

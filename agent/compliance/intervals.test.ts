@@ -2,17 +2,19 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { clip, complement, covers, coversSorted, longestContinuous, measure, union, type Interval } from './intervals.js';
 
-const arbInterval = fc
-  .tuple(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 500 }))
-  .map(([s, len]): Interval => ({ start: s, end: s + len }));
+const arbInterval = fc.tuple(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 500 })).map(([s, len]): Interval => ({ start: s, end: s + len }));
 const arbList = fc.array(arbInterval, { maxLength: 40 });
-const arbWindow = fc
-  .tuple(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 3_000 }))
-  .map(([s, len]): Interval => ({ start: s, end: s + len }));
+const arbWindow = fc.tuple(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 3_000 })).map(([s, len]): Interval => ({ start: s, end: s + len }));
 
 describe('intervals', () => {
   it('merges touching and overlapping intervals, keeps gaps', () => {
-    expect(union([{ start: 0, end: 10 }, { start: 10, end: 20 }, { start: 25, end: 30 }])).toEqual([
+    expect(
+      union([
+        { start: 0, end: 10 },
+        { start: 10, end: 20 },
+        { start: 25, end: 30 },
+      ]),
+    ).toEqual([
       { start: 0, end: 20 },
       { start: 25, end: 30 },
     ]);
@@ -31,7 +33,11 @@ describe('intervals', () => {
     expect(covers([{ start: 0, end: 10 }], 10)).toBe(false);
   });
   it('longest continuous stretch bridges small gaps and is clipped to the window', () => {
-    const segs = [{ start: 0, end: 60 }, { start: 61, end: 120 }, { start: 130, end: 200 }];
+    const segs = [
+      { start: 0, end: 60 },
+      { start: 61, end: 120 },
+      { start: 130, end: 200 },
+    ];
     expect(longestContinuous(segs, { start: 0, end: 1000 }, 2)).toBe(120);
     expect(longestContinuous(segs, { start: 100, end: 1000 }, 2)).toBe(70);
   });

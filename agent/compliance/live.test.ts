@@ -91,7 +91,13 @@ describe('practical lessons: can 15 continuous minutes still be reached?', () =>
         const status = liveRisk({ lesson, recordings, live: new Map(), sightings: [], trainees: [], now }, opts);
         const savable = lesson.cameras.some((cam) => {
           const v = evaluate(
-            { class: { id: 'C', trainees: [], teachers: [{ id: 'T', certified: true }] }, lessons: [lesson], recordings: [...recordings, { camera: cam, start: now, end: lesson.end }], sightings: [], checkins: [] },
+            {
+              class: { id: 'C', trainees: [], teachers: [{ id: 'T', certified: true }] },
+              lessons: [lesson],
+              recordings: [...recordings, { camera: cam, start: now, end: lesson.end }],
+              sightings: [],
+              checkins: [],
+            },
             profile,
           );
           return !v.violations.some((f) => f.rule === 'practical-continuous-video');

@@ -148,7 +148,10 @@ describe('config check', () => {
 
   it('a valid file passes with exit 0', () => {
     const f = path.join(tmp, 'ok.yaml');
-    fs.writeFileSync(f, `box: { id: box-1, timezone: Asia/Shanghai }\nterminals: [{ id: "0042", protocol: zkteco }]\ncameras: [{ id: cam-1, rtspUrl: "rtsp://10.0.0.6/s", password: { file: ${ownerOnly} } }]\n`);
+    fs.writeFileSync(
+      f,
+      `box: { id: box-1, timezone: Asia/Shanghai }\nterminals: [{ id: "0042", protocol: zkteco }]\ncameras: [{ id: cam-1, rtspUrl: "rtsp://10.0.0.6/s", password: { file: ${ownerOnly} } }]\n`,
+    );
     const r = cli(['-c', f, 'config', 'check', '--service-user', 'root']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);

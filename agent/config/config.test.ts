@@ -30,14 +30,17 @@ describe('config', () => {
   });
 
   it('lists every error at once, each with its path', () => {
-    const f = write('bad.yaml', `
+    const f = write(
+      'bad.yaml',
+      `
 box: { id: "has space" }
 cameras:
   - { id: cam-1 }
   - { id: cam-2, rtspUrl: "not a url" }
 recorder: { segmentSeconds: 1 }
 sync: { maxInFlight: 0, colour: blue }
-`);
+`,
+    );
     const paths = issuesOf(() => loadConfig(f)).map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['box.id', 'cameras[0]', 'cameras[1].rtspUrl', 'recorder.segmentSeconds', 'sync.maxInFlight', 'sync.colour']));
   });
@@ -77,7 +80,13 @@ describe('rule profiles', () => {
 
   it('a second profile file is enough for another province', () => {
     expect(listProfiles()).toEqual(expect.arrayContaining(['henan-2025', 'demo-minutes']));
-    const f = write('other-2026.yaml', fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '../../config/profiles/henan-2025.yaml'), 'utf8').replace('id: henan-2025', 'id: other-2026').replace('max: 80', 'max: 50'));
+    const f = write(
+      'other-2026.yaml',
+      fs
+        .readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '../../config/profiles/henan-2025.yaml'), 'utf8')
+        .replace('id: henan-2025', 'id: other-2026')
+        .replace('max: 80', 'max: 50'),
+    );
     expect(loadProfile(f).rules['class-size'].max).toBe(50);
   });
 

@@ -35,8 +35,8 @@ export function loadConfig(file?: string, o: LoadOptions = {}): Config {
       throw new InputError(file, [
         {
           path: '',
-          message: `cannot read the config file (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code ?? 'error'})`,
-          zh: `读不到配置文件（${code === 'ENOENT' ? '文件不存在' : code === 'EACCES' ? '没有读权限' : code ?? '错误'}）`,
+          message: `cannot read the config file (${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? 'error')})`,
+          zh: `读不到配置文件（${code === 'ENOENT' ? '文件不存在' : code === 'EACCES' ? '没有读权限' : (code ?? '错误')}）`,
           fix: { zh: '检查 --config 的路径；可从 config/agent.example.yaml 复制一份', en: 'check the --config path; config/agent.example.yaml is a starting point' },
         },
       ]);
@@ -51,9 +51,10 @@ export function loadConfig(file?: string, o: LoadOptions = {}): Config {
           line: counter.linePos(e.pos[0]).line,
           message: `not valid YAML (${e.code})`,
           zh: `YAML 格式错误（${e.code}）`,
-          fix: e.code === 'DUPLICATE_KEY'
-            ? { zh: '同一项写了两次：删掉一个', en: 'a key is written twice: remove one' }
-            : { zh: '检查这一行的缩进（用空格，不用 Tab）、冒号后的空格和引号是否成对', en: 'check this line: indentation (spaces, not tabs), a space after each colon, matching quotes' },
+          fix:
+            e.code === 'DUPLICATE_KEY'
+              ? { zh: '同一项写了两次：删掉一个', en: 'a key is written twice: remove one' }
+              : { zh: '检查这一行的缩进（用空格，不用 Tab）、冒号后的空格和引号是否成对', en: 'check this line: indentation (spaces, not tabs), a space after each colon, matching quotes' },
         })),
       );
     }
@@ -129,7 +130,12 @@ function readSecret(ref: SecretRef, where: string): string {
     const v = process.env[ref.env];
     if (v === undefined) {
       throw new InputError('config', [
-        { path: where, message: `environment variable ${ref.env} is not set`, zh: `环境变量 ${ref.env} 未设置`, fix: { zh: `在服务的 Environment=/EnvironmentFile= 中设置 ${ref.env}，或改用 { file: 路径 }`, en: `set ${ref.env} in the unit's Environment=/EnvironmentFile=, or use { file: PATH }` } },
+        {
+          path: where,
+          message: `environment variable ${ref.env} is not set`,
+          zh: `环境变量 ${ref.env} 未设置`,
+          fix: { zh: `在服务的 Environment=/EnvironmentFile= 中设置 ${ref.env}，或改用 { file: 路径 }`, en: `set ${ref.env} in the unit's Environment=/EnvironmentFile=, or use { file: PATH }` },
+        },
       ]);
     }
     return v;
@@ -139,7 +145,15 @@ function readSecret(ref: SecretRef, where: string): string {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new InputError('config', [
-      { path: where, message: `cannot read secret file ${ref.file} (${code})`, zh: `读不到密码文件 ${ref.file}（${code}）`, fix: { zh: '确认文件存在，且服务用户 classroom-agent 可读（chmod 600，属主为该用户）', en: 'make sure the file exists and the service user classroom-agent can read it (mode 600, owned by that user)' } },
+      {
+        path: where,
+        message: `cannot read secret file ${ref.file} (${code})`,
+        zh: `读不到密码文件 ${ref.file}（${code}）`,
+        fix: {
+          zh: '确认文件存在，且服务用户 classroom-agent 可读（chmod 600，属主为该用户）',
+          en: 'make sure the file exists and the service user classroom-agent can read it (mode 600, owned by that user)',
+        },
+      },
     ]);
   }
 }

@@ -51,7 +51,11 @@ export function parseProfile(doc: unknown, source: string): Profile {
 
 export function listProfiles(dir: string = PROFILES_DIR): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => f.replace(/\.ya?ml$/, '')).sort();
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => f.replace(/\.ya?ml$/, ''))
+    .sort();
 }
 
 const cache = new Map<string, Profile>();
@@ -66,9 +70,7 @@ export function loadProfile(idOrPath: string, dir: string = PROFILES_DIR): Profi
   const hit = cache.get(file);
   if (hit) return hit;
   if (!fs.existsSync(file)) {
-    throw new InputError('profile', [
-      { path: 'profile', message: `unknown profile "${idOrPath}" (known: ${listProfiles(dir).join(', ') || 'none'})` },
-    ]);
+    throw new InputError('profile', [{ path: 'profile', message: `unknown profile "${idOrPath}" (known: ${listProfiles(dir).join(', ') || 'none'})` }]);
   }
   let doc: unknown;
   try {

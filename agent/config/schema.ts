@@ -7,11 +7,7 @@ import { z } from 'zod';
  */
 
 /** A secret: inline (discouraged), from an environment variable, or from a file (preferred). */
-export const secretSchema = z.union([
-  z.string(),
-  z.object({ env: z.string().min(1) }).strict(),
-  z.object({ file: z.string().min(1) }).strict(),
-]);
+export const secretSchema = z.union([z.string(), z.object({ env: z.string().min(1) }).strict(), z.object({ file: z.string().min(1) }).strict()]);
 export type SecretRef = z.infer<typeof secretSchema>;
 
 const hostPort = z.object({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535) }).strict();
@@ -114,7 +110,11 @@ export const configSchema = z
         /** while a camera is unreachable, ask it (RTSP OPTIONS) this often, so recording resumes soon after it returns */
         reconnectPollMs: z.number().int().positive().default(500),
         /** below this much free space on the video disk, recording stops with a 'disk full' gap and an alarm */
-        minFreeBytes: z.number().int().min(0).default(64 * 1024 * 1024),
+        minFreeBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(64 * 1024 * 1024),
         /** how long ffmpeg may take to close its segment after SIGINT before it is killed */
         stopTimeoutMs: z.number().int().positive().default(5000),
         /** an ffmpeg whose agent is gone (no heartbeat) for this long stops itself; a restarted agent adopts it before that */
@@ -153,15 +153,33 @@ export const configSchema = z
         /** accept `?token=` in URLs (for devices that can only be given a URL); headers are preferred: URLs end up in logs */
         allowQueryToken: z.boolean().default(true),
         /** raw input bodies kept (evidence, 3 years) above this size raise an alarm */
-        rawBudgetBytes: z.number().int().positive().default(512 * 1_048_576),
+        rawBudgetBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(512 * 1_048_576),
         /** HTTPS on the check-in port: the box certificate and its key (PEM files), made at install */
-        tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+        tls: z
+          .object({ cert: z.string().min(1), key: z.string().min(1) })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({
-        listen: { host: '0.0.0.0', port: 8090 }, maxBodyBytes: 1_048_576, requestTimeoutMs: 15_000, quietMinutes: 15,
-        batchWindowMs: 2, streamHeartbeatTimeoutMs: 90_000, reconnectMinMs: 1000, reconnectMaxMs: 60_000, healthIntervalMs: 60_000,
-        maxConnections: 1024, maxConnectionsPerAddress: 32, headersTimeoutMs: 10_000, idleTimeoutMs: 30_000, allowQueryToken: true,
+        listen: { host: '0.0.0.0', port: 8090 },
+        maxBodyBytes: 1_048_576,
+        requestTimeoutMs: 15_000,
+        quietMinutes: 15,
+        batchWindowMs: 2,
+        streamHeartbeatTimeoutMs: 90_000,
+        reconnectMinMs: 1000,
+        reconnectMaxMs: 60_000,
+        healthIntervalMs: 60_000,
+        maxConnections: 1024,
+        maxConnectionsPerAddress: 32,
+        headersTimeoutMs: 10_000,
+        idleTimeoutMs: 30_000,
+        allowQueryToken: true,
         rawBudgetBytes: 512 * 1_048_576,
       }),
     terminals: z.array(terminalSchema).default([]),
@@ -252,7 +270,17 @@ export const configSchema = z
         reconnectMaxMs: z.number().int().positive().default(60_000),
       })
       .strict()
-      .default({ enabled: true, url: 'mqtt://127.0.0.1:1883', topicPrefix: 'classroom/v1', allowPlaintextPassword: false, batchSize: 500, maxInFlight: 4, ackTimeoutMs: 30_000, reconnectMinMs: 1000, reconnectMaxMs: 60_000 }),
+      .default({
+        enabled: true,
+        url: 'mqtt://127.0.0.1:1883',
+        topicPrefix: 'classroom/v1',
+        allowPlaintextPassword: false,
+        batchSize: 500,
+        maxInFlight: 4,
+        ackTimeoutMs: 30_000,
+        reconnectMinMs: 1000,
+        reconnectMaxMs: 60_000,
+      }),
     /**
      * remote live inspection (contract v1.1 `live`): on the province's request the box pushes a
      * camera's stream, stream-copied, to the province's media server over an outbound connection
@@ -275,7 +303,12 @@ export const configSchema = z
         /** the province's tus endpoint for playback on request (clips and their manifests). Unset: clip requests are refused */
         uploadUrl: z.string().url().optional(),
         /** the longest clip a request may ask for */
-        maxClipSeconds: z.number().int().positive().max(24 * 3600).default(3600),
+        maxClipSeconds: z
+          .number()
+          .int()
+          .positive()
+          .max(24 * 3600)
+          .default(3600),
       })
       .strict()
       .default({ enabled: true, maxConcurrent: 2, maxSeconds: 600, maxKbps: 8000, maxClipSeconds: 3600 }),
@@ -298,7 +331,10 @@ export const configSchema = z
       .object({
         listen: hostPort.default({ host: '0.0.0.0', port: 8443 }),
         /** HTTPS with these PEM files (the box certificate); without them the console speaks plain HTTP on the school network */
-        tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+        tls: z
+          .object({ cert: z.string().min(1), key: z.string().min(1) })
+          .strict()
+          .optional(),
         /** a session ends after this long without a request ... */
         sessionIdleMinutes: z.number().positive().default(30),
         /** ... or this long after login, whichever comes first */

@@ -39,12 +39,20 @@ export function secretIssues(doc: unknown, o: SecretCheckOptions = {}): InputIss
       if (!fs.statSync(file).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? { zh: '文件不存在', en: 'does not exist' } : code === 'EACCES' ? { zh: '没有读权限', en: 'cannot be read (permission denied)' } : { zh: '无法读取', en: `cannot be read (${code ?? 'error'})` };
+      const why =
+        code === 'ENOENT'
+          ? { zh: '文件不存在', en: 'does not exist' }
+          : code === 'EACCES'
+            ? { zh: '没有读权限', en: 'cannot be read (permission denied)' }
+            : { zh: '无法读取', en: `cannot be read (${code ?? 'error'})` };
       out.push({
         path: where,
         message: `secret file ${file} ${why.en}`,
         zh: `密码文件 ${file} ${why.zh}`,
-        fix: { zh: `创建它（一行，只含密码）：install -m 600 -o ${SERVICE_USER} /dev/null ${file}，再写入`, en: `create it (one line, the secret only): install -m 600 -o ${SERVICE_USER} /dev/null ${file}, then write it` },
+        fix: {
+          zh: `创建它（一行，只含密码）：install -m 600 -o ${SERVICE_USER} /dev/null ${file}，再写入`,
+          en: `create it (one line, the secret only): install -m 600 -o ${SERVICE_USER} /dev/null ${file}, then write it`,
+        },
       });
       continue;
     }
@@ -88,7 +96,10 @@ export function lookupUser(name: string, etc = '/etc'): User | undefined {
   } catch {
     return undefined;
   }
-  const line = passwd.split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+  const line = passwd
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => f[0] === name);
   if (!line) return undefined;
   const gids = [Number(line[3])];
   try {

@@ -81,10 +81,18 @@ function profile(out: InputIssue[], v: unknown): void {
         path: 'profile',
         message: `unknown rule profile "${id}"${near ? `; did you mean "${near}"?` : ''} (known: ${known.join(', ') || 'none'})`,
         zh: `未知的规则配置 "${id}"${near ? `；是不是 "${near}"？` : ''}（已有：${known.join('、') || '无'}）`,
-        fix: { zh: `profile 改为 ${near ?? known[0] ?? 'henan-2025'}，或把规则文件放进 config/profiles/`, en: `set profile to ${near ?? known[0] ?? 'henan-2025'}, or put the profile file in config/profiles/` },
+        fix: {
+          zh: `profile 改为 ${near ?? known[0] ?? 'henan-2025'}，或把规则文件放进 config/profiles/`,
+          en: `set profile to ${near ?? known[0] ?? 'henan-2025'}, or put the profile file in config/profiles/`,
+        },
       });
     } else {
-      for (const i of err.issues) out.push({ ...i, path: `profile (${err.source}) ${i.path}`, fix: i.fix ?? { zh: '修改规则文件，或换用 config/profiles/ 中的其他规则', en: 'fix the profile file, or use another one from config/profiles/' } });
+      for (const i of err.issues)
+        out.push({
+          ...i,
+          path: `profile (${err.source}) ${i.path}`,
+          fix: i.fix ?? { zh: '修改规则文件，或换用 config/profiles/ 中的其他规则', en: 'fix the profile file, or use another one from config/profiles/' },
+        });
     }
   }
 }
@@ -161,7 +169,10 @@ function mqtt(out: InputIssue[], sync: Obj): void {
       path: 'sync.password',
       message: `a password over ${scheme}:// (no TLS) is readable by anyone on the network path`,
       zh: `在 ${scheme}://（无 TLS）上发送密码，途经网络的任何人都能读到`,
-      fix: { zh: 'sync.url 改用 mqtts://（配 sync.tls），或确需明文时设 sync.allowPlaintextPassword: true', en: 'use mqtts:// for sync.url (with sync.tls), or set sync.allowPlaintextPassword: true if plain text is truly intended' },
+      fix: {
+        zh: 'sync.url 改用 mqtts://（配 sync.tls），或确需明文时设 sync.allowPlaintextPassword: true',
+        en: 'use mqtts:// for sync.url (with sync.tls), or set sync.allowPlaintextPassword: true if plain text is truly intended',
+      },
     });
   }
 }

@@ -39,7 +39,10 @@ function describe(v: unknown): { zh: string; en: string } {
   if (Array.isArray(v)) return { zh: '列表', en: 'a list' };
   if (typeof v === 'object') return { zh: '键值组', en: 'a mapping' };
   const s = JSON.stringify(v);
-  return { zh: `${typeof v === 'number' ? '数字' : typeof v === 'boolean' ? '布尔值' : '文字'} ${s}`, en: `${typeof v === 'number' ? 'the number' : typeof v === 'boolean' ? 'the boolean' : 'the text'} ${s}` };
+  return {
+    zh: `${typeof v === 'number' ? '数字' : typeof v === 'boolean' ? '布尔值' : '文字'} ${s}`,
+    en: `${typeof v === 'number' ? 'the number' : typeof v === 'boolean' ? 'the boolean' : 'the text'} ${s}`,
+  };
 }
 
 /** The schema's own messages (refinements, patterns), said in both languages with their fix. */
@@ -66,9 +69,19 @@ function translate(i: Raw, keysAt: (path: PropertyKey[]) => string[]): InputIssu
       const got = describe(i.input);
       if (exp === 'string' && (typeof i.input === 'number' || typeof i.input === 'boolean')) {
         // why: YAML reads 0042 as the number 42 and on as... text is what was meant
-        return [issue(`YAML reads this as ${got.en}, not as text (leading zeros are lost)`, `YAML 把它读成了${got.zh}，不是文字（开头的 0 会丢失）`, { zh: '给值加上引号，例如 id: "0042"', en: 'put the value in quotes, e.g. id: "0042"' })];
+        return [
+          issue(`YAML reads this as ${got.en}, not as text (leading zeros are lost)`, `YAML 把它读成了${got.zh}，不是文字（开头的 0 会丢失）`, {
+            zh: '给值加上引号，例如 id: "0042"',
+            en: 'put the value in quotes, e.g. id: "0042"',
+          }),
+        ];
       }
-      return [issue(`expected ${TYPE_EN[exp] ?? exp}, found ${got.en}`, `这里需要${TYPE_ZH[exp] ?? exp}，实际是${got.zh}`, { zh: `把 ${path} 改成${TYPE_ZH[exp] ?? exp}（各项写法见 config/agent.example.yaml）`, en: `make ${path} ${TYPE_EN[exp] ?? exp} (see config/agent.example.yaml)` })];
+      return [
+        issue(`expected ${TYPE_EN[exp] ?? exp}, found ${got.en}`, `这里需要${TYPE_ZH[exp] ?? exp}，实际是${got.zh}`, {
+          zh: `把 ${path} 改成${TYPE_ZH[exp] ?? exp}（各项写法见 config/agent.example.yaml）`,
+          en: `make ${path} ${TYPE_EN[exp] ?? exp} (see config/agent.example.yaml)`,
+        }),
+      ];
     }
     case 'too_small':
     case 'too_big': {
@@ -80,11 +93,21 @@ function translate(i: Raw, keysAt: (path: PropertyKey[]) => string[]): InputIssu
         return [issue(`${small ? 'at least' : 'at most'} ${bound} ${unit.en}`, `${small ? '至少' : '最多'} ${bound} ${unit.zh}`, { zh: `修改 ${path} 的长度`, en: `change the length of ${path}` })];
       }
       const rel = small ? (incl ? '≥' : '>') : incl ? '≤' : '<';
-      return [issue(`${JSON.stringify(i.input ?? '')} is out of range: must be ${rel} ${bound}`, `${JSON.stringify(i.input ?? '')} 超出范围：必须 ${rel} ${bound}`, { zh: `把 ${path} 改为 ${rel} ${bound} 的数`, en: `set ${path} to a number ${rel} ${bound}` })];
+      return [
+        issue(`${JSON.stringify(i.input ?? '')} is out of range: must be ${rel} ${bound}`, `${JSON.stringify(i.input ?? '')} 超出范围：必须 ${rel} ${bound}`, {
+          zh: `把 ${path} 改为 ${rel} ${bound} 的数`,
+          en: `set ${path} to a number ${rel} ${bound}`,
+        }),
+      ];
     }
     case 'invalid_format': {
       if (i.format === 'url') {
-        return [issue(`not a valid URL: ${JSON.stringify(i.input ?? '')}`, `不是有效的地址：${JSON.stringify(i.input ?? '')}`, { zh: '写成完整地址，例如 rtsp://192.168.1.64:554/Streaming/Channels/101（端口 1-65535）', en: 'write a full URL, e.g. rtsp://192.168.1.64:554/Streaming/Channels/101 (port 1-65535)' })];
+        return [
+          issue(`not a valid URL: ${JSON.stringify(i.input ?? '')}`, `不是有效的地址：${JSON.stringify(i.input ?? '')}`, {
+            zh: '写成完整地址，例如 rtsp://192.168.1.64:554/Streaming/Channels/101（端口 1-65535）',
+            en: 'write a full URL, e.g. rtsp://192.168.1.64:554/Streaming/Channels/101 (port 1-65535)',
+          }),
+        ];
       }
       const known = SCHEMA_MESSAGES[i.message];
       if (known) return [issue(`${JSON.stringify(i.input ?? '')}: ${i.message}`, `${JSON.stringify(i.input ?? '')}：${known.zh}`, known.fix)];
@@ -107,7 +130,12 @@ function translate(i: Raw, keysAt: (path: PropertyKey[]) => string[]): InputIssu
     }
     case 'invalid_union': {
       if (typeof i.input === 'number' || typeof i.input === 'boolean') {
-        return [issue(`YAML reads this as ${describe(i.input).en}, not as text`, `YAML 把它读成了${describe(i.input).zh}，不是文字`, { zh: '给值加上引号，例如 password: "012345"', en: 'put the value in quotes, e.g. password: "012345"' })];
+        return [
+          issue(`YAML reads this as ${describe(i.input).en}, not as text`, `YAML 把它读成了${describe(i.input).zh}，不是文字`, {
+            zh: '给值加上引号，例如 password: "012345"',
+            en: 'put the value in quotes, e.g. password: "012345"',
+          }),
+        ];
       }
       return [issue('not a valid secret', '不是有效的密码/令牌写法', SECRET_FIX)];
     }

@@ -30,7 +30,7 @@ export type Action = 'view' | 'export' | 'box' | 'audit';
 export type Output =
   | { kind: 'json'; body: unknown }
   | { kind: 'download'; type: string; filename: string; body: string | Buffer }
-  | { kind: 'file'; file: string; type: string; /** set: a download, not an inline play */ filename?: string };
+  | { kind: 'file'; file: string; type: string /** set: a download, not an inline play */; filename?: string };
 
 export interface Route {
   /** the permission it needs (server.ts CAN) */
@@ -117,7 +117,10 @@ export class ConsoleApi {
     const known = new Set(this.ctx.cfg.cameras.map((c) => c.id));
     let dirs: string[] = [];
     try {
-      dirs = fs.readdirSync(this.ctx.paths.video, { withFileTypes: true }).filter((e) => e.isDirectory() && ID.test(e.name)).map((e) => e.name);
+      dirs = fs
+        .readdirSync(this.ctx.paths.video, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && ID.test(e.name))
+        .map((e) => e.name);
     } catch {
       /* no video yet */
     }

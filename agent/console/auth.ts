@@ -52,7 +52,11 @@ export interface Session {
  */
 export class Sessions {
   private byId = new Map<string, Session>();
-  constructor(private idleMs: number, private maxMs: number, private now: () => number = Date.now) {}
+  constructor(
+    private idleMs: number,
+    private maxMs: number,
+    private now: () => number = Date.now,
+  ) {}
 
   create(user: string, role: string, stamp = 0): Session {
     const at = this.now();
@@ -93,7 +97,11 @@ export class Sessions {
  */
 export class LoginLimiter {
   private fails = new Map<string, number[]>();
-  constructor(private max: number, private windowMs: number, private now: () => number = Date.now) {}
+  constructor(
+    private max: number,
+    private windowMs: number,
+    private now: () => number = Date.now,
+  ) {}
 
   /** ms until the key may try again; 0 when it may now */
   retryAfter(key: string): number {

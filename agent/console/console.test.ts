@@ -174,7 +174,9 @@ describe('console server', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-tls-'));
     const cert = path.join(dir, 'box.crt');
     const key = path.join(dir, 'box.key');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=box', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=box', '-addext', 'subjectAltName=IP:127.0.0.1'], {
+      stdio: 'ignore',
+    });
     const { ctx, con } = await start({ tls: { cert, key } });
     stop = async () => (await con.stop(), ctx.cleanup(), fs.rmSync(dir, { recursive: true, force: true }));
     const ca = fs.readFileSync(cert);
@@ -206,7 +208,13 @@ describe('console server', () => {
     stop = async () => (await con.stop(), ctx.cleanup());
     const t0 = Date.UTC(2026, 0, 5, 1);
     new ClassRepo(ctx.store).save(
-      { id: 'C9', timezone: 'Asia/Shanghai', trainees: [{ id: 'T1', name: '张三', terminalIds: [] }], teachers: [{ id: 'K1', certified: true }], lessons: [{ id: 'L1', kind: 'theory', start: t0, end: t0 + 2_700_000, cameras: [], makeUp: false }] },
+      {
+        id: 'C9',
+        timezone: 'Asia/Shanghai',
+        trainees: [{ id: 'T1', name: '张三', terminalIds: [] }],
+        teachers: [{ id: 'K1', certified: true }],
+        lessons: [{ id: 'L1', kind: 'theory', start: t0, end: t0 + 2_700_000, cameras: [], makeUp: false }],
+      },
       'henan-2025',
     );
     const { cookie } = await login(base, 'school');

@@ -12,11 +12,41 @@ import { LiveFeed, type LiveMessage } from './live.js';
  * profile, 2 s GOP with fragments of at most 0.5 s, so some fragments start without a keyframe.
  */
 async function recorderLikeFile(): Promise<Buffer> {
-  return runFfmpegToBuffer([
-    '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-t', '6',
-    '-c:v', 'libx264', '-profile:v', 'high', '-level', '3.1', '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-pix_fmt', 'yuv420p',
-    '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '500000', 'pipe:1',
-  ], { timeoutMs: 60_000 });
+  return runFfmpegToBuffer(
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=25',
+      '-t',
+      '6',
+      '-c:v',
+      'libx264',
+      '-profile:v',
+      'high',
+      '-level',
+      '3.1',
+      '-g',
+      '50',
+      '-keyint_min',
+      '50',
+      '-sc_threshold',
+      '0',
+      '-pix_fmt',
+      'yuv420p',
+      '-f',
+      'mp4',
+      '-movflags',
+      '+frag_keyframe+empty_moov+default_base_moof',
+      '-frag_duration',
+      '500000',
+      'pipe:1',
+    ],
+    { timeoutMs: 60_000 },
+  );
 }
 
 describe('fMP4 splitting', () => {

@@ -139,7 +139,7 @@ export function parseMoof(buf: Buffer, moof: Box, init: InitInfo): FragmentInfo 
       if (flags & 0x1) q += 4;
       let first: number | undefined;
       if (flags & 0x4) (first = buf.readUInt32BE(q)), (q += 4);
-      const per = ((flags & 0x100) ? 4 : 0) + ((flags & 0x200) ? 4 : 0) + ((flags & 0x400) ? 4 : 0) + ((flags & 0x800) ? 4 : 0);
+      const per = (flags & 0x100 ? 4 : 0) + (flags & 0x200 ? 4 : 0) + (flags & 0x400 ? 4 : 0) + (flags & 0x800 ? 4 : 0);
       for (let i = 0; i < count; i++) {
         let r = q + i * per;
         const dur = flags & 0x100 ? buf.readUInt32BE(r) : defDur;
@@ -155,9 +155,7 @@ export function parseMoof(buf: Buffer, moof: Box, init: InitInfo): FragmentInfo 
   return { key, seconds: ticks / ts, baseSeconds: base / ts };
 }
 
-export type Piece =
-  | { kind: 'init'; data: Buffer; info: InitInfo }
-  | { kind: 'fragment'; data: Buffer; info: FragmentInfo };
+export type Piece = { kind: 'init'; data: Buffer; info: InitInfo } | { kind: 'fragment'; data: Buffer; info: FragmentInfo };
 
 /**
  * Incremental splitter for one growing file: push bytes as they are read, get back the init

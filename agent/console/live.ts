@@ -6,7 +6,7 @@ import { Fmp4Splitter, type FragmentInfo, type InitInfo } from './fmp4.js';
 /** What a live viewer receives, in order: an init segment, then fragments (a new init when the recorder opens its next segment). */
 export type LiveMessage =
   | { kind: 'init'; codec: string; width: number; height: number; data: Buffer }
-  | { kind: 'fragment'; key: boolean; seconds: number; /** wall-clock ms when the box read the fragment's last byte */ readAt: number; data: Buffer };
+  | { kind: 'fragment'; key: boolean; seconds: number /** wall-clock ms when the box read the fragment's last byte */; readAt: number; data: Buffer };
 
 export type Viewer = (m: LiveMessage) => void;
 
@@ -16,13 +16,19 @@ const MAX_GOP_BYTES = 16 * 1024 * 1024;
 export function newestSegment(cameraDir: string): string | undefined {
   let days: string[];
   try {
-    days = fs.readdirSync(cameraDir).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)).sort();
+    days = fs
+      .readdirSync(cameraDir)
+      .filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d))
+      .sort();
   } catch {
     return undefined;
   }
   for (let i = days.length - 1; i >= 0; i--) {
     const dir = path.join(cameraDir, days[i]);
-    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.mp4')).sort();
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.mp4'))
+      .sort();
     if (files.length) return path.join(dir, files[files.length - 1]);
   }
   return undefined;
@@ -182,7 +188,11 @@ export class LiveFeed {
 /** One feed per camera, made on first use. */
 export class LiveHub {
   private feeds = new Map<string, LiveFeed>();
-  constructor(private videoRoot: string, private log: Logger, private pollMs = 100) {}
+  constructor(
+    private videoRoot: string,
+    private log: Logger,
+    private pollMs = 100,
+  ) {}
 
   feed(camera: string): LiveFeed {
     let f = this.feeds.get(camera);

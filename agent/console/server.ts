@@ -116,7 +116,12 @@ export class ConsoleServer implements Module {
         cert = fs.readFileSync(c.tls.cert);
         key = fs.readFileSync(c.tls.key);
       } catch (err) {
-        throw new InputError('config', [{ path: 'console.tls', message: `cannot read the certificate or key (${(err as NodeJS.ErrnoException).code}): check the paths and that the agent's user may read them / 无法读取证书或私钥，请检查路径与权限` }]);
+        throw new InputError('config', [
+          {
+            path: 'console.tls',
+            message: `cannot read the certificate or key (${(err as NodeJS.ErrnoException).code}): check the paths and that the agent's user may read them / 无法读取证书或私钥，请检查路径与权限`,
+          },
+        ]);
       }
       server = https.createServer({ cert, key, minVersion: 'TLSv1.2' }, handler);
     } else server = http.createServer(handler);
@@ -140,7 +145,10 @@ export class ConsoleServer implements Module {
   }
 
   private headers(res: http.ServerResponse): void {
-    res.setHeader('Content-Security-Policy', "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'self'; media-src 'self' blob:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    );
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('X-Frame-Options', 'DENY');
     res.setHeader('Referrer-Policy', 'no-referrer');
@@ -221,7 +229,15 @@ export class ConsoleServer implements Module {
     const s = this.session(req);
     if (!s) return this.json(res, 401, { error: 'login required / 请先登录' });
     if (req.method !== 'GET') return this.json(res, 405, { error: 'the console only reads: evidence cannot be changed here / 控制台只读，不能修改证据' });
-    if (p === '/api/me') return this.json(res, 200, { user: s.user, role: s.role, now: this.ctx.now(), can: Object.entries(CAN).filter(([, r]) => r.includes(s.role as ConsoleRole)).map(([a]) => a) });
+    if (p === '/api/me')
+      return this.json(res, 200, {
+        user: s.user,
+        role: s.role,
+        now: this.ctx.now(),
+        can: Object.entries(CAN)
+          .filter(([, r]) => r.includes(s.role as ConsoleRole))
+          .map(([a]) => a),
+      });
     const route = this.api.route(p, url.searchParams);
     if (!route) return this.json(res, 404, { error: 'not found / 未找到' });
     if (!CAN[route.need].includes(s.role as ConsoleRole)) {
@@ -273,7 +289,9 @@ export class ConsoleServer implements Module {
       }
       res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${size}`, 'Content-Length': end - start + 1 });
     } else res.writeHead(200, { 'Content-Length': size });
-    fs.createReadStream(file, { start, end }).on('error', () => res.destroy()).pipe(res);
+    fs.createReadStream(file, { start, end })
+      .on('error', () => res.destroy())
+      .pipe(res);
   }
 
   private async login(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

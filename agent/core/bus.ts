@@ -27,7 +27,10 @@ export class EventBus<Events extends { [K in keyof Events]: unknown }> {
 
   removeListeners(owner: object): void {
     for (const [event, list] of this.listeners) {
-      this.listeners.set(event, list.filter((l) => l.owner !== owner));
+      this.listeners.set(
+        event,
+        list.filter((l) => l.owner !== owner),
+      );
     }
   }
 }

@@ -64,7 +64,10 @@ export function openStore(cfg: Config, o: OpenStoreOptions = {}): Store {
           path: '',
           message: `there is no evidence store yet (${file}): the daemon has not run with this config`,
           zh: `还没有证据数据库（${file}）：守护进程尚未以此配置运行过`,
-          fix: { zh: '启动守护进程（systemctl start classroom-agent），或用 --config / --state 指向正确的目录', en: 'start the daemon (systemctl start classroom-agent), or point --config / --state at the right folder' },
+          fix: {
+            zh: '启动守护进程（systemctl start classroom-agent），或用 --config / --state 指向正确的目录',
+            en: 'start the daemon (systemctl start classroom-agent), or point --config / --state at the right folder',
+          },
         },
       ]);
     }
@@ -77,7 +80,10 @@ export function openStore(cfg: Config, o: OpenStoreOptions = {}): Store {
           path: '',
           message: `the evidence store ${file} is from an older version (${pending.length} migration(s) pending)`,
           zh: `证据数据库 ${file} 来自旧版本（有 ${pending.length} 个待执行的迁移）`,
-          fix: { zh: '重启守护进程让它升级数据库（systemctl restart classroom-agent），再运行此命令', en: 'restart the daemon so it upgrades the store (systemctl restart classroom-agent), then run this again' },
+          fix: {
+            zh: '重启守护进程让它升级数据库（systemctl restart classroom-agent），再运行此命令',
+            en: 'restart the daemon so it upgrades the store (systemctl restart classroom-agent), then run this again',
+          },
         },
       ]);
     }

@@ -10,9 +10,26 @@ import { noteSecret } from './secret-audit.js';
  * `log.info({ cfg })` elsewhere cannot leak them.
  */
 export const REDACT_KEYS = [
-  'password', 'passwd', 'token', 'secret', 'hmacSecret', 'key', 'privateKey', 'passphrase',
-  'idCard', 'idNumber', 'idcard', 'descriptor', 'descriptors', 'face', 'faceImage', 'photo', 'image',
-  'authorization', 'Authorization', 'cookie',
+  'password',
+  'passwd',
+  'token',
+  'secret',
+  'hmacSecret',
+  'key',
+  'privateKey',
+  'passphrase',
+  'idCard',
+  'idNumber',
+  'idcard',
+  'descriptor',
+  'descriptors',
+  'face',
+  'faceImage',
+  'photo',
+  'image',
+  'authorization',
+  'Authorization',
+  'cookie',
 ];
 
 const redactPaths = REDACT_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);

@@ -44,7 +44,6 @@ afterEach(() => {
   for (const p of procs.splice(0)) p.kill();
 });
 
-
 describe('SdNotify', () => {
   it('is a no-op outside systemd', async () => {
     const n = new SdNotify({});

@@ -68,16 +68,18 @@ export function wallClock(utcMs: number, tz: string = DEFAULT_TZ) {
   const off = zoneOffsetMinutes(utcMs, tz);
   const d = new Date(utcMs + off * 60000);
   return {
-    year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(),
-    hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), offsetMinutes: off,
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+    offsetMinutes: off,
   };
 }
 
 /** Wall-clock time in a zone → UTC ms (zones without DST, or outside transitions, are exact). */
-export function fromWallClock(
-  w: { year: number; month: number; day: number; hour?: number; minute?: number; second?: number },
-  tz: string = DEFAULT_TZ,
-): number {
+export function fromWallClock(w: { year: number; month: number; day: number; hour?: number; minute?: number; second?: number }, tz: string = DEFAULT_TZ): number {
   const guess = Date.UTC(w.year, w.month - 1, w.day, w.hour ?? 0, w.minute ?? 0, w.second ?? 0);
   const off = zoneOffsetMinutes(guess, tz);
   const first = guess - off * 60000;

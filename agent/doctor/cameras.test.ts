@@ -45,7 +45,7 @@ describe('doctor: cameras', () => {
     expect(r.detail).not.toContain('off [');
     expect(r.detail).not.toContain('Cam-2025!');
     // a concrete fix for each problem, in both languages
-    expect(r.fix!.en).toContain('camera badpw: wrong user name or password: set the camera\'s ONVIF account in cameras[1].onvif.username / password');
+    expect(r.fix!.en).toContain("camera badpw: wrong user name or password: set the camera's ONVIF account in cameras[1].onvif.username / password");
     expect(r.fix!.zh).toContain('摄像机 badpw 用户名或密码错误');
     expect(r.fix!.en).toMatch(/camera sloppy clock off by \+\d+\.\d s: turn on NTP/);
     expect(r.fix!.en).toMatch(/camera sloppy keyframe interval [34](\.\d+)? s: set the I-frame interval/);

@@ -43,7 +43,12 @@ export async function checkCamera(cam: CameraConfig, where: string, budgetMs = C
   try {
     password = resolveSecret(cam.password, `${where}.password`);
   } catch (err) {
-    return { id: cam.id, status: 'fail', detail: `password: ${(err as Error).message}`, fix: { zh: `修正 ${where}.password（环境变量或文件是否存在）`, en: `fix ${where}.password (does the env variable or file exist?)` } };
+    return {
+      id: cam.id,
+      status: 'fail',
+      detail: `password: ${(err as Error).message}`,
+      fix: { zh: `修正 ${where}.password（环境变量或文件是否存在）`, en: `fix ${where}.password (does the env variable or file exist?)` },
+    };
   }
   if (cam.onvif) {
     const o = cam.onvif;
@@ -78,14 +83,25 @@ export async function checkCamera(cam: CameraConfig, where: string, budgetMs = C
       };
     }
     if (d.error) {
-      return { id: cam.id, status: 'fail', detail: `ONVIF error: ${d.error.message}`, fix: { zh: `摄像机 ${cam.id} 的 ONVIF 应答异常：升级摄像机固件，或在 ${where}.rtspUrl 直接填写 RTSP 地址`, en: `camera ${cam.id} answers ONVIF oddly: update its firmware, or set ${where}.rtspUrl directly` } };
+      return {
+        id: cam.id,
+        status: 'fail',
+        detail: `ONVIF error: ${d.error.message}`,
+        fix: {
+          zh: `摄像机 ${cam.id} 的 ONVIF 应答异常：升级摄像机固件，或在 ${where}.rtspUrl 直接填写 RTSP 地址`,
+          en: `camera ${cam.id} answers ONVIF oddly: update its firmware, or set ${where}.rtspUrl directly`,
+        },
+      };
     }
     parts.push(`ONVIF ok (${[d.manufacturer, d.model].filter(Boolean).join(' ') || 'model unknown'}, ${d.auth})`);
     if (d.clockSkewMs !== undefined) {
       parts.push(`clock skew ${fmtSkew(d.clockSkewMs)}`);
       if (Math.abs(d.clockSkewMs) > SKEW_WARN_MS) {
         status = worst(status, 'warn');
-        fixes.push({ zh: `摄像机 ${cam.id} 时钟偏差 ${fmtSkew(d.clockSkewMs)}：在摄像机上开启 NTP（指向本机或学校 NTP 服务器）或校准时间`, en: `camera ${cam.id} clock off by ${fmtSkew(d.clockSkewMs)}: turn on NTP in the camera (pointing at this box or the school's NTP server) or set its time` });
+        fixes.push({
+          zh: `摄像机 ${cam.id} 时钟偏差 ${fmtSkew(d.clockSkewMs)}：在摄像机上开启 NTP（指向本机或学校 NTP 服务器）或校准时间`,
+          en: `camera ${cam.id} clock off by ${fmtSkew(d.clockSkewMs)}: turn on NTP in the camera (pointing at this box or the school's NTP server) or set its time`,
+        });
       }
     }
     password = resolveSecret(cam.password, `${where}.password`) ?? onvifPassword;
@@ -95,7 +111,12 @@ export async function checkCamera(cam: CameraConfig, where: string, budgetMs = C
   else {
     const uri = d?.profiles.find((p) => p.streamUri)?.streamUri;
     if (!uri) {
-      return { id: cam.id, status: 'fail', detail: `${parts.join(', ')}; the camera gave no RTSP stream URI`, fix: { zh: `在 ${where}.rtspUrl 填写摄像机的 RTSP 地址`, en: `set the camera's RTSP address in ${where}.rtspUrl` } };
+      return {
+        id: cam.id,
+        status: 'fail',
+        detail: `${parts.join(', ')}; the camera gave no RTSP stream URI`,
+        fix: { zh: `在 ${where}.rtspUrl 填写摄像机的 RTSP 地址`, en: `set the camera's RTSP address in ${where}.rtspUrl` },
+      };
     }
     url = withCredentials(uri, cam.username ?? username, password);
   }
@@ -113,11 +134,19 @@ export async function checkCamera(cam: CameraConfig, where: string, budgetMs = C
       detail: `${parts.length ? `${parts.join(', ')}; ` : ''}stream ${maskUrl(url)} ${auth ? 'refused: wrong user name or password' : `not streaming: ${msg}`}`,
       fix: auth
         ? { zh: `摄像机 ${cam.id} 的 RTSP 用户名或密码错误：修改 ${where}.username / password`, en: `camera ${cam.id}: wrong RTSP user name or password: fix ${where}.username / password` }
-        : { zh: `摄像机 ${cam.id} 没有视频流：用 classroom-agent probe ${cam.id} 复查，确认 RTSP 端口（通常 554）和码流路径，必要时重启摄像机`, en: `camera ${cam.id} sends no video: recheck with classroom-agent probe ${cam.id}, check the RTSP port (usually 554) and stream path, reboot the camera if needed` },
+        : {
+            zh: `摄像机 ${cam.id} 没有视频流：用 classroom-agent probe ${cam.id} 复查，确认 RTSP 端口（通常 554）和码流路径，必要时重启摄像机`,
+            en: `camera ${cam.id} sends no video: recheck with classroom-agent probe ${cam.id}, check the RTSP port (usually 554) and stream path, reboot the camera if needed`,
+          },
     };
   }
   if (!p.packets) {
-    return { id: cam.id, status: 'fail', detail: `${parts.join(', ')}; stream ${maskUrl(url)} opened but sent no video packets in ${PROBE_SECONDS} s`, fix: { zh: `摄像机 ${cam.id} 连上但无画面：重启摄像机，检查编码设置`, en: `camera ${cam.id} connects but sends no picture: reboot it and check its encoder settings` } };
+    return {
+      id: cam.id,
+      status: 'fail',
+      detail: `${parts.join(', ')}; stream ${maskUrl(url)} opened but sent no video packets in ${PROBE_SECONDS} s`,
+      fix: { zh: `摄像机 ${cam.id} 连上但无画面：重启摄像机，检查编码设置`, en: `camera ${cam.id} connects but sends no picture: reboot it and check its encoder settings` },
+    };
   }
   parts.push(`streaming ${p.codec ?? '?'} ${p.width && p.height ? `${p.width}x${p.height}` : '?'} ${p.fps ?? '?'} fps ${p.bitrateKbps ?? '?'} kbit/s`);
   const k = p.keyframeIntervalMaxSec ?? p.keyframeIntervalSec;
@@ -139,11 +168,18 @@ export const camerasCheck: Check = {
     const skip = needsConfig(env);
     if (skip) return skip;
     const cams = env.cfg!.cameras.map((c, i) => ({ c, where: `cameras[${i}]` })).filter((x) => x.c.enabled);
-    if (!cams.length) return { status: 'warn', detail: 'no camera configured', fix: { zh: '用 classroom-agent discover 查找摄像机，并写入配置 cameras', en: 'find cameras with classroom-agent discover and add them under cameras in the config' } };
+    if (!cams.length)
+      return {
+        status: 'warn',
+        detail: 'no camera configured',
+        fix: { zh: '用 classroom-agent discover 查找摄像机，并写入配置 cameras', en: 'find cameras with classroom-agent discover and add them under cameras in the config' },
+      };
     // concurrently: a dead camera costs its budget once, not once per camera
     const vs = await Promise.all(
       cams.map(({ c, where }) =>
-        checkCamera(c, where, CAMERA_BUDGET_MS, env.cfg!.recorder.ffprobePath).catch((err: Error): CameraVerdict => ({ id: c.id, status: 'fail', detail: err.message, fix: { zh: `用 classroom-agent probe ${c.id} 复查`, en: `recheck with classroom-agent probe ${c.id}` } })),
+        checkCamera(c, where, CAMERA_BUDGET_MS, env.cfg!.recorder.ffprobePath).catch(
+          (err: Error): CameraVerdict => ({ id: c.id, status: 'fail', detail: err.message, fix: { zh: `用 classroom-agent probe ${c.id} 复查`, en: `recheck with classroom-agent probe ${c.id}` } }),
+        ),
       ),
     );
     const status = vs.reduce<CheckStatus>((s, v) => worst(s, v.status), 'ok');

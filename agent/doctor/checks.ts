@@ -38,9 +38,16 @@ export const configCheck: Check = {
     try {
       loadProfile(cfg.profile);
     } catch (err) {
-      return { status: 'fail', detail: (err as Error).message, fix: { zh: '把 profile 改为 config/profiles/ 下已有的规则（如 henan-2025）', en: 'set profile to one in config/profiles/ (e.g. henan-2025)' } };
+      return {
+        status: 'fail',
+        detail: (err as Error).message,
+        fix: { zh: '把 profile 改为 config/profiles/ 下已有的规则（如 henan-2025）', en: 'set profile to one in config/profiles/ (e.g. henan-2025)' },
+      };
     }
-    return { status: 'ok', detail: `${env.configFile ?? 'embedded defaults'}: box ${cfg.box.id}, room ${cfg.box.room}, ${cfg.cameras.length} camera(s), ${cfg.terminals.length} terminal(s), profile ${cfg.profile}` };
+    return {
+      status: 'ok',
+      detail: `${env.configFile ?? 'embedded defaults'}: box ${cfg.box.id}, room ${cfg.box.room}, ${cfg.cameras.length} camera(s), ${cfg.terminals.length} terminal(s), profile ${cfg.profile}`,
+    };
   },
 };
 
@@ -53,16 +60,28 @@ export const storeCheck: Check = {
     const file = env.paths!.database;
     try {
       const r = await readStore(file, (s) => ({ integrity: s.integrityCheck(), pending: pendingMigrations(s.db, MIGRATIONS) }));
-      if (!r) return { status: 'warn', detail: `${file} does not exist yet`, fix: { zh: '守护进程首次启动时会创建：systemctl start classroom-agent', en: 'the daemon creates it on first start: systemctl start classroom-agent' } };
+      if (!r)
+        return {
+          status: 'warn',
+          detail: `${file} does not exist yet`,
+          fix: { zh: '守护进程首次启动时会创建：systemctl start classroom-agent', en: 'the daemon creates it on first start: systemctl start classroom-agent' },
+        };
       if (r.integrity !== 'ok') {
         return {
           status: 'fail',
           detail: `quick_check: ${r.integrity.slice(0, 200)}`,
-          fix: { zh: `停止服务，备份 ${file}，用 sqlite3 "${file}" ".recover" 恢复，并联系维护人员`, en: `stop the service, back up ${file}, recover with sqlite3 "${file}" ".recover", and tell the maintainers` },
+          fix: {
+            zh: `停止服务，备份 ${file}，用 sqlite3 "${file}" ".recover" 恢复，并联系维护人员`,
+            en: `stop the service, back up ${file}, recover with sqlite3 "${file}" ".recover", and tell the maintainers`,
+          },
         };
       }
       if (r.pending.length) {
-        return { status: 'warn', detail: `integrity ok; ${r.pending.length} migration(s) pending: ${r.pending.join(', ')}`, fix: { zh: '重启服务以应用升级：systemctl restart classroom-agent', en: 'restart the service to apply them: systemctl restart classroom-agent' } };
+        return {
+          status: 'warn',
+          detail: `integrity ok; ${r.pending.length} migration(s) pending: ${r.pending.join(', ')}`,
+          fix: { zh: '重启服务以应用升级：systemctl restart classroom-agent', en: 'restart the service to apply them: systemctl restart classroom-agent' },
+        };
       }
       return { status: 'ok', detail: `${file}: integrity ok, migrations current (${MIGRATIONS.length})` };
     } catch (err) {
@@ -71,10 +90,17 @@ export const storeCheck: Check = {
         return {
           status: 'fail',
           detail: `${file}: ${msg}`,
-          fix: { zh: `停止服务，备份 ${file}，用 sqlite3 "${file}" ".recover" 恢复，并联系维护人员`, en: `stop the service, back up ${file}, recover with sqlite3 "${file}" ".recover", and tell the maintainers` },
+          fix: {
+            zh: `停止服务，备份 ${file}，用 sqlite3 "${file}" ".recover" 恢复，并联系维护人员`,
+            en: `stop the service, back up ${file}, recover with sqlite3 "${file}" ".recover", and tell the maintainers`,
+          },
         };
       }
-      return { status: 'fail', detail: `${file}: ${msg}`, fix: { zh: `检查 ${path.dirname(file)} 的权限（属主应为 classroom-agent）和磁盘`, en: `check the permissions of ${path.dirname(file)} (owner classroom-agent) and the disk` } };
+      return {
+        status: 'fail',
+        detail: `${file}: ${msg}`,
+        fix: { zh: `检查 ${path.dirname(file)} 的权限（属主应为 classroom-agent）和磁盘`, en: `check the permissions of ${path.dirname(file)} (owner classroom-agent) and the disk` },
+      };
     }
   },
 };
@@ -162,7 +188,13 @@ function toolCheck(tool: Tool): Check {
       const r = await run(bin, ['-version']);
       if (r.ok) return { status: 'ok', detail: `${bin} (${source}): ${r.stdout.split('\n')[0].replace(/ Copyright.*/, '')}` };
       const why = r.missing ? 'not found' : `does not run: ${(r.stderr || 'no output').trim().split('\n')[0]}`;
-      return { status: 'fail', detail: `${bin} (${source}) ${why}`, fix: override ? { zh: `修正配置 recorder.${tool}Path（${override}），或删除该项以使用系统的 ${tool}`, en: `fix recorder.${tool}Path (${override}) in the config, or remove it to use the system's ${tool}` } : fix };
+      return {
+        status: 'fail',
+        detail: `${bin} (${source}) ${why}`,
+        fix: override
+          ? { zh: `修正配置 recorder.${tool}Path（${override}），或删除该项以使用系统的 ${tool}`, en: `fix recorder.${tool}Path (${override}) in the config, or remove it to use the system's ${tool}` }
+          : fix,
+      };
     },
   };
 }
@@ -188,12 +220,16 @@ export const alarmsCheck: Check = {
   async run(env) {
     const skip = needsConfig(env);
     if (skip) return skip;
-    const open = await readStore(env.paths!.database, (s) => new AlarmRepo(s).open()) ?? [];
+    const open = (await readStore(env.paths!.database, (s) => new AlarmRepo(s).open())) ?? [];
     if (!open.length) return { status: 'ok', detail: 'none' };
     const serious = open.some((a) => ['disk-full', 'store-suspicious', 'video-missing', 'module-failed'].includes(a.kind));
     return {
       status: serious ? 'fail' : 'warn',
-      detail: open.slice(0, 5).map((a) => `${a.kind} ${a.subject}: ${a.message}`).join(' | ') + (open.length > 5 ? ` (+${open.length - 5})` : ''),
+      detail:
+        open
+          .slice(0, 5)
+          .map((a) => `${a.kind} ${a.subject}: ${a.message}`)
+          .join(' | ') + (open.length > 5 ? ` (+${open.length - 5})` : ''),
       fix: { zh: '按告警内容处理；处理后守护进程会自动清除告警', en: 'act on each alarm; the daemon clears it once the cause is gone' },
     };
   },
@@ -222,11 +258,13 @@ export const chainCheck: Check = {
       return {
         status: 'fail',
         detail: `${detail}; ${r.problemCount} problem(s): ${p.join('; ')}`,
-        fix: { zh: '证据记录或录像文件被改动或删除：保留现场（不要修复），运行 classroom-agent verify 查看全部，并立即报告学校和维护人员', en: 'evidence rows or video files were changed or removed: keep everything as is (do not repair), run classroom-agent verify for the full list, and report to the school and the maintainers' },
+        fix: {
+          zh: '证据记录或录像文件被改动或删除：保留现场（不要修复），运行 classroom-agent verify 查看全部，并立即报告学校和维护人员',
+          en: 'evidence rows or video files were changed or removed: keep everything as is (do not repair), run classroom-agent verify for the full list, and report to the school and the maintainers',
+        },
       };
     }
     if (!r.complete) return { status: 'warn', detail: `${detail}; time budget reached before the end (run classroom-agent verify for a full check)` };
     return { status: 'ok', detail };
   },
 };
-

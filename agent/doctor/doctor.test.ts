@@ -101,9 +101,18 @@ describe('doctor checks', () => {
   });
 
   it('a check that throws becomes a failed result, and the others still run', async () => {
-    const boom: Check = { id: 'boom', title: { zh: '炸', en: 'boom' }, run: async () => { throw new Error('kaput'); } };
+    const boom: Check = {
+      id: 'boom',
+      title: { zh: '炸', en: 'boom' },
+      run: async () => {
+        throw new Error('kaput');
+      },
+    };
     const rs = await runDoctor(doctorEnv({}), [boom, CHECKS.find((c) => c.id === 'ffmpeg')!]);
-    expect(rs.map((r) => [r.id, r.status])).toEqual([['boom', 'fail'], ['ffmpeg', 'ok']]);
+    expect(rs.map((r) => [r.id, r.status])).toEqual([
+      ['boom', 'fail'],
+      ['ffmpeg', 'ok'],
+    ]);
   });
 });
 
@@ -148,7 +157,8 @@ describe('classroom-agent doctor (built CLI)', () => {
     for (const s of ['摄像机', '考勤终端', '上传（MQTT）', '人脸识别引擎', 'cam-1 [fail]: unreachable', 'gate-1: never heard from', 'refused', '处理方法']) expect(zh.stdout).toContain(s);
     const en = await cli(['--lang', 'en', 'doctor', '--config', file]);
     expect(en.code).toBe(1);
-    for (const s of ['cameras', 'check-in terminals', 'upload (MQTT)', 'face recognition engine', 'How to fix', 'camera cam-1 unreachable', 'set the server address in the terminal']) expect(en.stdout).toContain(s);
+    for (const s of ['cameras', 'check-in terminals', 'upload (MQTT)', 'face recognition engine', 'How to fix', 'camera cam-1 unreachable', 'set the server address in the terminal'])
+      expect(en.stdout).toContain(s);
   }, 60_000);
 
   it('prints a table in Chinese by default and in English with --lang en', async () => {

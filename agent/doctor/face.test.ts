@@ -10,7 +10,9 @@ describe('doctor: face engine', () => {
     expect(selfTestPhoto().faces).toBe(3);
     const r = await faceCheck.run(env({}));
     expect(r.status, r.detail).not.toBe('fail');
-    expect(r.detail).toMatch(/^backend wasm \(tfjs-node not installed\), models verified \(\d+ files\), loaded in \d+ ms; self-test: 3 of 3 faces in sample1\.jpg at 1280x854 in \d+ ms \(first frame, includes warm-up\)$/);
+    expect(r.detail).toMatch(
+      /^backend wasm \(tfjs-node not installed\), models verified \(\d+ files\), loaded in \d+ ms; self-test: 3 of 3 faces in sample1\.jpg at 1280x854 in \d+ ms \(first frame, includes warm-up\)$/,
+    );
   }, 120_000);
 
   it('a detector threshold that loses the faces fails with the setting to fix', async () => {

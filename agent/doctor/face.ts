@@ -13,7 +13,10 @@ export function selfTestPhoto(): { file: string; faces: number } {
   return { file: path.join(path.dirname(packagedModelDir()), 'demo', 'sample1.jpg'), faces: PEOPLE.filter((p) => p.sample === 1).length };
 }
 
-const REINSTALL = { zh: '在安装目录运行 npm ci 重新安装依赖（不要手动替换模型文件），再运行 classroom-agent doctor', en: 'run npm ci in the install folder to reinstall the dependencies (never replace model files by hand), then run classroom-agent doctor again' };
+const REINSTALL = {
+  zh: '在安装目录运行 npm ci 重新安装依赖（不要手动替换模型文件），再运行 classroom-agent doctor',
+  en: 'run npm ci in the install folder to reinstall the dependencies (never replace model files by hand), then run classroom-agent doctor again',
+};
 
 export const faceCheck: Check = {
   id: 'face',
@@ -40,9 +43,10 @@ export const faceCheck: Check = {
       return {
         status: 'fail',
         detail: (err as Error).message,
-        fix: cfg.vision.backend === 'tensorflow'
-          ? { zh: '把 vision.backend 改为 auto（使用 wasm），或安装 @tensorflow/tfjs-node', en: 'set vision.backend to auto (uses wasm), or install @tensorflow/tfjs-node' }
-          : REINSTALL,
+        fix:
+          cfg.vision.backend === 'tensorflow'
+            ? { zh: '把 vision.backend 改为 auto（使用 wasm），或安装 @tensorflow/tfjs-node', en: 'set vision.backend to auto (uses wasm), or install @tensorflow/tfjs-node' }
+            : REINSTALL,
       };
     }
     // missing weights are copied from the installed face-api package and verified by loadNets (as the daemon does)
@@ -57,7 +61,9 @@ export const faceCheck: Check = {
     let frame: RgbFrame | undefined;
     try {
       // at the width the daemon analyses (vision.frameWidth, never enlarged): the time is then the real per-frame cost
-      [frame] = await ffmpegFrames(['-i', photo.file, '-frames:v', '1', '-vf', `scale='min(${cfg.vision.frameWidth},iw)':-2`, '-f', 'image2pipe', '-c:v', 'ppm', '-'], { ffmpegPath: cfg.recorder.ffmpegPath });
+      [frame] = await ffmpegFrames(['-i', photo.file, '-frames:v', '1', '-vf', `scale='min(${cfg.vision.frameWidth},iw)':-2`, '-f', 'image2pipe', '-c:v', 'ppm', '-'], {
+        ffmpegPath: cfg.recorder.ffmpegPath,
+      });
       if (!frame) throw new Error('no picture decoded');
     } catch (err) {
       return { status: 'fail', detail: `cannot decode ${photo.file}: ${(err as Error).message}`, fix: { zh: '先修好 ffmpeg（见 ffmpeg 检查）', en: 'fix ffmpeg first (see the ffmpeg check)' } };
@@ -68,11 +74,25 @@ export const faceCheck: Check = {
     const backend = `${l.backend === 'tensorflow' ? 'tfjs-node' : 'wasm'}${l.fallbackReason ? ' (tfjs-node not installed)' : ''}`;
     const detail = `backend ${backend}, models verified (${readManifest(MODELS_DIR).files.length} files), loaded in ${loadMs} ms; self-test: ${faces.length} of ${photo.faces} faces in sample1.jpg at ${frame.width}x${frame.height} in ${detectMs} ms (first frame, includes warm-up)`;
     if (faces.length !== photo.faces) {
-      return { status: 'fail', detail, fix: { zh: `自检识别结果不对：检查 vision.minConfidence（当前 ${cfg.vision.minConfidence}，默认 0.5），并用 npm ci 重新安装`, en: `the self-test found the wrong faces: check vision.minConfidence (now ${cfg.vision.minConfidence}, default 0.5) and reinstall with npm ci` } };
+      return {
+        status: 'fail',
+        detail,
+        fix: {
+          zh: `自检识别结果不对：检查 vision.minConfidence（当前 ${cfg.vision.minConfidence}，默认 0.5），并用 npm ci 重新安装`,
+          en: `the self-test found the wrong faces: check vision.minConfidence (now ${cfg.vision.minConfidence}, default 0.5) and reinstall with npm ci`,
+        },
+      };
     }
     // a 1280-wide frame every 10 s per camera: several seconds per frame means the box cannot keep up with several cameras
     if (detectMs > 5000) {
-      return { status: 'warn', detail, fix: { zh: 'CPU 较慢：增大 vision.sampleEverySeconds 或减小 vision.frameWidth，或减少开启识别的摄像机', en: 'slow CPU: raise vision.sampleEverySeconds or lower vision.frameWidth, or analyse fewer cameras' } };
+      return {
+        status: 'warn',
+        detail,
+        fix: {
+          zh: 'CPU 较慢：增大 vision.sampleEverySeconds 或减小 vision.frameWidth，或减少开启识别的摄像机',
+          en: 'slow CPU: raise vision.sampleEverySeconds or lower vision.frameWidth, or analyse fewer cameras',
+        },
+      };
     }
     return { status: 'ok', detail };
   },

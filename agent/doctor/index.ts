@@ -15,9 +15,20 @@ import { maskUrl } from '../core/log.js';
  * cameras.ts, terminals.ts, mqtt.ts, face.ts).
  */
 export const CHECKS: Check[] = [
-  configCheck, storeCheck, diskCheck, writeSpeedCheck, ffmpegCheck, ffprobeCheck, clockCheck,
-  camerasCheck, recordingCheck, terminalsCheck, mqttCheck, faceCheck,
-  alarmsCheck, chainCheck,
+  configCheck,
+  storeCheck,
+  diskCheck,
+  writeSpeedCheck,
+  ffmpegCheck,
+  ffprobeCheck,
+  clockCheck,
+  camerasCheck,
+  recordingCheck,
+  terminalsCheck,
+  mqttCheck,
+  faceCheck,
+  alarmsCheck,
+  chainCheck,
 ];
 
 export function doctorEnv(opts: { configFile?: string; cfg?: Config; configError?: InputError; now?: number }): DoctorEnv {

@@ -99,7 +99,9 @@ describe('doctor: MQTT', () => {
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const key = path.join(dir, 'key.pem');
     const cert = path.join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], {
+      stdio: 'ignore',
+    });
     const port = await broker({ tls: { key: fs.readFileSync(key), cert: fs.readFileSync(cert) } });
     const r = await mqttCheck.run(envFor(dir, { url: `mqtts://127.0.0.1:${port}` }));
     expect(r.status).toBe('fail');

@@ -17,7 +17,12 @@ export const recordingCheck: Check = {
     const paths = env.paths;
     if (!paths) return { status: 'warn', detail: 'no state folder', fix: { zh: '先运行 classroom-agent run', en: 'run classroom-agent run first' } };
     const cams = await readStore(paths.database, (s) => camerasNow(s, cfg, paths.video, env.now));
-    if (!cams) return { status: 'warn', detail: 'no evidence store yet: the daemon has not run', fix: { zh: '启动守护进程：systemctl start classroom-agent', en: 'start the daemon: systemctl start classroom-agent' } };
+    if (!cams)
+      return {
+        status: 'warn',
+        detail: 'no evidence store yet: the daemon has not run',
+        fix: { zh: '启动守护进程：systemctl start classroom-agent', en: 'start the daemon: systemctl start classroom-agent' },
+      };
     const tz = cfg.box.timezone;
     const enabled = cams.filter((c) => c.enabled);
     const down = enabled.filter((c) => !c.recording);

@@ -32,7 +32,12 @@ describe('doctor: terminals', () => {
     cleanups.push(() => dev.close());
     await dev.handshake();
     // a punch stamped by a terminal clock 5 minutes ahead
-    dev.punch('1001', formatIso(now + 5 * MIN).slice(0, 19).replace('T', ' '));
+    dev.punch(
+      '1001',
+      formatIso(now + 5 * MIN)
+        .slice(0, 19)
+        .replace('T', ' '),
+    );
     await dev.sync();
     now = T0 + 3 * MIN;
     await dev.poll();
@@ -41,7 +46,7 @@ describe('doctor: terminals', () => {
     let r = await terminalsCheck.run(env(T0 + 4 * MIN));
     expect(r.detail).toMatch(/^gate-1: last event 4 min ago, last heartbeat 60 s ago, clock \+300 s \| gate-2: never heard from \| hik-1: never heard from \| 1 check-ins with implausible times$/); // stamped 5 min ahead: flagged
     expect(r.status).toBe('warn');
-    expect(r.fix!.en).toContain('terminal gate-2 (zkteco, it pushes to this box): set the server address in the terminal\'s menu to this box\'s IP, port');
+    expect(r.fix!.en).toContain("terminal gate-2 (zkteco, it pushes to this box): set the server address in the terminal's menu to this box's IP, port");
     expect(r.fix!.en).toContain('serial ZK2');
     expect(r.fix!.en).toContain('terminal hik-1 (hikvision, this box connects to it): check that terminals[2].url is reachable');
     expect(r.fix!.en).toContain('terminal gate-1 clock off by 300 s');

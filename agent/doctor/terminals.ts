@@ -6,7 +6,14 @@ import { needsConfig, readStore, type Bilingual, type Check, type CheckStatus } 
 /** A terminal clock this far off shifts every check-in it stamps: the one threshold of checkin/clock.ts, shared with the CLI. */
 export const TERMINAL_SKEW_WARN_MS = SKEW_WARN_MS;
 
-const ago = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)} s ago` : ms < 2 * 3600_000 ? `${Math.round(ms / 60_000)} min ago` : ms < 48 * 3600_000 ? `${(ms / 3600_000).toFixed(1)} h ago` : `${Math.round(ms / 86_400_000)} days ago`);
+const ago = (ms: number) =>
+  ms < 120_000
+    ? `${Math.round(ms / 1000)} s ago`
+    : ms < 2 * 3600_000
+      ? `${Math.round(ms / 60_000)} min ago`
+      : ms < 48 * 3600_000
+        ? `${(ms / 3600_000).toFixed(1)} h ago`
+        : `${Math.round(ms / 86_400_000)} days ago`;
 
 /** What to do when a terminal is silent depends on who dials whom. */
 function silenceFix(t: TerminalConfig, where: string, port: number): Bilingual {
@@ -102,13 +109,19 @@ export const terminalsCheck: Check = {
     if (seen?.flagged) {
       status = 'warn';
       parts.push(`${seen.flagged} check-ins with implausible times`);
-      fixes.push({ zh: '有签到时间不可信（未来或一年以前）：见 classroom-agent checkins unknown，校准对应终端时钟', en: 'check-ins with implausible times (future, or over a year old): see classroom-agent checkins unknown and set those terminals\' clocks' });
+      fixes.push({
+        zh: '有签到时间不可信（未来或一年以前）：见 classroom-agent checkins unknown，校准对应终端时钟',
+        en: "check-ins with implausible times (future, or over a year old): see classroom-agent checkins unknown and set those terminals' clocks",
+      });
     }
     if (seen?.events.length) {
       status = 'warn';
       const codes = [...new Set(seen.events.map((e) => `${e.terminal} ${e.code}`))].slice(0, 5);
       parts.push(`unknown event codes (not counted): ${codes.join(', ')}`);
-      fixes.push({ zh: '未知事件码不计为签到：见 classroom-agent checkins unknown 与 docs/checkin.md 事件码表', en: 'unknown event codes are not counted: see classroom-agent checkins unknown and the event-code tables in docs/checkin.md' });
+      fixes.push({
+        zh: '未知事件码不计为签到：见 classroom-agent checkins unknown 与 docs/checkin.md 事件码表',
+        en: 'unknown event codes are not counted: see classroom-agent checkins unknown and the event-code tables in docs/checkin.md',
+      });
     }
     return { status, detail: parts.join(' | '), ...(fixes.length ? { fix: { zh: fixes.map((f) => f.zh).join('；'), en: fixes.map((f) => f.en).join('; ') } } : {}) };
   },

@@ -93,7 +93,8 @@ export interface BundleReport {
 export function verifyBundle(doc: unknown, vkey?: string): BundleReport {
   const problems: string[] = [];
   const a = (doc as { attestation?: Attestation })?.attestation;
-  if (!a || a.format !== 'classroom-agent-attestation-1' || !Array.isArray(a.entries)) return { size: 0, entries: 0, problems: ['no attestation: this bundle carries no log entries or checkpoint (exported by an older version, or stripped)'], selfKeyed: false };
+  if (!a || a.format !== 'classroom-agent-attestation-1' || !Array.isArray(a.entries))
+    return { size: 0, entries: 0, problems: ['no attestation: this bundle carries no log entries or checkpoint (exported by an older version, or stripped)'], selfKeyed: false };
   const key = vkey ?? a.key;
   let cp: ReturnType<typeof openCheckpoint>;
   try {
@@ -105,7 +106,14 @@ export function verifyBundle(doc: unknown, vkey?: string): BundleReport {
   const parsed: Array<{ r?: string; d: unknown }> = [];
   for (const e of a.entries) {
     const bytes = Buffer.from(String(e.entry), 'utf8');
-    if (!included(bytes, e.seq, cp, (e.proof ?? []).map((p) => Buffer.from(p, 'base64')))) {
+    if (
+      !included(
+        bytes,
+        e.seq,
+        cp,
+        (e.proof ?? []).map((p) => Buffer.from(p, 'base64')),
+      )
+    ) {
       problems.push(`entry ${e.seq}: not in the signed log (changed, or its proof is wrong)`);
       continue;
     }

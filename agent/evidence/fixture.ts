@@ -81,7 +81,10 @@ export function fillBox(f: BoxFixture): void {
     f.clock.now = T0 + H;
     const body = Buffer.from('101\t2026-03-02 08:55:01\t0\t15\t\t0\t0\n102\t2026-03-02 08:56:30\t0\t15\t\t0\t0\n999\t2026-03-02 08:57:00\t0\t1\t\t0\t0\n998\t2026-03-02 08:57:30\t0\t15\t\t0\t0\n');
     new CheckinRepo(store).commit([
-      { raw: { protocol: 'zkteco', terminal: 't1', channel: 'http', method: 'POST', path: '/iclock/cdata?SN=SN1&table=ATTLOG', contentType: 'text/plain', body, receivedMs: f.clock.now }, parse: (b) => parseAttlog(b, 't1', 'SN1', 'Asia/Shanghai') },
+      {
+        raw: { protocol: 'zkteco', terminal: 't1', channel: 'http', method: 'POST', path: '/iclock/cdata?SN=SN1&table=ATTLOG', contentType: 'text/plain', body, receivedMs: f.clock.now },
+        parse: (b) => parseAttlog(b, 't1', 'SN1', 'Asia/Shanghai'),
+      },
     ]);
     const rec = new RecordingRepo(store);
     rec.openGap('cam1', T0 + H - 60_000, 'camera unreachable', 'test');

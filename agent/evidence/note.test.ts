@@ -46,7 +46,13 @@ describe('signed notes', () => {
     expect(body).toBe(`example.org/box/b1\n12\n${Buffer.alloc(32, 7).toString('base64')}\ntime 1700000000000\n`);
     expect(parseCheckpoint(body)).toEqual(c);
     expect(checkpointTime(parseCheckpoint(body))).toBe(1700000000000);
-    for (const bad of ['x\n12\n', 'x\n012\nAA==\n', `x\n-1\n${Buffer.alloc(32).toString('base64')}\n`, `x\n1\n${Buffer.alloc(31).toString('base64')}\n`, `x\n1\n${Buffer.alloc(32).toString('base64')}`])
+    for (const bad of [
+      'x\n12\n',
+      'x\n012\nAA==\n',
+      `x\n-1\n${Buffer.alloc(32).toString('base64')}\n`,
+      `x\n1\n${Buffer.alloc(31).toString('base64')}\n`,
+      `x\n1\n${Buffer.alloc(32).toString('base64')}`,
+    ])
       expect(() => parseCheckpoint(bad), bad).toThrow();
   });
 });

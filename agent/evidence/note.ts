@@ -36,7 +36,13 @@ export function validKeyName(name: string): boolean {
 }
 
 function keyId(name: string, pub: Buffer): Buffer {
-  return crypto.createHash('sha256').update(Buffer.from(`${name}\n`, 'utf8')).update(Buffer.from([ALG_ED25519])).update(pub).digest().subarray(0, 4);
+  return crypto
+    .createHash('sha256')
+    .update(Buffer.from(`${name}\n`, 'utf8'))
+    .update(Buffer.from([ALG_ED25519]))
+    .update(pub)
+    .digest()
+    .subarray(0, 4);
 }
 
 const rawPublic = (k: KeyObject) => k.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length);

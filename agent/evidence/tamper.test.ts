@@ -83,14 +83,20 @@ describe('tamper suite: verify on the box', () => {
       s.db.prepare(`UPDATE ${table} SET ${col} = ? WHERE rowid = ?`).run(mutate(row.v), row.rid);
     });
     const r = await verify(f);
-    expect(r.problems.some((p) => p.kind === 'row' && p.where.startsWith(table)), JSON.stringify(r.problems)).toBe(true);
+    expect(
+      r.problems.some((p) => p.kind === 'row' && p.where.startsWith(table)),
+      JSON.stringify(r.problems),
+    ).toBe(true);
   });
 
   it.each(FACT_TABLES)('delete a row of %s', async (table) => {
     const f = box();
     tamper(f, (s) => s.db.prepare(`DELETE FROM ${table} WHERE rowid = (SELECT MAX(rowid) FROM ${table})`).run());
     const r = await verify(f);
-    expect(r.problems.some((p) => p.kind === 'row' && p.detail.startsWith('row deleted')), JSON.stringify(r.problems)).toBe(true);
+    expect(
+      r.problems.some((p) => p.kind === 'row' && p.detail.startsWith('row deleted')),
+      JSON.stringify(r.problems),
+    ).toBe(true);
   });
 
   it('insert a check-in row', async () => {
@@ -146,8 +152,10 @@ describe('tamper suite: verify on the box', () => {
       // rebuild the whole tree and every stored root, as a careful tamperer would
       const leaves = s.db.prepare('SELECT leaf FROM evidence_log ORDER BY seq').pluck().all() as Buffer[];
       const t = memoryTree(leaves);
-      for (const nd of s.db.prepare('SELECT level, idx FROM evidence_nodes').all() as { level: number; idx: number }[]) s.db.prepare('UPDATE evidence_nodes SET hash = ? WHERE level = ? AND idx = ?').run(t.node(nd.level, nd.idx), nd.level, nd.idx);
-      for (const c of s.db.prepare('SELECT size FROM evidence_checkpoints').all() as { size: number }[]) s.db.prepare('UPDATE evidence_checkpoints SET root = ? WHERE size = ?').run(rangeHash(t, 0, c.size), c.size);
+      for (const nd of s.db.prepare('SELECT level, idx FROM evidence_nodes').all() as { level: number; idx: number }[])
+        s.db.prepare('UPDATE evidence_nodes SET hash = ? WHERE level = ? AND idx = ?').run(t.node(nd.level, nd.idx), nd.level, nd.idx);
+      for (const c of s.db.prepare('SELECT size FROM evidence_checkpoints').all() as { size: number }[])
+        s.db.prepare('UPDATE evidence_checkpoints SET root = ? WHERE size = ?').run(rangeHash(t, 0, c.size), c.size);
     });
     const r = await verify(f);
     expect(r.problems.some((p) => p.kind === 'tree' && p.detail.includes('signed root'))).toBe(true);
@@ -189,7 +197,16 @@ describe('tamper suite: verify on the box', () => {
     const f = box();
     const s = f.open();
     f.clock.now += 3600_000;
-    new ClassRepo(s).save({ id: 'C3', timezone: 'Asia/Shanghai', trainees: [{ id: 'T9', terminalIds: ['999'] }], teachers: [], lessons: [{ id: 'L9', kind: 'theory', start: T0, end: T0 + 7200_000, cameras: [] , makeUp: false}] }, 'henan-2025');
+    new ClassRepo(s).save(
+      {
+        id: 'C3',
+        timezone: 'Asia/Shanghai',
+        trainees: [{ id: 'T9', terminalIds: ['999'] }],
+        teachers: [],
+        lessons: [{ id: 'L9', kind: 'theory', start: T0, end: T0 + 7200_000, cameras: [], makeUp: false }],
+      },
+      'henan-2025',
+    );
     expect(new CheckinRepo(s).remapUnknown()).toBe(1);
     // the correction is a fact of its own pointing at the check-in; the check-in's entry is not touched
     const corr = s.db.prepare("SELECT entry FROM evidence_log WHERE kind = 'checkin-correction' ORDER BY seq DESC LIMIT 1").pluck().get() as Buffer;
@@ -205,7 +222,13 @@ describe('tamper suite: verify on the box', () => {
     const f = box();
     const s = f.open();
     new ClassRepo(s).save(
-      { id: 'C1', timezone: 'Asia/Shanghai', trainees: [{ id: 'T1', terminalIds: ['101'] }], teachers: [{ id: 'K1', certified: true }], lessons: [{ id: 'L1', kind: 'theory', start: T0 + 3600_000, end: T0 + 7200_000, cameras: ['cam1'], makeUp: false }] },
+      {
+        id: 'C1',
+        timezone: 'Asia/Shanghai',
+        trainees: [{ id: 'T1', terminalIds: ['101'] }],
+        teachers: [{ id: 'K1', certified: true }],
+        lessons: [{ id: 'L1', kind: 'theory', start: T0 + 3600_000, end: T0 + 7200_000, cameras: ['cam1'], makeUp: false }],
+      },
       'henan-2025',
     );
     signCheckpoint(s, f.key, ORIGIN);
@@ -247,15 +270,21 @@ describe('tamper suite: verify on an exported bundle', () => {
     ['a check-in deleted', (d) => d.checkins.pop()],
     ['a check-in inserted', (d) => d.checkins.push({ ...d.checkins[0], at: d.checkins[0].at.replace('08:55', '09:30') })],
     ['a trainee added', (d) => d.class.trainees.push({ id: 'T3' })],
-    ['an entry edited (its proof no longer holds)', (d) => {
-      const e = d.attestation.entries.find((x: any) => x.entry.includes('"certified":0'));
-      e.entry = e.entry.replace('"certified":0', '"certified":1');
-    }],
-    ['two entries reordered', (d) => {
-      const [a, b] = [d.attestation.entries[1].seq, d.attestation.entries[2].seq];
-      d.attestation.entries[1].seq = b;
-      d.attestation.entries[2].seq = a;
-    }],
+    [
+      'an entry edited (its proof no longer holds)',
+      (d) => {
+        const e = d.attestation.entries.find((x: any) => x.entry.includes('"certified":0'));
+        e.entry = e.entry.replace('"certified":0', '"certified":1');
+      },
+    ],
+    [
+      'two entries reordered',
+      (d) => {
+        const [a, b] = [d.attestation.entries[1].seq, d.attestation.entries[2].seq];
+        d.attestation.entries[1].seq = b;
+        d.attestation.entries[2].seq = a;
+      },
+    ],
     ['entries truncated at the tail', (d) => d.attestation.entries.splice(-2)],
     ['the checkpoint altered', (d) => (d.attestation.checkpoint = d.attestation.checkpoint.replace(/\n(\d+)\n/, (_: string, n: string) => `\n${Number(n) + 1}\n`))],
   ];

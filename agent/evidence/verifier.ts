@@ -50,7 +50,12 @@ export interface WitnessHeld {
  * another history, cannot produce a signed checkpoint that passes this against what the
  * province already holds.
  */
-export function witnessStep(last: WitnessHeld | undefined, rec: CheckpointRecord, vkey: string, origin?: string): { ok: true; cp: WitnessHeld } | { ok: false; alarm: WitnessAlarm; detail: string; cp?: WitnessHeld } {
+export function witnessStep(
+  last: WitnessHeld | undefined,
+  rec: CheckpointRecord,
+  vkey: string,
+  origin?: string,
+): { ok: true; cp: WitnessHeld } | { ok: false; alarm: WitnessAlarm; detail: string; cp?: WitnessHeld } {
   let c: Checkpoint & { time?: number };
   try {
     c = openCheckpoint(rec.note, vkey, origin);
@@ -65,9 +70,17 @@ export function witnessStep(last: WitnessHeld | undefined, rec: CheckpointRecord
   const prev = rec.prev ? { size: rec.prev.size, root: Buffer.from(rec.prev.root, 'base64') } : { size: 0, root: Buffer.alloc(0) };
   if (prev.size !== last.size || (prev.size > 0 && !prev.root.equals(last.root))) {
     // the box says its previous checkpoint was another one than the last the province holds
-    if (prev.size < last.size || (prev.size === last.size && !prev.root.equals(last.root))) return { ok: false, alarm: 'fork', detail: `continues from size ${prev.size}, not from the last held (${last.size})`, cp };
+    if (prev.size < last.size || (prev.size === last.size && !prev.root.equals(last.root)))
+      return { ok: false, alarm: 'fork', detail: `continues from size ${prev.size}, not from the last held (${last.size})`, cp };
     return { ok: false, alarm: 'gap', detail: `continues from size ${prev.size}; checkpoints after ${last.size} never arrived`, cp };
   }
-  if (!consistent(last, cp, rec.proof.map((p) => Buffer.from(p, 'base64')))) return { ok: false, alarm: 'fork', detail: `size ${c.size} is not an append-only extension of ${last.size}`, cp };
+  if (
+    !consistent(
+      last,
+      cp,
+      rec.proof.map((p) => Buffer.from(p, 'base64')),
+    )
+  )
+    return { ok: false, alarm: 'fork', detail: `size ${c.size} is not an append-only extension of ${last.size}`, cp };
   return { ok: true, cp };
 }

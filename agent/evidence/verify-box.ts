@@ -55,7 +55,20 @@ const MAX_LISTED = 200;
  */
 export async function verifyBox(log: EvidenceLog, o: BoxVerifyOptions = {}): Promise<BoxReport> {
   const now = o.now ?? Date.now;
-  const r: BoxReport = { entries: 0, pruned: 0, checkpoints: 0, signedSize: 0, unsignedTail: 0, rows: 0, files: 0, fileBytes: 0, problems: [], problemCount: 0, complete: false, reached: { entries: 0, tables: 0 } };
+  const r: BoxReport = {
+    entries: 0,
+    pruned: 0,
+    checkpoints: 0,
+    signedSize: 0,
+    unsignedTail: 0,
+    rows: 0,
+    files: 0,
+    fileBytes: 0,
+    problems: [],
+    problemCount: 0,
+    complete: false,
+    reached: { entries: 0, tables: 0 },
+  };
   const bad = (p: Problem) => {
     r.problemCount++;
     if (r.problems.length < MAX_LISTED) r.problems.push(p);
@@ -89,7 +102,8 @@ export async function verifyBox(log: EvidenceLog, o: BoxVerifyOptions = {}): Pro
   const size = log.size();
   const maxSigned = cps.reduce((m, c) => Math.max(m, c.size), 0);
   r.signedSize = maxSigned;
-  if (maxSigned > size) bad({ kind: 'tree', where: `log size ${size}`, detail: `shorter than its signed checkpoint of size ${maxSigned}: entries removed from the end, or the database restored from an older copy` });
+  if (maxSigned > size)
+    bad({ kind: 'tree', where: `log size ${size}`, detail: `shorter than its signed checkpoint of size ${maxSigned}: entries removed from the end, or the database restored from an older copy` });
 
   // retention purges: a missing row is accepted when its table was purged after the row expired
   const purgedAt = new Map<string, number>();
@@ -116,7 +130,8 @@ export async function verifyBox(log: EvidenceLog, o: BoxVerifyOptions = {}): Pro
       const c = cps[ci++];
       if (c.size === n) {
         const root = n === 0 ? undefined : rootNow();
-        if (n > 0 && (!root || !root.equals(c.root))) bad({ kind: 'tree', where: c.where, detail: `the log's first ${n} entries do not give the signed root: entries were changed, inserted, removed or reordered` });
+        if (n > 0 && (!root || !root.equals(c.root)))
+          bad({ kind: 'tree', where: c.where, detail: `the log's first ${n} entries do not give the signed root: entries were changed, inserted, removed or reordered` });
       }
     }
   };

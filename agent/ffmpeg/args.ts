@@ -18,35 +18,79 @@ export function recordArgs(i: RecordArgsInput): string[] {
   return [
     // errors only: the last stderr line becomes the gap's detail, so it must be the cause,
     // not a benign timestamp warning
-    '-hide_banner', '-loglevel', 'error', '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
     // why: without an I/O timeout ffmpeg can hang forever on a half-open TCP connection
-    '-rtsp_transport', i.transport, '-timeout', String(Math.round(i.ioTimeoutSeconds * 1e6)),
+    '-rtsp_transport',
+    i.transport,
+    '-timeout',
+    String(Math.round(i.ioTimeoutSeconds * 1e6)),
     // why wall-clock timestamps: the segment list offsets then measure arrival time, which is
     // what "was this second recorded" means; a camera whose clock or frame rate lies cannot
     // stretch a 60 s segment to 72 s of claimed time (open-nvr#229)
-    '-fflags', '+genpts+discardcorrupt', '-use_wallclock_as_timestamps', '1',
-    '-i', i.url,
+    '-fflags',
+    '+genpts+discardcorrupt',
+    '-use_wallclock_as_timestamps',
+    '1',
+    '-i',
+    i.url,
     // stream copy, video only: no transcoding cost; G.711 audio cannot go into MP4 anyway
-    '-map', '0:v:0', '-c:v', 'copy', '-an',
-    '-f', 'segment', '-segment_time', String(i.segmentSeconds), '-reset_timestamps', '1',
+    '-map',
+    '0:v:0',
+    '-c:v',
+    'copy',
+    '-an',
+    '-f',
+    'segment',
+    '-segment_time',
+    String(i.segmentSeconds),
+    '-reset_timestamps',
+    '1',
     // fragmented MP4: a kill -9 or power cut leaves a readable file up to the last fragment.
     // Fragments close at each keyframe or after 1 s, whichever is first (cameras with 4 s
     // GOPs exist), and flush_packets pushes each one to the kernel at once instead of keeping
     // it in ffmpeg's 32 KB write buffer (over a second of a low-bitrate stream), so a crash
     // loses at most about a second; measured ≤ 0.5 s with a 1 s GOP (bench).
-    '-segment_format', 'mp4',
-    '-segment_format_options', 'movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=1000000:flush_packets=1',
+    '-segment_format',
+    'mp4',
+    '-segment_format_options',
+    'movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=1000000:flush_packets=1',
     // one CSV line per segment, appended (and flushed) the moment the segment is closed. A file,
     // not a pipe: it outlives the agent, so a restarted agent reopens it and indexes what an
     // ffmpeg that kept recording meanwhile closed (adoption, camera.ts)
-    '-segment_list', i.segmentList, '-segment_list_type', 'csv',
+    '-segment_list',
+    i.segmentList,
+    '-segment_list_type',
+    'csv',
     i.outPattern,
   ];
 }
 
 /** Bare stream copy of the same stream to a file: the bench's baseline. */
 export function bareCopyArgs(url: string, transport: 'tcp' | 'udp', out: string): string[] {
-  return ['-hide_banner', '-loglevel', 'warning', '-nostdin', '-rtsp_transport', transport, '-i', url, '-map', '0:v:0', '-c:v', 'copy', '-an', '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-y', out];
+  return [
+    '-hide_banner',
+    '-loglevel',
+    'warning',
+    '-nostdin',
+    '-rtsp_transport',
+    transport,
+    '-i',
+    url,
+    '-map',
+    '0:v:0',
+    '-c:v',
+    'copy',
+    '-an',
+    '-f',
+    'mp4',
+    '-movflags',
+    '+frag_keyframe+empty_moov+default_base_moof',
+    '-y',
+    out,
+  ];
 }
 
 /** ffprobe of a file: container duration and streams, as JSON. */
@@ -60,9 +104,22 @@ export function probeFileArgs(file: string): string[] {
  */
 export function probeStreamArgs(url: string, transport: 'tcp' | 'udp', seconds: number, ioTimeoutSeconds = 5): string[] {
   return [
-    '-v', 'error', '-rtsp_transport', transport, '-timeout', String(Math.round(ioTimeoutSeconds * 1e6)),
-    '-read_intervals', `%+${seconds}`, '-select_streams', 'v:0',
-    '-show_streams', '-show_entries', 'packet=pts_time,dts_time,size,flags', '-print_format', 'json', url,
+    '-v',
+    'error',
+    '-rtsp_transport',
+    transport,
+    '-timeout',
+    String(Math.round(ioTimeoutSeconds * 1e6)),
+    '-read_intervals',
+    `%+${seconds}`,
+    '-select_streams',
+    'v:0',
+    '-show_streams',
+    '-show_entries',
+    'packet=pts_time,dts_time,size,flags',
+    '-print_format',
+    'json',
+    url,
   ];
 }
 

@@ -7,10 +7,25 @@
 export function pushArgs(input: string, transport: 'tcp' | 'udp', target: string, seconds: number): string[] {
   const out = /^rtsps?:/.test(target) ? ['-f', 'rtsp', '-rtsp_transport', 'tcp'] : ['-f', 'flv', '-flvflags', 'no_duration_filesize'];
   return [
-    '-hide_banner', '-nostats', '-loglevel', 'error', '-progress', 'pipe:2',
-    '-rtsp_transport', transport, '-i', input,
-    '-map', '0:v:0', '-an', '-c', 'copy', '-t', String(seconds),
-    ...out, target,
+    '-hide_banner',
+    '-nostats',
+    '-loglevel',
+    'error',
+    '-progress',
+    'pipe:2',
+    '-rtsp_transport',
+    transport,
+    '-i',
+    input,
+    '-map',
+    '0:v:0',
+    '-an',
+    '-c',
+    'copy',
+    '-t',
+    String(seconds),
+    ...out,
+    target,
   ];
 }
 

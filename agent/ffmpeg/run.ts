@@ -106,10 +106,13 @@ export function runTool(tool: Tool, args: string[], opts: RunOptions = {}): Prom
     let last = Date.now();
     const idle = opts.idleTimeoutMs;
     const watch = idle
-      ? setInterval(() => {
-          if (child.stdout.isPaused()) last = Date.now();
-          else if (Date.now() - last > idle) kill(new Error(`${tool} produced nothing for ${idle} ms`));
-        }, Math.max(50, idle / 4))
+      ? setInterval(
+          () => {
+            if (child.stdout.isPaused()) last = Date.now();
+            else if (Date.now() - last > idle) kill(new Error(`${tool} produced nothing for ${idle} ms`));
+          },
+          Math.max(50, idle / 4),
+        )
       : undefined;
     const onAbort = () => kill(new Error('aborted'));
     opts.signal?.addEventListener('abort', onAbort, { once: true });

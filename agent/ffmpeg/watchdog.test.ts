@@ -42,11 +42,14 @@ describe('a recording ffmpeg whose agent is gone for good', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-wd-'));
     const hb = path.join(dir, 'hb');
     fs.writeFileSync(hb, '');
-    const child = spawnRecording(recordArgs({ url: rtsp.url, transport: 'tcp', segmentSeconds: 60, outPattern: path.join(dir, 'r_%05d.mp4'), ioTimeoutSeconds: 10, segmentList: path.join(dir, 'r.csv') }), {
-      errFile: path.join(dir, 'r.log'),
-      heartbeatFile: hb,
-      orphanMinutes: 1,
-    });
+    const child = spawnRecording(
+      recordArgs({ url: rtsp.url, transport: 'tcp', segmentSeconds: 60, outPattern: path.join(dir, 'r_%05d.mp4'), ioTimeoutSeconds: 10, segmentList: path.join(dir, 'r.csv') }),
+      {
+        errFile: path.join(dir, 'r.log'),
+        heartbeatFile: hb,
+        orphanMinutes: 1,
+      },
+    );
     let exited = false;
     child.on('exit', () => (exited = true));
     await new Promise((r) => setTimeout(r, (WATCHDOG_POLL_SECONDS + 5) * 1000));

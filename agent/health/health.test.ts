@@ -44,7 +44,11 @@ describe('health', () => {
     await new Promise((r) => setTimeout(r, 1200));
     await h.stop();
     fs.closeSync(fd);
-    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const health = lines.filter((l) => l.ns === 'ca:health' && l.msg === 'health');
     expect(health.length).toBe(1);
     expect(health[0]!.loopDelayMaxMs as number).toBeGreaterThan(200);

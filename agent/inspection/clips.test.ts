@@ -35,7 +35,15 @@ describe('playback on request: the box uploads a clip with its manifest, the pro
       inspection: { uploadUrl: `http://127.0.0.1:${port}/uploads` },
     });
     const replies: ReplyMsg[] = [];
-    const receiver = new CentralReceiver({ url: broker.url, prefix: ctx.cfg.sync.topicPrefix, db: path.join(centralDir, 'central.db'), group: '', host: 'prov', clipSecret: 'province-secret', onReply: (_b, r) => replies.push(r) });
+    const receiver = new CentralReceiver({
+      url: broker.url,
+      prefix: ctx.cfg.sync.topicPrefix,
+      db: path.join(centralDir, 'central.db'),
+      group: '',
+      host: 'prov',
+      clipSecret: 'province-secret',
+      onReply: (_b, r) => replies.push(r),
+    });
     const clips: ClipResult[] = [];
     const intake = new ClipIntake({ dir: centralDir, secret: 'province-secret', store: () => receiver.store, port, onClip: (c) => clips.push(c) });
     const sync = new SyncClient(ctx);
@@ -77,7 +85,12 @@ describe('playback on request: the box uploads a clip with its manifest, the pro
       // a forged token gets nothing in
       const forged = await fetch(`http://127.0.0.1:${port}/uploads`, {
         method: 'POST',
-        headers: { 'tus-resumable': '1.0.0', 'upload-length': '10', authorization: `Bearer ${'0'.repeat(64)}`, 'upload-metadata': `request ${Buffer.from(id).toString('base64')},box ${Buffer.from('box-clip').toString('base64')},part ${Buffer.from('clip').toString('base64')}` },
+        headers: {
+          'tus-resumable': '1.0.0',
+          'upload-length': '10',
+          authorization: `Bearer ${'0'.repeat(64)}`,
+          'upload-metadata': `request ${Buffer.from(id).toString('base64')},box ${Buffer.from('box-clip').toString('base64')},part ${Buffer.from('clip').toString('base64')}`,
+        },
       });
       expect(forged.status).toBe(401);
       // refusals name what to change

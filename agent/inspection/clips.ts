@@ -34,7 +34,11 @@ export class ClipUploads {
   private timers = new Set<NodeJS.Timeout>();
   private stopped = false;
 
-  constructor(private ctx: AgentContext, private log: Logger, private emit: (id: string, camera: string, state: 'requested' | 'exporting' | 'uploading' | 'uploaded' | 'refused' | 'failed', msg: { zh: string; en: string }) => void) {
+  constructor(
+    private ctx: AgentContext,
+    private log: Logger,
+    private emit: (id: string, camera: string, state: 'requested' | 'exporting' | 'uploading' | 'uploaded' | 'refused' | 'failed', msg: { zh: string; en: string }) => void,
+  ) {
     this.dir = path.join(ctx.paths.state, 'outgoing');
   }
 

@@ -39,7 +39,14 @@ async function box(inspection: Record<string, unknown> = {}) {
   });
   cleanups.push(() => ctx.cleanup());
   const replies: ReplyMsg[] = [];
-  const central = new CentralReceiver({ url: broker.url, prefix: ctx.cfg.sync.topicPrefix, db: path.join(ctx.paths.state, 'central.db'), group: '', host: 'prov', onReply: (_b, r) => replies.push(r) });
+  const central = new CentralReceiver({
+    url: broker.url,
+    prefix: ctx.cfg.sync.topicPrefix,
+    db: path.join(ctx.paths.state, 'central.db'),
+    group: '',
+    host: 'prov',
+    onReply: (_b, r) => replies.push(r),
+  });
   await central.start();
   cleanups.push(() => central.stop());
   const sync = new SyncClient(ctx);
@@ -65,7 +72,9 @@ describe('remote live inspection through a real media server (nginx RTMP → HLS
     // playable: the playlist lists a segment and ffprobe reads H.264 video from it
     await waitFor(() => fs.existsSync(path.join(media.dir, 'hls', `${key}.m3u8`)) && /\.ts/.test(fs.readFileSync(path.join(media.dir, 'hls', `${key}.m3u8`), 'utf8')), 15_000, 'HLS playlist');
     const playable = Date.now() - t0;
-    const probe = JSON.parse(await runFfprobe(['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', media.playlist(key)])) as { streams: Array<{ codec_name: string; width: number }> };
+    const probe = JSON.parse(await runFfprobe(['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', media.playlist(key)])) as {
+      streams: Array<{ codec_name: string; width: number }>;
+    };
     expect(probe.streams[0]!.codec_name).toBe('h264');
     console.log(`live inspection: request → HLS playable in ${playable} ms (target ≤ 5000 ms)`);
     expect(ins.active()).toHaveLength(1);

@@ -57,7 +57,15 @@ beforeEach(async () => {
   clock = S - 10 * MIN;
   store = new Store({ file: path.join(dir, 'evidence.db'), now: () => clock });
   const cfg = configSchema.parse({ paths: { state: dir }, recorder: { segmentSeconds: 60 }, monitor: { settleSeconds: 70, lateDebounceSeconds: 5 } });
-  ctx = { cfg, profile: loadProfile('henan-2025'), store, bus: new EventBus<AgentEvents>(), log: logger('test'), now: () => clock, paths: { state: dir, video: path.join(dir, 'video'), database: store.file } };
+  ctx = {
+    cfg,
+    profile: loadProfile('henan-2025'),
+    store,
+    bus: new EventBus<AgentEvents>(),
+    log: logger('test'),
+    now: () => clock,
+    paths: { state: dir, video: path.join(dir, 'video'), database: store.file },
+  };
   new ClassRepo(store).save(plan, 'henan-2025');
   events = [];
   for (const name of ['alarm.raised', 'alarm.cleared', 'verdict.computed', 'lesson.live'] as const) ctx.bus.on({}, name, (payload) => events.push({ name, payload }));
@@ -103,7 +111,10 @@ describe('LessonMonitor', () => {
     ]);
     expect(openAlarms()).toEqual([]); // the verdict is the final word
     const computed = events.filter((e) => e.name === 'verdict.computed').map((e) => e.payload);
-    expect(computed).toMatchObject([{ classId: 'HN-1', lessonId: 'L1', eligible: false }, { classId: 'HN-1', eligible: false }]);
+    expect(computed).toMatchObject([
+      { classId: 'HN-1', lessonId: 'L1', eligible: false },
+      { classId: 'HN-1', eligible: false },
+    ]);
     expect(store.db.prepare("SELECT type FROM outbox WHERE type LIKE '%verdict' ORDER BY seq").pluck().all()).toEqual(['lesson-verdict', 'class-verdict']);
     // nothing new: no new verdict
     at(50 * MIN);

@@ -23,7 +23,10 @@ it('summarises today’s lessons: recorded, longest stretch, seen, risk, verdict
       id: 'HN-1',
       room: 'room-1',
       timezone: 'Asia/Shanghai',
-      trainees: [{ id: 'S01', terminalIds: [] }, { id: 'S02', terminalIds: [] }],
+      trainees: [
+        { id: 'S01', terminalIds: [] },
+        { id: 'S02', terminalIds: [] },
+      ],
       teachers: [{ id: 'T01', certified: true }],
       lessons: [
         { id: 'L1', kind: 'practical', start: S, end: S + 45 * MIN, cameras: ['cam-1'], makeUp: false },

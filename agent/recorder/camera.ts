@@ -103,7 +103,10 @@ export class CameraRecorder {
     this.cameraDir = path.join(ctx.paths.video, cam.id);
     this.stateFile = path.join(this.cameraDir, '.ffmpeg.json');
     const rc = ctx.cfg.recorder;
-    this.fingerprint = createHash('sha256').update(JSON.stringify([cam, rc.segmentSeconds, rc.stallSeconds, rc.ffmpegPath ?? ''])).digest('hex').slice(0, 16);
+    this.fingerprint = createHash('sha256')
+      .update(JSON.stringify([cam, rc.segmentSeconds, rc.stallSeconds, rc.ffmpegPath ?? '']))
+      .digest('hex')
+      .slice(0, 16);
     this.stats = { camera: cam.id, state: 'stopped', runs: 0, restarts: 0, segments: 0, lastSegmentEnd: null, indexLatencies: [] };
   }
 
@@ -201,7 +204,11 @@ export class CameraRecorder {
       this.repo.endRun(run.id, lastEnd, 'agent crashed', null);
       this.stats.lastSegmentEnd = Math.max(this.stats.lastSegmentEnd ?? 0, lastEnd);
       const cuts = [...recovered.cuts, ...got.cuts].map(describeCut);
-      this.openGap(lastEnd, 'agent crashed', [`run ${run.id} ended while no agent watched it (power cut, or ffmpeg stopped)`, why && `ffmpeg said: ${maskSecrets(why)}`, ...cuts].filter(Boolean).join('; '));
+      this.openGap(
+        lastEnd,
+        'agent crashed',
+        [`run ${run.id} ended while no agent watched it (power cut, or ffmpeg stopped)`, why && `ffmpeg said: ${maskSecrets(why)}`, ...cuts].filter(Boolean).join('; '),
+      );
     }
     fs.rmSync(this.stateFile, { force: true });
     const last = this.repo.lastSegment(this.cam.id);

@@ -72,7 +72,16 @@ function startAgent(cfgFile: string) {
  * the previous one), else after `runMs`. The agent is started again after `awayMs` (systemd's
  * RestartSec is 5 s).
  */
-export async function crashDrill(opts: { rtspUrl: string; kills: number; runMs: number; segmentSeconds: number; withFfmpeg: (i: number) => boolean; early?: (i: number) => boolean; awayMs?: number; log?: (s: string) => void }): Promise<CrashResult> {
+export async function crashDrill(opts: {
+  rtspUrl: string;
+  kills: number;
+  runMs: number;
+  segmentSeconds: number;
+  withFfmpeg: (i: number) => boolean;
+  early?: (i: number) => boolean;
+  awayMs?: number;
+  log?: (s: string) => void;
+}): Promise<CrashResult> {
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-crash-'));
   const cfgFile = path.join(state, 'agent.yaml');
   fs.writeFileSync(cfgFile, YAML.stringify({ paths: { state }, cameras: [{ id: 'cam-k', rtspUrl: opts.rtspUrl }], recorder: { segmentSeconds: opts.segmentSeconds } }));
@@ -113,7 +122,7 @@ export async function crashDrill(opts: { rtspUrl: string; kills: number; runMs: 
       }
       kills.push({ at, withFfmpeg, early });
       await a.exited;
-      opts.log?.(`  kill ${i + 1}/${opts.kills}${withFfmpeg ? ' (agent + ffmpeg)' : ' (agent)'}${early ? ' in a segment\'s first second' : ''}`);
+      opts.log?.(`  kill ${i + 1}/${opts.kills}${withFfmpeg ? ' (agent + ffmpeg)' : ' (agent)'}${early ? " in a segment's first second" : ''}`);
       if (opts.awayMs) await new Promise((r) => setTimeout(r, opts.awayMs));
     }
     for (const l of a.lines) if (l.event === 'segment.indexed' && typeof l.latencyMs === 'number') latencies.push(l.latencyMs);

@@ -15,7 +15,10 @@ import { makeContext } from './testkit.js';
 /** md5 of each video packet, in order (stream copy: the bytes the camera sent). */
 function packetHashes(file: string): string[] {
   const out = execFileSync(locate('ffmpeg'), ['-v', 'error', '-i', file, '-map', '0:v:0', '-c', 'copy', '-f', 'framemd5', '-'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  return out.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(',').pop()!.trim());
+  return out
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(',').pop()!.trim());
 }
 
 describe('export-video', () => {
@@ -27,7 +30,7 @@ describe('export-video', () => {
     await rtsp.stop();
   });
 
-  it('joins three segments and a gap by stream copy: plays, its frames are the sources\', its manifest verifies and catches a changed source', async () => {
+  it("joins three segments and a gap by stream copy: plays, its frames are the sources', its manifest verifies and catches a changed source", async () => {
     const ctx = makeContext({ cameras: [{ id: 'cam-x', rtspUrl: rtsp.url }], recorder: { segmentSeconds: 2 } });
     const repo = new RecordingRepo(ctx.store);
     const rec = new Recorder(ctx);
@@ -67,7 +70,8 @@ describe('export-video', () => {
     // the same through the CLI, on the daemon's store
     const cfgFile = path.join(ctx.paths.state, 'agent.yaml');
     fs.writeFileSync(cfgFile, YAML.stringify({ paths: { state: ctx.paths.state }, cameras: [{ id: 'cam-x', rtspUrl: rtsp.url }] }));
-    const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'dist', 'agent', 'cli', 'main.js'), '-c', cfgFile, ...(args.includes('--lang') ? [] : ['--lang', 'en']), ...args], { encoding: 'utf8' });
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'dist', 'agent', 'cli', 'main.js'), '-c', cfgFile, ...(args.includes('--lang') ? [] : ['--lang', 'en']), ...args], { encoding: 'utf8' });
     const range = ['--from', formatIso(from), '--to', formatIso(to)];
     const list = cli('recordings', 'list', 'cam-x', ...range, '--json');
     expect(list.status).toBe(0);

@@ -38,7 +38,10 @@ export interface ExportManifest {
 }
 
 export class ExportError extends Error {
-  constructor(readonly kind: 'nothing recorded' | 'source changed' | 'source missing' | 'ffmpeg failed', message: string) {
+  constructor(
+    readonly kind: 'nothing recorded' | 'source changed' | 'source missing' | 'ffmpeg failed',
+    message: string,
+  ) {
     super(message);
     this.name = 'ExportError';
   }
@@ -59,7 +62,8 @@ export async function exportVideo(opts: { repo: RecordingRepo; camera: string; f
   for (const s of segs) {
     if (!fs.existsSync(s.path)) throw new ExportError('source missing', `${s.path} is indexed but not on disk (deleted by retention, or the disk was changed)`);
     const h = await sha256File(s.path);
-    if (h.sha256 !== s.sha256) throw new ExportError('source changed', `${s.path} differs from what was indexed (SHA-256 ${h.sha256.slice(0, 12)}… instead of ${s.sha256.slice(0, 12)}…): not exported`);
+    if (h.sha256 !== s.sha256)
+      throw new ExportError('source changed', `${s.path} differs from what was indexed (SHA-256 ${h.sha256.slice(0, 12)}… instead of ${s.sha256.slice(0, 12)}…): not exported`);
     const inMs = Math.max(0, from - s.start_ms);
     const outMs = Math.min(s.end_ms, to) - s.start_ms;
     lines.push(`file ${quote(s.path)}`);

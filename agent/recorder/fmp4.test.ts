@@ -38,8 +38,29 @@ describe('cut segment files (fragmented MP4 as the recorder writes it)', () => {
     const file = path.join(dir, 'src.mp4');
     // the recorder's own muxer options (args.ts), on a small H.264 picture so that every byte
     // length of the first fragment can be tried
-    execFileSync(locate('ffmpeg'), ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=96x64:rate=10', '-t', '3', '-c:v', 'libx264', '-g', '10', '-pix_fmt', 'yuv420p',
-      '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-frag_duration', '1000000', file]);
+    execFileSync(locate('ffmpeg'), [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=96x64:rate=10',
+      '-t',
+      '3',
+      '-c:v',
+      'libx264',
+      '-g',
+      '10',
+      '-pix_fmt',
+      'yuv420p',
+      '-f',
+      'mp4',
+      '-movflags',
+      '+frag_keyframe+empty_moov+default_base_moof',
+      '-frag_duration',
+      '1000000',
+      file,
+    ]);
     src = fs.readFileSync(file);
     const b = boxes(src);
     const mdats = b.filter(([t]) => t === 'mdat');

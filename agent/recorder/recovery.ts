@@ -95,7 +95,16 @@ export async function recoverSegments(opts: {
       }
     }
     const original = await sha256File(f);
-    const cutRow = { camera, run_id: runId, path: f, bytes: original.bytes, sha256: original.sha256, complete_bytes: shape.completeBytes, fragments: shape.fragments, found_ms: (opts.now ?? Date.now)() };
+    const cutRow = {
+      camera,
+      run_id: runId,
+      path: f,
+      bytes: original.bytes,
+      sha256: original.sha256,
+      complete_bytes: shape.completeBytes,
+      fragments: shape.fragments,
+      found_ms: (opts.now ?? Date.now)(),
+    };
     if (shape.fragments === 0) {
       repo.addCut({ ...cutRow, repaired_path: null });
       const c: CutFile = { path: f, bytes: original.bytes, completeBytes: shape.completeBytes, fragments: 0 };

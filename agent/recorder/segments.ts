@@ -60,8 +60,7 @@ export function listSegmentFiles(cameraDir: string, sinceDay?: string): string[]
       if (e.isDirectory()) {
         if (depth === 0 && sinceDay && /^\d{4}-\d{2}-\d{2}$/.test(e.name) && e.name < sinceDay) continue;
         walk(p, depth + 1);
-      }
-      else if (e.isFile() && e.name.endsWith('.mp4')) out.push(p);
+      } else if (e.isFile() && e.name.endsWith('.mp4')) out.push(p);
     }
   };
   walk(cameraDir);

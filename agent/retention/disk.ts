@@ -38,10 +38,7 @@ export interface DiskForecast {
  * over the next window are subtracted, so a box in its steady state (as much expiring as
  * recorded, after 3 years) forecasts no fill. The budget defaults to 90 % of the disk.
  */
-export function forecast(
-  store: Store,
-  opts: { now: number; windowDays: number; budgetBytes?: number; space: DiskSpace },
-): DiskForecast {
+export function forecast(store: Store, opts: { now: number; windowDays: number; budgetBytes?: number; space: DiskSpace }): DiskForecast {
   const repo = new RetentionRepo(store);
   const usedBytes = repo.videoBytes() + repo.databaseBytes();
   const budgetBytes = opts.budgetBytes ?? Math.floor(opts.space.totalBytes * 0.9);

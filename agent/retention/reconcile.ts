@@ -64,10 +64,7 @@ async function* walk(dir: string, signal?: AbortSignal): AsyncGenerator<{ file: 
  * (the video disk is not mounted). Streams both sides (indexed lookups by path), so memory does
  * not grow with the number of segments.
  */
-export async function reconcile(
-  store: Store,
-  opts: { videoDir: string; now: number; retentionMs: number; deleteOrphans?: boolean; signal?: AbortSignal },
-): Promise<ReconcileReport> {
+export async function reconcile(store: Store, opts: { videoDir: string; now: number; retentionMs: number; deleteOrphans?: boolean; signal?: AbortSignal }): Promise<ReconcileReport> {
   const repo = new RetentionRepo(store);
   const rows = repo.liveCount();
   const created = repo.createdMs();

@@ -46,10 +46,7 @@ async function archive(row: VideoRow, archiveDir: string): Promise<string | unde
  * when (1) the store says it expired, (2) it lies inside the video folder, and (3) where an
  * archive folder is configured, a verified copy exists there. Anything else is kept and reported.
  */
-export async function purgeVideos(
-  store: Store,
-  opts: { now: number; batch: number; videoDir: string; archiveDir?: string; signal?: AbortSignal },
-): Promise<VideoPurgeResult> {
+export async function purgeVideos(store: Store, opts: { now: number; batch: number; videoDir: string; archiveDir?: string; signal?: AbortSignal }): Promise<VideoPurgeResult> {
   const repo = new RetentionRepo(store);
   const res: VideoPurgeResult = { deleted: 0, archived: 0, bytesFreed: 0, kept: [] };
   for (const row of repo.expiredVideos(opts.now, opts.batch)) {

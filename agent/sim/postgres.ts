@@ -9,7 +9,10 @@ import { freePort } from './broker.js';
 function binDir(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (!fs.existsSync(root)) return undefined;
-  const v = fs.readdirSync(root).filter((d) => fs.existsSync(path.join(root, d, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a))[0];
+  const v = fs
+    .readdirSync(root)
+    .filter((d) => fs.existsSync(path.join(root, d, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a))[0];
   return v ? path.join(root, v, 'bin') : undefined;
 }
 
@@ -39,7 +42,9 @@ export class TestPostgres {
     if (asRoot) spawnSync('chown', ['-R', 'postgres:postgres', this.dir]);
     // setpriv execs in place (same pid), so the signals of stop() reach the server itself
     const run = (cmd: string, args: string[]) =>
-      asRoot ? spawn('setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      asRoot
+        ? spawn('setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const init = run(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale']);
     let out = '';
     init.stderr!.on('data', (b: Buffer) => (out += b.toString()));

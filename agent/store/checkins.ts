@@ -224,7 +224,7 @@ export class CheckinRepo {
     }
     fs.fsync(this.walFd, (err) => {
       this.syncing = false;
-      for (const g of group) (err ? g.reject(err) : g.resolve());
+      for (const g of group) err ? g.reject(err) : g.resolve();
       this.kickSync();
     });
   }
@@ -235,7 +235,14 @@ export class CheckinRepo {
    * re-read later, instead of failing its terminal's retries forever.
    */
   commitRawOnly(it: IntakeItem, error: string): { outcomes: IngestOutcome[]; durable: Promise<void> } {
-    return this.commitDurable([{ ...it, parse: () => { throw new Error(`not stored: ${error}`); } }]);
+    return this.commitDurable([
+      {
+        ...it,
+        parse: () => {
+          throw new Error(`not stored: ${error}`);
+        },
+      },
+    ]);
   }
 
   /** Close the WAL handle (after the last durable() has settled). */
@@ -260,9 +267,34 @@ export class CheckinRepo {
     const r = it.raw;
     const keep = it.keep ?? r.body;
     // 1. the raw input, before anything may fail on its content
-    const rawRow = { protocol: r.protocol, terminal: r.terminal, channel: r.channel, method: r.method ?? null, path: r.path ?? null, content_type: r.contentType ?? null, body: keep, body_bytes: r.body.length, truncated: it.truncated ? 1 : 0, received_ms: r.receivedMs, expires_ms: this.store.expiresAt(r.receivedMs) };
+    const rawRow = {
+      protocol: r.protocol,
+      terminal: r.terminal,
+      channel: r.channel,
+      method: r.method ?? null,
+      path: r.path ?? null,
+      content_type: r.contentType ?? null,
+      body: keep,
+      body_bytes: r.body.length,
+      truncated: it.truncated ? 1 : 0,
+      received_ms: r.receivedMs,
+      expires_ms: this.store.expiresAt(r.receivedMs),
+    };
     const rawId = Number(
-      this.st.raw.run(rawRow.protocol, rawRow.terminal, rawRow.channel, rawRow.method, rawRow.path, rawRow.content_type, keep, rawRow.body_bytes, rawRow.truncated, rawRow.received_ms, now, rawRow.expires_ms).lastInsertRowid,
+      this.st.raw.run(
+        rawRow.protocol,
+        rawRow.terminal,
+        rawRow.channel,
+        rawRow.method,
+        rawRow.path,
+        rawRow.content_type,
+        keep,
+        rawRow.body_bytes,
+        rawRow.truncated,
+        rawRow.received_ms,
+        now,
+        rawRow.expires_ms,
+      ).lastInsertRowid,
     );
     this.log.inserted('raw_inputs', [rawId], rawRow);
     // 2. parse: a parser bug or garbage marks the raw row, never loses it or fails the batch
@@ -274,7 +306,16 @@ export class CheckinRepo {
       this.st.rawDone.run('unparsable', msg, 0, 0, 0, rawId);
       if (r.terminal) {
         const prev = health.get(r.terminal);
-        health.set(r.terminal, { terminal: r.terminal, protocol: r.protocol, lastEvent: prev?.lastEvent ?? null, now: Math.max(r.receivedMs, prev?.now ?? 0), lastEventAt: prev?.lastEventAt ?? null, skew: prev?.skew ?? null, cursor: prev?.cursor ?? null, heartbeat: prev?.heartbeat ?? null });
+        health.set(r.terminal, {
+          terminal: r.terminal,
+          protocol: r.protocol,
+          lastEvent: prev?.lastEvent ?? null,
+          now: Math.max(r.receivedMs, prev?.now ?? 0),
+          lastEventAt: prev?.lastEventAt ?? null,
+          skew: prev?.skew ?? null,
+          cursor: prev?.cursor ?? null,
+          heartbeat: prev?.heartbeat ?? null,
+        });
       }
       return { rawId, stored: [], duplicates: 0, unknown: 0, rejects: [], status: 'unparsable', error: msg };
     }
@@ -307,9 +348,38 @@ export class CheckinRepo {
       }
       const m = this.mapPerson(c.person, c.at);
       const flag = timeFlag(c.at, r.receivedMs);
-      const row = { dedup_key: c.dedupKey, terminal: c.terminal, person: c.person, trainee: m?.trainee ?? null, class_id: m?.classId ?? null, at_ms: c.at, tz_offset_min: c.tzOffsetMin, verify_mode: c.verifyMode, similarity: c.similarity, raw_id: rawId, expires_ms: this.store.expiresAt(retentionBase(c.at, r.receivedMs)) };
-      const res = this.st.ins.run(row.dedup_key, row.terminal, row.person, row.trainee, row.class_id, row.at_ms, row.tz_offset_min, row.verify_mode, row.similarity, row.raw_id, now,
-        row.expires_ms, c.counter ?? null, c.name ?? null, c.code ?? null, r.receivedMs, flag);
+      const row = {
+        dedup_key: c.dedupKey,
+        terminal: c.terminal,
+        person: c.person,
+        trainee: m?.trainee ?? null,
+        class_id: m?.classId ?? null,
+        at_ms: c.at,
+        tz_offset_min: c.tzOffsetMin,
+        verify_mode: c.verifyMode,
+        similarity: c.similarity,
+        raw_id: rawId,
+        expires_ms: this.store.expiresAt(retentionBase(c.at, r.receivedMs)),
+      };
+      const res = this.st.ins.run(
+        row.dedup_key,
+        row.terminal,
+        row.person,
+        row.trainee,
+        row.class_id,
+        row.at_ms,
+        row.tz_offset_min,
+        row.verify_mode,
+        row.similarity,
+        row.raw_id,
+        now,
+        row.expires_ms,
+        c.counter ?? null,
+        c.name ?? null,
+        c.code ?? null,
+        r.receivedMs,
+        flag,
+      );
       if (!res.changes) {
         duplicates++;
         continue;
@@ -317,8 +387,21 @@ export class CheckinRepo {
       if (reused) {
         counterReuse++;
         // reported: a device replaced or its log reset; the new event is stored, not dropped
-        this.st.event.run(`reuse:${c.dedupKey}`, 'counter-reuse', c.terminal, r.protocol, `counter ${c.counter}`, 'device event counter used again (device replaced or event log reset)',
-          c.person, c.name ?? null, c.at, rawId, r.receivedMs, now, this.store.expiresAt(retentionBase(c.at, r.receivedMs)));
+        this.st.event.run(
+          `reuse:${c.dedupKey}`,
+          'counter-reuse',
+          c.terminal,
+          r.protocol,
+          `counter ${c.counter}`,
+          'device event counter used again (device replaced or event log reset)',
+          c.person,
+          c.name ?? null,
+          c.at,
+          rawId,
+          r.receivedMs,
+          now,
+          this.store.expiresAt(retentionBase(c.at, r.receivedMs)),
+        );
       }
       if (!m) unknown++;
       const id = Number(res.lastInsertRowid);
@@ -344,12 +427,15 @@ export class CheckinRepo {
     for (const e of parsed.events ?? []) this.recordEvent(e, r, rawId, now);
     const usable = parsed.checkins.length - (rejects.length - parsed.rejects.length);
     const notCounted = parsed.events?.length ?? 0;
-    const status: IngestOutcome['status'] = parsed.ignored && !parsed.checkins.length && !rejects.length
-      ? 'ignored'
-      : rejects.length
-        ? (usable > 0 || notCounted > 0 ? 'partial' : 'unparsable')
-        : 'ok';
-    const error = rejects.length ? rejects.slice(0, 20).map((x) => `${x.where}: ${x.message}`).join('; ').slice(0, 1000) : null;
+    const status: IngestOutcome['status'] =
+      parsed.ignored && !parsed.checkins.length && !rejects.length ? 'ignored' : rejects.length ? (usable > 0 || notCounted > 0 ? 'partial' : 'unparsable') : 'ok';
+    const error = rejects.length
+      ? rejects
+          .slice(0, 20)
+          .map((x) => `${x.where}: ${x.message}`)
+          .join('; ')
+          .slice(0, 1000)
+      : null;
     this.st.rawDone.run(status, error, stored.length, duplicates, unknown, rawId);
     // 4. terminal health: contact, heartbeat, newest event, clock skew.
     // Skew at any size: an input that carries one event on a live channel was sent as it happened,
@@ -367,12 +453,12 @@ export class CheckinRepo {
       health.set(t, {
         terminal: t,
         protocol: r.protocol,
-        lastEvent: mine.length ? r.receivedMs : prev?.lastEvent ?? null,
+        lastEvent: mine.length ? r.receivedMs : (prev?.lastEvent ?? null),
         now: Math.max(r.receivedMs, prev?.now ?? 0),
         lastEventAt: Math.max(latest?.at ?? 0, prev?.lastEventAt ?? 0) || null,
         skew: live ?? prev?.skew ?? null,
         cursor: (t === r.terminal ? parsed.cursor : undefined) ?? prev?.cursor ?? null,
-        heartbeat: parsed.heartbeat && t === r.terminal ? r.receivedMs : prev?.heartbeat ?? null,
+        heartbeat: parsed.heartbeat && t === r.terminal ? r.receivedMs : (prev?.heartbeat ?? null),
       });
     }
     return { rawId, stored, duplicates, unknown, rejects, counterReuse, notCounted, status, error: error ?? undefined };
@@ -404,8 +490,17 @@ export class CheckinRepo {
         if (!m) continue;
         const cid = this.correct(r.id, { reason: 'remap', trainee: m.trainee, classId: m.classId, expiresMs: r.expires_ms });
         this.outbox.enqueue('checkin', r.at_ms, {
-          id: r.id, terminal: r.terminal, person: r.person, trainee: m.trainee, classId: m.classId, at: r.at_ms,
-          tzOffsetMin: r.tz_offset_min, verifyMode: r.verify_mode, similarity: r.similarity, remapped: true, correction: cid,
+          id: r.id,
+          terminal: r.terminal,
+          person: r.person,
+          trainee: m.trainee,
+          classId: m.classId,
+          at: r.at_ms,
+          tzOffsetMin: r.tz_offset_min,
+          verifyMode: r.verify_mode,
+          similarity: r.similarity,
+          remapped: true,
+          correction: cid,
         });
         n++;
       }
@@ -419,7 +514,17 @@ export class CheckinRepo {
    * evidence log routes these rows in.
    */
   correct(checkinId: number, c: { reason: 'remap' | 'reparse'; trainee?: string | null; classId?: string | null; voided?: boolean; rawId?: number | null; note?: string; expiresMs: number }): number {
-    const row = { checkin_id: checkinId, reason: c.reason, trainee: c.trainee ?? null, class_id: c.classId ?? null, voided: c.voided ? 1 : 0, raw_id: c.rawId ?? null, note: c.note ?? null, created_ms: this.store.now(), expires_ms: c.expiresMs };
+    const row = {
+      checkin_id: checkinId,
+      reason: c.reason,
+      trainee: c.trainee ?? null,
+      class_id: c.classId ?? null,
+      voided: c.voided ? 1 : 0,
+      raw_id: c.rawId ?? null,
+      note: c.note ?? null,
+      created_ms: this.store.now(),
+      expires_ms: c.expiresMs,
+    };
     const id = Number(
       this.store.db
         .prepare('INSERT INTO checkin_corrections (checkin_id, reason, trainee, class_id, voided, raw_id, note, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
@@ -451,7 +556,8 @@ export class CheckinRepo {
   applyReparse(rawId: number, parsed: Parsed | Error): { added: number; voided: number; events: number; status: string } {
     return this.store.tx(() => {
       const raw = this.store.db.prepare('SELECT protocol, terminal, channel, received_ms, truncated FROM raw_inputs WHERE id = ?').get(rawId) as
-        { protocol: RawInput['protocol']; terminal: string | null; channel: RawInput['channel']; received_ms: number } | undefined;
+        | { protocol: RawInput['protocol']; terminal: string | null; channel: RawInput['channel']; received_ms: number }
+        | undefined;
       if (!raw) throw new Error(`no raw input #${rawId}`);
       if (parsed instanceof Error) {
         this.st.rawDone.run('unparsable', parsed.message.slice(0, 500), 0, 0, 0, rawId);
@@ -493,7 +599,7 @@ export class CheckinRepo {
     const args: unknown[] = [];
     if (opts.unknownOnly) where.push('trainee IS NULL');
     if (opts.flaggedOnly) where.push('time_flag IS NOT NULL');
-    if (opts.terminal) (where.push('terminal = ?'), args.push(opts.terminal));
+    if (opts.terminal) where.push('terminal = ?'), args.push(opts.terminal);
     const rows = this.store.db
       .prepare(`SELECT * FROM checkins_current ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at_ms DESC, id DESC LIMIT ?`)
       .all(...args, opts.limit ?? 100) as CheckinRow[];
@@ -529,7 +635,9 @@ export class CheckinRepo {
   events(opts: { kinds?: TerminalEventRow['kind'][]; limit?: number } = {}): TerminalEventRow[] {
     const kinds = opts.kinds ?? ['unknown-code', 'counter-reuse'];
     return this.store.db
-      .prepare(`SELECT id, kind, terminal, protocol, code, meaning, person, person_name, at_ms, raw_id, received_ms FROM terminal_events WHERE kind IN (${kinds.map(() => '?').join(',')}) ORDER BY id DESC LIMIT ?`)
+      .prepare(
+        `SELECT id, kind, terminal, protocol, code, meaning, person, person_name, at_ms, raw_id, received_ms FROM terminal_events WHERE kind IN (${kinds.map(() => '?').join(',')}) ORDER BY id DESC LIMIT ?`,
+      )
       .all(...kinds, opts.limit ?? 100) as TerminalEventRow[];
   }
 
@@ -552,9 +660,7 @@ export class CheckinRepo {
   }
 
   serials(opts: { pendingOnly?: boolean } = {}): SerialRow[] {
-    return this.store.db
-      .prepare(`SELECT * FROM terminal_serials ${opts.pendingOnly ? 'WHERE approved_ms IS NULL' : ''} ORDER BY last_ms DESC`)
-      .all() as SerialRow[];
+    return this.store.db.prepare(`SELECT * FROM terminal_serials ${opts.pendingOnly ? 'WHERE approved_ms IS NULL' : ''} ORDER BY last_ms DESC`).all() as SerialRow[];
   }
 
   approved(protocol: string, serial: string): SerialRow | undefined {

@@ -82,17 +82,13 @@ export class ClassRepo {
         before.set(t, db.prepare(`SELECT id FROM ${t} WHERE class_id = ?`).pluck().all(plan.id) as string[]);
         db.prepare(`DELETE FROM ${t} WHERE class_id = ?`).run(plan.id);
       }
-      const ins = db.prepare(
-        'INSERT INTO trainees (class_id, id, name, terminal_ids, has_previous, previous_assessed_ms, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      );
+      const ins = db.prepare('INSERT INTO trainees (class_id, id, name, terminal_ids, has_previous, previous_assessed_ms, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
       for (const t of plan.trainees) {
         ins.run(plan.id, t.id, t.name ?? null, JSON.stringify(t.terminalIds), t.previousProject ? 1 : 0, t.previousProject?.assessedAt ?? null, now, exp);
       }
       const insT = db.prepare('INSERT INTO teachers (class_id, id, name, certified, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)');
       for (const t of plan.teachers) insT.run(plan.id, t.id, t.name ?? null, t.certified ? 1 : 0, now, exp);
-      const insL = db.prepare(
-        'INSERT INTO lessons (class_id, id, kind, start_ms, end_ms, cameras, make_up, room, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      );
+      const insL = db.prepare('INSERT INTO lessons (class_id, id, kind, start_ms, end_ms, cameras, make_up, room, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
       for (const l of plan.lessons) insL.run(plan.id, l.id, l.kind, l.start, l.end, JSON.stringify(l.cameras), l.makeUp ? 1 : 0, l.room ?? null, now, exp);
       // every roster and schedule row is logged (a re-import logs each again, correcting the last)
       const now_ = { trainees: plan.trainees.map((t) => t.id), teachers: plan.teachers.map((t) => t.id), lessons: plan.lessons.map((l) => l.id) };
@@ -169,20 +165,30 @@ export class ClassRepo {
     const to = lessons.length ? Math.max(...lessons.map((l) => l.end)) : 0;
     const anyCamera = lessons.some((l) => !l.cameras.length);
     const cams = [...new Set(lessons.flatMap((l) => l.cameras))];
-    const recRows = (anyCamera
-      ? db.prepare('SELECT id, camera, start_ms, end_ms FROM recordings WHERE start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY camera, start_ms').all(from - MAX_SEGMENT_MS, to, from)
-      : cams.length
+    const recRows = (
+      anyCamera
         ? db
-            .prepare(`SELECT id, camera, start_ms, end_ms FROM recordings WHERE camera IN (${cams.map(() => '?').join(',')}) AND start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY camera, start_ms`)
-            .all(...cams, from - MAX_SEGMENT_MS, to, from)
-        : []) as { id: number; camera: string; start_ms: number; end_ms: number }[];
+            .prepare('SELECT id, camera, start_ms, end_ms FROM recordings WHERE start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY camera, start_ms')
+            .all(from - MAX_SEGMENT_MS, to, from)
+        : cams.length
+          ? db
+              .prepare(
+                `SELECT id, camera, start_ms, end_ms FROM recordings WHERE camera IN (${cams.map(() => '?').join(',')}) AND start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY camera, start_ms`,
+              )
+              .all(...cams, from - MAX_SEGMENT_MS, to, from)
+          : []
+    ) as { id: number; camera: string; start_ms: number; end_ms: number }[];
     const sightRows = db
-      .prepare('SELECT s.id, s.trainee, s.camera, s.at_ms FROM sightings s JOIN trainees t ON t.class_id = ? AND t.id = s.trainee WHERE s.at_ms >= ? AND s.at_ms < ? AND (s.class_id IS NULL OR s.class_id = ?) ORDER BY s.at_ms')
+      .prepare(
+        'SELECT s.id, s.trainee, s.camera, s.at_ms FROM sightings s JOIN trainees t ON t.class_id = ? AND t.id = s.trainee WHERE s.at_ms >= ? AND s.at_ms < ? AND (s.class_id IS NULL OR s.class_id = ?) ORDER BY s.at_ms',
+      )
       .all(classId, from, to, classId) as { id: number; trainee: string; camera: string; at_ms: number }[];
     const w = wallClock(from, DEFAULT_TZ);
     const dayStart = lessons.length ? fromWallClock({ year: w.year, month: w.month, day: w.day }, DEFAULT_TZ) : 0;
     const checkRows = db
-      .prepare('SELECT c.id, c.correction_id, c.trainee, c.terminal, c.at_ms FROM checkins_current c JOIN trainees t ON t.class_id = ? AND t.id = c.trainee WHERE c.at_ms >= ? AND c.at_ms < ? AND (c.class_id IS NULL OR c.class_id = ?) ORDER BY c.at_ms, c.id')
+      .prepare(
+        'SELECT c.id, c.correction_id, c.trainee, c.terminal, c.at_ms FROM checkins_current c JOIN trainees t ON t.class_id = ? AND t.id = c.trainee WHERE c.at_ms >= ? AND c.at_ms < ? AND (c.class_id IS NULL OR c.class_id = ?) ORDER BY c.at_ms, c.id',
+      )
       .all(classId, dayStart, to, classId) as { id: number; correction_id: number | null; trainee: string; terminal: string; at_ms: number }[];
     for (const r of recRows) ref('recordings', [r.id]);
     for (const r of sightRows) ref('sightings', [r.id]);

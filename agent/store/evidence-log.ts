@@ -228,7 +228,9 @@ export class EvidenceLog implements NodeSource {
   /** A page of one evidential table's rows by rowid (key columns only). */
   tablePage(table: FactTable, afterRowid: number, limit: number): Array<{ _rid: number } & Record<string, unknown>> {
     const f = FACTS[table];
-    return this.store.db.prepare(`SELECT rowid AS _rid, ${f.key.join(', ')} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`).all(afterRowid, limit) as Array<{ _rid: number } & Record<string, unknown>>;
+    return this.store.db.prepare(`SELECT rowid AS _rid, ${f.key.join(', ')} FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`).all(afterRowid, limit) as Array<
+      { _rid: number } & Record<string, unknown>
+    >;
   }
 
   /** Entries of one kind that are not rows (purges, prunes, key events): few. */

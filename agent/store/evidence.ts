@@ -53,7 +53,18 @@ export class EvidenceRepo {
     this.store.tx(() => {
       const log = evidenceLog(this.store);
       for (const s of rows) {
-        const id = this.insSighting.run(s.trainee, s.classId ?? null, s.camera, s.at, s.recordingId ?? null, s.offsetMs ?? null, s.distance ?? null, s.margin ?? null, now, this.store.expiresAt(s.at)).lastInsertRowid;
+        const id = this.insSighting.run(
+          s.trainee,
+          s.classId ?? null,
+          s.camera,
+          s.at,
+          s.recordingId ?? null,
+          s.offsetMs ?? null,
+          s.distance ?? null,
+          s.margin ?? null,
+          now,
+          this.store.expiresAt(s.at),
+        ).lastInsertRowid;
         log.row('sightings', [Number(id)], { fresh: true });
       }
     });
@@ -78,7 +89,16 @@ export class EvidenceRepo {
       const id = this.store.db
         .prepare('INSERT INTO verdicts (class_id, lesson_id, eligible, body, computed_ms, created_ms, expires_ms, sync_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         // a lesson's row says whether that lesson broke a rule, not whether the class is eligible
-        .run(v.classId, lessonId ?? null, (lessonId ? !v.violations.some((f) => f.lesson === lessonId) : v.eligible) ? 1 : 0, JSON.stringify(v), computedAt, now, this.store.expiresAt(computedAt), 'pending').lastInsertRowid;
+        .run(
+          v.classId,
+          lessonId ?? null,
+          (lessonId ? !v.violations.some((f) => f.lesson === lessonId) : v.eligible) ? 1 : 0,
+          JSON.stringify(v),
+          computedAt,
+          now,
+          this.store.expiresAt(computedAt),
+          'pending',
+        ).lastInsertRowid;
       evidenceLog(this.store).row('verdicts', [Number(id)], { fresh: true });
       if (lessonId) this.outbox.enqueue('lesson-verdict', computedAt, lessonVerdictData(v, lessonId));
       else this.outbox.enqueue('class-verdict', computedAt, classVerdictData(v));

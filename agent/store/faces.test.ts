@@ -33,7 +33,13 @@ describe('FaceRepo', () => {
   it('promotes matches to sightings only once K distinct frames agree, exactly once', () => {
     const store = open();
     new ClassRepo(store).save(
-      { id: 'C1', timezone: 'Asia/Shanghai', trainees: [{ id: 'S01', terminalIds: [] }], teachers: [], lessons: [{ id: 'L1', kind: 'theory', start: 0, end: 3_600_000, cameras: ['cam-1'], makeUp: false }] },
+      {
+        id: 'C1',
+        timezone: 'Asia/Shanghai',
+        trainees: [{ id: 'S01', terminalIds: [] }],
+        teachers: [],
+        lessons: [{ id: 'L1', kind: 'theory', start: 0, end: 3_600_000, cameras: ['cam-1'], makeUp: false }],
+      },
       'henan-2025',
     );
     const f = new FaceRepo(store);
@@ -57,12 +63,43 @@ describe('FaceRepo', () => {
   it('a re-scan of the same frames replaces the headcount and never doubles a sighting', () => {
     const store = open();
     new ClassRepo(store).save(
-      { id: 'C1', timezone: 'Asia/Shanghai', trainees: [{ id: 'S01', terminalIds: [] }, { id: 'S02', terminalIds: [] }], teachers: [], lessons: [{ id: 'L1', kind: 'theory', start: 0, end: 3_600_000, cameras: ['cam-1'], makeUp: false }] },
+      {
+        id: 'C1',
+        timezone: 'Asia/Shanghai',
+        trainees: [
+          { id: 'S01', terminalIds: [] },
+          { id: 'S02', terminalIds: [] },
+        ],
+        teachers: [],
+        lessons: [{ id: 'L1', kind: 'theory', start: 0, end: 3_600_000, cameras: ['cam-1'], makeUp: false }],
+      },
       'henan-2025',
     );
     const f = new FaceRepo(store);
-    const m = (trainee: string, at: number): FrameMatch => ({ classId: 'C1', lessonId: 'L1', trainee, camera: 'cam-1', at, recordingId: 7, offsetMs: at, distance: 0.2, margin: 0.3, box: { x: 10, y: 20, width: 50, height: 60 } });
-    const frame = (at: number, faces: number, matched: number) => ({ camera: 'cam-1', at, recordingId: 7, offsetMs: at, classId: 'C1', lessonId: 'L1', faces, matched, unknown: faces - matched, small: 1 });
+    const m = (trainee: string, at: number): FrameMatch => ({
+      classId: 'C1',
+      lessonId: 'L1',
+      trainee,
+      camera: 'cam-1',
+      at,
+      recordingId: 7,
+      offsetMs: at,
+      distance: 0.2,
+      margin: 0.3,
+      box: { x: 10, y: 20, width: 50, height: 60 },
+    });
+    const frame = (at: number, faces: number, matched: number) => ({
+      camera: 'cam-1',
+      at,
+      recordingId: 7,
+      offsetMs: at,
+      classId: 'C1',
+      lessonId: 'L1',
+      faces,
+      matched,
+      unknown: faces - matched,
+      small: 1,
+    });
     const scan = (withS02: boolean) => [
       ...f.recordFrame(frame(10_000, 3, withS02 ? 2 : 1), [m('S01', 10_000), ...(withS02 ? [m('S02', 10_000)] : [])], 2),
       ...f.recordFrame(frame(20_000, 3, withS02 ? 2 : 1), [m('S01', 20_000), ...(withS02 ? [m('S02', 20_000)] : [])], 2),
@@ -76,8 +113,14 @@ describe('FaceRepo', () => {
     expect(f.headcount('cam-1', 0, 100_000)).toHaveLength(2);
     // after S02 was enrolled, a re-scan adds S02 only, and the headcount row is replaced, not added
     expect(scan(true).map((s) => s.trainee)).toEqual(['S02', 'S02']);
-    expect(sightings()).toEqual([{ trainee: 'S01', n: 2 }, { trainee: 'S02', n: 2 }]);
-    expect(f.headcount('cam-1', 0, 100_000).map((h) => [h.faces, h.matched, h.unknown, h.small])).toEqual([[3, 2, 1, 1], [3, 2, 1, 1]]);
+    expect(sightings()).toEqual([
+      { trainee: 'S01', n: 2 },
+      { trainee: 'S02', n: 2 },
+    ]);
+    expect(f.headcount('cam-1', 0, 100_000).map((h) => [h.faces, h.matched, h.unknown, h.small])).toEqual([
+      [3, 2, 1, 1],
+      [3, 2, 1, 1],
+    ]);
     // what a reviewer sees of a sighting: frames, box, distance, margin
     const ev = f.sightingEvidence('C1', 'L1', 'S01');
     expect(ev.map((e) => [e.recordingId, e.offsetMs, e.box, e.distance, e.margin, e.promoted])).toEqual([
@@ -90,11 +133,21 @@ describe('FaceRepo', () => {
   it('keeps a matched crop only under consent, and withdrawal deletes it with the descriptors', () => {
     const store = open();
     new ClassRepo(store).save(
-      { id: 'C1', timezone: 'Asia/Shanghai', trainees: [{ id: 'S01', terminalIds: [] }], teachers: [], lessons: [{ id: 'L1', kind: 'theory', start: 0, end: 3_600_000, cameras: ['cam-1'], makeUp: false }] },
+      {
+        id: 'C1',
+        timezone: 'Asia/Shanghai',
+        trainees: [{ id: 'S01', terminalIds: [] }],
+        teachers: [],
+        lessons: [{ id: 'L1', kind: 'theory', start: 0, end: 3_600_000, cameras: ['cam-1'], makeUp: false }],
+      },
       'henan-2025',
     );
     const f = new FaceRepo(store);
-    f.recordFrame({ camera: 'cam-1', at: 1000, recordingId: 3, offsetMs: 1000, classId: 'C1', lessonId: 'L1', faces: 1, matched: 1, unknown: 0 }, [{ classId: 'C1', lessonId: 'L1', trainee: 'S01', camera: 'cam-1', at: 1000, recordingId: 3, offsetMs: 1000, distance: 0.2, margin: 0.3 }], 1);
+    f.recordFrame(
+      { camera: 'cam-1', at: 1000, recordingId: 3, offsetMs: 1000, classId: 'C1', lessonId: 'L1', faces: 1, matched: 1, unknown: 0 },
+      [{ classId: 'C1', lessonId: 'L1', trainee: 'S01', camera: 'cam-1', at: 1000, recordingId: 3, offsetMs: 1000, distance: 0.2, margin: 0.3 }],
+      1,
+    );
     const id = f.matchId(3, 1000, 'L1', 'S01')!;
     expect(f.addMatchCrop(id, 'S01', sealed)).toBe(false); // no consent
     f.giveConsent('S01', { recordedBy: 'Wang', method: 'written' }, 1);

@@ -83,12 +83,12 @@ export class FaceRepo {
     this.store.tx(() => {
       this.consentEvent(trainee, 'given', at, c, 0);
       this.store.db
-      .prepare(
-        `INSERT INTO face_consents (trainee, given_ms, recorded_by, method, guardian, note, revoked_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
+        .prepare(
+          `INSERT INTO face_consents (trainee, given_ms, recorded_by, method, guardian, note, revoked_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
          ON CONFLICT(trainee) DO UPDATE SET given_ms=excluded.given_ms, recorded_by=excluded.recorded_by, method=excluded.method,
            guardian=excluded.guardian, note=excluded.note, revoked_ms=NULL`,
-      )
-      .run(trainee, at, c.recordedBy, c.method, c.guardian ? 1 : 0, c.note ?? null, this.store.now());
+        )
+        .run(trainee, at, c.recordedBy, c.method, c.guardian ? 1 : 0, c.note ?? null, this.store.now());
       evidenceLog(this.store).row('face_consents', [trainee]);
     });
   }
@@ -167,13 +167,15 @@ export class FaceRepo {
   /** Sealed descriptors of these trainees for one model (those of other models are not comparable). */
   descriptors(trainees: readonly string[], model: string): DescriptorRow[] {
     if (!trainees.length) return [];
-    return this.store.db
-      // only under a standing consent: a withdrawn consent stops matching even if rows were left behind
-      .prepare(
-        `SELECT d.id, d.trainee, d.model, d.iv, d.tag, d.data FROM face_descriptors d JOIN face_consents c ON c.trainee = d.trainee AND c.revoked_ms IS NULL
+    return (
+      this.store.db
+        // only under a standing consent: a withdrawn consent stops matching even if rows were left behind
+        .prepare(
+          `SELECT d.id, d.trainee, d.model, d.iv, d.tag, d.data FROM face_descriptors d JOIN face_consents c ON c.trainee = d.trainee AND c.revoked_ms IS NULL
          WHERE d.model = ? AND d.trainee IN (${trainees.map(() => '?').join(',')}) ORDER BY d.trainee, d.id`,
-      )
-      .all(model, ...trainees) as DescriptorRow[];
+        )
+        .all(model, ...trainees) as DescriptorRow[]
+    );
   }
 
   /** Enrolled trainees and their descriptor counts, per model. */
@@ -229,15 +231,33 @@ export class FaceRepo {
     });
     return this.store.tx(() => {
       const log = evidenceLog(this.store);
-      const upsert = db.prepare(
-        `INSERT INTO vision_frames (camera, at_ms, recording_id, offset_ms, class_id, lesson_id, faces, matched, unknown, small, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      const upsert = db
+        .prepare(
+          `INSERT INTO vision_frames (camera, at_ms, recording_id, offset_ms, class_id, lesson_id, faces, matched, unknown, small, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (recording_id, offset_ms, lesson_id) WHERE recording_id IS NOT NULL
          DO UPDATE SET faces = excluded.faces, matched = excluded.matched, unknown = excluded.unknown, small = excluded.small`,
-      ).run(frame.camera, frame.at, frame.recordingId ?? null, frame.offsetMs ?? null, frame.classId ?? null, frame.lessonId ?? null, frame.faces, frame.matched, frame.unknown, frame.small ?? 0, now, this.store.expiresAt(frame.at));
+        )
+        .run(
+          frame.camera,
+          frame.at,
+          frame.recordingId ?? null,
+          frame.offsetMs ?? null,
+          frame.classId ?? null,
+          frame.lessonId ?? null,
+          frame.faces,
+          frame.matched,
+          frame.unknown,
+          frame.small ?? 0,
+          now,
+          this.store.expiresAt(frame.at),
+        );
       // a re-scan replaces a frame's headcount: the log gets a correction pointing at the earlier entry
       const frameId =
         frame.recordingId != null
-          ? (db.prepare('SELECT id FROM vision_frames WHERE recording_id = ? AND offset_ms IS ? AND lesson_id IS ?').pluck().get(frame.recordingId, frame.offsetMs ?? null, frame.lessonId ?? null) as number)
+          ? (db
+              .prepare('SELECT id FROM vision_frames WHERE recording_id = ? AND offset_ms IS ? AND lesson_id IS ?')
+              .pluck()
+              .get(frame.recordingId, frame.offsetMs ?? null, frame.lessonId ?? null) as number)
           : Number(upsert.lastInsertRowid);
       log.row('vision_frames', [frameId]);
       const ins = db.prepare(
@@ -246,7 +266,21 @@ export class FaceRepo {
       );
       const fresh: FrameMatch[] = [];
       for (const m of matches) {
-        const r = ins.run(m.classId, m.lessonId, m.trainee, m.camera, m.at, m.recordingId ?? null, m.offsetMs ?? null, m.distance, m.margin, m.box ? JSON.stringify(m.box) : null, m.track ?? null, now, this.store.expiresAt(m.at));
+        const r = ins.run(
+          m.classId,
+          m.lessonId,
+          m.trainee,
+          m.camera,
+          m.at,
+          m.recordingId ?? null,
+          m.offsetMs ?? null,
+          m.distance,
+          m.margin,
+          m.box ? JSON.stringify(m.box) : null,
+          m.track ?? null,
+          now,
+          this.store.expiresAt(m.at),
+        );
         if (r.changes) {
           fresh.push(m);
           log.row('face_matches', [Number(r.lastInsertRowid)], { fresh: true });

@@ -38,8 +38,12 @@ export class InspectionRepo {
 
   /** The events of one inspection, oldest first. */
   events(inspection: string): Array<{ state: InspectionState; at: number; detail: string | null }> {
-    return (this.store.db.prepare('SELECT state, at_ms, detail FROM inspection_events WHERE inspection = ? ORDER BY id').all(inspection) as Array<{ state: InspectionState; at_ms: number; detail: string | null }>).map(
-      (r) => ({ state: r.state, at: r.at_ms, detail: r.detail }),
-    );
+    return (
+      this.store.db.prepare('SELECT state, at_ms, detail FROM inspection_events WHERE inspection = ? ORDER BY id').all(inspection) as Array<{
+        state: InspectionState;
+        at_ms: number;
+        detail: string | null;
+      }>
+    ).map((r) => ({ state: r.state, at: r.at_ms, detail: r.detail }));
   }
 }

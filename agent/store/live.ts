@@ -20,13 +20,15 @@ export class LiveRepo {
   recordings(cameras: readonly string[], from: number, to: number): Recording[] {
     const db = this.store.db;
     const floor = from - MAX_SEGMENT_MS;
-    const rows = (cameras.length
-      ? db
-          .prepare(
-            `SELECT camera, start_ms, end_ms FROM recordings WHERE camera IN (${cameras.map(() => '?').join(',')}) AND start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY start_ms`,
-          )
-          .all(...cameras, floor, to, from)
-      : db.prepare('SELECT camera, start_ms, end_ms FROM recordings WHERE start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY start_ms').all(floor, to, from)) as {
+    const rows = (
+      cameras.length
+        ? db
+            .prepare(
+              `SELECT camera, start_ms, end_ms FROM recordings WHERE camera IN (${cameras.map(() => '?').join(',')}) AND start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY start_ms`,
+            )
+            .all(...cameras, floor, to, from)
+        : db.prepare('SELECT camera, start_ms, end_ms FROM recordings WHERE start_ms >= ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY start_ms').all(floor, to, from)
+    ) as {
       camera: string;
       start_ms: number;
       end_ms: number;
@@ -59,7 +61,9 @@ export class LiveRepo {
 
   sightings(classId: string, from: number, to: number): Sighting[] {
     const rows = this.store.db
-      .prepare('SELECT s.trainee, s.camera, s.at_ms FROM sightings s JOIN trainees t ON t.class_id = ? AND t.id = s.trainee WHERE s.at_ms >= ? AND s.at_ms < ? AND (s.class_id IS NULL OR s.class_id = ?)')
+      .prepare(
+        'SELECT s.trainee, s.camera, s.at_ms FROM sightings s JOIN trainees t ON t.class_id = ? AND t.id = s.trainee WHERE s.at_ms >= ? AND s.at_ms < ? AND (s.class_id IS NULL OR s.class_id = ?)',
+      )
       .all(classId, from, to, classId) as { trainee: string; camera: string; at_ms: number }[];
     return rows.map((r) => ({ trainee: r.trainee, camera: r.camera, at: r.at_ms }));
   }
@@ -110,9 +114,10 @@ export class LiveRepo {
 
   /** Classes the trainee belongs to, with the end of each class's last lesson. */
   classesOfTrainee(trainee: string): { classId: string; end: number }[] {
-    return this.store.db
-      .prepare('SELECT t.class_id AS classId, MAX(l.end_ms) AS end FROM trainees t JOIN lessons l ON l.class_id = t.class_id WHERE t.id = ? GROUP BY t.class_id')
-      .all(trainee) as { classId: string; end: number }[];
+    return this.store.db.prepare('SELECT t.class_id AS classId, MAX(l.end_ms) AS end FROM trainees t JOIN lessons l ON l.class_id = t.class_id WHERE t.id = ? GROUP BY t.class_id').all(trainee) as {
+      classId: string;
+      end: number;
+    }[];
   }
 
   recordingSpan(id: number): { camera: string; start: number; end: number } | undefined {

@@ -41,6 +41,9 @@ describe('outbox drain side', () => {
   });
 
   it('ranges', () => {
-    expect(toRanges([4, 1, 2, 9, 3])).toEqual([[1, 4], [9, 9]]);
+    expect(toRanges([4, 1, 2, 9, 3])).toEqual([
+      [1, 4],
+      [9, 9],
+    ]);
   });
 });

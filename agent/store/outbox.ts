@@ -59,9 +59,7 @@ export class Outbox {
   private updAcked;
   private updSent;
   constructor(private store: Store) {
-    this.insert = store.db.prepare(
-      'INSERT INTO outbox (record_id, type, at_ms, payload, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    this.insert = store.db.prepare('INSERT INTO outbox (record_id, type, at_ms, payload, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)');
     // uses the partial index outbox_unacked(seq) WHERE acked_ms IS NULL
     this.selUnacked = store.db.prepare('SELECT seq, record_id, type, at_ms, payload FROM outbox WHERE acked_ms IS NULL AND seq > ? ORDER BY seq');
     this.selRange = store.db.prepare('SELECT seq, record_id, type, at_ms, payload FROM outbox WHERE seq >= ? AND seq <= ? ORDER BY seq');

@@ -53,7 +53,10 @@ function enrolled(dir: string, clock: { now: number }) {
     {
       id: 'C1',
       timezone: 'Asia/Shanghai',
-      trainees: [{ id: 'T1', terminalIds: ['1001'] }, { id: 'T2', terminalIds: ['1002'] }],
+      trainees: [
+        { id: 'T1', terminalIds: ['1001'] },
+        { id: 'T2', terminalIds: ['1002'] },
+      ],
       teachers: [],
       lessons: [{ id: 'L1', kind: 'theory', start: T0, end: T0 + 3_600_000, cameras: [], makeUp: false } as never],
     },
@@ -63,7 +66,12 @@ function enrolled(dir: string, clock: { now: number }) {
   const sealed: Record<string, Buffer[]> = {};
   for (const t of ['T1', 'T2']) {
     faces.giveConsent(t, { recordedBy: 'teacher', method: 'paper' }, T0 - DAY);
-    const d = sealDescriptor(key, t, 'm1', Float32Array.from({ length: 128 }, () => Math.random()));
+    const d = sealDescriptor(
+      key,
+      t,
+      'm1',
+      Float32Array.from({ length: 128 }, () => Math.random()),
+    );
     const photo = sealPhoto(key, t, crypto.randomBytes(4000));
     faces.addDescriptors(t, [{ model: 'm1', sealed: d, source: 'p.jpg', facePx: 200, sharpness: 1, photo }], false);
     sealed[t] = [d.data, photo.data];
@@ -85,7 +93,7 @@ describe('retention covers every table', () => {
 });
 
 describe('face data', () => {
-  it('after expiry: no row and no file holds the trainee\'s face data', async () => {
+  it("after expiry: no row and no file holds the trainee's face data", async () => {
     const dir = tmp();
     const clock = { now: T0 };
     const { store, faces, sealed } = enrolled(dir, clock);
@@ -122,7 +130,12 @@ describe('face data', () => {
     const key = loadOrCreateKey(path.join(dir, 'keys', 'face.key'));
     expect(() => faces.addDescriptors('T1', [{ model: 'm1', sealed: sealDescriptor(key, 'T1', 'm1', new Float32Array(128)), source: 'x', facePx: 200, sharpness: 1 }], false)).toThrow(/consent/);
     faces.recordFrame({ camera: 'cam1', at: T0 + 120_000, faces: 2, matched: 2, unknown: 0 }, [match('T1', T0 + 120_000), match('T2', T0 + 120_000)], 3);
-    expect(store.db.prepare("SELECT trainee FROM face_matches WHERE at_ms = ?").pluck().all(T0 + 120_000)).toEqual(['T2']);
+    expect(
+      store.db
+        .prepare('SELECT trainee FROM face_matches WHERE at_ms = ?')
+        .pluck()
+        .all(T0 + 120_000),
+    ).toEqual(['T2']);
     store.close();
     for (const b of sealed.T1) expect(filesHolding(dir, b)).toEqual([]);
     // T2's data still there (the search does find what is present)

@@ -5,8 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Store } from './store.js';
 import { RecordingRepo } from './recordings.js';
 
-const seg = (repo: RecordingRepo, start: number, end: number, n: number) =>
-  repo.addSegment({ camera: 'c1', path: `/v/c1/${n}.mp4`, start, end, bytes: 1, sha256: 'x'.repeat(64) });
+const seg = (repo: RecordingRepo, start: number, end: number, n: number) => repo.addSegment({ camera: 'c1', path: `/v/c1/${n}.mp4`, start, end, bytes: 1, sha256: 'x'.repeat(64) });
 
 describe('coverage queries', () => {
   it('recorded intervals, longest continuous stretch and gaps with reasons for a camera and window', () => {
@@ -47,7 +46,10 @@ describe('coverage queries', () => {
     expect(repo.coverage('c1', { start: S + 260_000, end: S + 300_000 }, 2000).gaps).toEqual([{ start: S + 270_000, end: S + 300_000, reason: 'agent stopped', detail: null, open: true }]);
     // every segment and gap change is in the outbox for the provincial system
     const types = store.db.prepare('SELECT type, COUNT(*) n FROM outbox GROUP BY type ORDER BY type').all();
-    expect(types).toEqual([{ type: 'recording-gap', n: 3 }, { type: 'segment', n: 4 }]);
+    expect(types).toEqual([
+      { type: 'recording-gap', n: 3 },
+      { type: 'segment', n: 4 },
+    ]);
     store.close();
   });
 });

@@ -90,11 +90,7 @@ export class RecordingRepo {
 
   startRun(camera: string, at: number): number {
     const s = this.store;
-    return Number(
-      s.db
-        .prepare('INSERT INTO recording_runs (camera, started_ms, created_ms, expires_ms) VALUES (?, ?, ?, ?)')
-        .run(camera, at, s.now(), s.expiresAt(at)).lastInsertRowid,
-    );
+    return Number(s.db.prepare('INSERT INTO recording_runs (camera, started_ms, created_ms, expires_ms) VALUES (?, ?, ?, ?)').run(camera, at, s.now(), s.expiresAt(at)).lastInsertRowid);
   }
 
   endRun(id: number, at: number, reason: string, exitCode: number | null): void {
@@ -138,7 +134,9 @@ export class RecordingRepo {
       const segment = repaired ? this.addSegment(repaired) : undefined;
       const cutId = Number(
         s.db
-          .prepare('INSERT INTO recording_cuts (camera, run_id, path, bytes, sha256, complete_bytes, fragments, repaired_path, found_ms, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .prepare(
+            'INSERT INTO recording_cuts (camera, run_id, path, bytes, sha256, complete_bytes, fragments, repaired_path, found_ms, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          )
           .run(c.camera, c.run_id, c.path, c.bytes, c.sha256, c.complete_bytes, c.fragments, c.repaired_path, c.found_ms, s.now(), s.expiresAt(c.found_ms)).lastInsertRowid,
       );
       return { cutId, segment };
@@ -159,9 +157,7 @@ export class RecordingRepo {
 
   segments(camera: string, w?: Interval): SegmentRow[] {
     if (!w) return this.store.db.prepare('SELECT * FROM recordings WHERE camera = ? ORDER BY start_ms').all(camera) as SegmentRow[];
-    return this.store.db
-      .prepare('SELECT * FROM recordings WHERE camera = ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY start_ms')
-      .all(camera, w.end, w.start) as SegmentRow[];
+    return this.store.db.prepare('SELECT * FROM recordings WHERE camera = ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY start_ms').all(camera, w.end, w.start) as SegmentRow[];
   }
 
   /** one segment by its id (`vision scan RECORDING_ID`) */
@@ -180,7 +176,9 @@ export class RecordingRepo {
 
   /** Video bytes and recorded ms of a camera's segments ending after `since` (its measured bitrate). */
   volumeSince(camera: string, since: number): { bytes: number; ms: number } {
-    const r = this.store.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS bytes, COALESCE(SUM(end_ms - start_ms), 0) AS ms FROM recordings WHERE camera = ? AND end_ms > ? AND deleted_ms IS NULL').get(camera, since) as { bytes: number; ms: number };
+    const r = this.store.db
+      .prepare('SELECT COALESCE(SUM(bytes), 0) AS bytes, COALESCE(SUM(end_ms - start_ms), 0) AS ms FROM recordings WHERE camera = ? AND end_ms > ? AND deleted_ms IS NULL')
+      .get(camera, since) as { bytes: number; ms: number };
     return r;
   }
 
@@ -223,9 +221,7 @@ export class RecordingRepo {
 
   gaps(camera: string, w?: Interval): GapRow[] {
     if (!w) return this.store.db.prepare('SELECT * FROM recording_gaps WHERE camera = ? ORDER BY start_ms').all(camera) as GapRow[];
-    return this.store.db
-      .prepare('SELECT * FROM recording_gaps WHERE camera = ? AND start_ms < ? AND (end_ms IS NULL OR end_ms > ?) ORDER BY start_ms')
-      .all(camera, w.end, w.start) as GapRow[];
+    return this.store.db.prepare('SELECT * FROM recording_gaps WHERE camera = ? AND start_ms < ? AND (end_ms IS NULL OR end_ms > ?) ORDER BY start_ms').all(camera, w.end, w.start) as GapRow[];
   }
 
   restarts(camera: string, since = 0): number {

@@ -110,7 +110,11 @@ export class RetentionRepo {
   /** Mark a segment's file deleted; refuses (returns false) for an unexpired row, whatever the caller thinks. */
   /** Cut files (recording_cuts) past their expiry, still on disk. */
   expiredCuts(now: number, limit: number): Array<{ id: number; path: string; bytes: number }> {
-    return this.store.db.prepare('SELECT id, path, bytes FROM recording_cuts WHERE expires_ms < ? AND deleted_ms IS NULL ORDER BY expires_ms LIMIT ?').all(now, limit) as Array<{ id: number; path: string; bytes: number }>;
+    return this.store.db.prepare('SELECT id, path, bytes FROM recording_cuts WHERE expires_ms < ? AND deleted_ms IS NULL ORDER BY expires_ms LIMIT ?').all(now, limit) as Array<{
+      id: number;
+      path: string;
+      bytes: number;
+    }>;
   }
 
   markCutDeleted(id: number, at: number): boolean {

@@ -316,7 +316,8 @@ export class SyncClient implements Module {
     const host = parseCentralStateTopic(this.ctx.cfg.sync.topicPrefix, topic);
     if (!host) return;
     const wasAway = this.centralAway;
-    if (!payload.length) this.hosts.delete(host); // retained state cleared: that host is gone
+    if (!payload.length)
+      this.hosts.delete(host); // retained state cleared: that host is gone
     else {
       const r = parseMessage<CentralStateMsg>(validators().centralState, payload);
       if (!r.ok) {
@@ -453,5 +454,4 @@ export class SyncClient implements Module {
       this.alarms.clear('sync-disk-budget', box);
     }
   }
-
 }

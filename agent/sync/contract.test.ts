@@ -26,7 +26,15 @@ async function rig(opts: { receiver?: boolean; port?: number } = {}) {
   const ctx = agentContext(dir, { url: broker.url, ackTimeoutMs: 1500, reconnectMinMs: 50, reconnectMaxMs: 300 });
   cleanups.push(() => ctx.store.close());
   const got: StoredRecord[] = [];
-  const receiver = new CentralReceiver({ url: broker.url, prefix: ctx.cfg.sync.topicPrefix, db: path.join(dir, 'central.db'), group: '', host: 'prov-1', reorderTimeoutMs: 300, onRecord: (r) => got.push(r) });
+  const receiver = new CentralReceiver({
+    url: broker.url,
+    prefix: ctx.cfg.sync.topicPrefix,
+    db: path.join(dir, 'central.db'),
+    group: '',
+    host: 'prov-1',
+    reorderTimeoutMs: 300,
+    onRecord: (r) => got.push(r),
+  });
   if (opts.receiver !== false) {
     await receiver.start();
     cleanups.push(() => receiver.stop());
@@ -40,7 +48,11 @@ const state = (ctx: ReturnType<typeof agentContext>) => new SyncMeta(ctx.store).
 
 describe('contract v1.1: schemas', () => {
   it('every record type the box can enqueue has a data schema, and every data schema a type', () => {
-    const files = fs.readdirSync(path.join(SCHEMAS_DIR, 'data')).filter((f) => f.endsWith('.schema.json')).map((f) => f.replace('.schema.json', '')).sort();
+    const files = fs
+      .readdirSync(path.join(SCHEMAS_DIR, 'data'))
+      .filter((f) => f.endsWith('.schema.json'))
+      .map((f) => f.replace('.schema.json', ''))
+      .sort();
     expect(files).toEqual([...RECORD_TYPES].sort());
     for (const t of RECORD_TYPES) expect(validators().data.has(t), t).toBe(true);
   });
@@ -62,8 +74,27 @@ describe('contract v1.1: schemas', () => {
   it('times are integer UTC ms: verdict lessons go out as ms, and 1.0 boxes’ ISO strings are still accepted', async () => {
     const { ctx, outbox } = await rig({ receiver: false });
     const v: Verdict = {
-      classId: 'C1', profile: 'henan-2025', eligible: true, violations: [], warnings: [], trainees: [], openingHeadcount: 0, checkedInNeverSeen: [],
-      lessons: [{ id: 'L1', kind: 'theory', makeUp: false, start: '2025-10-08T09:00:00+08:00', end: '2025-10-08T09:45:00+08:00', recordedSeconds: 2700, uncoveredSeconds: 0, longestContinuousSeconds: 2700, traineesOnCamera: [] }],
+      classId: 'C1',
+      profile: 'henan-2025',
+      eligible: true,
+      violations: [],
+      warnings: [],
+      trainees: [],
+      openingHeadcount: 0,
+      checkedInNeverSeen: [],
+      lessons: [
+        {
+          id: 'L1',
+          kind: 'theory',
+          makeUp: false,
+          start: '2025-10-08T09:00:00+08:00',
+          end: '2025-10-08T09:45:00+08:00',
+          recordedSeconds: 2700,
+          uncoveredSeconds: 0,
+          longestContinuousSeconds: 2700,
+          traineesOnCamera: [],
+        },
+      ],
     };
     const repo = new EvidenceRepo(ctx.store);
     repo.saveVerdict(v, 1_759_885_200_000, 'L1');
@@ -82,7 +113,15 @@ describe('contract v1.1: schemas', () => {
   it('1.0 messages still pass: a status without versions, a batch of a 1.0 box; an ack with a field from a later version passes the box', () => {
     const v = validators();
     expect(parseMessage(v.status, '{"v":1,"box":"old-box","state":"online","session":3,"at":1764230000000,"backlog":0,"agent":"classroom-agent"}').ok).toBe(true);
-    const old = { v: 1, box: 'old-box', batch: 'b', session: 3, sentAt: 1, floor: 1, records: [{ id: 'r', seq: 1, type: 'segment', at: 1, data: { id: 1, camera: 'c', start: 1, end: 2, bytes: 3, sha256: 'a'.repeat(64), recovered: false } }] };
+    const old = {
+      v: 1,
+      box: 'old-box',
+      batch: 'b',
+      session: 3,
+      sentAt: 1,
+      floor: 1,
+      records: [{ id: 'r', seq: 1, type: 'segment', at: 1, data: { id: 1, camera: 'c', start: 1, end: 2, bytes: 3, sha256: 'a'.repeat(64), recovered: false } }],
+    };
     expect(parseMessage(v.batch, JSON.stringify(old)).ok).toBe(true);
     expect(parseMessage(v.ack, '{"v":1,"box":"b","ranges":[[1,5]],"at":1,"priority":"low"}').ok).toBe(true);
     expect(parseMessage(v.ack, '{"v":1,"box":"b","ranges":[[0,5]],"at":1}').ok).toBe(false);

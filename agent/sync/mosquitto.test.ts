@@ -32,7 +32,15 @@ function produce(ctx: { store: Store }, n: number, chunk = 5000): void {
   for (let done = 0; done < n; done += chunk) {
     ctx.store.tx(() => {
       for (let i = done; i < Math.min(n, done + chunk); i++) {
-        ob.enqueue('segment', 1_760_000_000_000 + i * 1000, { id: i + 1, camera: 'cam-1', start: 1_760_000_000_000 + i * 1000, end: 1_760_000_001_000 + i * 1000, bytes: 1_000_000 + i, sha256: 'ab'.repeat(32), recovered: false });
+        ob.enqueue('segment', 1_760_000_000_000 + i * 1000, {
+          id: i + 1,
+          camera: 'cam-1',
+          start: 1_760_000_000_000 + i * 1000,
+          end: 1_760_000_001_000 + i * 1000,
+          bytes: 1_000_000 + i,
+          sha256: 'ab'.repeat(32),
+          recovered: false,
+        });
       }
     });
   }
@@ -94,7 +102,10 @@ run('sync against mosquitto', () => {
     await broker.start();
     const cfgFile = path.join(dir, 'agent.yaml');
     // small batches, one in flight: each drain lasts seconds, so the kills land inside it
-    fs.writeFileSync(cfgFile, YAML.stringify({ box: { id: 'box-k' }, paths: { state: dir }, sync: { url: broker.url, batchSize: 10, maxInFlight: 1, ackTimeoutMs: 3000, reconnectMinMs: 100, reconnectMaxMs: 500 } }));
+    fs.writeFileSync(
+      cfgFile,
+      YAML.stringify({ box: { id: 'box-k' }, paths: { state: dir }, sync: { url: broker.url, batchSize: 10, maxInFlight: 1, ackTimeoutMs: 3000, reconnectMinMs: 100, reconnectMaxMs: 500 } }),
+    );
     const PER_RUN = 1000;
     const store = new Store({ file: path.join(dir, 'evidence.db') });
     const receiver = new CentralReceiver({ url: broker.url, prefix: PREFIX, db: path.join(dir, 'central.db'), group: 'central' });
@@ -126,7 +137,9 @@ run('sync against mosquitto', () => {
       await waitFor(() => ob.backlog().count === 0, 180_000, 'final drain', 250);
       last.kill('SIGTERM');
       await new Promise((r) => last.once('exit', r));
-      console.log(`kill -9 test: ${KILLS} kills, ${killedMidDrain} of them mid-drain (some records acked, some not); ${total} records; receiver saw ${receiver.stats.duplicates} duplicates (dropped by dedup)`);
+      console.log(
+        `kill -9 test: ${KILLS} kills, ${killedMidDrain} of them mid-drain (some records acked, some not); ${total} records; receiver saw ${receiver.stats.duplicates} duplicates (dropped by dedup)`,
+      );
       expect(killedMidDrain).toBeGreaterThanOrEqual(KILLS - 2);
       await waitFor(() => receiver.database.count('box-k') === total, 10_000, 'receiver count');
       expectExactlyOnceInOrder(receiver.database, 'box-k', total);
@@ -287,7 +300,11 @@ run('sync against mosquitto', () => {
     });
 
     it('a box with its own certificate (CN = box id) delivers; the broker certificate is verified', async () => {
-      const ctx = agentContext(dir, { url: broker.url, tls: { ca: tls.ca, cert: tls.clients['box-t']!.cert, key: tls.clients['box-t']!.key, rejectUnauthorized: true }, reconnectMinMs: 100, reconnectMaxMs: 500 }, 'box-t');
+      const ctx = agentContext(
+        dir,
+        { url: broker.url, tls: { ca: tls.ca, cert: tls.clients['box-t']!.cert, key: tls.clients['box-t']!.key, rejectUnauthorized: true }, reconnectMinMs: 100, reconnectMaxMs: 500 },
+        'box-t',
+      );
       const centralCert = tls.clients.central!;
       const receiver = new CentralReceiver({
         url: broker.url,
@@ -313,10 +330,18 @@ run('sync against mosquitto', () => {
     it('refuses a broker whose certificate is not from the configured CA, and a box cert from another CA', async () => {
       const d2 = tempDir('mq-tls-bad');
       // the box trusts another CA: the real broker's certificate fails verification
-      const a = agentContext(d2, { url: broker.url, tls: { ca: other.ca, cert: tls.clients['box-t']!.cert, key: tls.clients['box-t']!.key, rejectUnauthorized: true }, reconnectMinMs: 100, reconnectMaxMs: 200 }, 'box-t');
+      const a = agentContext(
+        d2,
+        { url: broker.url, tls: { ca: other.ca, cert: tls.clients['box-t']!.cert, key: tls.clients['box-t']!.key, rejectUnauthorized: true }, reconnectMinMs: 100, reconnectMaxMs: 200 },
+        'box-t',
+      );
       // the box's certificate comes from an unknown CA: the broker refuses it
       const d3 = tempDir('mq-tls-bad2');
-      const b = agentContext(d3, { url: broker.url, tls: { ca: tls.ca, cert: other.clients['box-t']!.cert, key: other.clients['box-t']!.key, rejectUnauthorized: true }, reconnectMinMs: 100, reconnectMaxMs: 200 }, 'box-t');
+      const b = agentContext(
+        d3,
+        { url: broker.url, tls: { ca: tls.ca, cert: other.clients['box-t']!.cert, key: other.clients['box-t']!.key, rejectUnauthorized: true }, reconnectMinMs: 100, reconnectMaxMs: 200 },
+        'box-t',
+      );
       produce(a, 10);
       produce(b, 10);
       const ca = new SyncClient(a);

@@ -57,7 +57,13 @@ export async function probeBroker(cfg: Config, opts: { timeoutMs?: number } = {}
         resolve(r);
       };
       const timer = setTimeout(
-        () => done({ ok: false, connectMs, failure: 'timeout', message: connectMs === undefined ? `no CONNACK within ${timeoutMs / 1000} s` : `own message not received back within ${timeoutMs / 1000} s` }),
+        () =>
+          done({
+            ok: false,
+            connectMs,
+            failure: 'timeout',
+            message: connectMs === undefined ? `no CONNACK within ${timeoutMs / 1000} s` : `own message not received back within ${timeoutMs / 1000} s`,
+          }),
         timeoutMs,
       );
       client.on('error', (err) => done({ ok: false, connectMs, failure: classifyBrokerError(err as Error & { code?: unknown }), message: err.message }));

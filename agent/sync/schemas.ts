@@ -53,7 +53,13 @@ export function validators(): Validators {
 }
 
 export function issuesOf(errors: ErrorObject[] | null | undefined, base = ''): InputIssue[] {
-  return (errors ?? []).map((e) => ({ path: `${base}${e.instancePath.replace(/^\//, '').replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.')}`, message: e.message ?? 'invalid' }));
+  return (errors ?? []).map((e) => ({
+    path: `${base}${e.instancePath
+      .replace(/^\//, '')
+      .replace(/\/(\d+)(?=\/|$)/g, '[$1]')
+      .replace(/\//g, '.')}`,
+    message: e.message ?? 'invalid',
+  }));
 }
 
 /** Parse and validate one message; returns the value or the issues (never throws). */

@@ -56,8 +56,17 @@ function checkExactlyOnceInOrder(receiver: CentralReceiver, box: string, n: numb
 
 describe('contract', () => {
   it('ranges round-trip', () => {
-    expect(toRanges([5, 1, 2, 3, 7, 8, 2])).toEqual([[1, 3], [5, 5], [7, 8]]);
-    expect(fromRanges([[1, 3], [7, 8]])).toEqual([1, 2, 3, 7, 8]);
+    expect(toRanges([5, 1, 2, 3, 7, 8, 2])).toEqual([
+      [1, 3],
+      [5, 5],
+      [7, 8],
+    ]);
+    expect(
+      fromRanges([
+        [1, 3],
+        [7, 8],
+      ]),
+    ).toEqual([1, 2, 3, 7, 8]);
   });
 
   it('validates envelopes tolerantly (unknown fields ignored) and known data against its schema', () => {
@@ -174,7 +183,15 @@ describe('sync over aedes', () => {
     await new Promise<void>((r) => ctl.on('connect', () => ctl.subscribe(t.reply, { qos: 1 }, () => r())));
     const before = receiver!.database.count('box-1');
     const dupsBefore = receiver!.stats.duplicates;
-    for (const bad of ['not json', '{"v":1,"id":"r1","cmd":"reload","what":"roster"}', '{"v":1,"id":"x","cmd":"resend"}', '{"v":1,"id":"x","cmd":"resend","from":-5}', '{"v":2,"id":"x","cmd":"ping"}', '{"v":1,"id":"x","cmd":"format-disk"}', '[]']) {
+    for (const bad of [
+      'not json',
+      '{"v":1,"id":"r1","cmd":"reload","what":"roster"}',
+      '{"v":1,"id":"x","cmd":"resend"}',
+      '{"v":1,"id":"x","cmd":"resend","from":-5}',
+      '{"v":2,"id":"x","cmd":"ping"}',
+      '{"v":1,"id":"x","cmd":"format-disk"}',
+      '[]',
+    ]) {
       await ctl.publishAsync(t.cmd, bad, { qos: 1 });
     }
     await new Promise((r) => setTimeout(r, 500));
@@ -217,7 +234,15 @@ describe('sync over aedes', () => {
     pub.on('message', (_t, p) => cmds.push(JSON.parse(p.toString())));
     await new Promise<void>((r) => pub.on('connect', () => pub.subscribe(t.cmd, { qos: 1 }, () => r())));
     const batch = (rs: typeof rows) =>
-      JSON.stringify({ v: 1, box: 'box-1', batch: `b${rs[0]!.seq}`, session: 1, sentAt: Date.now(), floor: 1, records: rs.map((r) => ({ id: r.recordId, seq: r.seq, type: r.type, at: r.at, data: r.data })) });
+      JSON.stringify({
+        v: 1,
+        box: 'box-1',
+        batch: `b${rs[0]!.seq}`,
+        session: 1,
+        sentAt: Date.now(),
+        floor: 1,
+        records: rs.map((r) => ({ id: r.recordId, seq: r.seq, type: r.type, at: r.at, data: r.data })),
+      });
     await pub.publishAsync(t.events, batch(rows.slice(5)), { qos: 1 }); // 6..10 first: a hole at 1..5
     await waitFor(() => cmds.length > 0, 5000, 'resend request');
     expect(cmds[0]).toMatchObject({ cmd: 'resend', from: 1 });

@@ -23,4 +23,3 @@ export async function waitFor(cond: () => boolean, timeoutMs = 20_000, what = 'c
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
-

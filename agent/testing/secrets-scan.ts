@@ -36,7 +36,10 @@ export function scanAudit(dir: string): Leak[] {
     for (const { s, form } of forms) {
       const at = text.indexOf(form);
       if (at < 0) continue;
-      const context = text.slice(Math.max(0, at - 120), at + form.length + 60).split(form).join(hide(s));
+      const context = text
+        .slice(Math.max(0, at - 120), at + form.length + 60)
+        .split(form)
+        .join(hide(s));
       leaks.push({ secret: hide(s), file: f, context });
     }
   }

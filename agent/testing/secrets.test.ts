@@ -39,7 +39,7 @@ describe('secrets never printed', () => {
     expect(leak.context).not.toContain(PW); // the report itself does not print it again
   });
 
-  it('probe masks the camera password in its own lines and in ffprobe\'s messages', () => {
+  it("probe masks the camera password in its own lines and in ffprobe's messages", () => {
     const url = `rtsp://admin:${PW}@127.0.0.1:9/Streaming/Channels/101`;
     const r = audited([path.join(DIST, 'cli', 'main.js'), '--lang', 'en', 'probe', url, '--seconds', '2']);
     expect(r.status).toBe(1);
@@ -52,7 +52,10 @@ describe('secrets never printed', () => {
     const pwFile = path.join(tmp, 'cam-pw');
     fs.writeFileSync(pwFile, `${PW}\n`, { mode: 0o600 });
     const cfg = path.join(tmp, 'doctor.yaml');
-    fs.writeFileSync(cfg, `paths: { state: ${path.join(tmp, 'state')} }\nsync: { enabled: false }\nvision: { enabled: false }\ncameras: [{ id: cam-1, rtspUrl: "rtsp://127.0.0.1:9/s", username: admin, password: { file: ${pwFile} } }]\n`);
+    fs.writeFileSync(
+      cfg,
+      `paths: { state: ${path.join(tmp, 'state')} }\nsync: { enabled: false }\nvision: { enabled: false }\ncameras: [{ id: cam-1, rtspUrl: "rtsp://127.0.0.1:9/s", username: admin, password: { file: ${pwFile} } }]\n`,
+    );
     const r = audited([path.join(DIST, 'cli', 'main.js'), '--lang', 'en', '-c', cfg, 'doctor', '--json']);
     expect(`${r.stdout}${r.stderr}`).toContain('cam-1');
     expect(`${r.stdout}${r.stderr}`).not.toContain(PW);

@@ -82,7 +82,15 @@ export class FaceWorker {
         };
         w.on('error', fail);
         w.on('exit', (code) => fail(new Error(`vision worker exited (${code})`)));
-        w.postMessage({ type: 'init', backend: this.o.backend, modelsDir: this.o.modelsDir ?? MODELS_DIR, minConfidence: this.o.minConfidence, minFaceSize: this.o.minFaceSize, tileSize: this.o.tileSize ?? 0, tileOverlap: this.o.tileOverlap ?? 0 } satisfies WorkerRequest);
+        w.postMessage({
+          type: 'init',
+          backend: this.o.backend,
+          modelsDir: this.o.modelsDir ?? MODELS_DIR,
+          minConfidence: this.o.minConfidence,
+          minFaceSize: this.o.minFaceSize,
+          tileSize: this.o.tileSize ?? 0,
+          tileOverlap: this.o.tileOverlap ?? 0,
+        } satisfies WorkerRequest);
       });
     }
     const r = await this.ready;

@@ -111,7 +111,10 @@ export async function detectFaces(l: Loaded, frame: RgbFrame, o: DetectOptions):
     const big = faces.filter((f) => f.box.width >= o.minFaceSize);
     const dims = { width: frame.width, height: frame.height };
     const detections = big.map((f) =>
-      faceapi.extendWithFaceDetection({}, new faceapi.FaceDetection(f.score, new faceapi.Rect(f.box.x / dims.width, f.box.y / dims.height, f.box.width / dims.width, f.box.height / dims.height), dims)),
+      faceapi.extendWithFaceDetection(
+        {},
+        new faceapi.FaceDetection(f.score, new faceapi.Rect(f.box.x / dims.width, f.box.y / dims.height, f.box.width / dims.width, f.box.height / dims.height), dims),
+      ),
     );
     // face-api's own landmark + descriptor tasks, fed with the merged detections
     const described = detections.length ? await new faceapi.DetectAllFaceLandmarksTask(Promise.resolve(detections), input as never, false).withFaceDescriptors() : [];

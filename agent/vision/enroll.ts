@@ -107,7 +107,7 @@ const PROBLEM_TEXT: Record<NonNullable<PhotoCheck['problem']>, (c: PhotoCheck, r
 
 /** How to take enrolment photos (said whenever too few are given). */
 export const PHOTO_ADVICE =
-  'take at least 2 photos: frontal, eyes level with the lens, even light without a backlight, the face at least 1/4 of the picture, one taken under the classroom\'s light / ' +
+  "take at least 2 photos: frontal, eyes level with the lens, even light without a backlight, the face at least 1/4 of the picture, one taken under the classroom's light / " +
   '请至少拍 2 张：正脸、平视镜头、光线均匀不逆光、人脸占画面四分之一以上，其中一张在教室灯光下拍摄';
 
 /**
@@ -124,14 +124,22 @@ export async function enrolTrainee(cfg: Config, store: Store, trainee: string, p
   const faces = new FaceRepo(store);
   const replace = o.replace ?? true;
   if (!faces.classesOf(trainee).length) {
-    throw new InputError('enroll', [{ path: 'TRAINEE_ID', message: `${trainee} is on no class roster; import the class first (classroom-agent class import FILE) / 学员 ${trainee} 不在任何班次名册中，请先导入班次` }]);
+    throw new InputError('enroll', [
+      { path: 'TRAINEE_ID', message: `${trainee} is on no class roster; import the class first (classroom-agent class import FILE) / 学员 ${trainee} 不在任何班次名册中，请先导入班次` },
+    ]);
   }
   if (!o.consent && !faces.hasConsent(trainee)) {
-    throw new InputError('enroll', [{ path: 'TRAINEE_ID', message: `no face-recognition consent recorded for ${trainee}; record it first: classroom-agent consent ${trainee} --by NAME / 尚未登记该学员的人脸识别单独同意` }]);
+    throw new InputError('enroll', [
+      { path: 'TRAINEE_ID', message: `no face-recognition consent recorded for ${trainee}; record it first: classroom-agent consent ${trainee} --by NAME / 尚未登记该学员的人脸识别单独同意` },
+    ]);
   }
   if (!photos.length) throw new InputError('enroll', [{ path: 'PHOTO', message: `at least one photo; ${PHOTO_ADVICE}` }]);
   const missing = photos.map((p, i) => ({ p, i })).filter(({ p }) => !fs.existsSync(p));
-  if (missing.length) throw new InputError('enroll', missing.map(({ p, i }) => ({ path: `PHOTO[${i}]`, message: `${p}: file not found / 文件不存在` })));
+  if (missing.length)
+    throw new InputError(
+      'enroll',
+      missing.map(({ p, i }) => ({ path: `PHOTO[${i}]`, message: `${p}: file not found / 文件不存在` })),
+    );
   const key = loadOrCreateKey(keyFileOf(cfg));
   const l = await loadFaceApi(cfg.vision.backend);
   const m = await loadNets(l.faceapi);
@@ -158,7 +166,14 @@ export async function enrolTrainee(cfg: Config, store: Store, trainee: string, p
   }
   if (issues.length) throw new InputError('enroll', issues);
   // look-alikes among the trainees already enrolled on this box (any class: people move between classes)
-  const others = [...new Set(faces.enrolment().filter((e) => e.model === model && e.trainee !== trainee).map((e) => e.trainee))];
+  const others = [
+    ...new Set(
+      faces
+        .enrolment()
+        .filter((e) => e.model === model && e.trainee !== trainee)
+        .map((e) => e.trainee),
+    ),
+  ];
   const near = new Map<string, number>();
   for (const g of loadGallery(faces, key, others, model)) {
     for (const c of checks) {
@@ -198,8 +213,10 @@ export async function enrolTrainee(cfg: Config, store: Store, trainee: string, p
 export async function confirmSighting(cfg: Config, store: Store, matchId: number, by: string): Promise<{ trainee: string; facePx: number; photos: number }> {
   const faces = new FaceRepo(store);
   const m = faces.match(matchId);
-  if (!m || !m.box) throw new InputError('confirm', [{ path: 'MATCH_ID', message: `no match ${matchId} with its video still on the box (see vision evidence) / 匹配记录 ${matchId} 不存在或其录像已删除` }]);
-  if (!faces.hasConsent(m.trainee)) throw new InputError('confirm', [{ path: 'MATCH_ID', message: `no standing face-recognition consent for ${m.trainee} / 学员 ${m.trainee} 没有有效的人脸识别同意` }]);
+  if (!m || !m.box)
+    throw new InputError('confirm', [{ path: 'MATCH_ID', message: `no match ${matchId} with its video still on the box (see vision evidence) / 匹配记录 ${matchId} 不存在或其录像已删除` }]);
+  if (!faces.hasConsent(m.trainee))
+    throw new InputError('confirm', [{ path: 'MATCH_ID', message: `no standing face-recognition consent for ${m.trainee} / 学员 ${m.trainee} 没有有效的人脸识别同意` }]);
   const box = JSON.parse(m.box) as Box;
   const [frame] = await ffmpegFrames(
     ['-ss', (m.offsetMs / 1000).toFixed(3), '-i', m.path, '-frames:v', '1', '-vf', `scale='min(${cfg.vision.frameWidth},iw)':-2`, '-f', 'image2pipe', '-c:v', 'ppm', '-'],
@@ -210,11 +227,20 @@ export async function confirmSighting(cfg: Config, store: Store, matchId: number
   const model = modelVersion(await loadNets(l.faceapi));
   const found = await detectFaces(l, frame, { minConfidence: cfg.vision.minConfidence, minFaceSize: cfg.vision.minFaceSize, tileSize: cfg.vision.tileSize, tileOverlap: cfg.vision.tileOverlap });
   const face = found.filter((f) => f.descriptor && iou(f.box, box) >= 0.5).sort((x, y) => iou(y.box, box) - iou(x.box, box))[0];
-  if (!face) throw new InputError('confirm', [{ path: 'MATCH_ID', message: `the face is no longer found at its box in recording ${m.recordingId} (model or settings changed?) / 录像中该位置已检测不到人脸` }]);
+  if (!face)
+    throw new InputError('confirm', [{ path: 'MATCH_ID', message: `the face is no longer found at its box in recording ${m.recordingId} (model or settings changed?) / 录像中该位置已检测不到人脸` }]);
   const key = loadOrCreateKey(keyFileOf(cfg));
   faces.addDescriptors(
     m.trainee,
-    [{ model, sealed: sealDescriptor(key, m.trainee, model, face.descriptor!), source: `classroom: recording ${m.recordingId} @ ${m.offsetMs} ms, match ${m.id}, confirmed by ${by}`, facePx: face.box.width, sharpness: sharpness(frame, face.box) }],
+    [
+      {
+        model,
+        sealed: sealDescriptor(key, m.trainee, model, face.descriptor!),
+        source: `classroom: recording ${m.recordingId} @ ${m.offsetMs} ms, match ${m.id}, confirmed by ${by}`,
+        facePx: face.box.width,
+        sharpness: sharpness(frame, face.box),
+      },
+    ],
     false,
   );
   return { trainee: m.trainee, facePx: Math.round(face.box.width), photos: faces.descriptors([m.trainee], model).length };

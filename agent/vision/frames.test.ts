@@ -35,14 +35,35 @@ describe('sampling a segment every N seconds', () => {
   const clip = (name: string, fps: number, n: number, stretch = 1) => {
     const file = path.join(dir, `${name}.mp4`);
     execFileSync(locate('ffmpeg'), [
-      '-v', 'error', '-y', '-f', 'lavfi', '-i', `color=c=black:s=32x32:r=${fps},format=yuv444p,geq=lum='16+N*4':cb=128:cr=128`,
-      '-frames:v', String(n), '-vf', `settb=1/100000,setpts=PTS*${stretch}`, '-vsync', 'passthrough', '-enc_time_base', '1/100000', '-video_track_timescale', '100000',
-      '-c:v', 'libx264', '-qp', '0', '-pix_fmt', 'yuv444p', file,
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `color=c=black:s=32x32:r=${fps},format=yuv444p,geq=lum='16+N*4':cb=128:cr=128`,
+      '-frames:v',
+      String(n),
+      '-vf',
+      `settb=1/100000,setpts=PTS*${stretch}`,
+      '-vsync',
+      'passthrough',
+      '-enc_time_base',
+      '1/100000',
+      '-video_track_timescale',
+      '100000',
+      '-c:v',
+      'libx264',
+      '-qp',
+      '0',
+      '-pix_fmt',
+      'yuv444p',
+      file,
     ]);
     return file;
   };
   /** which frame of the clip a sampled picture is (grey level back from full-range RGB) */
-  const index = (f: RgbFrame) => Math.round(((f.data[0]! * 219) / 255) / 4);
+  const index = (f: RgbFrame) => Math.round((f.data[0]! * 219) / 255 / 4);
 
   it('takes the picture at i × N, also when the segment is a hair short of k × N', async () => {
     // a recorder's "10 s" segment that lasts 9.999 s: frames at 0 and 5 s (the fps filter alone gave one, of 4.8 s)

@@ -85,9 +85,7 @@ export function sampleFilter(everySeconds: number, width: number): string {
   return `setpts=PTS-STARTPTS+${everySeconds - eps}/TB,fps=1/${everySeconds}:round=down,scale='min(${width},iw)':-2`;
 }
 
-const sampleArgs = (file: string, everySeconds: number, width: number) => [
-  '-i', file, '-an', '-vf', sampleFilter(everySeconds, width), '-f', 'image2pipe', '-c:v', 'ppm', '-',
-];
+const sampleArgs = (file: string, everySeconds: number, width: number) => ['-i', file, '-an', '-vf', sampleFilter(everySeconds, width), '-f', 'image2pipe', '-c:v', 'ppm', '-'];
 
 /**
  * Frames of a recorded segment, one every `everySeconds`, scaled to `width` (never enlarged):

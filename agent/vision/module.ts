@@ -54,7 +54,10 @@ export class VisionModule implements Module {
     }
     this.key = loadOrCreateKey(keyFileOf(this.ctx.cfg));
     this.abort = new AbortController();
-    this.worker = new FacePool({ backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, tileSize: v.tileSize, tileOverlap: v.tileOverlap, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log }, v.threads);
+    this.worker = new FacePool(
+      { backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, tileSize: v.tileSize, tileOverlap: v.tileOverlap, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log },
+      v.threads,
+    );
     // listen first: segments indexed while the model loads are queued, not lost
     this.ctx.bus.on(this, 'segment.indexed', (s) => this.enqueue(s));
     // segments indexed while vision was down (daemon restart, crash): analyse them too
@@ -110,9 +113,7 @@ export class VisionModule implements Module {
       const room = l.room ?? classes.get(l.classId)?.room ?? null;
       return room === null || room === this.ctx.cfg.box.room;
     };
-    const lessons = classes
-      .lessonsBetween(s.start, s.end)
-      .filter((l) => l.kind !== 'online' && (l.cameras.length ? l.cameras.includes(s.camera) : inRoom(l)));
+    const lessons = classes.lessonsBetween(s.start, s.end).filter((l) => l.kind !== 'online' && (l.cameras.length ? l.cameras.includes(s.camera) : inRoom(l)));
     const res: SegmentResult = { frames: 0, analysed: 0, sightings: 0, trainees: [], unknownFaces: 0 };
     if (!lessons.length || !this.worker || !this.key) return res; // no lesson on this camera: nothing to prove, no faces looked at
     const info = await this.worker.start();
@@ -147,7 +148,20 @@ export class VisionModule implements Module {
           for (const l of f.on.filter((x) => x.classId === classId)) {
             const rows: FrameMatch[] = [];
             t.attributions[i]!.forEach((m, j) => {
-              if (m) rows.push({ classId, lessonId: l.id, trainee: m.trainee, camera: s.camera, at: f.at, recordingId: s.id, offsetMs: f.offsetMs, distance: m.distance, margin: m.margin, box: f.faces[j]!.box, track: m.track });
+              if (m)
+                rows.push({
+                  classId,
+                  lessonId: l.id,
+                  trainee: m.trainee,
+                  camera: s.camera,
+                  at: f.at,
+                  recordingId: s.id,
+                  offsetMs: f.offsetMs,
+                  distance: m.distance,
+                  margin: m.margin,
+                  box: f.faces[j]!.box,
+                  track: m.track,
+                });
             });
             // the headcount: every face found, identifiable or not
             const unknown = f.faces.length - rows.length;

@@ -41,9 +41,27 @@ describe('tracks', () => {
   });
 
   it('carries tracks into the next segment: a trainee identified before is credited at once', () => {
-    const first = trackSegment([0.1, 0.2].map((d, i) => ({ offsetMs: i * 10_000, faces: [{ box: at(100), descriptor: vec(d) }] })), gallery, o);
+    const first = trackSegment(
+      [0.1, 0.2].map((d, i) => ({ offsetMs: i * 10_000, faces: [{ box: at(100), descriptor: vec(d) }] })),
+      gallery,
+      o,
+    );
     expect(first.open).toHaveLength(1);
-    const next = trackSegment([{ offsetMs: 0, faces: [{ box: at(104), descriptor: vec(0.45) }, { box: at(600), descriptor: vec(0.45) }] }], gallery, o, first.open, () => 'new');
+    const next = trackSegment(
+      [
+        {
+          offsetMs: 0,
+          faces: [
+            { box: at(104), descriptor: vec(0.45) },
+            { box: at(600), descriptor: vec(0.45) },
+          ],
+        },
+      ],
+      gallery,
+      o,
+      first.open,
+      () => 'new',
+    );
     expect(next.attributions[0]!.map((a) => a?.trainee ?? null)).toEqual(['A', null]);
     expect(next.attributions[0]![0]!.track).toBe(first.open[0]!.id);
   });

@@ -131,9 +131,7 @@ export function trackSegment(
     return row.map((a, j) => (a && best.get(a.trainee) === j ? a : null));
   });
   const lastIds = new Set(ids.at(-1) ?? []);
-  const openOut: OpenTrack[] = frames.length
-    ? [...lastIds].map((id) => ({ id, box: last.get(id)!.box, descriptor: last.get(id)!.descriptor, votes: votes.get(id) ?? new Map() }))
-    : [...open];
+  const openOut: OpenTrack[] = frames.length ? [...lastIds].map((id) => ({ id, box: last.get(id)!.box, descriptor: last.get(id)!.descriptor, votes: votes.get(id) ?? new Map() })) : [...open];
   return { attributions, open: openOut };
 }
 

@@ -66,7 +66,12 @@ describe('face data at rest', () => {
       const f = new Float32Array(r.data.buffer.slice(r.data.byteOffset, r.data.byteOffset + r.data.byteLength));
       expect(f.filter((v) => Number.isFinite(v) && Math.abs(v) < 0.6).length).toBeLessThan(100);
     }
-    const g = loadGallery(new FaceRepo(store), loadOrCreateKey(keyFileOf(cfg)), fx.enrolled.map((e) => e.person), modelVersion(readManifest()));
+    const g = loadGallery(
+      new FaceRepo(store),
+      loadOrCreateKey(keyFileOf(cfg)),
+      fx.enrolled.map((e) => e.person),
+      modelVersion(readManifest()),
+    );
     expect(g.length).toBe(fx.enrolled.length * 2);
     expect(g.every((e) => e.descriptor.length === 128)).toBe(true);
     // a wrong key opens nothing
@@ -77,7 +82,12 @@ describe('face data at rest', () => {
 describe('identification on the generated classroom video', () => {
   it('recognises >= 90% of enrolled appearances, matches no stranger, confuses no trainee', async () => {
     const model = modelVersion(readManifest());
-    const gallery = loadGallery(new FaceRepo(store), loadOrCreateKey(keyFileOf(cfg)), fx.enrolled.map((e) => e.person), model);
+    const gallery = loadGallery(
+      new FaceRepo(store),
+      loadOrCreateKey(keyFileOf(cfg)),
+      fx.enrolled.map((e) => e.person),
+      model,
+    );
     const frames = await sampleVideo(fx.video, 1, 1920);
     expect(frames.length).toBe(fx.frames.length);
     const w = new FaceWorker({ backend: 'auto', minConfidence: cfg.vision.minConfidence, minFaceSize: cfg.vision.minFaceSize, recycleAfterFrames: 7 });
@@ -89,7 +99,11 @@ describe('identification on the generated classroom video', () => {
     try {
       for (const [i, frame] of frames.entries()) {
         const a = await w.analyze(frame);
-        const matches = matchFrame(a.faces.map((f) => f.descriptor), gallery, { threshold: cfg.vision.threshold, margin: cfg.vision.margin });
+        const matches = matchFrame(
+          a.faces.map((f) => f.descriptor),
+          gallery,
+          { threshold: cfg.vision.threshold, margin: cfg.vision.margin },
+        );
         for (const [j, m] of matches.entries()) {
           if (!m.trainee) continue;
           const b = a.faces[j]!.box;
@@ -106,7 +120,9 @@ describe('identification on the generated classroom video', () => {
     } finally {
       await w.stop();
     }
-    console.log(`vision accuracy: ${recognised}/${appearances} enrolled appearances recognised; strangers matched ${strangersMatched.length}; confusions ${confused.length}; worker recycled ${w.recycled}x`);
+    console.log(
+      `vision accuracy: ${recognised}/${appearances} enrolled appearances recognised; strangers matched ${strangersMatched.length}; confusions ${confused.length}; worker recycled ${w.recycled}x`,
+    );
     expect(strangersMatched).toEqual([]);
     expect(confused).toEqual([]);
     expect(recognised / appearances).toBeGreaterThanOrEqual(0.9);
@@ -120,17 +136,22 @@ describe('a recorded lesson flows into sightings, export-evidence and evaluate',
     const T0 = Date.parse('2025-10-08T00:00:00Z');
     const lessons = [0, 1, 2].map((i) => ({ id: `L0${i + 1}`, kind: 'practical' as const, start: T0 + i * 3600_000, end: T0 + i * 3600_000 + 45 * 60_000, cameras: ['cam-1'], makeUp: false }));
     const roster = [...fx.enrolled.map((e) => e.person), 'S99'];
-    new ClassRepo(store).save(
-      { id: 'HN-VIS-1', timezone: 'Asia/Shanghai', trainees: roster.map((id) => ({ id, terminalIds: [] })), teachers: [{ id: 'T1', certified: true }], lessons },
-      'henan-2025',
-    );
+    new ClassRepo(store).save({ id: 'HN-VIS-1', timezone: 'Asia/Shanghai', trainees: roster.map((id) => ({ id, terminalIds: [] })), teachers: [{ id: 'T1', certified: true }], lessons }, 'henan-2025');
     const cuts = [
       { from: 0, n: 5 },
       { from: 0, n: 3 },
       { from: 7, n: 4 },
     ];
     // two analysis threads: frames of a segment are analysed concurrently and recorded as they return
-    const ctx = { cfg: { ...cfg, vision: { ...cfg.vision, threads: 2 } }, profile: loadProfile('henan-2025'), store, bus: new EventBus<AgentEvents>(), log: logger('vision-test'), now: Date.now, paths: { state: dir, video: dir, database: store.file } };
+    const ctx = {
+      cfg: { ...cfg, vision: { ...cfg.vision, threads: 2 } },
+      profile: loadProfile('henan-2025'),
+      store,
+      bus: new EventBus<AgentEvents>(),
+      log: logger('vision-test'),
+      now: Date.now,
+      paths: { state: dir, video: dir, database: store.file },
+    };
     const announced: AgentEvents['sightings.stored'][] = [];
     ctx.bus.on({}, 'sightings.stored', (e) => announced.push(e));
     const mod = new VisionModule(ctx);
@@ -188,7 +209,7 @@ describe('a recorded lesson flows into sightings, export-evidence and evaluate',
     expect(store.db.prepare('SELECT COUNT(*) FROM sightings').pluck().get()).toBe(before);
     expect(new FaceRepo(store).headcount('cam-1', T0, T0 + 4 * 3600_000).length).toBe(heads.length);
     // reviewable: each sighting's frames with box and track, and a sealed crop of the face that opens to a JPEG
-    const someone = (store.db.prepare('SELECT trainee FROM sightings LIMIT 1').pluck().get() as string);
+    const someone = store.db.prepare('SELECT trainee FROM sightings LIMIT 1').pluck().get() as string;
     const ev = new FaceRepo(store).sightingEvidence('HN-VIS-1', 'L01', someone);
     expect(ev.length).toBeGreaterThan(0);
     for (const e of ev) expect(e.box!.width).toBeGreaterThan(0);

@@ -37,10 +37,14 @@ describe('Dahua parsing', () => {
     expect(refused.checkins).toEqual([]);
     expect(refused.events?.[0]).toMatchObject({ kind: 'not-a-pass', code: 'AccessControl/0', person: '1001' });
     expect(parseDahuaPart(Buffer.from('Heartbeat'), 'dh-1', 'Asia/Shanghai', 0).heartbeat).toBe(true);
-    expect(parseDahuaPart(Buffer.from('Code=_DoorFace_;action=Pulse;index=0;data={"Alive":100,"Door":0,"Similarity":98,"UserID":"1","readID":1}'), 'dh-1', 'Asia/Shanghai', 1_700_000_000_500).checkins[0]).toMatchObject({ person: '1', at: 1_700_000_000_000, similarity: 98 });
+    expect(
+      parseDahuaPart(Buffer.from('Code=_DoorFace_;action=Pulse;index=0;data={"Alive":100,"Door":0,"Similarity":98,"UserID":"1","readID":1}'), 'dh-1', 'Asia/Shanghai', 1_700_000_000_500).checkins[0],
+    ).toMatchObject({ person: '1', at: 1_700_000_000_000, similarity: 98 });
     expect(() => parseDahuaPart(Buffer.from('\x00\x01garbage'), 'dh-1', 'Asia/Shanghai', 0)).toThrow();
     expect(parseDahuaPart(Buffer.from('Code=AccessControl;action=Pulse;index=0;data={"UserID":"1","RecN'), 'dh-1', 'Asia/Shanghai', 0).rejects).toHaveLength(1);
-    expect(parseRecordFinder(Buffer.from('found=1\r\nrecords[0].RecNo=7\r\nrecords[0].CreateTime=1700000000\r\nrecords[0].UserID=0042\r\nrecords[0].Status=1\r\n'), 'dh-1', 'UTC', 0).checkins[0]).toMatchObject({ person: '0042', dedupKey: 'dahua:dh-1:0042:1700000000', counter: '7' });
+    expect(
+      parseRecordFinder(Buffer.from('found=1\r\nrecords[0].RecNo=7\r\nrecords[0].CreateTime=1700000000\r\nrecords[0].UserID=0042\r\nrecords[0].Status=1\r\n'), 'dh-1', 'UTC', 0).checkins[0],
+    ).toMatchObject({ person: '0042', dedupKey: 'dahua:dh-1:0042:1700000000', counter: '7' });
   });
 });
 

@@ -55,7 +55,11 @@ export class HikvisionStreams extends EventStreamTerminal {
         AcsEventCond: { searchID, searchResultPosition: pos, maxResults: 30, major: 5, minor: 0, startTime: formatIso(from, tz), endTime: formatIso(now + 60_000, tz) },
       });
       const res = await digestRequest(`${this.base}/ISAPI/AccessControl/AcsEvent?format=json`, {
-        method: 'POST', body, headers: { 'content-type': 'application/json' }, username: this.term.username, password,
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+        username: this.term.username,
+        password,
       });
       const buf = await readAll(res);
       if (res.statusCode !== 200) {
@@ -69,7 +73,16 @@ export class HikvisionStreams extends EventStreamTerminal {
         info = { more: false, count: 0 };
       }
       const out = await this.ingest.submit({
-        raw: { protocol: 'hikvision', terminal: this.term.id, channel: 'search', method: 'POST', path: '/ISAPI/AccessControl/AcsEvent', contentType: res.headers['content-type'], body: buf, receivedMs: this.ctx.now() },
+        raw: {
+          protocol: 'hikvision',
+          terminal: this.term.id,
+          channel: 'search',
+          method: 'POST',
+          path: '/ISAPI/AccessControl/AcsEvent',
+          contentType: res.headers['content-type'],
+          body: buf,
+          receivedMs: this.ctx.now(),
+        },
         parse: (b) => parseAcsSearch(b, this.term.id, this.term.timezone),
       });
       stored += out.stored.length;

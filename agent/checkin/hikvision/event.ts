@@ -44,7 +44,15 @@ export function acsRecord(terminal: string, tz: string, r: Obj, time: unknown): 
   if (v.kind !== 'pass' || !person || mode === 'invalid') {
     if (!person && v.kind !== 'unknown-code') return null; // door, alarm, device events: nothing about a person
     const meaning = v.kind === 'unknown-code' ? null : `${v.meaning.zh} / ${v.meaning.en}`;
-    return { kind: v.kind === 'pass' ? 'not-a-pass' : v.kind, terminal, code: v.code, meaning: v.kind === 'pass' ? `${meaning} (verify mode invalid)` : meaning, person: person || null, name, at: t?.[0] ?? null };
+    return {
+      kind: v.kind === 'pass' ? 'not-a-pass' : v.kind,
+      terminal,
+      code: v.code,
+      meaning: v.kind === 'pass' ? `${meaning} (verify mode invalid)` : meaning,
+      person: person || null,
+      name,
+      at: t?.[0] ?? null,
+    };
   }
   if (!/^[A-Za-z0-9._-]{1,32}$/.test(person)) return 'employeeNo: 1-32 letters or digits';
   if (!t) return 'dateTime: not ISO 8601 ("2026-10-04T08:30:00+08:00", or without offset in the terminal\'s zone)';
@@ -53,8 +61,17 @@ export function acsRecord(terminal: string, tz: string, r: Obj, time: unknown): 
   const counter = typeof serial === 'number' && Number.isInteger(serial) && serial >= 0 ? String(serial) : null;
   const sim = typeof r.similarity === 'number' ? r.similarity : null;
   return {
-    protocol: 'hikvision', terminal, person, at, tzOffsetMin: off, verifyMode: mode || null, similarity: sim,
-    dedupKey: `hik:${terminal}:${person}:${Math.floor(at / 1000)}`, counter, name, code: v.code,
+    protocol: 'hikvision',
+    terminal,
+    person,
+    at,
+    tzOffsetMin: off,
+    verifyMode: mode || null,
+    similarity: sim,
+    dedupKey: `hik:${terminal}:${person}:${Math.floor(at / 1000)}`,
+    counter,
+    name,
+    code: v.code,
   };
 }
 

@@ -30,7 +30,14 @@ describe('Hikvision event parsing', () => {
     const dev = new HikDevice();
     const e = dev.punch('1001', Date.parse('2026-10-04T08:30:00+08:00'));
     const p = parseHikEvent(Buffer.from(dev.eventJson(e)), 'hik-1');
-    expect(p.checkins[0]).toMatchObject({ person: '1001', at: Date.parse('2026-10-04T00:30:00Z'), tzOffsetMin: 480, dedupKey: `hik:hik-1:1001:${Date.parse('2026-10-04T00:30:00Z') / 1000}`, counter: String(e.serialNo), verifyMode: 'cardOrFace' });
+    expect(p.checkins[0]).toMatchObject({
+      person: '1001',
+      at: Date.parse('2026-10-04T00:30:00Z'),
+      tzOffsetMin: 480,
+      dedupKey: `hik:hik-1:1001:${Date.parse('2026-10-04T00:30:00Z') / 1000}`,
+      counter: String(e.serialNo),
+      verifyMode: 'cardOrFace',
+    });
     expect(parseHikEvent(Buffer.from(dev.eventJson({ ...e, verifyMode: 'invalid' })), 'hik-1').checkins).toEqual([]);
     expect(parseHikEvent(Buffer.from('<EventNotificationAlert><eventType>videoloss</eventType><eventState>inactive</eventState></EventNotificationAlert>'), 'x').heartbeat).toBe(true);
     expect(() => parseHikEvent(Buffer.from('{"eventType":'), 'x')).toThrow(/not JSON/);

@@ -22,11 +22,7 @@ export function parseWebhook(body: Buffer, client: string): Parsed {
   } catch (err) {
     throw new Error(`not JSON: ${(err as Error).message.slice(0, 120)}`);
   }
-  const items: unknown[] = Array.isArray(doc)
-    ? doc
-    : doc && typeof doc === 'object' && Array.isArray((doc as { checkins?: unknown }).checkins)
-      ? (doc as { checkins: unknown[] }).checkins
-      : [doc];
+  const items: unknown[] = Array.isArray(doc) ? doc : doc && typeof doc === 'object' && Array.isArray((doc as { checkins?: unknown }).checkins) ? (doc as { checkins: unknown[] }).checkins : [doc];
   if (!items.length) throw new Error('no check-ins in the body');
   const checkins: CheckIn[] = [];
   const rejects: Reject[] = [];
@@ -44,13 +40,17 @@ export function parseWebhook(body: Buffer, client: string): Parsed {
     else if (!ID.test(String(person))) problems.push({ where: where('person'), message: '1-64 letters, digits or ._:@-' });
     const at = parseIsoStrict(o.at);
     if (at === undefined) problems.push({ where: where('at'), message: 'not an ISO 8601 timestamp with zone' });
-    if (o.id !== undefined && (typeof o.id !== 'string' && typeof o.id !== 'number' || !ID.test(String(o.id)))) problems.push({ where: where('id'), message: '1-64 letters, digits or ._:@-' });
+    if (o.id !== undefined && ((typeof o.id !== 'string' && typeof o.id !== 'number') || !ID.test(String(o.id)))) problems.push({ where: where('id'), message: '1-64 letters, digits or ._:@-' });
     if (o.similarity !== undefined && (typeof o.similarity !== 'number' || !(o.similarity >= 0 && o.similarity <= 100))) problems.push({ where: where('similarity'), message: 'a number 0..100' });
     if (o.verifyMode !== undefined && (typeof o.verifyMode !== 'string' || o.verifyMode.length > 32)) problems.push({ where: where('verifyMode'), message: 'a string up to 32 characters' });
     if (problems.length) return rejects.push(...problems);
-    const key = o.id !== undefined
-      ? `wh:${client}:${String(o.id)}`
-      : `wh:h:${createHash('sha256').update(JSON.stringify([o.terminal, String(person), at])).digest('hex').slice(0, 32)}`;
+    const key =
+      o.id !== undefined
+        ? `wh:${client}:${String(o.id)}`
+        : `wh:h:${createHash('sha256')
+            .update(JSON.stringify([o.terminal, String(person), at]))
+            .digest('hex')
+            .slice(0, 32)}`;
     checkins.push({
       protocol: 'webhook',
       terminal: o.terminal as string,

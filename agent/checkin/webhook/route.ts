@@ -68,10 +68,24 @@ export const webhookRoute: Route = {
       if (ctx.truncated) return json(413, { error: 'body too large' });
       if (!hmacOk(req, ctx.body, caller.hmacSecret)) return UNAUTHORISED;
     }
-    const client = caller.terminal?.id ?? (String(req.headers['x-client-id'] ?? 'default').replace(/[^A-Za-z0-9._-]/g, '').slice(0, 64) || 'default');
+    const client =
+      caller.terminal?.id ??
+      (String(req.headers['x-client-id'] ?? 'default')
+        .replace(/[^A-Za-z0-9._-]/g, '')
+        .slice(0, 64) ||
+        'default');
     const out = await env.ingest.submit({
       // the client id scopes the dedup keys: kept with the raw input so `checkins reparse` rebuilds the same keys
-      raw: { protocol: 'webhook', terminal: caller.terminal?.id ?? null, channel: 'http', method: 'POST', path: `${url.pathname}?client=${client}`, contentType: req.headers['content-type'], body: ctx.body, receivedMs: ctx.receivedMs },
+      raw: {
+        protocol: 'webhook',
+        terminal: caller.terminal?.id ?? null,
+        channel: 'http',
+        method: 'POST',
+        path: `${url.pathname}?client=${client}`,
+        contentType: req.headers['content-type'],
+        body: ctx.body,
+        receivedMs: ctx.receivedMs,
+      },
       truncated: ctx.truncated,
       parse: (b) => {
         if (ctx.truncated) throw new Error('body over the size limit');

@@ -21,7 +21,10 @@ describe('webhook POST /api/v1/checkins', () => {
     const s = await setup();
     const bearer = new WebhookClient(s.base, { token: 'tok-123' }, 'sysA');
     const hmac = new WebhookClient(s.base, { hmacSecret: 'hm-456' }, 'sysA');
-    cleanups.push(() => bearer.close(), () => hmac.close());
+    cleanups.push(
+      () => bearer.close(),
+      () => hmac.close(),
+    );
     const one = await bearer.send({ id: 'e1', terminal: 'door', person: 'P1', at: '2026-10-04T08:30:00+08:00', verifyMode: 'face', similarity: 93.5 });
     expect(one.status).toBe(200);
     expect(JSON.parse(one.body)).toMatchObject({ stored: 1, duplicates: 0, unknown: 1 });
@@ -40,7 +43,10 @@ describe('webhook POST /api/v1/checkins', () => {
   it('auth on every request: no token, wrong token, bad signature → 401, nothing stored', async () => {
     const s = await setup();
     const body = JSON.stringify({ terminal: 'd', person: 'P', at: '2026-10-04T08:30:00+08:00' });
-    for (const headers of [{}, { authorization: 'Bearer nope' }, { 'x-signature': 'sha256=' + '0'.repeat(64) }, { authorization: 'Basic ' + Buffer.from('u:nope').toString('base64') }] as Record<string, string>[]) {
+    for (const headers of [{}, { authorization: 'Bearer nope' }, { 'x-signature': 'sha256=' + '0'.repeat(64) }, { authorization: 'Basic ' + Buffer.from('u:nope').toString('base64') }] as Record<
+      string,
+      string
+    >[]) {
       const r = await request(`${s.base}/api/v1/checkins`, { body, headers: { 'content-type': 'application/json', ...headers } });
       expect(r.status).toBe(401);
     }
@@ -58,7 +64,12 @@ describe('webhook POST /api/v1/checkins', () => {
     const none = await c.send([{ terminal: 'd', person: 'P', at: '2026-10-04 08:30' }]);
     expect(none.status).toBe(422);
     expect(JSON.parse(none.body).issues).toEqual([{ where: '[0].at', message: 'not an ISO 8601 timestamp with zone' }]);
-    const part = await c.send({ checkins: [{ terminal: 'd', person: 'P', at: '2026-10-04T08:30:00+08:00' }, { terminal: '', person: 'Q', at: 'x' }] } as never);
+    const part = await c.send({
+      checkins: [
+        { terminal: 'd', person: 'P', at: '2026-10-04T08:30:00+08:00' },
+        { terminal: '', person: 'Q', at: 'x' },
+      ],
+    } as never);
     expect(part.status).toBe(200);
     expect(JSON.parse(part.body).rejected.map((r: { where: string }) => r.where)).toEqual(['checkins[1].terminal', 'checkins[1].at']);
     expect(n(s, 'SELECT COUNT(*) FROM raw_inputs')).toBe(3);

@@ -66,25 +66,31 @@ export function parseAttlog(body: Buffer, terminal: string, serial: string, tz: 
 
 /** Count of non-empty lines: what `OK: n` reports (terminals compare it with what they sent). */
 export function nonEmptyLines(body: Buffer): number {
-  return body.toString('utf8').replace(/\0/g, '').split(/\r?\n|\r/).filter((l) => l.trim()).length;
+  return body
+    .toString('utf8')
+    .replace(/\0/g, '')
+    .split(/\r?\n|\r/)
+    .filter((l) => l.trim()).length;
 }
 
 /** Handshake reply ("GET OPTION FROM: <sn>"), with our cursor so the terminal resends only what we lack. */
 export function handshake(sn: string, stamp: string | null, tzHours: number): string {
-  return [
-    `GET OPTION FROM: ${sn}`,
-    `ATTLOGStamp=${stamp ?? 'None'}`,
-    `Stamp=${stamp ?? '0'}`,
-    'OPERLOGStamp=9999',
-    'ATTPHOTOStamp=9999',
-    'ErrorDelay=30',
-    'Delay=10',
-    'TransTimes=00:00;14:05',
-    'TransInterval=1',
-    // punches only: operation logs (OpLog), enrolments and pictures carry templates and passwords the box must not receive
-    'TransFlag=TransData AttLog',
-    `TimeZone=${tzHours}`,
-    'Realtime=1',
-    'Encrypt=None',
-  ].join('\n') + '\n';
+  return (
+    [
+      `GET OPTION FROM: ${sn}`,
+      `ATTLOGStamp=${stamp ?? 'None'}`,
+      `Stamp=${stamp ?? '0'}`,
+      'OPERLOGStamp=9999',
+      'ATTPHOTOStamp=9999',
+      'ErrorDelay=30',
+      'Delay=10',
+      'TransTimes=00:00;14:05',
+      'TransInterval=1',
+      // punches only: operation logs (OpLog), enrolments and pictures carry templates and passwords the box must not receive
+      'TransFlag=TransData AttLog',
+      `TimeZone=${tzHours}`,
+      'Realtime=1',
+      'Encrypt=None',
+    ].join('\n') + '\n'
+  );
 }

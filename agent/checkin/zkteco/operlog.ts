@@ -60,7 +60,12 @@ function stripLine(line: string): string {
 /** An OPERLOG (or user/template table) body with every template, password, card and picture stripped. */
 export function stripOperlog(body: Buffer): Buffer {
   const text = body.toString('utf8').replace(/\0/g, '');
-  return Buffer.from(text.split(/(\r?\n|\r)/).map((l, i) => (i % 2 ? l : stripLine(l))).join(''));
+  return Buffer.from(
+    text
+      .split(/(\r?\n|\r)/)
+      .map((l, i) => (i % 2 ? l : stripLine(l)))
+      .join(''),
+  );
 }
 
 /** `DEVICECMD` replies (`ID=17&Return=0&CMD=DATA`): only these keys, a query reply may carry a roster. */
@@ -69,7 +74,12 @@ export function stripDeviceCmd(body: Buffer): Buffer {
   return Buffer.from(
     text
       .split(/\r?\n/)
-      .map((l) => l.split('&').filter((kv) => /^(ID|Return|CMD)=[A-Za-z0-9_ -]{0,40}$/i.test(kv)).join('&'))
+      .map((l) =>
+        l
+          .split('&')
+          .filter((kv) => /^(ID|Return|CMD)=[A-Za-z0-9_ -]{0,40}$/i.test(kv))
+          .join('&'),
+      )
       .join('\n'),
   );
 }

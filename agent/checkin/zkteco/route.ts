@@ -55,10 +55,22 @@ export const zktecoRoute: Route = {
       const stamp = url.searchParams.get('Stamp') ?? url.searchParams.get('stamp') ?? undefined;
       const keep = minimise(table, ctx.body);
       const out = await env.ingest.submit({
-        raw: { protocol: 'zkteco', terminal: term.id, channel: 'http', method: req.method, path: `${url.pathname}${url.search}`, contentType: req.headers['content-type'], body: ctx.body, receivedMs: ctx.receivedMs },
+        raw: {
+          protocol: 'zkteco',
+          terminal: term.id,
+          channel: 'http',
+          method: req.method,
+          path: `${url.pathname}${url.search}`,
+          contentType: req.headers['content-type'],
+          body: ctx.body,
+          receivedMs: ctx.receivedMs,
+        },
         keep,
         truncated: ctx.truncated,
-        parse: (b) => (table === 'ATTLOG' && !ctx.truncated ? parseAttlog(b, term.id, sn, term.timezone, stamp) : { checkins: [], rejects: ctx.truncated ? [{ where: 'body', message: 'over the size limit' }] : [], ignored: !ctx.truncated }),
+        parse: (b) =>
+          table === 'ATTLOG' && !ctx.truncated
+            ? parseAttlog(b, term.id, sn, term.timezone, stamp)
+            : { checkins: [], rejects: ctx.truncated ? [{ where: 'body', message: 'over the size limit' }] : [], ignored: !ctx.truncated },
       });
       if (ctx.truncated) return text(413, 'ERROR: body too large\n');
       if (table === 'ATTLOG') {
@@ -68,7 +80,8 @@ export const zktecoRoute: Route = {
           env.warn(`zk-unreadable:${term.id}`, { terminal: term.id, raw: out.rawId }, 'ATTLOG unreadable, not acknowledged (kept raw; classroom-agent checkins unknown)');
           return text(400, 'ERROR: ATTLOG unreadable\n');
         }
-        if (out.rejects.length) env.warn(`zk-rejects:${term.id}`, { terminal: term.id, raw: out.rawId, rejects: out.rejects.length }, 'ATTLOG lines unusable (kept raw; classroom-agent checkins unknown)');
+        if (out.rejects.length)
+          env.warn(`zk-rejects:${term.id}`, { terminal: term.id, raw: out.rawId, rejects: out.rejects.length }, 'ATTLOG lines unusable (kept raw; classroom-agent checkins unknown)');
         return text(200, `OK: ${nonEmptyLines(ctx.body)}`);
       }
       return text(200, table === 'OPTIONS' ? 'OK: 1' : 'OK');

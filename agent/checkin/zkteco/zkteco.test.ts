@@ -36,10 +36,7 @@ describe('ZKTeco ATTLOG parsing', () => {
 describe('ZKTeco PUSH against the simulated terminal', () => {
   it('handshake, upload, duplicates, poll; OK: n; raw kept; roster mapping; unknown person kept', async () => {
     const s = await setup();
-    new ClassRepo(s.ctx.store).save(
-      { id: 'C1', trainees: [{ id: 'S01', terminalIds: ['1001'] }], teachers: [], lessons: [] } as never,
-      'henan-2025',
-    );
+    new ClassRepo(s.ctx.store).save({ id: 'C1', trainees: [{ id: 'S01', terminalIds: ['1001'] }], teachers: [], lessons: [] } as never, 'henan-2025');
     const dev = new ZkDevice(s.base, 'ZK0001');
     cleanups.push(() => dev.close());
     const hs = await dev.handshake();
@@ -61,7 +58,15 @@ describe('ZKTeco PUSH against the simulated terminal', () => {
     expect(await dev.handshake()).toMatch(/ATTLOGStamp=2\n/);
     // the unknown person is added to the roster later: remap links the kept check-in
     new ClassRepo(s.ctx.store).save(
-      { id: 'C1', trainees: [{ id: 'S01', terminalIds: ['1001'] }, { id: 'S02', terminalIds: ['9999'] }], teachers: [], lessons: [] } as never,
+      {
+        id: 'C1',
+        trainees: [
+          { id: 'S01', terminalIds: ['1001'] },
+          { id: 'S02', terminalIds: ['9999'] },
+        ],
+        teachers: [],
+        lessons: [],
+      } as never,
       'henan-2025',
     );
     expect(s.server.intake!.repo.remapUnknown()).toBe(1);

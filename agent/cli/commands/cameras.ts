@@ -43,10 +43,15 @@ function printCamera(lang: Lang, c: DiscoveredCamera, i: number): void {
   if (c.clockSkewMs !== undefined) w(`   ${t(lang, '时钟偏差', 'clock skew')}: ${fmtSkew(c.clockSkewMs)}`);
   const sw = skewWarning(lang, c.clockSkewMs);
   if (sw) w(`   ⚠ ${sw}`);
-  if (c.error?.kind === 'auth') w(`   ✗ ${t(lang, '用户名或密码错误：请在配置 discovery.username / discovery.password 中填写摄像机的账号。', 'Wrong user name or password: set the camera account in discovery.username / discovery.password.')}`);
+  if (c.error?.kind === 'auth')
+    w(
+      `   ✗ ${t(lang, '用户名或密码错误：请在配置 discovery.username / discovery.password 中填写摄像机的账号。', 'Wrong user name or password: set the camera account in discovery.username / discovery.password.')}`,
+    );
   else if (c.error) w(`   ✗ ${t(lang, '无法读取摄像机信息', 'Could not read the camera')}: ${c.error.message}`);
   for (const p of c.profiles) {
-    const fmt = [p.encoding, p.width && p.height ? `${p.width}x${p.height}` : undefined, p.fps ? `${p.fps} fps` : undefined, p.bitrateKbps ? `${p.bitrateKbps} kbit/s` : undefined].filter(Boolean).join(' ');
+    const fmt = [p.encoding, p.width && p.height ? `${p.width}x${p.height}` : undefined, p.fps ? `${p.fps} fps` : undefined, p.bitrateKbps ? `${p.bitrateKbps} kbit/s` : undefined]
+      .filter(Boolean)
+      .join(' ');
     w(`   ${t(lang, '码流', 'profile')} ${p.token}: ${fmt}`);
     if (p.streamUri) w(`     RTSP: ${maskUrl(p.streamUri)}`);
     if (p.snapshotUri) w(`     ${t(lang, '快照', 'snapshot')}: ${maskUrl(p.snapshotUri)}`);
@@ -57,10 +62,22 @@ function printCamera(lang: Lang, c: DiscoveredCamera, i: number): void {
 export function cameraProblem(lang: Lang, err: CameraError, target: string): string {
   const fix =
     err.kind === 'auth'
-      ? t(lang, '摄像机拒绝了用户名或密码：检查配置中的 username / password（海康等需在摄像机网页中另建 ONVIF 用户）', 'the camera refused the user name or password: check username / password in the config (Hikvision and others need an ONVIF user created in the camera\'s web page)')
+      ? t(
+          lang,
+          '摄像机拒绝了用户名或密码：检查配置中的 username / password（海康等需在摄像机网页中另建 ONVIF 用户）',
+          "the camera refused the user name or password: check username / password in the config (Hikvision and others need an ONVIF user created in the camera's web page)",
+        )
       : err.kind === 'unreachable'
-        ? t(lang, `摄像机没有应答：检查电源和网线，ping 它的地址，确认端口；classroom-agent discover 可查找摄像机`, `the camera does not answer: check its power and cable, ping its address, check the port; classroom-agent discover finds cameras`)
-        : t(lang, `摄像机的应答不可用：升级固件，或在配置中直接填写 rtspUrl；用 classroom-agent probe ${target} 复查`, `the camera's answer cannot be used: update its firmware, or set rtspUrl in the config; recheck with classroom-agent probe ${target}`);
+        ? t(
+            lang,
+            `摄像机没有应答：检查电源和网线，ping 它的地址，确认端口；classroom-agent discover 可查找摄像机`,
+            `the camera does not answer: check its power and cable, ping its address, check the port; classroom-agent discover finds cameras`,
+          )
+        : t(
+            lang,
+            `摄像机的应答不可用：升级固件，或在配置中直接填写 rtspUrl；用 classroom-agent probe ${target} 复查`,
+            `the camera's answer cannot be used: update its firmware, or set rtspUrl in the config; recheck with classroom-agent probe ${target}`,
+          );
   return `${fix} (${err.message})`;
 }
 
@@ -93,7 +110,7 @@ export function register(program: Command): void {
               t(
                 lang,
                 '没有找到摄像机。组播不能跨 VLAN：请在配置 discovery.ranges 中填写摄像机所在的地址段（如 192.168.1.1-254），或用 --range 指定。\n',
-                'No camera found. Multicast does not cross VLANs: put the cameras\' address range in discovery.ranges (e.g. 192.168.1.1-254) or pass --range.\n',
+                "No camera found. Multicast does not cross VLANs: put the cameras' address range in discovery.ranges (e.g. 192.168.1.1-254) or pass --range.\n",
               ),
             );
           }
@@ -120,7 +137,9 @@ export function register(program: Command): void {
           const cfg = configOf(cmd);
           const i = cfg.cameras.findIndex((c) => c.id === target);
           if (i < 0) {
-            throw new InputError('probe', [{ path: 'target', message: `"${target}" is neither an rtsp:// URL nor a camera id in the config (known: ${cfg.cameras.map((c) => c.id).join(', ') || 'none'})` }]);
+            throw new InputError('probe', [
+              { path: 'target', message: `"${target}" is neither an rtsp:// URL nor a camera id in the config (known: ${cfg.cameras.map((c) => c.id).join(', ') || 'none'})` },
+            ]);
           }
           const cam = cfg.cameras[i];
           transport = cam.transport;
@@ -132,7 +151,12 @@ export function register(program: Command): void {
             return EXIT.PROBLEM;
           }
           if (cam.onvif) {
-            const d = await describeCamera({ host: cam.onvif.host, port: cam.onvif.port, username: cam.onvif.username ?? cam.username, password: resolveSecret(cam.onvif.password ?? cam.password, `cameras[${i}].onvif.password`) });
+            const d = await describeCamera({
+              host: cam.onvif.host,
+              port: cam.onvif.port,
+              username: cam.onvif.username ?? cam.username,
+              password: resolveSecret(cam.onvif.password ?? cam.password, `cameras[${i}].onvif.password`),
+            });
             skewMs = d.clockSkewMs;
           }
         }
@@ -153,7 +177,9 @@ export function register(program: Command): void {
           w(`  ${t(lang, '编码', 'codec')}: ${p.codec ?? '-'}${p.profile ? ` (${p.profile})` : ''}`);
           w(`  ${t(lang, '分辨率', 'resolution')}: ${p.width && p.height ? `${p.width}x${p.height}` : '-'}`);
           w(`  ${t(lang, '帧率', 'frame rate')}: ${p.fps ?? '-'} fps`);
-          w(`  ${t(lang, '关键帧间隔', 'keyframe interval')}: ${p.keyframeIntervalSec ?? '-'} s${p.keyframeIntervalMaxSec !== undefined ? ` (${t(lang, '最长', 'max')} ${p.keyframeIntervalMaxSec} s)` : ''}`);
+          w(
+            `  ${t(lang, '关键帧间隔', 'keyframe interval')}: ${p.keyframeIntervalSec ?? '-'} s${p.keyframeIntervalMaxSec !== undefined ? ` (${t(lang, '最长', 'max')} ${p.keyframeIntervalMaxSec} s)` : ''}`,
+          );
           w(`  ${t(lang, '码率', 'bitrate')}: ${p.bitrateKbps ?? '-'} kbit/s`);
           w(`  ${t(lang, '时钟偏差', 'clock skew')}: ${skewMs === undefined ? t(lang, '未知（需要 ONVIF）', 'unknown (needs ONVIF)') : fmtSkew(skewMs)}`);
           w(`  ${t(lang, '测量时长', 'measured')}: ${p.measuredSec} s, ${p.packets} ${t(lang, '个数据包', 'packets')}`);

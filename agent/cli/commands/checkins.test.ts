@@ -38,10 +38,24 @@ describe('classroom-agent checkins', () => {
 
   it('unknown shows an unapproved serial, a terminal 8 hours off, a punch dated 2000 and an unknown event code, each with its fix; approve and reparse', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-cli-checkins-'));
-    const s = await startCheckin({ checkin: { token: 'tk' }, terminals: [{ id: 'gate-1', protocol: 'zkteco', serial: 'CLI1' }, { id: 'hik-1', protocol: 'hikvision' }] }, { dir });
+    const s = await startCheckin(
+      {
+        checkin: { token: 'tk' },
+        terminals: [
+          { id: 'gate-1', protocol: 'zkteco', serial: 'CLI1' },
+          { id: 'hik-1', protocol: 'hikvision' },
+        ],
+      },
+      { dir },
+    );
     await request(`${s.base}/iclock/cdata?SN=ROGUE7&options=all&pushver=2.4.1`);
     await request(`${s.base}/iclock/cdata?SN=CLI1&table=ATTLOG&Stamp=1`, { body: '1001\t2000-01-01 00:00:05\t0\t15\t0\t0\r\n' });
-    const ev = (minor: number, at: number, serial: number) => JSON.stringify({ dateTime: formatIso(at, 'Asia/Shanghai'), eventType: 'AccessControllerEvent', AccessControllerEvent: { majorEventType: 5, subEventType: minor, employeeNoString: '2001', name: '张三', currentVerifyMode: 'face', serialNo: serial } });
+    const ev = (minor: number, at: number, serial: number) =>
+      JSON.stringify({
+        dateTime: formatIso(at, 'Asia/Shanghai'),
+        eventType: 'AccessControllerEvent',
+        AccessControllerEvent: { majorEventType: 5, subEventType: minor, employeeNoString: '2001', name: '张三', currentVerifyMode: 'face', serialNo: serial },
+      });
     const now = Math.floor(Date.now() / 1000) * 1000;
     await request(`${s.base}/hikvision/hik-1?token=tk`, { body: ev(0xfd, now, 1), headers: { 'content-type': 'application/json' } });
     await request(`${s.base}/hikvision/hik-1?token=tk`, { body: ev(0x4b, now - 8 * 3600_000, 2), headers: { 'content-type': 'application/json' } });
@@ -57,7 +71,9 @@ describe('classroom-agent checkins', () => {
     expect(term.find((x) => x.serial === 'ROGUE7')?.approve).toBe('classroom-agent checkins approve ROGUE7');
     expect(run(dir, 'checkins', 'approve', 'ROGUE7').stdout).toMatch(/Approved: serial ROGUE7 as terminal zk-ROGUE7/);
     expect(run(dir, 'checkins', 'approve', 'bad serial!').status).toBe(2);
-    expect(JSON.parse(run(dir, 'checkins', 'terminals', '--json').stdout).some((x: { terminal: string; approvedSerial: string }) => x.terminal === 'zk-ROGUE7' && x.approvedSerial === 'ROGUE7')).toBe(true);
+    expect(JSON.parse(run(dir, 'checkins', 'terminals', '--json').stdout).some((x: { terminal: string; approvedSerial: string }) => x.terminal === 'zk-ROGUE7' && x.approvedSerial === 'ROGUE7')).toBe(
+      true,
+    );
     const rep = run(dir, 'checkins', 'reparse', '--json');
     expect(rep.status).toBe(0);
     expect(run(dir, 'checkins', 'reparse', '999').status).toBe(2);

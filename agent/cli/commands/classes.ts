@@ -48,7 +48,12 @@ function attestClass(store: Store, cfg: Config, refs: string[]): Attestation {
   const key = readPublicKey(keyFolderOf(cfg)) ?? '';
   const missing = refs.filter((r) => !log.latestOf(r));
   if (missing.length) {
-    throw new InputError(cfg.paths.state, missing.slice(0, 20).map((r) => ({ path: r, message: 'evidence row not in the evidence log (written behind the agent); run classroom-agent verify / 证据行不在证据日志中，请运行 classroom-agent verify' })));
+    throw new InputError(
+      cfg.paths.state,
+      missing
+        .slice(0, 20)
+        .map((r) => ({ path: r, message: 'evidence row not in the evidence log (written behind the agent); run classroom-agent verify / 证据行不在证据日志中，请运行 classroom-agent verify' })),
+    );
   }
   return attest(log, refs, cp, key);
 }

@@ -13,7 +13,13 @@ export function register(program: Command): void {
     .action(
       action((o: { serviceUser?: string }, cmd: Command) => {
         const cfg = configOf(cmd, { secrets: true, serviceUser: o.serviceUser ?? SERVICE_USER });
-        process.stdout.write(t(langOf(cmd), `配置有效：盒子 ${cfg.box.id}，摄像头 ${cfg.cameras.length} 个，终端 ${cfg.terminals.length} 个，规则 ${cfg.profile}\n`, `Config valid: box ${cfg.box.id}, ${cfg.cameras.length} camera(s), ${cfg.terminals.length} terminal(s), profile ${cfg.profile}\n`));
+        process.stdout.write(
+          t(
+            langOf(cmd),
+            `配置有效：盒子 ${cfg.box.id}，摄像头 ${cfg.cameras.length} 个，终端 ${cfg.terminals.length} 个，规则 ${cfg.profile}\n`,
+            `Config valid: box ${cfg.box.id}, ${cfg.cameras.length} camera(s), ${cfg.terminals.length} terminal(s), profile ${cfg.profile}\n`,
+          ),
+        );
       }),
     );
   c.command('profiles')

@@ -27,14 +27,23 @@ export function renderDoctor(results: CheckResult[], lang: Lang): string {
   }
   const fail = results.filter((r) => r.status === 'fail').length;
   const warn = results.filter((r) => r.status === 'warn').length;
-  lines.push('', fail ? t(lang, `${fail} 项故障，${warn} 项注意`, `${fail} failed, ${warn} warning(s)`) : warn ? t(lang, `无故障，${warn} 项注意`, `no failures, ${warn} warning(s)`) : t(lang, '全部正常', 'all good'));
+  lines.push(
+    '',
+    fail
+      ? t(lang, `${fail} 项故障，${warn} 项注意`, `${fail} failed, ${warn} warning(s)`)
+      : warn
+        ? t(lang, `无故障，${warn} 项注意`, `no failures, ${warn} warning(s)`)
+        : t(lang, '全部正常', 'all good'),
+  );
   return lines.join('\n');
 }
 
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('自检：配置、数据库、磁盘、ffmpeg、时钟、摄像机、考勤终端、上传（MQTT）、人脸识别、告警……并给出处理方法 / health check (config, store, disk, ffmpeg, clock, cameras, terminals, MQTT, face engine, alarms) with a fix for each problem')
+    .description(
+      '自检：配置、数据库、磁盘、ffmpeg、时钟、摄像机、考勤终端、上传（MQTT）、人脸识别、告警……并给出处理方法 / health check (config, store, disk, ffmpeg, clock, cameras, terminals, MQTT, face engine, alarms) with a fix for each problem',
+    )
     .option('--json', 'JSON')
     .addHelpText('after', '\n退出码 / exit status: 0 no failure (warnings allowed), 1 something failed')
     .action(

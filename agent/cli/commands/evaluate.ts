@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .description('判定证据包是否符合补贴条件 / judge an evidence bundle (exit 0 eligible, 1 not eligible, 2 unusable input)')
     .argument('<bundle>', '证据包 JSON 文件，"-" 为标准输入 / evidence bundle JSON file, "-" for stdin')
     .option('--json', '输出 JSON / print the verdict as JSON')
-    .option('--profile <name>', '规则配置（覆盖证据包中的 profile）/ rule profile, overrides the bundle\'s')
+    .option('--profile <name>', "规则配置（覆盖证据包中的 profile）/ rule profile, overrides the bundle's")
     .action(
       action((file: string, opts: { json?: boolean; profile?: string }, cmd: Command) => {
         let text: string;

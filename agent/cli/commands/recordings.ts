@@ -26,11 +26,11 @@ export const GAP_REASONS: Record<string, [string, string]> = {
 };
 export const reasonText = (r: string, lang: Lang) => t(lang, GAP_REASONS[r]?.[0] ?? r, GAP_REASONS[r]?.[1] ?? r);
 
-
 function timeOpt(v: string | undefined, name: string, tz: string, fallback: number): number {
   if (v === undefined) return fallback;
   const ms = parseLocalOrIso(v, tz);
-  if (ms === undefined) throw new InputError('arguments', [{ path: name, message: `"${v}" is not a time: use 2026-11-30 08:00 (local, ${tz}) or ISO 8601 / 请用 2026-11-30 08:00（本地时间）或 ISO 8601` }]);
+  if (ms === undefined)
+    throw new InputError('arguments', [{ path: name, message: `"${v}" is not a time: use 2026-11-30 08:00 (local, ${tz}) or ISO 8601 / 请用 2026-11-30 08:00（本地时间）或 ISO 8601` }]);
   return ms;
 }
 
@@ -60,7 +60,7 @@ function cameraArg(cam: string, known: string[]): string {
 export function register(program: Command): void {
   const r = program.command('recordings').description('录像分段与空档 / recorded segments and gaps');
   r.command('list')
-    .description('某摄像机一段时间内的录像分段 / a camera\'s segments in a time range')
+    .description("某摄像机一段时间内的录像分段 / a camera's segments in a time range")
     .argument('<camera>', '摄像机 id / camera id')
     .option('--from <time>', '开始（默认 --to 前 24 小时）/ start (default: 24 h before --to)')
     .option('--to <time>', '结束（默认现在）/ end (default: now)')
@@ -75,12 +75,33 @@ export function register(program: Command): void {
           const w = window(o, tz, Date.now());
           const repo = new RecordingRepo(store);
           const segs = repo.segments(camera, w);
-          if (o.json) return void process.stdout.write(`${JSON.stringify(segs.map((s) => ({ id: s.id, path: s.path, start: formatIso(s.start_ms, tz), end: formatIso(s.end_ms, tz), seconds: (s.end_ms - s.start_ms) / 1000, bytes: s.bytes, sha256: s.sha256, recovered: !!s.recovered })), null, 1)}\n`);
+          if (o.json)
+            return void process.stdout.write(
+              `${JSON.stringify(
+                segs.map((s) => ({
+                  id: s.id,
+                  path: s.path,
+                  start: formatIso(s.start_ms, tz),
+                  end: formatIso(s.end_ms, tz),
+                  seconds: (s.end_ms - s.start_ms) / 1000,
+                  bytes: s.bytes,
+                  sha256: s.sha256,
+                  recovered: !!s.recovered,
+                })),
+                null,
+                1,
+              )}\n`,
+            );
           if (!segs.length) return void process.stdout.write(t(lang, '这段时间没有录像\n', 'No video in this range\n'));
           process.stdout.write(`${col(t(lang, '开始', 'start'), 21)}${col(t(lang, '结束', 'end'), 21)}${col(t(lang, '时长', 'length'), 14)}${col('MB', 8)}${t(lang, '文件', 'file')}\n`);
-          for (const s of segs) process.stdout.write(`${col(formatLocal(s.start_ms, tz), 21)}${col(formatLocal(s.end_ms, tz), 21)}${col(formatDuration((s.end_ms - s.start_ms) / 1000, lang), 14)}${col((s.bytes / 1e6).toFixed(1), 8)}${s.path}${s.recovered ? t(lang, '（恢复）', ' (recovered)') : ''}\n`);
+          for (const s of segs)
+            process.stdout.write(
+              `${col(formatLocal(s.start_ms, tz), 21)}${col(formatLocal(s.end_ms, tz), 21)}${col(formatDuration((s.end_ms - s.start_ms) / 1000, lang), 14)}${col((s.bytes / 1e6).toFixed(1), 8)}${s.path}${s.recovered ? t(lang, '（恢复）', ' (recovered)') : ''}\n`,
+            );
           const cov = repo.coverage(camera, w, 0);
-          process.stdout.write(t(lang, `共 ${segs.length} 段，已录 ${formatDuration(cov.recordedMs / 1000, lang)}\n`, `${segs.length} segments, ${formatDuration(cov.recordedMs / 1000, lang)} recorded\n`));
+          process.stdout.write(
+            t(lang, `共 ${segs.length} 段，已录 ${formatDuration(cov.recordedMs / 1000, lang)}\n`, `${segs.length} segments, ${formatDuration(cov.recordedMs / 1000, lang)} recorded\n`),
+          );
         } finally {
           store.close();
         }
@@ -101,10 +122,21 @@ export function register(program: Command): void {
           const cams = camera ? [cameraArg(camera, ctx.cameras)] : ctx.cameras;
           const w = window(o, tz, Date.now());
           const repo = new RecordingRepo(store);
-          const rows = cams.flatMap((c) =>
-            repo.gaps(c, w).map((g) => ({ camera: c, start: g.start_ms, end: g.end_ms, reason: g.reason, detail: g.detail })),
-          );
-          if (o.json) return void process.stdout.write(`${JSON.stringify(rows.map((g) => ({ ...g, start: formatIso(g.start, tz), end: g.end === null ? null : formatIso(g.end, tz), open: g.end === null, reasonText: { zh: GAP_REASONS[g.reason]?.[0] ?? g.reason, en: GAP_REASONS[g.reason]?.[1] ?? g.reason } })), null, 1)}\n`);
+          const rows = cams.flatMap((c) => repo.gaps(c, w).map((g) => ({ camera: c, start: g.start_ms, end: g.end_ms, reason: g.reason, detail: g.detail })));
+          if (o.json)
+            return void process.stdout.write(
+              `${JSON.stringify(
+                rows.map((g) => ({
+                  ...g,
+                  start: formatIso(g.start, tz),
+                  end: g.end === null ? null : formatIso(g.end, tz),
+                  open: g.end === null,
+                  reasonText: { zh: GAP_REASONS[g.reason]?.[0] ?? g.reason, en: GAP_REASONS[g.reason]?.[1] ?? g.reason },
+                })),
+                null,
+                1,
+              )}\n`,
+            );
           if (!rows.length) return void process.stdout.write(t(lang, '这段时间没有空档\n', 'No gaps in this range\n'));
           for (const g of rows) {
             const end = g.end === null ? t(lang, '（仍在继续）', '(still open)') : formatLocal(g.end, tz);
@@ -140,12 +172,23 @@ export function register(program: Command): void {
             m = await exportVideo({ repo: new RecordingRepo(store), camera, from: w.start, to: w.end, out, ffmpegPath: ctx.ffmpegPath });
           } catch (err) {
             if (!(err instanceof ExportError)) throw err;
-            const zh: Record<ExportError['kind'], string> = { 'nothing recorded': '这段时间没有录像', 'source changed': '源文件与登记时不一致，未导出', 'source missing': '源文件不在磁盘上', 'ffmpeg failed': 'ffmpeg 导出失败' };
+            const zh: Record<ExportError['kind'], string> = {
+              'nothing recorded': '这段时间没有录像',
+              'source changed': '源文件与登记时不一致，未导出',
+              'source missing': '源文件不在磁盘上',
+              'ffmpeg failed': 'ffmpeg 导出失败',
+            };
             process.stderr.write(`${t(lang, zh[err.kind], err.kind)}: ${err.message}\n`);
             return EXIT.PROBLEM;
           }
           const problems = await verifyExport(manifestPathOf(out));
-          process.stdout.write(t(lang, `已导出 ${out}（${m.sources.length} 个来源分段，${m.gaps.length} 处空档）\n清单：${manifestPathOf(out)}\n`, `Exported ${out} (${m.sources.length} source segments, ${m.gaps.length} gaps)\nManifest: ${manifestPathOf(out)}\n`));
+          process.stdout.write(
+            t(
+              lang,
+              `已导出 ${out}（${m.sources.length} 个来源分段，${m.gaps.length} 处空档）\n清单：${manifestPathOf(out)}\n`,
+              `Exported ${out} (${m.sources.length} source segments, ${m.gaps.length} gaps)\nManifest: ${manifestPathOf(out)}\n`,
+            ),
+          );
           for (const g of m.gaps) process.stdout.write(`  ${t(lang, '空档', 'gap')} ${formatLocal(g.start, tz)} – ${formatLocal(g.end, tz)}: ${reasonText(g.reason, lang)}\n`);
           if (problems.length) {
             for (const p of problems) process.stderr.write(`${p}\n`);

@@ -19,7 +19,7 @@ const REASONS: Record<string, [string, string]> = {
 };
 
 export function renderToday(d: Today, lang: Lang, tz: string): string {
-  const kind = (k: string) => (lang === 'zh' ? ({ theory: '理论', practical: '实操', online: '线上' } as Record<string, string>)[k] ?? k : k);
+  const kind = (k: string) => (lang === 'zh' ? (({ theory: '理论', practical: '实操', online: '线上' } as Record<string, string>)[k] ?? k) : k);
   const min = (ms: number) => formatDuration(ms / 1000, lang);
   const out = [t(lang, `今日课时（${formatLocal(d.day.start, tz).slice(0, 10)}）`, `Today's lessons (${formatLocal(d.day.start, tz).slice(0, 10)})`)];
   if (!d.lessons.length) out.push(t(lang, '  今天本教室没有课时', '  no lessons in this room today'));
@@ -54,9 +54,17 @@ export function renderCameras(cams: CameraNow[], lang: Lang, tz: string, now: nu
   for (const c of cams) {
     const state = !c.enabled ? t(lang, '已停用', 'disabled') : c.recording ? t(lang, '录像中', 'recording') : t(lang, '未录像', 'NOT recording');
     const since = c.since ? t(lang, `自 ${formatLocal(c.since, tz)}`, `since ${formatLocal(c.since, tz)}`) : '';
-    const last = c.lastSegmentEnd ? t(lang, `最新分段 ${formatLocal(c.lastSegmentEnd, tz).slice(11)}（${formatDuration((now - c.lastSegmentEnd) / 1000, lang)}前）`, `last segment ${formatLocal(c.lastSegmentEnd, tz).slice(11)} (${formatDuration((now - c.lastSegmentEnd) / 1000, lang)} ago)`) : t(lang, '尚无分段', 'no segment yet');
+    const last = c.lastSegmentEnd
+      ? t(
+          lang,
+          `最新分段 ${formatLocal(c.lastSegmentEnd, tz).slice(11)}（${formatDuration((now - c.lastSegmentEnd) / 1000, lang)}前）`,
+          `last segment ${formatLocal(c.lastSegmentEnd, tz).slice(11)} (${formatDuration((now - c.lastSegmentEnd) / 1000, lang)} ago)`,
+        )
+      : t(lang, '尚无分段', 'no segment yet');
     const rate = c.bitrate !== null ? `${(c.bitrate / 1e6).toFixed(2)} Mbit/s` : '-';
-    const gap = c.openGap ? t(lang, `  空档自 ${formatLocal(c.openGap.start, tz)}：${reasonText(c.openGap.reason, lang)}`, `  gap since ${formatLocal(c.openGap.start, tz)}: ${reasonText(c.openGap.reason, lang)}`) : '';
+    const gap = c.openGap
+      ? t(lang, `  空档自 ${formatLocal(c.openGap.start, tz)}：${reasonText(c.openGap.reason, lang)}`, `  gap since ${formatLocal(c.openGap.start, tz)}: ${reasonText(c.openGap.reason, lang)}`)
+      : '';
     out.push(`  ${pad(c.camera, 14)}${pad(state, 14)}${pad(since, 26)}${pad(rate, 14)}${last}${gap}`);
   }
   return out.join('\n');

@@ -86,7 +86,13 @@ export function register(program: Command): void {
               `${t(lang, '吞吐（条/秒，近一分钟）', 'Throughput (records/s, last minute)')}: ${out.throughputPerSecond}`,
             ];
             if (out.backlog > 0 && !out.connected) {
-              lines.push(t(lang, '提示：记录已安全保存在本机，连接恢复后会自动补传。请检查网络和 sync.url。', 'Note: the records are safe on this box and are sent when the connection returns. Check the network and sync.url.'));
+              lines.push(
+                t(
+                  lang,
+                  '提示：记录已安全保存在本机，连接恢复后会自动补传。请检查网络和 sync.url。',
+                  'Note: the records are safe on this box and are sent when the connection returns. Check the network and sync.url.',
+                ),
+              );
             }
             process.stdout.write(`${lines.join('\n')}\n`);
           }
@@ -113,7 +119,11 @@ export function register(program: Command): void {
           const max = new Outbox(store).maxSeq();
           process.stdout.write(
             running
-              ? t(lang, `已请求从序号 ${from} 起重发（当前最大序号 ${max}），守护进程将在 1 秒内执行。\n`, `Resend from seq ${from} requested (highest seq ${max}); the daemon picks it up within a second.\n`)
+              ? t(
+                  lang,
+                  `已请求从序号 ${from} 起重发（当前最大序号 ${max}），守护进程将在 1 秒内执行。\n`,
+                  `Resend from seq ${from} requested (highest seq ${max}); the daemon picks it up within a second.\n`,
+                )
               : t(lang, `已记录从序号 ${from} 起重发的请求；守护进程未运行，启动后执行。\n`, `Resend from seq ${from} recorded; the daemon is not running and will do it when it starts.\n`),
           );
         } finally {

@@ -45,7 +45,8 @@ export function register(program: Command): void {
       action(async (name: string, opts: { role: string }, cmd: Command) => {
         const lang = langOf(cmd);
         checkName(name);
-        if (!CONSOLE_ROLES.includes(opts.role as ConsoleRole)) throw new InputError('users', [{ path: '--role', message: `"${opts.role}" is not one of ${CONSOLE_ROLES.join(', ')} / 角色须为 ${CONSOLE_ROLES.join('、')}` }]);
+        if (!CONSOLE_ROLES.includes(opts.role as ConsoleRole))
+          throw new InputError('users', [{ path: '--role', message: `"${opts.role}" is not one of ${CONSOLE_ROLES.join(', ')} / 角色须为 ${CONSOLE_ROLES.join('、')}` }]);
         const hash = await newHash();
         const store = openStore(configOf(cmd));
         try {
@@ -67,7 +68,9 @@ export function register(program: Command): void {
         const store = openStore(configOf(cmd));
         try {
           const rows = new ConsoleRepo(store).users();
-          process.stdout.write(opts.json ? `${JSON.stringify(rows, null, 1)}\n` : rows.map((r) => `${r.name}\t${r.role}\t${new Date(r.created_ms).toISOString()}`).join('\n') + (rows.length ? '\n' : ''));
+          process.stdout.write(
+            opts.json ? `${JSON.stringify(rows, null, 1)}\n` : rows.map((r) => `${r.name}\t${r.role}\t${new Date(r.created_ms).toISOString()}`).join('\n') + (rows.length ? '\n' : ''),
+          );
         } finally {
           store.close();
         }

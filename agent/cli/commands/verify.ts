@@ -25,7 +25,11 @@ export function keyArg(k: string): string {
 
 export function renderBoxReport(r: BoxReport, lang: Lang): string {
   const lines = [
-    t(lang, `日志条目 ${r.entries}（已裁剪 ${r.pruned}），已签名至 ${r.signedSize}，检查点 ${r.checkpoints}，未签名尾部 ${r.unsignedTail}`, `log entries ${r.entries} (pruned ${r.pruned}), signed up to ${r.signedSize}, checkpoints ${r.checkpoints}, unsigned tail ${r.unsignedTail}`),
+    t(
+      lang,
+      `日志条目 ${r.entries}（已裁剪 ${r.pruned}），已签名至 ${r.signedSize}，检查点 ${r.checkpoints}，未签名尾部 ${r.unsignedTail}`,
+      `log entries ${r.entries} (pruned ${r.pruned}), signed up to ${r.signedSize}, checkpoints ${r.checkpoints}, unsigned tail ${r.unsignedTail}`,
+    ),
     t(lang, `索引行 ${r.rows}，录像文件 ${r.files}（${(r.fileBytes / 1e6).toFixed(1)} MB）`, `index rows ${r.rows}, segment files ${r.files} (${(r.fileBytes / 1e6).toFixed(1)} MB)`),
   ];
   if (!r.complete) lines.push(t(lang, `未完成：检查到条目 ${r.reached.entries}、表 ${r.reached.tables}`, `incomplete: reached entry ${r.reached.entries}, table ${r.reached.tables}`));
@@ -77,7 +81,14 @@ function verifyBundleFile(file: string, vkey: string | undefined, json: boolean,
   if (json) process.stdout.write(`${JSON.stringify(r, null, 1)}\n`);
   else {
     const lines = [t(lang, `检查点大小 ${r.size}，条目 ${r.entries}（逐条包含证明）`, `checkpoint size ${r.size}, ${r.entries} entries each with its inclusion proof`)];
-    if (r.selfKeyed) lines.push(t(lang, '注意：未给 --key，使用了证据包自带的公钥：只证明包内一致，不证明来自该盒子', 'note: no --key given, the key inside the bundle was used: this shows the bundle is consistent, not that it comes from the box'));
+    if (r.selfKeyed)
+      lines.push(
+        t(
+          lang,
+          '注意：未给 --key，使用了证据包自带的公钥：只证明包内一致，不证明来自该盒子',
+          'note: no --key given, the key inside the bundle was used: this shows the bundle is consistent, not that it comes from the box',
+        ),
+      );
     for (const p of r.problems) lines.push(`✘ ${p}`);
     lines.push(r.problems.length ? t(lang, `发现 ${r.problems.length} 个问题`, `${r.problems.length} problem(s) found`) : t(lang, '证据包与签名日志一致', 'the bundle matches the signed log'));
     process.stdout.write(`${lines.join('\n')}\n`);

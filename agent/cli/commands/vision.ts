@@ -18,13 +18,13 @@ const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`)
 export function register(program: Command): void {
   program
     .command('consent')
-    .description('登记学员人脸识别单独同意（采集前必须）/ record a trainee\'s separate consent to face recognition (required before enrolment)')
+    .description("登记学员人脸识别单独同意（采集前必须）/ record a trainee's separate consent to face recognition (required before enrolment)")
     .argument('<traineeId>', '学员编号 / trainee id')
     .option('--by <name>', '登记人 / who recorded the consent')
     .option('--method <method>', '方式：written 书面、electronic 电子 / how it was given', 'written')
     .option('--guardian', '由监护人同意（未满14周岁）/ given by a guardian (trainee under 14)')
     .option('--note <text>', '备注 / note')
-    .option('--revoke', '撤回同意并删除其人脸数据 / revoke consent and delete the trainee\'s face data')
+    .option('--revoke', "撤回同意并删除其人脸数据 / revoke consent and delete the trainee's face data")
     .option('--withdraw', '同 --revoke / same as --revoke')
     .action(
       action((trainee: string, o: { by?: string; method: string; guardian?: boolean; note?: string; revoke?: boolean; withdraw?: boolean }, cmd: Command) => {
@@ -48,10 +48,10 @@ export function register(program: Command): void {
 
   program
     .command('enroll')
-    .description('人脸采集：从至少两张照片提取特征（加密保存，不保留照片）/ enrol a trainee\'s face from two or more photos (descriptors encrypted; photos not kept)')
+    .description("人脸采集：从至少两张照片提取特征（加密保存，不保留照片）/ enrol a trainee's face from two or more photos (descriptors encrypted; photos not kept)")
     .argument('<traineeId>', '学员编号 / trainee id')
     .argument('<photos...>', '照片（每张一人、清晰、正脸）/ photos: one person each, sharp, frontal')
-    .option('--consent-by <name>', '同时登记书面同意（登记人）/ also record the trainee\'s written consent, recorded by NAME')
+    .option('--consent-by <name>', "同时登记书面同意（登记人）/ also record the trainee's written consent, recorded by NAME")
     .option('--add', '追加而不替换已有特征 / add to the existing descriptors instead of replacing them')
     .option('--json', 'JSON')
     .action(
@@ -65,10 +65,18 @@ export function register(program: Command): void {
           const r = await enrolTrainee(cfg, store, trainee, photos, { replace: !o.add, consent });
           if (o.json) out(JSON.stringify(r, null, 1));
           else {
-            out(t(lang, `已采集 ${trainee}：${r.checks.length} 张照片（共 ${r.photos} 张），模型 ${r.model}，后端 ${r.backend}`, `Enrolled ${trainee}: ${r.checks.length} photo(s) (${r.photos} in all), model ${r.model}, backend ${r.backend}`));
+            out(
+              t(
+                lang,
+                `已采集 ${trainee}：${r.checks.length} 张照片（共 ${r.photos} 张），模型 ${r.model}，后端 ${r.backend}`,
+                `Enrolled ${trainee}: ${r.checks.length} photo(s) (${r.photos} in all), model ${r.model}, backend ${r.backend}`,
+              ),
+            );
             for (const c of r.checks) out(`  ${c.photo}: ${t(lang, '人脸宽', 'face')} ${c.facePx}px, ${t(lang, '清晰度', 'sharpness')} ${c.sharpness}`);
             for (const a of r.lookAlikes)
-              out(`! ${t(lang, `与已采集学员 ${a.trainee} 很相似（距离 ${a.distance}），请人工确认是不同的人；课堂上可能混淆`, `close to enrolled trainee ${a.trainee} (distance ${a.distance}): check by eye they are different people; the classroom may confuse them`)}`);
+              out(
+                `! ${t(lang, `与已采集学员 ${a.trainee} 很相似（距离 ${a.distance}），请人工确认是不同的人；课堂上可能混淆`, `close to enrolled trainee ${a.trainee} (distance ${a.distance}): check by eye they are different people; the classroom may confuse them`)}`,
+              );
           }
         } finally {
           store.close();
@@ -129,7 +137,9 @@ export function register(program: Command): void {
           out(`${t(lang, '后端', 'Backend')}: ${backend || t(lang, '不可用', 'unavailable')}${fallbackReason ? ` (${fallbackReason})` : ''}${backendError ? ` — ${backendError}` : ''}`);
           out(`${t(lang, '模型', 'Model')}: ${model || modelProblems.join('; ')} [${MODELS_DIR}]`);
           out(`${t(lang, '密钥文件', 'Key file')}: ${s.keyFile}`);
-          out(`${t(lang, '已采集学员', 'Enrolled trainees')}: ${s.enrolledTrainees}${s.staleEnrolments ? t(lang, `（${s.staleEnrolments} 条旧模型特征需重新采集）`, ` (${s.staleEnrolments} descriptor set(s) of another model: re-enrol)`) : ''}`);
+          out(
+            `${t(lang, '已采集学员', 'Enrolled trainees')}: ${s.enrolledTrainees}${s.staleEnrolments ? t(lang, `（${s.staleEnrolments} 条旧模型特征需重新采集）`, ` (${s.staleEnrolments} descriptor set(s) of another model: re-enrol)`) : ''}`,
+          );
           out(`${t(lang, '阈值', 'Threshold')} ${s.threshold}, ${t(lang, '差距', 'margin')} ${s.margin}, ${t(lang, '最少帧数', 'min frames')} ${s.minFrames}`);
         }
         return backendError || modelProblems.length ? 1 : 0;
@@ -154,7 +164,13 @@ export function register(program: Command): void {
           }
           const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
           out(t(lang, `班次 ${classId}：已采集 ${c.enrolled.length} 人，未采集 ${c.notEnrolled.length} 人`, `Class ${classId}: ${c.enrolled.length} enrolled, ${c.notEnrolled.length} not enrolled`));
-          out(t(lang, `不同学员间距离：${c.between.n} 对，最小 ${f(c.between.min)}，5% 分位 ${f(c.between.p5)}，中位 ${f(c.between.median)}`, `Between different trainees: ${c.between.n} pairs, min ${f(c.between.min)}, 5th percentile ${f(c.between.p5)}, median ${f(c.between.median)}`));
+          out(
+            t(
+              lang,
+              `不同学员间距离：${c.between.n} 对，最小 ${f(c.between.min)}，5% 分位 ${f(c.between.p5)}，中位 ${f(c.between.median)}`,
+              `Between different trainees: ${c.between.n} pairs, min ${f(c.between.min)}, 5th percentile ${f(c.between.p5)}, median ${f(c.between.median)}`,
+            ),
+          );
           out(t(lang, `同一学员照片间距离：${c.within.n} 对，最大 ${f(c.within.max)}`, `Between photos of the same trainee: ${c.within.n} pairs, max ${f(c.within.max)}`));
           out(t(lang, '距离分布（区间：不同人 / 同一人）', 'Distribution (range: different / same person)'));
           for (const h of c.histogram) out(`  ${h.from.toFixed(1)}-${h.to.toFixed(1)}: ${'#'.repeat(Math.min(40, h.between))} ${h.between} / ${h.within}`);
@@ -162,7 +178,13 @@ export function register(program: Command): void {
           for (const p of c.closest) out(`  ${p.a} ~ ${p.b}: ${f(p.distance)}`);
           if (c.suggestedThreshold !== null) {
             out(t(lang, `建议阈值 ${c.suggestedThreshold}（当前配置 ${c.configuredThreshold}）`, `Suggested threshold ${c.suggestedThreshold} (configured ${c.configuredThreshold})`));
-            out(t(lang, `该阈值下：预计识别率 ${((c.expectedRecall ?? 0) * 100).toFixed(0)}%（同一人照片对），与最相近的他人相差 ${f(c.strangerMargin ?? NaN)}`, `At it: expected recall ${((c.expectedRecall ?? 0) * 100).toFixed(0)}% (same-person pairs), ${f(c.strangerMargin ?? NaN)} under the closest different person`));
+            out(
+              t(
+                lang,
+                `该阈值下：预计识别率 ${((c.expectedRecall ?? 0) * 100).toFixed(0)}%（同一人照片对），与最相近的他人相差 ${f(c.strangerMargin ?? NaN)}`,
+                `At it: expected recall ${((c.expectedRecall ?? 0) * 100).toFixed(0)}% (same-person pairs), ${f(c.strangerMargin ?? NaN)} under the closest different person`,
+              ),
+            );
           }
           if (c.warning) out(`! ${c.warning}`);
         } finally {
@@ -172,7 +194,7 @@ export function register(program: Command): void {
     );
 
   v.command('evidence')
-    .description('一名学员在一个课时的识别证据（帧、位置、距离、差距、轨迹）/ what a reviewer checks: a trainee\'s matched frames in a lesson')
+    .description("一名学员在一个课时的识别证据（帧、位置、距离、差距、轨迹）/ what a reviewer checks: a trainee's matched frames in a lesson")
     .argument('<classId>', '班次编号 / class id')
     .argument('<lessonId>', '课时编号 / lesson id')
     .argument('<traineeId>', '学员编号 / trainee id')
@@ -240,7 +262,14 @@ export function register(program: Command): void {
           for (const r of rows) {
             const res = await mod.processSegment(r);
             results.push({ recording: r.id, ...res });
-            if (!o.json) out(t(lang, `录像段 ${r.id}：分析 ${res.analysed}/${res.frames} 帧，新增目击 ${res.sightings} 条，学员 ${res.trainees.join(', ') || '-'}，陌生人脸 ${res.unknownFaces}`, `Recording ${r.id}: ${res.analysed}/${res.frames} frames analysed, ${res.sightings} new sightings, trainees ${res.trainees.join(', ') || '-'}, unknown faces ${res.unknownFaces}`));
+            if (!o.json)
+              out(
+                t(
+                  lang,
+                  `录像段 ${r.id}：分析 ${res.analysed}/${res.frames} 帧，新增目击 ${res.sightings} 条，学员 ${res.trainees.join(', ') || '-'}，陌生人脸 ${res.unknownFaces}`,
+                  `Recording ${r.id}: ${res.analysed}/${res.frames} frames analysed, ${res.sightings} new sightings, trainees ${res.trainees.join(', ') || '-'}, unknown faces ${res.unknownFaces}`,
+                ),
+              );
           }
           if (o.json) out(JSON.stringify({ backend: mod.status()?.backend, results }, null, 1));
           else out(`${t(lang, '后端', 'Backend')}: ${mod.status()?.backend}`);

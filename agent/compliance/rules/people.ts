@@ -38,7 +38,15 @@ export function peopleRules(e: Evidence, onCamera: Map<string, number>, p: Profi
       if (at === null) {
         out.push(finding(p, 'reenrol-cooldown', { trainee: t.id }, 'previous subsidized project was never assessed', '上一个培训项目未考核'));
       } else if (firstLesson < addCalendarMonths(at, months, p.timezone)) {
-        out.push(finding(p, 'reenrol-cooldown', { trainee: t.id }, `previous project assessed ${formatLocal(at, p.timezone)}, less than ${months} month(s) before the first lesson ${formatLocal(firstLesson, p.timezone)}`, `上一个项目考核于${formatLocal(at, p.timezone)}，距本班首课${formatLocal(firstLesson, p.timezone)}不满${months}个月`));
+        out.push(
+          finding(
+            p,
+            'reenrol-cooldown',
+            { trainee: t.id },
+            `previous project assessed ${formatLocal(at, p.timezone)}, less than ${months} month(s) before the first lesson ${formatLocal(firstLesson, p.timezone)}`,
+            `上一个项目考核于${formatLocal(at, p.timezone)}，距本班首课${formatLocal(firstLesson, p.timezone)}不满${months}个月`,
+          ),
+        );
       }
     }
   }

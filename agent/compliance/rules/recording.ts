@@ -23,16 +23,40 @@ export function recordingRules(coverage: LessonCoverage[], p: Profile): { violat
     const uncovered = c.uncoveredMs / 1000;
     if (l.makeUp) {
       if (r['makeup-recording'].enabled && !makeUpFullyRecorded(c, p)) {
-        warnings.push(finding(p, 'makeup-recording', { lesson: l.id }, `make-up lesson not fully recorded: ${formatDuration(uncovered)} without video; it does not count`, `补课未全程录像：${formatDuration(uncovered, 'zh')}无录像，不计入到课`));
+        warnings.push(
+          finding(
+            p,
+            'makeup-recording',
+            { lesson: l.id },
+            `make-up lesson not fully recorded: ${formatDuration(uncovered)} without video; it does not count`,
+            `补课未全程录像：${formatDuration(uncovered, 'zh')}无录像，不计入到课`,
+          ),
+        );
       }
       continue;
     }
     if (l.kind === 'theory' && r['theory-recording'].enabled && uncovered > r['theory-recording'].toleranceSeconds) {
-      violations.push(finding(p, 'theory-recording', { lesson: l.id }, `theory lesson not recorded in full: ${formatDuration(uncovered)} without video (tolerance ${formatDuration(r['theory-recording'].toleranceSeconds)})`, `理论课未全程录像：${formatDuration(uncovered, 'zh')}无录像（容差${formatDuration(r['theory-recording'].toleranceSeconds, 'zh')}）`));
+      violations.push(
+        finding(
+          p,
+          'theory-recording',
+          { lesson: l.id },
+          `theory lesson not recorded in full: ${formatDuration(uncovered)} without video (tolerance ${formatDuration(r['theory-recording'].toleranceSeconds)})`,
+          `理论课未全程录像：${formatDuration(uncovered, 'zh')}无录像（容差${formatDuration(r['theory-recording'].toleranceSeconds, 'zh')}）`,
+        ),
+      );
     }
     const minS = r['practical-continuous-video'].minMinutes * 60;
     if (l.kind === 'practical' && r['practical-continuous-video'].enabled && c.longestContinuousMs / 1000 < minS) {
-      violations.push(finding(p, 'practical-continuous-video', { lesson: l.id }, `longest continuous video ${formatDuration(c.longestContinuousMs / 1000)} < ${formatDuration(minS)}`, `最长连续录像${formatDuration(c.longestContinuousMs / 1000, 'zh')}，不足${formatDuration(minS, 'zh')}`));
+      violations.push(
+        finding(
+          p,
+          'practical-continuous-video',
+          { lesson: l.id },
+          `longest continuous video ${formatDuration(c.longestContinuousMs / 1000)} < ${formatDuration(minS)}`,
+          `最长连续录像${formatDuration(c.longestContinuousMs / 1000, 'zh')}，不足${formatDuration(minS, 'zh')}`,
+        ),
+      );
     }
   }
   return { violations, warnings };

@@ -12,7 +12,15 @@ export function scheduleRules(e: Evidence, p: Profile): Finding[] {
     for (const l of e.lessons) {
       const len = l.end - l.start;
       if (len < minMs) {
-        out.push(finding(p, 'lesson-length', { lesson: l.id }, `lesson lasts ${formatDuration(len / 1000)} < ${formatDuration(minMs / 1000)}`, `课时时长${formatDuration(len / 1000, 'zh')}，低于${formatDuration(minMs / 1000, 'zh')}`));
+        out.push(
+          finding(
+            p,
+            'lesson-length',
+            { lesson: l.id },
+            `lesson lasts ${formatDuration(len / 1000)} < ${formatDuration(minMs / 1000)}`,
+            `课时时长${formatDuration(len / 1000, 'zh')}，低于${formatDuration(minMs / 1000, 'zh')}`,
+          ),
+        );
       }
     }
   }
@@ -22,7 +30,15 @@ export function scheduleRules(e: Evidence, p: Profile): Finding[] {
     const practical = counted.filter((l) => l.kind === 'practical').length / counted.length;
     const online = counted.filter((l) => l.kind === 'online').length / counted.length;
     if (r['practical-share'].enabled && practical < r['practical-share'].min) {
-      out.push(finding(p, 'practical-share', {}, `practical lessons ${pct(practical)} < ${pct(r['practical-share'].min)} of all lessons`, `实操课时占${pct(practical)}，低于总课时的${pct(r['practical-share'].min)}`));
+      out.push(
+        finding(
+          p,
+          'practical-share',
+          {},
+          `practical lessons ${pct(practical)} < ${pct(r['practical-share'].min)} of all lessons`,
+          `实操课时占${pct(practical)}，低于总课时的${pct(r['practical-share'].min)}`,
+        ),
+      );
     }
     if (r['online-share'].enabled && online > r['online-share'].max) {
       out.push(finding(p, 'online-share', {}, `online lessons ${pct(online)} > ${pct(r['online-share'].max)} of all lessons`, `线上课时占${pct(online)}，超过总课时的${pct(r['online-share'].max)}`));

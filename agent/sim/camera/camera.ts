@@ -213,7 +213,10 @@ export class SimCamera {
     const nonce = /<(?:\w+:)?Nonce[^>]*>([^<]*)</.exec(body)?.[1];
     const created = /<(?:\w+:)?Created[^>]*>([^<]*)</.exec(body)?.[1];
     if (!user || !digest || !nonce || !created) return 'denied';
-    const expect = crypto.createHash('sha1').update(Buffer.concat([Buffer.from(nonce, 'base64'), Buffer.from(created), Buffer.from(password ?? '')])).digest('base64');
+    const expect = crypto
+      .createHash('sha1')
+      .update(Buffer.concat([Buffer.from(nonce, 'base64'), Buffer.from(created), Buffer.from(password ?? '')]))
+      .digest('base64');
     // replay protection as on Axis cameras: the token must be fresh by the camera's own clock
     const age = Math.abs(this.now().getTime() - Date.parse(created));
     if (user !== username || digest !== expect || !(age < 5 * 60_000)) return 'denied';
@@ -234,7 +237,12 @@ export class SimCamera {
         relatesTo,
         urn: this.urn,
         xaddr: `http://${host}:${this.httpPort}/onvif/device_service`,
-        scopes: ['onvif://www.onvif.org/type/video_encoder', `onvif://www.onvif.org/name/${this.device.model}`, `onvif://www.onvif.org/hardware/${this.device.model}`, 'onvif://www.onvif.org/location/classroom'],
+        scopes: [
+          'onvif://www.onvif.org/type/video_encoder',
+          `onvif://www.onvif.org/name/${this.device.model}`,
+          `onvif://www.onvif.org/hardware/${this.device.model}`,
+          'onvif://www.onvif.org/location/classroom',
+        ],
       });
       udp.send(reply, rinfo.port, rinfo.address);
     });

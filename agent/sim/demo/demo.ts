@@ -68,11 +68,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const judged = new Set<string>();
     bus.on(progress, 'segment.indexed', (s) => {
       segments++;
-      log(`录像片段 #${segments} ${s.camera} ${hhmmss(s.start)}–${hhmmss(s.end)} ${(s.bytes / 1024).toFixed(0)} KB 已入库`, `segment #${segments} ${s.camera} ${hhmmss(s.start)}–${hhmmss(s.end)} ${(s.bytes / 1024).toFixed(0)} KB indexed`);
+      log(
+        `录像片段 #${segments} ${s.camera} ${hhmmss(s.start)}–${hhmmss(s.end)} ${(s.bytes / 1024).toFixed(0)} KB 已入库`,
+        `segment #${segments} ${s.camera} ${hhmmss(s.start)}–${hhmmss(s.end)} ${(s.bytes / 1024).toFixed(0)} KB indexed`,
+      );
     });
     bus.on(progress, 'checkin.stored', (c) => log(`签到 ${c.trainee ?? '未知人员'} @ ${c.terminal} ${hhmmss(c.at)}`, `check-in ${c.trainee ?? 'unknown person'} at ${c.terminal} ${hhmmss(c.at)}`));
     bus.on(progress, 'sightings.stored', (s) => {
-      if (s.trainees.length) log(`识别到学员 ${s.trainees.join(', ')}（${s.camera}，陌生人脸 ${s.unknownFaces}）`, `seen on camera: ${s.trainees.join(', ')} (${s.camera}, unknown faces ${s.unknownFaces})`);
+      if (s.trainees.length)
+        log(`识别到学员 ${s.trainees.join(', ')}（${s.camera}，陌生人脸 ${s.unknownFaces}）`, `seen on camera: ${s.trainees.join(', ')} (${s.camera}, unknown faces ${s.unknownFaces})`);
     });
     bus.on(progress, 'sync.acked', (a) => {
       acked += a.seqs.length;
@@ -100,7 +104,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       say(`\n${stamp()} ${classDone ? L('班次判定（补充证据后更新）：', 'class verdict (updated with late evidence):') : L('班次判定：', 'class verdict:')}\n${renderVerdict(verdict, o.lang)}\n`);
       if (classDone) return;
       classDone = true;
-      if (o.exitWhenDone) setTimeout(finish, 3000); // let the verdict reach the provincial system
+      if (o.exitWhenDone)
+        setTimeout(finish, 3000); // let the verdict reach the provincial system
       else say(L('演示完成：守护进程继续运行，按 Ctrl-C 停止。', 'Demo complete: the daemon keeps running; press Ctrl-C to stop.'));
     });
   };
@@ -119,10 +124,17 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     });
     await daemon.start();
     const c = rig.cfg.console.listen;
-    log(`控制台 http://${c.host}:${c.port}/ 用户 demo 密码 ${demoPassword}（检查人员角色，只读）`, `console http://${c.host}:${c.port}/ user demo password ${demoPassword} (inspector role, read-only)`);
+    log(
+      `控制台 http://${c.host}:${c.port}/ 用户 demo 密码 ${demoPassword}（检查人员角色，只读）`,
+      `console http://${c.host}:${c.port}/ user demo password ${demoPassword} (inspector role, read-only)`,
+    );
     const failed = daemon.failed();
     log(`守护进程已启动${failed.length ? `（失败模块：${failed.join(', ')}）` : ''}`, `daemon running${failed.length ? ` (failed modules: ${failed.join(', ')})` : ''}`);
-    const plan = rig.importClass({ leadSeconds: o.leadSeconds ?? DEMO_TIMETABLE.leadSeconds, lessonSeconds: o.lessonSeconds ?? DEMO_TIMETABLE.lessonSeconds, breakSeconds: o.breakSeconds ?? DEMO_TIMETABLE.breakSeconds });
+    const plan = rig.importClass({
+      leadSeconds: o.leadSeconds ?? DEMO_TIMETABLE.leadSeconds,
+      lessonSeconds: o.lessonSeconds ?? DEMO_TIMETABLE.lessonSeconds,
+      breakSeconds: o.breakSeconds ?? DEMO_TIMETABLE.breakSeconds,
+    });
     const ls = plan.lessons;
     log(
       `班次 ${plan.id}：学员 ${plan.trainees.length} 人（已采集人脸 ${rig.classroom.photos.size} 人），课时 ${ls.length} 个，${hhmmss(ls[0].start)} – ${hhmmss(ls[ls.length - 1].end)}`,

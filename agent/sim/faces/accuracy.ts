@@ -162,7 +162,37 @@ export async function makeAccuracyClassroom(o: { dir: string; frames?: number; s
   const raw = path.join(o.dir, 'accuracy.rgb');
   fs.writeFileSync(raw, Buffer.concat(canvases.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))));
   const video = path.join(o.dir, 'accuracy.mp4');
-  await runTool('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', '1', '-i', raw, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(o.crf ?? 28), '-pix_fmt', 'yuv420p', '-g', '10', video], { timeoutMs: 0 });
+  await runTool(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-s',
+      `${W}x${H}`,
+      '-r',
+      '1',
+      '-i',
+      raw,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      String(o.crf ?? 28),
+      '-pix_fmt',
+      'yuv420p',
+      '-g',
+      '10',
+      video,
+    ],
+    { timeoutMs: 0 },
+  );
   fs.rmSync(raw);
   const frames = await ffmpegFrames(['-i', video, '-f', 'image2pipe', '-c:v', 'ppm', '-']);
   if (frames.length !== nFrames) throw new Error(`accuracy fixture: ${frames.length} frames decoded, ${nFrames} made`);

@@ -38,7 +38,7 @@ export interface Fixture {
 /** Deterministic pseudo-random numbers (the fixture must be the same on every run). */
 export function lcg(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** A square region around the face (head and a little shoulder), clamped to the photo. */
@@ -122,10 +122,24 @@ export async function enrollPhotos(p: Person, dir: string): Promise<string[]> {
   const b = path.join(dir, `${p.id}-enrol-b.jpg`);
   const crop = `crop=${r.side}:${r.side}:${r.left}:${r.top},pad=iw*1.6:ih*1.6:(ow-iw)/2:(oh-ih)/4:color=0xb0b0b0`;
   await ffmpegRun([
-    '-i', samplePath(p.sample),
-    '-filter_complex', `[0:v]${crop},split[x][y];[x]hflip,eq=brightness=0.06[a];[y]scale=iw*0.6:-2,eq=brightness=-0.06:contrast=0.95[b]`,
-    '-map', '[a]', '-q:v', '4', '-frames:v', '1', a,
-    '-map', '[b]', '-q:v', '6', '-frames:v', '1', b,
+    '-i',
+    samplePath(p.sample),
+    '-filter_complex',
+    `[0:v]${crop},split[x][y];[x]hflip,eq=brightness=0.06[a];[y]scale=iw*0.6:-2,eq=brightness=-0.06:contrast=0.95[b]`,
+    '-map',
+    '[a]',
+    '-q:v',
+    '4',
+    '-frames:v',
+    '1',
+    a,
+    '-map',
+    '[b]',
+    '-q:v',
+    '6',
+    '-frames:v',
+    '1',
+    b,
   ]);
   return [a, b];
 }
@@ -155,7 +169,9 @@ export const SEATS = 8;
  */
 export function seatPlan(people: readonly Person[], nFrames: number, appearances: number, rnd: () => number): { frame: number; seat: number; person: Person }[] {
   if (people.length * appearances > nFrames * SEATS) {
-    throw new Error(`${people.length} people × ${appearances} appearances do not fit in ${nFrames} frames × ${SEATS} seats; use at most ${Math.floor((nFrames * SEATS) / people.length)} appearances or more frames`);
+    throw new Error(
+      `${people.length} people × ${appearances} appearances do not fit in ${nFrames} frames × ${SEATS} seats; use at most ${Math.floor((nFrames * SEATS) / people.length)} appearances or more frames`,
+    );
   }
   const seatsUsed: number[][] = Array.from({ length: nFrames }, () => []);
   const jobs: { frame: number; seat: number; person: Person }[] = [];

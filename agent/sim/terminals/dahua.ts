@@ -26,7 +26,23 @@ export class DahuaDevice extends StreamDevice {
   }
 
   partBody(r: DahuaRec, pretty = false): string {
-    const data = { CardNo: '', CardType: null, ErrorCode: 0, LocaleTime: new Date(r.UTC * 1000).toISOString().replace('T', ' ').slice(0, 19), Method: r.Method, Name: 'OpenDoor', Password: '', ReaderID: '1', RecNo: r.RecNo, SnapURL: '', Status: r.Status, Type: 'Entry', UTC: r.UTC, UserID: r.UserID, Similarity: 97 };
+    const data = {
+      CardNo: '',
+      CardType: null,
+      ErrorCode: 0,
+      LocaleTime: new Date(r.UTC * 1000).toISOString().replace('T', ' ').slice(0, 19),
+      Method: r.Method,
+      Name: 'OpenDoor',
+      Password: '',
+      ReaderID: '1',
+      RecNo: r.RecNo,
+      SnapURL: '',
+      Status: r.Status,
+      Type: 'Entry',
+      UTC: r.UTC,
+      UserID: r.UserID,
+      Similarity: 97,
+    };
     return `Code=AccessControl;action=Pulse;index=0;data=${JSON.stringify(data, null, pretty ? '\t' : undefined)}`;
   }
 
@@ -53,7 +69,15 @@ export class DahuaDevice extends StreamDevice {
       const recs = this.records.filter((r) => r.UTC >= from && r.UTC <= to).slice(0, count);
       const lines = [`found=${recs.length}`];
       recs.forEach((r, i) => {
-        lines.push(`records[${i}].RecNo=${r.RecNo}`, `records[${i}].CreateTime=${r.UTC}`, `records[${i}].CardNo=`, `records[${i}].UserID=${r.UserID}`, `records[${i}].Method=${r.Method}`, `records[${i}].Status=${r.Status}`, `records[${i}].Type=Entry`);
+        lines.push(
+          `records[${i}].RecNo=${r.RecNo}`,
+          `records[${i}].CreateTime=${r.UTC}`,
+          `records[${i}].CardNo=`,
+          `records[${i}].UserID=${r.UserID}`,
+          `records[${i}].Method=${r.Method}`,
+          `records[${i}].Status=${r.Status}`,
+          `records[${i}].Type=Entry`,
+        );
       });
       res.writeHead(200, { 'content-type': 'text/plain' });
       return void res.end(lines.join('\r\n') + '\r\n');

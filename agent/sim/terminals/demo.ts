@@ -33,7 +33,12 @@ export function runTerminalDemo(o: TerminalDemoOptions): { stop(): void; sent():
       const now = Date.now();
       if (zk && (i % 2 === 0 || !wh)) {
         if (i < 2) await zk.handshake();
-        zk.punch(person, formatIso(now, o.tz ?? 'Asia/Shanghai').slice(0, 19).replace('T', ' '));
+        zk.punch(
+          person,
+          formatIso(now, o.tz ?? 'Asia/Shanghai')
+            .slice(0, 19)
+            .replace('T', ' '),
+        );
         sent += (await zk.sync()).acked;
         await zk.poll();
       } else if (wh) {

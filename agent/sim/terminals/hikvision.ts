@@ -36,11 +36,30 @@ export class HikDevice extends StreamDevice {
 
   eventJson(e: HikEvent): string {
     return JSON.stringify({
-      ipAddress: '127.0.0.1', portNo: 80, protocol: 'HTTP', macAddress: '44:47:cc:00:00:01', channelID: 1, dateTime: e.time, activePostCount: 1,
-      eventType: 'AccessControllerEvent', eventState: 'active', eventDescription: 'Access Controller Event',
+      ipAddress: '127.0.0.1',
+      portNo: 80,
+      protocol: 'HTTP',
+      macAddress: '44:47:cc:00:00:01',
+      channelID: 1,
+      dateTime: e.time,
+      activePostCount: 1,
+      eventType: 'AccessControllerEvent',
+      eventState: 'active',
+      eventDescription: 'Access Controller Event',
       AccessControllerEvent: {
-        deviceName: 'Access Controller', majorEventType: 5, subEventType: e.minor, name: 'Trainee', cardReaderNo: 1, employeeNoString: e.employeeNo,
-        serialNo: e.serialNo, userType: 'normal', currentVerifyMode: e.verifyMode, frontSerialNo: e.serialNo - 1, attendanceStatus: 'checkIn', mask: 'no', picturesNumber: 1,
+        deviceName: 'Access Controller',
+        majorEventType: 5,
+        subEventType: e.minor,
+        name: 'Trainee',
+        cardReaderNo: 1,
+        employeeNoString: e.employeeNo,
+        serialNo: e.serialNo,
+        userType: 'normal',
+        currentVerifyMode: e.verifyMode,
+        frontSerialNo: e.serialNo - 1,
+        attendanceStatus: 'checkIn',
+        mask: 'no',
+        picturesNumber: 1,
       },
     });
   }
@@ -54,7 +73,12 @@ export class HikDevice extends StreamDevice {
   }
 
   protected heartbeat(): void {
-    this.broadcast(this.part('application/xml; charset="UTF-8"', `<EventNotificationAlert version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema"><ipAddress>127.0.0.1</ipAddress><dateTime>${formatIso(Date.now())}</dateTime><activePostCount>0</activePostCount><eventType>videoloss</eventType><eventState>inactive</eventState><eventDescription>videoloss alarm</eventDescription></EventNotificationAlert>`));
+    this.broadcast(
+      this.part(
+        'application/xml; charset="UTF-8"',
+        `<EventNotificationAlert version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema"><ipAddress>127.0.0.1</ipAddress><dateTime>${formatIso(Date.now())}</dateTime><activePostCount>0</activePostCount><eventType>videoloss</eventType><eventState>inactive</eventState><eventDescription>videoloss alarm</eventDescription></EventNotificationAlert>`,
+      ),
+    );
   }
 
   /** Push one event to an httpHosts URL, as JSON or multipart (event_log + picture). */
@@ -101,12 +125,30 @@ export class HikDevice extends StreamDevice {
         const page = match.slice(cond.searchResultPosition, cond.searchResultPosition + Math.min(cond.maxResults, 30));
         const more = cond.searchResultPosition + page.length < match.length;
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({
-          AcsEvent: {
-            searchID: cond.searchID, responseStatusStrg: match.length ? (more ? 'More' : 'OK') : 'NO MATCH', numOfMatches: page.length, totalMatches: match.length,
-            InfoList: page.map((e) => ({ major: 5, minor: e.minor, time: e.time, cardNo: '', name: 'Trainee', doorNo: 1, verifyNo: 0, employeeNoString: e.employeeNo, serialNo: e.serialNo, userType: 'normal', currentVerifyMode: e.verifyMode, attendanceStatus: 'checkIn' })),
-          },
-        }));
+        res.end(
+          JSON.stringify({
+            AcsEvent: {
+              searchID: cond.searchID,
+              responseStatusStrg: match.length ? (more ? 'More' : 'OK') : 'NO MATCH',
+              numOfMatches: page.length,
+              totalMatches: match.length,
+              InfoList: page.map((e) => ({
+                major: 5,
+                minor: e.minor,
+                time: e.time,
+                cardNo: '',
+                name: 'Trainee',
+                doorNo: 1,
+                verifyNo: 0,
+                employeeNoString: e.employeeNo,
+                serialNo: e.serialNo,
+                userType: 'normal',
+                currentVerifyMode: e.verifyMode,
+                attendanceStatus: 'checkIn',
+              })),
+            },
+          }),
+        );
       });
       return;
     }

@@ -13,4 +13,19 @@ import { privacy } from './privacy.js';
 import { vision2 } from './vision2.js';
 
 /** Every migration, in the order a new box applies them. Append only. */
-export const MIGRATIONS: readonly Migration[] = [foundation, recorder, checkin, vision, syncMigration, checkin2, retentionChain, inspection, recorderCuts, checkin3, privacy, vision2, evidenceLog, consoleMigration];
+export const MIGRATIONS: readonly Migration[] = [
+  foundation,
+  recorder,
+  checkin,
+  vision,
+  syncMigration,
+  checkin2,
+  retentionChain,
+  inspection,
+  recorderCuts,
+  checkin3,
+  privacy,
+  vision2,
+  evidenceLog,
+  consoleMigration,
+];

@@ -76,6 +76,8 @@ describe('FaceRepo', () => {
       'henan-2025',
     );
     const f = new FaceRepo(store);
+    // matches count only under a standing consent (edge: withdrawal is honoured whatever a caller cached)
+    for (const t of ['S01', 'S02']) f.giveConsent(t, { recordedBy: 'Wang', method: 'written' }, 1);
     const m = (trainee: string, at: number): FrameMatch => ({
       classId: 'C1',
       lessonId: 'L1',
@@ -143,14 +145,19 @@ describe('FaceRepo', () => {
       'henan-2025',
     );
     const f = new FaceRepo(store);
+    f.giveConsent('S01', { recordedBy: 'Wang', method: 'written' }, 1);
     f.recordFrame(
-      { camera: 'cam-1', at: 1000, recordingId: 3, offsetMs: 1000, classId: 'C1', lessonId: 'L1', faces: 1, matched: 1, unknown: 0 },
-      [{ classId: 'C1', lessonId: 'L1', trainee: 'S01', camera: 'cam-1', at: 1000, recordingId: 3, offsetMs: 1000, distance: 0.2, margin: 0.3 }],
+      { camera: 'cam-1', at: 1000, recordingId: 3, offsetMs: 1000, classId: 'C1', lessonId: 'L1', faces: 2, matched: 1, unknown: 1 },
+      [
+        { classId: 'C1', lessonId: 'L1', trainee: 'S01', camera: 'cam-1', at: 1000, recordingId: 3, offsetMs: 1000, distance: 0.2, margin: 0.3 },
+        // S02 gave no consent: the match is not kept at all
+        { classId: 'C1', lessonId: 'L1', trainee: 'S02', camera: 'cam-1', at: 1000, recordingId: 3, offsetMs: 1000, distance: 0.2, margin: 0.3 },
+      ],
       1,
     );
+    expect(f.matchId(3, 1000, 'L1', 'S02')).toBeUndefined();
     const id = f.matchId(3, 1000, 'L1', 'S01')!;
-    expect(f.addMatchCrop(id, 'S01', sealed)).toBe(false); // no consent
-    f.giveConsent('S01', { recordedBy: 'Wang', method: 'written' }, 1);
+    expect(f.addMatchCrop(id, 'S02', sealed)).toBe(false); // no consent
     expect(f.addMatchCrop(id, 'S01', sealed)).toBe(true);
     expect(f.matchCrop(id)?.trainee).toBe('S01');
     expect(f.sightingEvidence('C1', 'L1', 'S01')[0]!.hasCrop).toBe(true);

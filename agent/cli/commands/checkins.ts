@@ -11,7 +11,7 @@ import { t } from '../i18n.js';
 const iso = (ms: number | null) => (ms === null ? null : formatIso(ms));
 const local = (ms: number | null | undefined) => (ms == null ? '-' : formatLocal(ms));
 
-/** The check-in repository of the config's store; read-only unless `write` (only `match` writes). */
+/** The check-in repository of the config's store; read-only unless `write` (remap and approve write). */
 function withRepo<T>(cmd: Command, fn: (r: CheckinRepo) => T, write = false): T {
   const store = openStore(configOf(cmd), { readonly: !write });
   try {
@@ -225,7 +225,7 @@ export function register(program: Command): void {
         const cfg = configOf(cmd);
         const clash = cfg.terminals.find((x) => x.id === id);
         if (clash) throw new InputError('arguments', [{ path: '--id', message: `terminal id "${id}" is already in the config; choose another with --id` }]);
-        withRepo(cmd, (r) => r.approve('zkteco', serial, id, o.timezone));
+        withRepo(cmd, (r) => r.approve('zkteco', serial, id, o.timezone), true);
         process.stdout.write(
           t(
             lang,

@@ -19,7 +19,8 @@ import { renderVerdict } from '../render.js';
 
 function classEvidence(cmd: Command, classId: string, withAttestation = false) {
   const cfg = configOf(cmd);
-  const store = openStore(cfg, { readonly: true });
+  // export signs a checkpoint over the newest facts (a write); report only reads
+  const store = openStore(cfg, { readonly: !withAttestation });
   try {
     const refs: string[] = [];
     const ev = new ClassRepo(store).evidence(classId, refs);

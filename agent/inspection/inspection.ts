@@ -105,7 +105,7 @@ export class Inspection implements Module {
     try {
       source = await streamUrlOf(cam, `cameras[${index}]`);
     } catch (err) {
-      return this.refuse(r.id, r.camera, { zh: `摄像机地址无法获得：${maskMessage((err as Error).message)}`, en: `camera stream not available: ${maskMessage((err as Error).message)}` });
+      return this.refuse(r.id, r.camera, { zh: `摄像机地址无法获得：${maskUrl((err as Error).message)}`, en: `camera stream not available: ${maskUrl((err as Error).message)}` });
     }
     // the command names a key under the configured base, never a URL: video goes nowhere else
     const target = `${ins.pushUrl.replace(/\/+$/, '')}/${r.key}`;
@@ -124,11 +124,12 @@ export class Inspection implements Module {
       timer: setTimeout(() => this.end(r.id, { zh: '达到最长推流时间', en: 'time limit reached' }), (seconds + 15) * 1000),
     };
     this.pushes.set(r.id, p);
-    this.log.info({ inspection: r.id, camera: r.camera, target: maskUrl(target), seconds }, 'live push started');
+    // the stream key lets whoever holds it publish to that stream while it is open: never logged
+    this.log.info({ inspection: r.id, camera: r.camera, target: `${maskUrl(ins.pushUrl)}/<key>`, seconds }, 'live push started');
     let lastError = '';
     createInterface({ input: child.stderr! }).on('line', (line) => {
       if (parseProgress(line, p.progress)) this.onProgress(p);
-      else if (!/^[a-z_0-9]+=/.test(line) && line.trim()) lastError = maskMessage(line.trim()).slice(0, 300);
+      else if (!/^[a-z_0-9]+=/.test(line) && line.trim()) lastError = maskUrl(line.trim()).split(r.key).join('<key>').slice(0, 300);
     });
     child.once('error', (err) => {
       lastError = err.message;
@@ -188,7 +189,3 @@ export class Inspection implements Module {
   }
 }
 
-/** URLs inside a message (ffmpeg quotes its input) lose their credentials. */
-function maskMessage(s: string): string {
-  return s.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s'"]+/gi, (u) => maskUrl(u));
-}

@@ -18,6 +18,8 @@ export const COMMAND_PACKAGES: Record<string, string> = {
   // the remote-inspection tests' media server (agent/sim/media/nginx.ts)
   nginx: 'nginx-light',
   openssl: 'openssl',
+  // the console's browser tests (Debian's headless Chromium, driven by playwright-core)
+  chromium: 'chromium',
   ip: 'iproute2',
   'systemd-analyze': 'systemd',
   'systemd-notify': 'systemd',

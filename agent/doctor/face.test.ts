@@ -11,7 +11,7 @@ describe('doctor: face engine', () => {
     const r = await faceCheck.run(env({}));
     expect(r.status, r.detail).not.toBe('fail');
     expect(r.detail).toMatch(
-      /^backend wasm \(tfjs-node not installed\), models verified \(\d+ files\), loaded in \d+ ms; self-test: 3 of 3 faces in sample1\.jpg at 1280x854 in \d+ ms \(first frame, includes warm-up\)$/,
+      /^backend wasm \(tfjs-node not installed\), models verified \(\d+ files\), loaded in \d+ ms; self-test: 3 of 3 faces in sample1\.jpg at \d+x\d+ in \d+ ms \(first frame, includes warm-up\)$/,
     );
   }, 120_000);
 

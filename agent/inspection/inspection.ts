@@ -188,4 +188,3 @@ export class Inspection implements Module {
     }, KILL_AFTER_MS).unref();
   }
 }
-

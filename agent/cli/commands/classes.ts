@@ -19,7 +19,9 @@ import { renderVerdict } from '../render.js';
 
 function classEvidence(cmd: Command, classId: string, withAttestation = false) {
   const cfg = configOf(cmd);
-  // export signs a checkpoint over the newest facts (a write); report only reads
+  // export signs a checkpoint over the newest facts (a write); report only reads. Both refuse a
+  // box without a store (the read-only open says so), and neither ever creates one.
+  if (withAttestation) openStore(cfg, { readonly: true }).close();
   const store = openStore(cfg, { readonly: !withAttestation });
   try {
     const refs: string[] = [];

@@ -72,7 +72,7 @@ describe.skipIf(!canMount)('full video disk (a 3 MB tmpfs)', () => {
     ctx.bus.on(seen, 'alarm.cleared', (a) => seen.push(`cleared ${a.kind}`));
     const rec = new Recorder(ctx);
     await rec.start();
-    expect(await until(() => repo.gaps('cam-full').some((g) => g.reason === 'disk full'), 45_000)).toBe(true);
+    expect(await until(() => repo.gaps('cam-full').some((g) => g.reason === 'disk full'), 90_000)).toBe(true); // a bound on waiting, not a speed target: under CI's load the first full write took over 45 s once
     expect(alarms.open().map((a) => a.kind)).toContain('disk-full');
     const segsAtFull = repo.segments('cam-full').length;
     expect(segsAtFull).toBeGreaterThan(0);
@@ -93,5 +93,5 @@ describe.skipIf(!canMount)('full video disk (a 3 MB tmpfs)', () => {
     const known2 = repo.knownPaths('cam-full');
     expect(listSegmentFiles(path.join(mnt, 'cam-full')).filter((f) => !known2.has(f))).toEqual([]);
     ctx.cleanup();
-  }, 90_000);
+  }, 180_000);
 });

@@ -32,7 +32,16 @@ interface Overview { me: string; now: number; boxes: Box[]; classes: Rec[]; chec
 const app = document.getElementById('app')!;
 const meEl = document.getElementById('me')!;
 // state exposed for the browser test and for anyone debugging
-const w = window as unknown as { __central: { live?: { id: string; playing: boolean; error: string | null }; clip?: { id: string; error: string | null } } };
+interface LiveState {
+  id: string;
+  playing: boolean;
+  error: string | null;
+  /** ms since the click: the central answered, the playlist listed a fragment, the video played */
+  answeredMs?: number;
+  playlistMs?: number;
+  playingMs?: number;
+}
+const w = window as unknown as { __central: { live?: LiveState; clip?: { id: string; error: string | null } } };
 w.__central = {};
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -230,6 +239,8 @@ async function startLive(cam: string) {
   stopPlayer();
   const [box, camera] = cam.split('\n');
   const msg = document.getElementById('live-msg')!;
+  const t0 = performance.now();
+  const since = () => Math.round(performance.now() - t0);
   let r: { id: string; playUrl: string };
   try {
     r = await api('/api/live', { box, camera });
@@ -237,11 +248,18 @@ async function startLive(cam: string) {
     msg.innerHTML = `<div class="err">${esc(zhFirst((e as Error).message))}</div>`;
     return;
   }
-  const state = { id: r.id, playing: false, error: null as string | null };
+  const state: LiveState = { id: r.id, playing: false, error: null, answeredMs: since() };
   w.__central.live = state;
   msg.innerHTML = L('已请求，等待盒子推流', 'asked; waiting for the box to push');
   const video = document.getElementById('live') as HTMLVideoElement;
-  video.addEventListener('playing', () => (state.playing = true), { once: true });
+  video.addEventListener(
+    'playing',
+    () => {
+      state.playing = true;
+      state.playingMs = since();
+    },
+    { once: true },
+  );
   const tryPlaylist = async () => {
     if (w.__central.live !== state) return;
     const ok = await fetch(r.playUrl, { cache: 'no-store' })
@@ -251,6 +269,7 @@ async function startLive(cam: string) {
       waitTimer = window.setTimeout(() => void tryPlaylist(), 250);
       return;
     }
+    state.playlistMs = since();
     if (!Hls.isSupported()) {
       state.error = 'this browser has no Media Source Extensions / 浏览器不支持 MSE';
       return;

@@ -35,6 +35,7 @@ export class CentralService {
   readonly viewDb: ViewDb;
   private pg: PgCentralDb;
   private log: Logger;
+  private replies: Promise<void> = Promise.resolve();
 
   constructor(o: CentralServiceOptions) {
     this.log = o.log ?? logger('central');
@@ -48,7 +49,8 @@ export class CentralService {
       clipSecret: o.clipSecret,
       log: this.log,
       onReply: (box, r) => {
-        void this.viewDb.addReply(box, r, Date.now()).catch(keep('reply'));
+        // one at a time, so states the box sent in the same millisecond keep their order
+        this.replies = this.replies.then(() => this.viewDb.addReply(box, r, Date.now())).catch(keep('reply'));
         o.receiver.onReply?.(box, r);
       },
     });
@@ -75,6 +77,7 @@ export class CentralService {
     await this.view.stop();
     await this.intake.stop();
     await this.receiver.stop();
+    await this.replies;
     await this.pg.close();
   }
 }

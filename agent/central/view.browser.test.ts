@@ -6,17 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../console/auth.js';
 import { sha256File } from '../core/hash.js';
 import { PACKAGE_ROOT } from '../core/paths.js';
-import { runFfmpegToBuffer } from '../ffmpeg/run.js';
 import { Inspection } from '../inspection/inspection.js';
 import { makeContext } from '../recorder/testkit.js';
 import { NginxRtmp } from '../sim/media/nginx.js';
 import { TestPostgres } from '../sim/postgres.js';
 import { RtspServer } from '../sim/rtsp/server.js';
 import { Outbox } from '../store/outbox.js';
-import { RecordingRepo } from '../store/recordings.js';
 import { SyncClient } from '../sync/client.js';
 import { startAedes, tempDir, waitFor, type AedesBroker } from '../sync/testkit.js';
 import { CentralService } from './service.js';
+import { seedSegments } from './testkit.js';
 
 /**
  * The supervisor's view at the central, in Debian's headless Chromium (playwright-core, as the
@@ -65,40 +64,10 @@ describe('supervisor view in headless Chromium: live inspection and playback on 
       sync: { url: broker.url, reconnectMinMs: 50, reconnectMaxMs: 300 },
       inspection: { pushUrl: media.ingest, uploadUrl: service.intake.url },
     });
-    // 3.5 minutes of recordings, made at once: a test pattern cut into 30 s MP4 segments
-    const dir = path.join(ctx.paths.video, 'cam-1');
-    fs.mkdirSync(dir, { recursive: true });
-    await runFfmpegToBuffer(
-      [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-f',
-        'lavfi',
-        '-i',
-        `testsrc2=size=320x240:rate=10`,
-        '-t',
-        String(SEG_S * SEGS),
-        '-c:v',
-        'libx264',
-        '-preset',
-        'ultrafast',
-        '-g',
-        '10',
-        '-pix_fmt',
-        'yuv420p',
-      ].concat(['-f', 'segment', '-segment_time', String(SEG_S), '-reset_timestamps', '1', path.join(dir, 'seg-%03d.mp4')]),
-      { timeoutMs: 120_000 },
-    );
-    const repo = new RecordingRepo(ctx.store);
-    recordedUntil = Date.now() - 5000;
-    const first = recordedUntil - SEG_S * SEGS * 1000;
-    const runId = repo.startRun('cam-1', first);
-    for (let i = 0; i < SEGS; i++) {
-      const file = path.join(dir, `seg-${String(i).padStart(3, '0')}.mp4`);
-      const h = await sha256File(file);
-      repo.addSegment({ camera: 'cam-1', runId, path: file, start: first + i * SEG_S * 1000, end: first + (i + 1) * SEG_S * 1000, bytes: h.bytes, sha256: h.sha256 });
-    }
+    // 3.5 minutes of recordings, made at once (testkit.ts)
+    const seeded = await seedSegments(ctx, 'cam-1', { count: SEGS, seconds: SEG_S });
+    recordedUntil = seeded.end;
+    const first = seeded.first;
     // what the classes and check-ins tables show: records as the box's evidence module sends them
     const ob = new Outbox(ctx.store);
     ob.enqueue('checkin', first, { id: 1, terminal: 'gate-1', protocol: 'zkteco', person: '1001', trainee: 'T1', classId: 'C1', at: first });
@@ -116,7 +85,7 @@ describe('supervisor view in headless Chromium: live inspection and playback on 
     await sync.start();
     await ins.start();
     await waitFor(() => sync.isConnected, 20_000, 'box connected');
-    const last = (await sha256File(path.join(dir, 'seg-006.mp4'))).sha256;
+    const last = (await sha256File(seeded.files.at(-1)!)).sha256;
     for (const t = Date.now(); !(await service.receiver.store.segmentBySha(BOX, last)); ) {
       if (Date.now() - t > 30_000) throw new Error(`the box's segment records did not reach the central in 30 s (outbox backlog ${new Outbox(ctx.store).backlog().count})`);
       await new Promise((r) => setTimeout(r, 100));

@@ -198,7 +198,7 @@ export class ViewDb {
     if (!reqs.length) return [];
     const ids = reqs.map((r) => r.id as string);
     const states = await this.q<{ id: string; box: string; state: string; ok: boolean; message: string | null; at_ms: number }>(
-      'SELECT id, box, state, ok, message, at_ms FROM view_request_states WHERE id = ANY($1::text[]) ORDER BY n',
+      'SELECT id, box, state, ok, message, at_ms FROM view_request_states WHERE id = ANY($1::text[]) ORDER BY at_ms, n',
       [ids],
     );
     const clips = await this.q<{ id: string; verified: boolean; problems: string }>('SELECT id, verified, problems FROM view_clips WHERE id = ANY($1::text[])', [ids]);

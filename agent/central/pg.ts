@@ -39,6 +39,18 @@ const SCHEMA_LOCK = 0x63612d63;
 // why: BIGINT comes back as a string by default; our values (ms, seq) fit in a double
 pg.types.setTypeParser(20, (v) => Number(v));
 
+/** Run schema SQL under an advisory lock: instances starting together must not race on the catalog. */
+export async function createSchema(pool: pg.Pool, lock: number, sql: string): Promise<void> {
+  const c = await pool.connect();
+  try {
+    await c.query('SELECT pg_advisory_lock($1)', [lock]);
+    await c.query(sql);
+  } finally {
+    await c.query('SELECT pg_advisory_unlock($1)', [lock]).catch(() => undefined);
+    c.release();
+  }
+}
+
 export class PgCentralDb implements CentralStore {
   readonly pool: pg.Pool;
   private ready?: Promise<void>;
@@ -51,16 +63,7 @@ export class PgCentralDb implements CentralStore {
 
   /** Create the tables (idempotent, serialised between instances). */
   init(): Promise<void> {
-    this.ready ??= (async () => {
-      const c = await this.pool.connect();
-      try {
-        await c.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
-        await c.query(SCHEMA);
-      } finally {
-        await c.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]).catch(() => undefined);
-        c.release();
-      }
-    })();
+    this.ready ??= createSchema(this.pool, SCHEMA_LOCK, SCHEMA);
     return this.ready;
   }
 

@@ -1,6 +1,6 @@
 import type { ReplyMsg } from '../sync/contract.js';
 import type { ClipResult } from './clips.js';
-import type { PgCentralDb } from './pg.js';
+import { createSchema, type PgCentralDb } from './pg.js';
 
 /**
  * What the supervisor's web view reads and writes in the central's PostgreSQL (beside the
@@ -55,14 +55,7 @@ export class ViewDb {
   init(): Promise<void> {
     this.ready ??= (async () => {
       await this.db.init();
-      const c = await this.db.pool.connect();
-      try {
-        await c.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
-        await c.query(SCHEMA);
-      } finally {
-        await c.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]).catch(() => undefined);
-        c.release();
-      }
+      await createSchema(this.db.pool, SCHEMA_LOCK, SCHEMA);
     })();
     return this.ready;
   }

@@ -175,7 +175,10 @@ export const provinceBench: Bench = {
       });
       await broker.start();
       const cfg = path.join(dir, 'central.yaml');
-      fs.writeFileSync(cfg, `box: { id: central }\npaths: { state: ${dir} }\nsync: { url: "${broker.url}", topicPrefix: ${PREFIX}, username: central, password: central-pw, allowPlaintextPassword: true }\n`);
+      fs.writeFileSync(
+        cfg,
+        `box: { id: central }\npaths: { state: ${dir} }\nsync: { url: "${broker.url}", topicPrefix: ${PREFIX}, username: central, password: central-pw, allowPlaintextPassword: true }\n`,
+      );
       const central = (id: string) => {
         const p = spawn(process.execPath, [cli, '--config', cfg, 'central', '--db', pgs.url(), '--client-id', id, '--reorder-timeout', '5000'], {
           stdio: ['ignore', 'ignore', 'pipe'],

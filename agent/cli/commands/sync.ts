@@ -170,6 +170,7 @@ export function register(program: Command): void {
     .option('--group <name>', '共享订阅组，空串表示不共享 / shared-subscription group, "" for none', 'central')
     .option('--client-id <id>', 'MQTT 客户端 ID / MQTT client id')
     .option('--reorder-timeout <ms>', '序号空洞等待多久后要求重发 / how long a sequence hole may last before a resend request', intArg(0, 3_600_000), 5000)
+    .option('--consumers <n>', '本实例在共享组中的连接数（PostgreSQL 默认 4）/ connections of this instance in the shared group (default 4 with PostgreSQL)', intArg(1, 64))
     .option('--view-port <port>', '监管网页端口（需 PostgreSQL 数据库与 CENTRAL_CLIP_SECRET）/ supervisor web view port (needs a PostgreSQL --db and CENTRAL_CLIP_SECRET)', intArg(0, 65535))
     .option('--view-host <host>', '监管网页监听地址 / supervisor web view address', '127.0.0.1')
     .option('--hls-base <url>', "媒体服务器 HLS 地址（浏览器可达），如 http://media/hls / the media server's HLS base as browsers reach it")
@@ -185,6 +186,7 @@ export function register(program: Command): void {
             group: string;
             clientId?: string;
             reorderTimeout: number;
+            consumers?: number;
             viewPort?: number;
             viewHost: string;
             hlsBase?: string;
@@ -206,6 +208,7 @@ export function register(program: Command): void {
             group: opts.group,
             clientId: base.clientId,
             reorderTimeoutMs: reorder,
+            consumers: opts.consumers,
             mqtt: { ca: base.ca, cert: base.cert, key: base.key, rejectUnauthorized: base.rejectUnauthorized, username: base.username, password: base.password },
           };
           if (opts.viewPort !== undefined) {

@@ -82,7 +82,7 @@ describe('recorder against a real RTSP server', () => {
 
   it('an unset environment secret is a config error gap, not "auth failed"', async () => {
     delete process.env.CA_TEST_SURELY_UNSET;
-    const ctx = makeContext({ cameras: [{ id: 'cam-env', rtspUrl: rtsp.url, username: 'admin', password: { env: 'CA_TEST_SURELY_UNSET' } }] });
+    const ctx = makeContext({ cameras: [{ id: 'cam-env', rtspUrl: rtsp.url, username: 'admin', password: { env: 'CA_TEST_SURELY_UNSET' } }], recorder: { schedule: 'always' } });
     const rec = new Recorder(ctx);
     await rec.start();
     const repo = new RecordingRepo(ctx.store);

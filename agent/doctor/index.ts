@@ -4,6 +4,7 @@ import type { InputError } from '../core/errors.js';
 import type { Check, CheckResult, DoctorEnv } from './check.js';
 import { camerasCheck } from './cameras.js';
 import { recordingCheck } from './recording.js';
+import { planCheck } from './plan.js';
 import { faceCheck } from './face.js';
 import { mqttCheck } from './mqtt.js';
 import { terminalsCheck } from './terminals.js';
@@ -24,6 +25,7 @@ export const CHECKS: Check[] = [
   clockCheck,
   camerasCheck,
   recordingCheck,
+  planCheck,
   terminalsCheck,
   mqttCheck,
   faceCheck,

@@ -8,6 +8,10 @@ import { capKbps, computePlan, type PlanCamera } from '../../recorder/plan.js';
 import { exampleLessonDays, recordExampleSegments, writeExample } from '../../recorder/planexample.js';
 import { Store } from '../../store/store.js';
 import { parseDiskSize } from './plan.js';
+import { loadConfig } from '../../config/load.js';
+import { doctorEnv } from '../../doctor/index.js';
+import { planCheck } from '../../doctor/plan.js';
+import { recordingCheck } from '../../doctor/recording.js';
 
 const CLI = path.join(PACKAGE_ROOT, 'dist', 'agent', 'cli', 'main.js');
 const H = 3_600_000;
@@ -80,7 +84,7 @@ function documented(lang: 'en' | 'zh'): string {
 }
 
 describe('plan: the worked example of docs/recording.md', () => {
-  it('60 lesson days in 3 months; `plan` prints exactly the documented figures (en and zh), and --json the same numbers', () => {
+  it('60 lesson days in 3 months; `plan` prints exactly the documented figures (en and zh), --json the same numbers, doctor its line', async () => {
     expect(exampleLessonDays()).toHaveLength(60);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-plan-'));
     const { config, classFile } = writeExample(dir);
@@ -100,6 +104,16 @@ describe('plan: the worked example of docs/recording.md', () => {
     expect(plan).toMatchObject({ status: 'fail', retentionDays: 1095, timetableDays: 89, lessonDays: 60, capacityBytes: 7200e9 });
     expect(plan.cameras.map((c: { kbps: number }) => c.kbps)).toEqual([4096, 4096, 2048, 512]);
     expect((plan.neededBytes / 1e9).toFixed(1)).toBe('30954.9');
+    // doctor: the plan line fails with its fix; cameras outside their windows are not "NOT recording"
+    const env = doctorEnv({ cfg: loadConfig(config) });
+    const line = await planCheck.run(env);
+    expect(line.status).toBe('fail'); // 31 TB needed: no test machine's disk holds it
+    expect(line.detail).toMatch(/^needed 30954\.9 GB for 3 years/);
+    expect(line.fix?.en).toContain('record the sub stream (cameras[].stream: sub)');
+    expect(line.fix?.zh).toContain('改录子码流');
+    const rec = await recordingCheck.run(env);
+    expect(rec.status).toBe('ok');
+    expect(rec.detail).toContain('cam-1: not scheduled now (timetable), no lesson ahead');
     fs.rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 });

@@ -117,3 +117,25 @@ describe('plan: the worked example of docs/recording.md', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 });
+
+describe('config: the recording schedule and stream keys', () => {
+  it('`config check` names each mistake with its fix, in English and Chinese, exit 2', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-plan-cfg-'));
+    const file = path.join(dir, 'agent.yaml');
+    fs.writeFileSync(
+      file,
+      'cameras:\n  - id: cam-1\n    rtspUrl: rtsp://10.0.0.5/s\n    stream: sub\n  - id: cam-2\n    rtspUrl: rtsp://10.0.0.6/s\n    record: sometimes\nrecorder:\n  schedule: timetabel\n  marginBeforeMinutes: -5\n',
+    );
+    const en = spawnSync(process.execPath, [CLI, '-c', file, '--lang', 'en', 'config', 'check'], { encoding: 'utf8' });
+    expect(en.status).toBe(2);
+    expect(en.stderr).toContain('cameras[0].stream (line 4): stream: sub needs subRtspUrl or onvif');
+    expect(en.stderr).toContain('cameras[1].record (line 7)');
+    expect(en.stderr).toContain('did you mean "timetable"?');
+    expect(en.stderr).toContain('recorder.marginBeforeMinutes (line 10)');
+    const zh = spawnSync(process.execPath, [CLI, '-c', file, '--lang', 'zh', 'config', 'check'], { encoding: 'utf8' });
+    expect(zh.status).toBe(2);
+    expect(zh.stderr).toContain('stream: sub 需要子码流地址');
+    expect(zh.stderr).toContain('共 4 处问题');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

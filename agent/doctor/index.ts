@@ -6,6 +6,7 @@ import { camerasCheck } from './cameras.js';
 import { recordingCheck } from './recording.js';
 import { planCheck } from './plan.js';
 import { faceCheck } from './face.js';
+import { faceKeyCheck } from './facekey.js';
 import { mqttCheck } from './mqtt.js';
 import { terminalsCheck } from './terminals.js';
 import { alarmsCheck, chainCheck, clockCheck, configCheck, diskCheck, ffmpegCheck, ffprobeCheck, storeCheck, writeSpeedCheck } from './checks.js';
@@ -29,6 +30,7 @@ export const CHECKS: Check[] = [
   terminalsCheck,
   mqttCheck,
   faceCheck,
+  faceKeyCheck,
   alarmsCheck,
   chainCheck,
 ];

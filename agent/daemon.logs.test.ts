@@ -26,6 +26,7 @@ describe('log namespaces (the built daemon)', () => {
         `paths: { state: ${state} }`,
         'log: { level: debug, healthSeconds: 1 }',
         'cameras: [{ id: cam-1, rtspUrl: "rtsp://127.0.0.1:9/none" }]',
+        'recorder: { schedule: always }',
         'checkin: { listen: { host: 127.0.0.1, port: 0 } }',
         'sync: { url: "mqtt://127.0.0.1:9" }',
         'retention: { intervalMinutes: 0.01, diskBudgetBytes: 1 }',

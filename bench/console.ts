@@ -79,7 +79,13 @@ export const consoleBench: Bench = {
   async run() {
     // a classroom camera's main stream: 720p, 2 Mb/s, 1 s GOP
     const rtsp = await new RtspServer({ width: 1280, height: 720, keyint: 25, bitrateKbps: 2048 }).start();
-    const ctx = makeContext({ cameras: [{ id: 'cam-1', rtspUrl: rtsp.url }], console: { listen: { host: '127.0.0.1', port: 0 } }, vision: { enabled: false }, sync: { enabled: false } });
+    const ctx = makeContext({
+      cameras: [{ id: 'cam-1', rtspUrl: rtsp.url }],
+      recorder: { schedule: 'always' },
+      console: { listen: { host: '127.0.0.1', port: 0 } },
+      vision: { enabled: false },
+      sync: { enabled: false },
+    });
     new ConsoleRepo(ctx.store).addUser('bench', 'technician', await hashPassword('bench-pass-1'));
     const rec = new Recorder(ctx);
     const con = new ConsoleServer(ctx);

@@ -143,7 +143,10 @@ async function compare(url: string, n: number, dir: string) {
   for (let i = 0; i < n; i++) bareProcs.push(spawnFfmpeg(bareCopyArgs(url, 'tcp', path.join(dir, `bare-${n}-${i}.mp4`))));
   const state = fs.mkdtempSync(path.join(dir, `agent-${n}-`));
   const cfgFile = path.join(state, 'agent.yaml');
-  fs.writeFileSync(cfgFile, YAML.stringify({ paths: { state }, cameras: Array.from({ length: n }, (_, i) => ({ id: `cam-${i + 1}`, rtspUrl: url })), recorder: { segmentSeconds: SEGMENT_S } }));
+  fs.writeFileSync(
+    cfgFile,
+    YAML.stringify({ paths: { state }, cameras: Array.from({ length: n }, (_, i) => ({ id: `cam-${i + 1}`, rtspUrl: url })), recorder: { schedule: 'always', segmentSeconds: SEGMENT_S } }),
+  );
   const child = spawn(process.execPath, [recorderMainPath(), cfgFile], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, LOG_LEVEL: 'warn' } });
   const latencies: number[] = [];
   let bytes = 0;

@@ -16,6 +16,7 @@ import { register as registerStatus } from './commands/status.js';
 import { register as registerVerify } from './commands/verify.js';
 import { register as registerUsers } from './commands/users.js';
 import { register as registerRecordings } from './commands/recordings.js';
+import { register as registerPlan } from './commands/plan.js';
 
 const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
 
@@ -50,6 +51,7 @@ for (const register of [
   registerDoctor,
   registerStatus,
   registerRecordings,
+  registerPlan,
   registerVerify,
   registerUsers,
 ])

@@ -31,9 +31,16 @@ export const cameraSchema = z
     password: secretSchema.optional(),
     transport: z.enum(['tcp', 'udp']).default('tcp'),
     enabled: z.boolean().default(true),
+    /** which stream is recorded: main (full resolution) or sub (the camera's second, smaller stream: ONVIF's second profile, or subRtspUrl) */
+    stream: z.enum(['main', 'sub']).default('main'),
+    /** explicit RTSP URL of the sub stream (with rtspUrl cameras; ONVIF cameras give theirs) */
+    subRtspUrl: z.string().url().optional(),
+    /** when this camera records: the timetable's lessons plus margins, or always; unset = recorder.schedule */
+    record: z.enum(['timetable', 'always']).optional(),
   })
   .strict()
-  .refine((c) => c.onvif || c.rtspUrl, { message: 'a camera needs onvif or rtspUrl' });
+  .refine((c) => c.onvif || c.rtspUrl, { message: 'a camera needs onvif or rtspUrl' })
+  .refine((c) => c.stream !== 'sub' || c.subRtspUrl || c.onvif, { message: 'stream: sub needs subRtspUrl or onvif', path: ['stream'] });
 
 export const terminalSchema = z
   .object({
@@ -121,9 +128,26 @@ export const configSchema = z
         orphanMinutes: z.number().int().min(1).max(1440).default(10),
         ffmpegPath: z.string().optional(),
         ffprobePath: z.string().optional(),
+        /** timetable: each camera records the lessons of this room plus the margins (cameras[].record overrides); always: around the clock */
+        schedule: z.enum(['timetable', 'always']).default('timetable'),
+        /** minutes recorded before each lesson starts and after it ends (trainees arrive early, lessons overrun) */
+        marginBeforeMinutes: z.number().min(0).max(240).default(10),
+        marginAfterMinutes: z.number().min(0).max(240).default(10),
       })
       .strict()
-      .default({ segmentSeconds: 60, stallSeconds: 10, backoffInitialMs: 1000, backoffMaxMs: 60_000, reconnectPollMs: 500, minFreeBytes: 64 * 1024 * 1024, stopTimeoutMs: 5000, orphanMinutes: 10 }),
+      .default({
+        segmentSeconds: 60,
+        stallSeconds: 10,
+        backoffInitialMs: 1000,
+        backoffMaxMs: 60_000,
+        reconnectPollMs: 500,
+        minFreeBytes: 64 * 1024 * 1024,
+        stopTimeoutMs: 5000,
+        orphanMinutes: 10,
+        schedule: 'timetable',
+        marginBeforeMinutes: 10,
+        marginAfterMinutes: 10,
+      }),
     checkin: z
       .object({
         listen: hostPort.default({ host: '0.0.0.0', port: 8090 }),

@@ -51,6 +51,13 @@ export const SCHEMA_MESSAGES: Record<string, { zh: string; fix: { zh: string; en
     zh: '摄像头需要 onvif 或 rtspUrl',
     fix: { zh: '加上 rtspUrl: rtsp://地址:554/路径，或 onvif: { host: 地址 }', en: 'add rtspUrl: rtsp://HOST:554/PATH or onvif: { host: HOST }' },
   },
+  'stream: sub needs subRtspUrl or onvif': {
+    zh: 'stream: sub 需要子码流地址：subRtspUrl，或 onvif（从摄像头询问第二个码流）',
+    fix: {
+      zh: '加上 subRtspUrl: rtsp://地址:554/子码流路径（海康常为 /Streaming/Channels/102），或改回 stream: main',
+      en: 'add subRtspUrl: rtsp://HOST:554/SUB_PATH (Hikvision: usually /Streaming/Channels/102), or set stream: main',
+    },
+  },
   'letters, digits, dot, dash, underscore; not starting with a dot or dash': {
     zh: '只能用字母、数字、. _ -，且不能以 . 或 - 开头（它会用作文件夹名）',
     fix: { zh: '改成例如 cam-1、box-01', en: 'use e.g. cam-1, box-01' },

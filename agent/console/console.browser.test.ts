@@ -41,7 +41,7 @@ describe('console in headless Chromium', () => {
     rtsp = await new RtspServer({ keyint: 25 }).start();
     ctx = makeContext({
       cameras: [{ id: 'cam-1', rtspUrl: rtsp.url }],
-      recorder: { segmentSeconds: 3 },
+      recorder: { schedule: 'always', segmentSeconds: 3 },
       console: { listen: { host: '127.0.0.1', port: 0 } },
       vision: { enabled: false },
       sync: { enabled: false },

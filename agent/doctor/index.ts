@@ -4,6 +4,7 @@ import type { InputError } from '../core/errors.js';
 import type { Check, CheckResult, DoctorEnv } from './check.js';
 import { camerasCheck } from './cameras.js';
 import { recordingCheck } from './recording.js';
+import { planCheck } from './plan.js';
 import { faceCheck } from './face.js';
 import { faceKeyCheck } from './facekey.js';
 import { mqttCheck } from './mqtt.js';
@@ -25,6 +26,7 @@ export const CHECKS: Check[] = [
   clockCheck,
   camerasCheck,
   recordingCheck,
+  planCheck,
   terminalsCheck,
   mqttCheck,
   faceCheck,

@@ -1,5 +1,7 @@
 import { formatLocal } from '../core/time.js';
 import { camerasNow } from '../recorder/status.js';
+import { windowAt } from '../recorder/schedule.js';
+import { windowsOf } from '../recorder/timetable.js';
 import { type Check, needsConfig, readStore } from './check.js';
 
 /**
@@ -16,7 +18,11 @@ export const recordingCheck: Check = {
     const cfg = env.cfg!;
     const paths = env.paths;
     if (!paths) return { status: 'warn', detail: 'no state folder', fix: { zh: '先运行 classroom-agent run', en: 'run classroom-agent run first' } };
-    const cams = await readStore(paths.database, (s) => camerasNow(s, cfg, paths.video, env.now));
+    const cams = await readStore(paths.database, (s) => {
+      // outside its recording window a camera is not expected to record: not a failure
+      const windows = windowsOf(s, cfg, cfg.cameras, env.now - 86_400_000, env.now + 8 * 86_400_000);
+      return camerasNow(s, cfg, paths.video, env.now).map((c) => ({ ...c, window: windowAt(windows.get(c.camera) ?? [], env.now) }));
+    });
     if (!cams)
       return {
         status: 'warn',
@@ -25,12 +31,14 @@ export const recordingCheck: Check = {
       };
     const tz = cfg.box.timezone;
     const enabled = cams.filter((c) => c.enabled);
-    const down = enabled.filter((c) => !c.recording);
+    const down = enabled.filter((c) => !c.recording && c.window.on);
     const detail = enabled
       .map((c) =>
         c.recording
           ? `${c.camera}: recording since ${formatLocal(c.since!, tz)} (ffmpeg pid ${c.pid})`
-          : `${c.camera}: NOT recording${c.openGap ? ` since ${formatLocal(c.openGap.start, tz)}: ${c.openGap.reason}${c.openGap.detail ? ` (${c.openGap.detail.slice(0, 160)})` : ''}` : ''}`,
+          : !c.window.on
+            ? `${c.camera}: not scheduled now (timetable)${c.window.nextEdge !== undefined ? `, next window ${formatLocal(c.window.nextEdge, tz)}` : ', no lesson ahead'}`
+            : `${c.camera}: NOT recording${c.openGap ? ` since ${formatLocal(c.openGap.start, tz)}: ${c.openGap.reason}${c.openGap.detail ? ` (${c.openGap.detail.slice(0, 160)})` : ''}` : ''}`,
       )
       .join(' | ');
     if (!enabled.length) return { status: 'warn', detail: 'no camera enabled' };

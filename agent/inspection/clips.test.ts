@@ -30,7 +30,7 @@ describe('playback on request: the box uploads a clip with its manifest, the pro
     const ctx = makeContext({
       box: { id: 'box-clip' },
       cameras: [{ id: 'cam-1', rtspUrl: rtsp.url }],
-      recorder: { segmentSeconds: 2 },
+      recorder: { schedule: 'always', segmentSeconds: 2 },
       sync: { url: broker.url, reconnectMinMs: 50, reconnectMaxMs: 300 },
       inspection: { uploadUrl: `http://127.0.0.1:${port}/uploads` },
     });

@@ -20,6 +20,8 @@ import { describeCut, recoverSegments } from './recovery.js';
 import { sha256File } from '../core/hash.js';
 import { ListTail, type RunState, isRecording, lastLine, maskSecrets, readRunState, signal, tailText, waitGone, writeRunState } from './runstate.js';
 import { errFileOf, listFileOf, parseCsvLine, runDir, runPattern, segmentPath } from './segments.js';
+import type { Interval } from '../compliance/intervals.js';
+import { expectedWithin } from './schedule.js';
 
 export interface RunResult {
   runId: number;
@@ -82,6 +84,12 @@ interface LiveRun extends RunState {
 export class CameraRecorder {
   readonly stats: CameraStats;
   private stopping = false;
+  /** stopping because the camera's recording window ended: no gap, the run ends 'not scheduled' */
+  private pausing = false;
+  /** start of the window being recorded: no gap starts before it (before it, nothing was expected) */
+  private expectedSince = -Infinity;
+  /** recording (or trying to): between start() and stop()/pause() */
+  active = false;
   private current?: LiveRun;
   private loopDone?: Promise<void>;
   private wake: { fn?: () => void } = {};
@@ -114,15 +122,78 @@ export class CameraRecorder {
     return this.ctx.cfg.recorder;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Start recording (the camera's window opened, or the agent started inside it). What the
+   * previous life left is taken over first; gaps still open are cut to the windows in which
+   * recording was expected (`windows`, omitted for `always`), then no new gap starts before
+   * `windowStart`.
+   */
+  async start(windowStart = -Infinity, windows?: readonly Interval[]): Promise<void> {
+    this.stopping = false;
+    this.pausing = false;
+    this.active = true;
+    this.expectedSince = -Infinity;
     fs.mkdirSync(this.cameraDir, { recursive: true });
     const adopted = await this.takeOver();
+    if (windows) this.settleGap(windows, this.ctx.now(), true);
+    this.expectedSince = windowStart;
     this.loopDone = this.loop(adopted).catch((err) => this.log.error({ err: (err as Error).message }, 'recorder loop failed'));
+  }
+
+  /**
+   * The camera's window ended (or the agent started outside it): the clean stop (one SIGINT, the
+   * open segment closed and indexed), no gap for the time not recorded; a gap still open is
+   * closed where recording stopped being expected. An ffmpeg the previous life left recording
+   * is adopted only to be stopped so.
+   */
+  async pause(windows: readonly Interval[]): Promise<void> {
+    this.stopping = true;
+    this.pausing = true;
+    this.wake.fn?.();
+    if (this.active) {
+      this.interrupt();
+      await this.loopDone;
+    } else {
+      fs.mkdirSync(this.cameraDir, { recursive: true });
+      const adopted = await this.takeOver();
+      if (adopted) {
+        const done = this.loop(adopted);
+        this.interrupt(); // watch() has set this.current synchronously
+        await done;
+      }
+    }
+    this.active = false;
+    this.settleGap(windows, this.ctx.now(), false);
+    this.setState('stopped', 'not scheduled');
+  }
+
+  /**
+   * Cut the camera's open gap to the windows: a gap is a hole only where recording was expected.
+   * The gap keeps its start; it ends where its first window ends; each later window up to `now`
+   * missed for the same cause becomes a gap of its own; the last one stays open when the camera
+   * is inside a window now (its next segment closes it).
+   */
+  private settleGap(windows: readonly Interval[], now: number, onNow: boolean): void {
+    const g = this.repo.openGapOf(this.cam.id);
+    if (!g) return;
+    const parts = expectedWithin(windows, g.start_ms, now);
+    if (!parts.length) {
+      this.emitClosed(this.repo.closeGap(this.cam.id, g.start_ms));
+      return;
+    }
+    parts.forEach((p, i) => {
+      if (i > 0) this.repo.openGap(this.cam.id, p.start, g.reason as GapReason, g.detail ?? undefined);
+      const ongoing = onNow && i === parts.length - 1 && p.end >= now;
+      if (!ongoing) this.emitClosed(this.repo.closeGap(this.cam.id, p.end));
+    });
   }
 
   /** SIGINT to ffmpeg so it closes the open segment; index it; open the 'agent stopped' gap. */
   async stop(): Promise<void> {
+    if (!this.active) return; // outside its window: nothing recording, nothing expected
+    this.active = false;
     this.stopping = true;
+    this.pausing = false;
     this.wake.fn?.();
     this.interrupt();
     await this.loopDone;
@@ -155,6 +226,7 @@ export class CameraRecorder {
   }
 
   private openGap(start: number, reason: GapReason, detail: string): void {
+    start = Math.max(start, this.expectedSince);
     const { gap, created } = this.repo.openGap(this.cam.id, start, reason, detail || undefined);
     if (created) {
       this.log.warn({ start, reason, detail }, 'recording gap opened');
@@ -307,6 +379,7 @@ export class CameraRecorder {
 
   private afterRun(r: RunResult, backoff: Backoff): void {
     if (r.segments > 0) backoff.reset();
+    if (this.pausing) return; // the window ended: not a hole
     this.openGap(r.lastEnd ?? r.startedAt, r.reason, r.detail);
   }
 
@@ -521,7 +594,7 @@ export class CameraRecorder {
     const cuts = rec.cuts.map(describeCut);
     let reason: GapReason;
     if (this.stopping) {
-      reason = 'agent stopped';
+      reason = this.pausing ? 'not scheduled' : 'agent stopped';
       detail = '';
     }
     // ffmpeg 5.1 may end with code 0 and no message when a write hits ENOSPC: the free space

@@ -37,7 +37,7 @@ describe('kill -9 of the recording agent and of its ffmpeg', () => {
   }, 240_000);
 
   it('ffmpeg killed with -9 while the agent runs: at most a fragment lost, the gap recorded with its reason', async () => {
-    const ctx = makeContext({ cameras: [{ id: 'cam-f', rtspUrl: rtsp.url }], recorder: { segmentSeconds: 2, backoffInitialMs: 200 } });
+    const ctx = makeContext({ cameras: [{ id: 'cam-f', rtspUrl: rtsp.url }], recorder: { schedule: 'always', segmentSeconds: 2, backoffInitialMs: 200 } });
     const repo = new RecordingRepo(ctx.store);
     const rec = new Recorder(ctx);
     await rec.start();

@@ -84,7 +84,7 @@ export async function crashDrill(opts: {
 }): Promise<CrashResult> {
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-crash-'));
   const cfgFile = path.join(state, 'agent.yaml');
-  fs.writeFileSync(cfgFile, YAML.stringify({ paths: { state }, cameras: [{ id: 'cam-k', rtspUrl: opts.rtspUrl }], recorder: { segmentSeconds: opts.segmentSeconds } }));
+  fs.writeFileSync(cfgFile, YAML.stringify({ paths: { state }, cameras: [{ id: 'cam-k', rtspUrl: opts.rtspUrl }], recorder: { schedule: 'always', segmentSeconds: opts.segmentSeconds } }));
   const kills: Array<{ at: number; withFfmpeg: boolean; early: boolean }> = [];
   const latencies: number[] = [];
   for (let i = 0; i <= opts.kills; i++) {

@@ -61,7 +61,7 @@ describe.skipIf(!canMount)('full video disk (a 3 MB tmpfs)', () => {
 
   it('ENOSPC stops recording with a disk-full gap and an alarm, loses no metadata, and recording resumes when space returns', async () => {
     // the database lives on the normal disk, the video on the small one
-    const ctx = makeContext({ cameras: [{ id: 'cam-full', rtspUrl: rtsp.url }], recorder: { segmentSeconds: 2, minFreeBytes: 0 } }, { video: mnt });
+    const ctx = makeContext({ cameras: [{ id: 'cam-full', rtspUrl: rtsp.url }], recorder: { schedule: 'always', segmentSeconds: 2, minFreeBytes: 0 } }, { video: mnt });
     const filler = path.join(mnt, 'filler.bin');
     const repo = new RecordingRepo(ctx.store);
     const alarms = new AlarmRepo(ctx.store);

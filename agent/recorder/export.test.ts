@@ -31,7 +31,7 @@ describe('export-video', () => {
   });
 
   it("joins three segments and a gap by stream copy: plays, its frames are the sources', its manifest verifies and catches a changed source", async () => {
-    const ctx = makeContext({ cameras: [{ id: 'cam-x', rtspUrl: rtsp.url }], recorder: { segmentSeconds: 2 } });
+    const ctx = makeContext({ cameras: [{ id: 'cam-x', rtspUrl: rtsp.url }], recorder: { schedule: 'always', segmentSeconds: 2 } });
     const repo = new RecordingRepo(ctx.store);
     const rec = new Recorder(ctx);
     await rec.start();

@@ -27,7 +27,7 @@ describe('network faults injected through a TCP proxy in front of a real RTSP se
 
   it('a camera gone for 30 s: gap "camera unreachable" within 2 s of the truth, recording again within 10 s of its return', async () => {
     const proxy = await new TcpProxy({ host: '127.0.0.1', port: rtsp.port }).start();
-    const ctx = makeContext({ cameras: [{ id: 'cam-drop', rtspUrl: `rtsp://127.0.0.1:${proxy.port}/cam` }], recorder: { segmentSeconds: 2 } });
+    const ctx = makeContext({ cameras: [{ id: 'cam-drop', rtspUrl: `rtsp://127.0.0.1:${proxy.port}/cam` }], recorder: { schedule: 'always', segmentSeconds: 2 } });
     const repo = new RecordingRepo(ctx.store);
     const rec = new Recorder(ctx);
     await rec.start();
@@ -57,7 +57,7 @@ describe('network faults injected through a TCP proxy in front of a real RTSP se
 
   it('a stream that stalls (connection open, no bytes) is restarted with reason "stream stalled"', async () => {
     const proxy = await new TcpProxy({ host: '127.0.0.1', port: rtsp.port }).start();
-    const ctx = makeContext({ cameras: [{ id: 'cam-stall', rtspUrl: `rtsp://127.0.0.1:${proxy.port}/cam` }], recorder: { segmentSeconds: 2, stallSeconds: 2 } });
+    const ctx = makeContext({ cameras: [{ id: 'cam-stall', rtspUrl: `rtsp://127.0.0.1:${proxy.port}/cam` }], recorder: { schedule: 'always', segmentSeconds: 2, stallSeconds: 2 } });
     const repo = new RecordingRepo(ctx.store);
     const rec = new Recorder(ctx);
     await rec.start();

@@ -21,7 +21,7 @@ describe('recording a camera configured by its ONVIF address (simulated camera)'
         { id: 'cam-ok', onvif: { host: '127.0.0.1', port: cam.httpPort, username: 'admin', password: 'right' } },
         { id: 'cam-badpw', onvif: { host: '127.0.0.1', port: cam.httpPort, username: 'admin', password: 'wrong' } },
       ],
-      recorder: { segmentSeconds: 2 },
+      recorder: { schedule: 'always', segmentSeconds: 2 },
     });
     const repo = new RecordingRepo(ctx.store);
     const rec = new Recorder(ctx);

@@ -21,7 +21,7 @@ describe('recorder against a real RTSP server', () => {
   });
 
   it('indexes each segment as it closes, contiguous, hashed; stop closes the last one and opens an agent-stopped gap', async () => {
-    const ctx = makeContext({ cameras: [{ id: 'cam-1', rtspUrl: rtsp.url }], recorder: { segmentSeconds: 2 } });
+    const ctx = makeContext({ cameras: [{ id: 'cam-1', rtspUrl: rtsp.url }], recorder: { schedule: 'always', segmentSeconds: 2 } });
     const events: string[] = [];
     ctx.bus.on(events, 'segment.indexed', (e) => events.push(`seg ${e.path}`));
     ctx.bus.on(events, 'recording.gap', (e) => events.push(`gap ${e.reason} ${e.end === null ? 'open' : 'closed'}`));
@@ -82,7 +82,7 @@ describe('recorder against a real RTSP server', () => {
 
   it('an unset environment secret is a config error gap, not "auth failed"', async () => {
     delete process.env.CA_TEST_SURELY_UNSET;
-    const ctx = makeContext({ cameras: [{ id: 'cam-env', rtspUrl: rtsp.url, username: 'admin', password: { env: 'CA_TEST_SURELY_UNSET' } }] });
+    const ctx = makeContext({ cameras: [{ id: 'cam-env', rtspUrl: rtsp.url, username: 'admin', password: { env: 'CA_TEST_SURELY_UNSET' } }], recorder: { schedule: 'always' } });
     const rec = new Recorder(ctx);
     await rec.start();
     const repo = new RecordingRepo(ctx.store);

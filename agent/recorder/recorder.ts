@@ -7,17 +7,36 @@ import { RecordingRepo } from '../store/recordings.js';
 import { CameraRecorder, type CameraStats } from './camera.js';
 import { isRecording, readRunState, signal, waitGone } from './runstate.js';
 import { streamUrlOf } from '../cameras/stream.js';
+import type { CameraConfig } from '../config/schema.js';
+import { windowAt } from './schedule.js';
+import { windowsOf } from './timetable.js';
+
+const DAY = 86_400_000;
+/** lessons imported or changed while the agent runs are picked up within this time (no restart) */
+const REPLAN_MS = 15_000;
 
 /**
- * The recorder: one supervised ffmpeg per enabled camera. It owns every ffmpeg recording
- * process of the agent; nothing else starts one.
+ * The recorder: one supervised ffmpeg per enabled camera while the camera's recording window is
+ * open (recorder/schedule: the timetable's lessons plus margins, or always). It owns every ffmpeg
+ * recording process of the agent; nothing else starts one. The windows are re-read from the
+ * store at every window edge and every `replanMs`, so a class imported while the agent runs
+ * is recorded without a restart.
  */
 export class Recorder implements Module {
   readonly name = 'recorder';
   private cams: CameraRecorder[] = [];
+  private configs = new Map<string, CameraConfig>();
   private beat?: NodeJS.Timeout;
+  private planTimer?: NodeJS.Timeout;
+  /** window transitions, one at a time (start and pause of a camera are asynchronous) */
+  private busy: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private watchImports?: NodeJS.Timeout;
 
-  constructor(private ctx: AgentContext) {}
+  constructor(
+    private ctx: AgentContext,
+    private opts: { replanMs?: number } = {},
+  ) {}
 
   /** Touched every 30 s while the agent lives; each ffmpeg's watchdog reads it (orphanMinutes). */
   get heartbeatFile(): string {
@@ -40,14 +59,63 @@ export class Recorder implements Module {
     this.beat.unref();
     const repo = new RecordingRepo(this.ctx.store);
     const alarms = new AlarmRepo(this.ctx.store);
+    this.stopped = false;
     this.cams = this.ctx.cfg.cameras
       .map((cam, i) => ({ cam, i }))
       .filter(({ cam }) => cam.enabled)
-      .map(({ cam, i }) => new CameraRecorder(this.ctx, cam, repo, alarms, () => streamUrlOf(cam, `cameras[${i}]`), this.heartbeatFile));
+      .map(({ cam, i }) => {
+        this.configs.set(cam.id, cam);
+        return new CameraRecorder(this.ctx, cam, repo, alarms, () => streamUrlOf(cam, `cameras[${i}]`), this.heartbeatFile);
+      });
     await this.stopRemoved();
-    // why sequential: each camera's take-over may probe files with ffprobe; on a 2-core box
-    // eight at once would starve the cameras already recording
-    for (const c of this.cams) await c.start();
+    await this.replan(true);
+    // a class imported by the CLI (another connection) is recorded within about a second
+    let version = this.ctx.store.dataVersion();
+    this.watchImports = setInterval(() => {
+      const v = this.ctx.store.dataVersion();
+      if (v !== version) {
+        version = v;
+        void this.replan();
+      }
+    }, 1000);
+    this.watchImports.unref();
+  }
+
+  /**
+   * Bring every camera in line with its window at the clock's now: start the ones whose window
+   * is open, pause (clean stop, no gap) the ones whose window closed; then wake at the next edge.
+   * At the agent's start every camera is settled, so what the previous life left is taken over.
+   */
+  private replan(first = false): Promise<void> {
+    const run = async () => {
+      if (this.stopped) return;
+      const now = this.ctx.now();
+      let gapFrom = now - DAY;
+      for (const c of this.cams) gapFrom = Math.min(gapFrom, new RecordingRepo(this.ctx.store).openGapOf(c.stats.camera)?.start_ms ?? now);
+      const windows = windowsOf(this.ctx.store, this.ctx.cfg, [...this.configs.values()], gapFrom, now + 2 * DAY);
+      let next = now + (this.opts.replanMs ?? REPLAN_MS);
+      // why sequential: each camera's take-over may probe files with ffprobe; on a 2-core box
+      // eight at once would starve the cameras already recording
+      for (const c of this.cams) {
+        if (this.stopped) return;
+        const w = windows.get(c.stats.camera) ?? [];
+        const at = windowAt(w, now);
+        if (at.on && !c.active) {
+          this.ctx.log.info({ camera: c.stats.camera, window: at.window }, 'recording window open: recording');
+          await c.start(at.window!.start, w);
+        } else if (!at.on && (c.active || first)) {
+          if (c.active) this.ctx.log.info({ camera: c.stats.camera, next: at.nextEdge }, 'recording window closed: stopping cleanly');
+          await c.pause(w);
+        }
+        if (at.nextEdge !== undefined && at.nextEdge < next) next = at.nextEdge;
+      }
+      if (this.stopped) return;
+      if (this.planTimer) clearTimeout(this.planTimer);
+      this.planTimer = setTimeout(() => void this.replan(), Math.max(50, next - this.ctx.now()));
+      this.planTimer.unref();
+    };
+    this.busy = this.busy.then(run).catch((err) => this.ctx.log.error({ err: (err as Error).message }, 'recording schedule failed'));
+    return this.busy;
   }
 
   /**
@@ -73,6 +141,10 @@ export class Recorder implements Module {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.planTimer) clearTimeout(this.planTimer);
+    if (this.watchImports) clearInterval(this.watchImports);
+    await this.busy;
     await Promise.all(this.cams.map((c) => c.stop()));
     this.cams = [];
     if (this.beat) clearInterval(this.beat);

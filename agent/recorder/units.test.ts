@@ -52,7 +52,7 @@ describe('recorder building blocks', () => {
   });
 
   it('an unreachable camera opens a "camera unreachable" gap whose detail never holds the password', async () => {
-    const ctx = makeContext({ cameras: [{ id: 'cam-x', rtspUrl: 'rtsp://127.0.0.1:1/cam', username: 'admin', password: 's3cret-pw' }] });
+    const ctx = makeContext({ cameras: [{ id: 'cam-x', rtspUrl: 'rtsp://127.0.0.1:1/cam', username: 'admin', password: 's3cret-pw' }], recorder: { schedule: 'always' } });
     const repo = new RecordingRepo(ctx.store);
     const rec = new Recorder(ctx);
     await rec.start();
@@ -93,7 +93,7 @@ describe('the ffmpeg shipped in npm (@ffmpeg-installer, a 2018 4.x build) as fal
     const npmFfprobe = (req('@ffprobe-installer/ffprobe') as { path: string }).path;
     expect(rtspTimeoutFlag(npmFfmpeg)).toBe('-stimeout');
     const rtsp = await new RtspServer({ keyint: 25 }).start();
-    const ctx = makeContext({ cameras: [{ id: 'cam-npm', rtspUrl: rtsp.url }], recorder: { segmentSeconds: 2, ffmpegPath: npmFfmpeg, ffprobePath: npmFfprobe } });
+    const ctx = makeContext({ cameras: [{ id: 'cam-npm', rtspUrl: rtsp.url }], recorder: { schedule: 'always', segmentSeconds: 2, ffmpegPath: npmFfmpeg, ffprobePath: npmFfprobe } });
     const repo = new RecordingRepo(ctx.store);
     const rec = new Recorder(ctx);
     await rec.start();

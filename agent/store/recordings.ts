@@ -160,6 +160,16 @@ export class RecordingRepo {
     return this.store.db.prepare('SELECT * FROM recordings WHERE camera = ? AND start_ms < ? AND end_ms > ? AND deleted_ms IS NULL ORDER BY start_ms').all(camera, w.end, w.start) as SegmentRow[];
   }
 
+  /** Bytes and recorded milliseconds of a camera's segments starting in [from, to): its measured bitrate (`plan`). */
+  recordedRate(camera: string, from: number, to: number): { bytes: number; ms: number; segments: number } {
+    const r = this.store.db
+      .prepare(
+        'SELECT COALESCE(SUM(bytes), 0) AS bytes, COALESCE(SUM(end_ms - start_ms), 0) AS ms, COUNT(*) AS segments FROM recordings WHERE camera = ? AND start_ms >= ? AND start_ms < ? AND end_ms > start_ms',
+      )
+      .get(camera, from, to) as { bytes: number; ms: number; segments: number };
+    return r;
+  }
+
   /** one segment by its id (`vision scan RECORDING_ID`) */
   segment(id: number): SegmentRow | undefined {
     return this.store.db.prepare('SELECT * FROM recordings WHERE id = ?').get(id) as SegmentRow | undefined;

@@ -54,6 +54,14 @@ export class Store {
   }
 
   /** Expiry of a row whose event happened at `eventMs` (retention counts from the event). */
+  /**
+   * SQLite's data_version: changes when another connection (a CLI command, another process)
+   * commits. A cheap poll for "something was imported meanwhile" (the recorder's timetable).
+   */
+  dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
+  }
+
   expiresAt(eventMs: number): number {
     return Math.round(eventMs + this.retentionMs);
   }

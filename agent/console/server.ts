@@ -13,6 +13,9 @@ import { PACKAGE_ROOT } from '../core/paths.js';
 import { ConsoleRepo, type ConsoleRole } from '../store/console.js';
 import { LoginLimiter, Sessions, verifyPassword, type Session } from './auth.js';
 import { LiveHub, type LiveMessage } from './live.js';
+import type { SubSource } from './substream.js';
+import { withCredentials } from '../cameras/stream.js';
+import { resolveSecret } from '../config/load.js';
 import { consolePage } from './page.js';
 import { ConsoleApi, type Action } from './api.js';
 
@@ -405,7 +408,6 @@ export class ConsoleServer implements Module {
 
   private watch(ws: WebSocket, s: Session, req: http.IncomingMessage, camera: string): void {
     this.access(s, req, 'live', camera, 'ok');
-    const feed = this.hub.feed(camera);
     // a viewer starts at a keyframe (the feed hands out its last one first)
     let skipping = true;
     const send = (m: LiveMessage) => {
@@ -416,10 +418,14 @@ export class ConsoleServer implements Module {
         if (skipping && !m.key) return;
         skipping = false;
         ws.send(JSON.stringify({ kind: 'fragment', key: m.key, seconds: m.seconds, readAt: m.readAt }));
-      } else ws.send(JSON.stringify({ kind: 'init', codec: m.codec, width: m.width, height: m.height }));
+      } else ws.send(JSON.stringify({ kind: 'init', codec: m.codec, width: m.width, height: m.height, source: m.source }));
       ws.send(m.data);
     };
-    const leave = feed.add(send);
+    const cam = this.ctx.cfg.cameras.find((c) => c.id === camera);
+    const sub: SubSource | undefined = cam?.subRtspUrl
+      ? { url: () => withCredentials(cam.subRtspUrl!, cam.username, resolveSecret(cam.password, `cameras.${camera}.password`)), transport: cam.transport, ffmpegPath: this.ctx.cfg.recorder.ffmpegPath }
+      : undefined;
+    const leave = this.hub.watch(camera, send, sub);
     const ping = setInterval(() => ws.ping(), 20_000);
     ws.on('close', () => {
       clearInterval(ping);

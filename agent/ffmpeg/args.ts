@@ -93,6 +93,37 @@ export function bareCopyArgs(url: string, transport: 'tcp' | 'udp', out: string)
   ];
 }
 
+/**
+ * A camera's stream copied to fragmented MP4 on stdout, for the console's live view of a sub
+ * stream (no file, no transcoding): fragments of at most 0.5 s so the browser gets each soon.
+ */
+export function liveCopyArgs(url: string, transport: 'tcp' | 'udp'): string[] {
+  return [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    '-rtsp_transport',
+    transport,
+    '-timeout',
+    '5000000',
+    '-i',
+    url,
+    '-map',
+    '0:v:0',
+    '-c:v',
+    'copy',
+    '-an',
+    '-f',
+    'mp4',
+    '-movflags',
+    '+frag_keyframe+empty_moov+default_base_moof',
+    '-frag_duration',
+    '500000',
+    'pipe:1',
+  ];
+}
+
 /** ffprobe of a file: container duration and streams, as JSON. */
 export function probeFileArgs(file: string): string[] {
   return ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file];

@@ -151,7 +151,7 @@ async function mountLive(cam: string, video: HTMLVideoElement, status: HTMLEleme
   await new Promise((r) => ms.addEventListener('sourceopen', r, { once: true }));
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/live/${enc(cam)}`);
   ws.binaryType = 'arraybuffer';
-  let header: { kind: string; codec?: string; seconds?: number; readAt?: number } | undefined;
+  let header: { kind: string; codec?: string; source?: string; seconds?: number; readAt?: number } | undefined;
   let sb: SourceBuffer | undefined;
   const queue: Array<{ data: ArrayBuffer; wallStart?: number }> = [];
   const map: Array<{ t0: number; wall: number }> = [];
@@ -170,7 +170,9 @@ async function mountLive(cam: string, video: HTMLVideoElement, status: HTMLEleme
     if (typeof e.data === 'string') { header = JSON.parse(e.data); return; }
     if (!header) return;
     if (header.kind === 'init') {
-      const type = `video/mp4; codecs="${header.codec}"`;
+      const type = mp4Type(header.codec!);
+      st.codec = header.codec;
+      st.source = header.source;
       if (!MediaSource.isTypeSupported(type)) { st.unsupported = header.codec!; setError(codecHelp(header.codec!)); ws.close(); return; }
       if (!sb) {
         sb = ms.addSourceBuffer(type);
@@ -203,7 +205,7 @@ async function mountLive(cam: string, video: HTMLVideoElement, status: HTMLEleme
     if (!m || st.error) return;
     // the picture on screen was taken at wall + (currentTime - t0); delay is the box's now minus that
     st.delayMs = Date.now() + skewMs - (m.wall + (video.currentTime - m.t0) * 1000);
-    status.innerHTML = `${L('延迟约', 'delay about')} <b id="delay">${(st.delayMs / 1000).toFixed(1)} s</b> · ${L('片段', 'fragments')} ${st.fragments}`;
+    status.innerHTML = `${L('延迟约', 'delay about')} <b id="delay">${(st.delayMs / 1000).toFixed(1)} s</b> · ${L('片段', 'fragments')} ${st.fragments}${st.source === 'sub' ? ` · <span id="sub-stream">${L('子码流（主码流为 H.265，浏览器不能播放）', 'sub stream (the main stream is H.265, which browsers cannot play)')}</span>` : ''}`;
   }, 500);
   return () => { clearInterval(tick); ws.close(); URL.revokeObjectURL(video.src); };
 }

@@ -49,6 +49,45 @@ async function recorderLikeFile(): Promise<Buffer> {
   );
 }
 
+/** One 1 s fragmented MP4 from ffmpeg with these encoder options: the init segment's codec string. */
+async function codecOf(encoder: string[]): Promise<string> {
+  const file = await runFfmpegToBuffer(
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=25',
+      '-t',
+      '1',
+      ...encoder,
+      '-f',
+      'mp4',
+      '-movflags',
+      '+frag_keyframe+empty_moov+default_base_moof',
+      'pipe:1',
+    ],
+    { timeoutMs: 60_000 },
+  );
+  const init = new Fmp4Splitter().push(file)[0] as Extract<Piece, { kind: 'init' }>;
+  return init.info.codec;
+}
+
+describe('codec strings (RFC 6381; ISO/IEC 14496-15 Annex E) from the init segment', () => {
+  it('H.264 Baseline and High from avcC; H.265 Main and Main 10 from hvcC, as hev1 or hvc1', async () => {
+    // Baseline: profile 66 (0x42) with constraint_set0/1 (0xC0); level 1.3 (0x0d) at this size
+    expect(await codecOf(['-c:v', 'libx264', '-profile:v', 'baseline', '-level', '1.3', '-pix_fmt', 'yuv420p'])).toBe('avc1.42c00d');
+    expect(await codecOf(['-c:v', 'libx264', '-profile:v', 'high', '-level', '4.0', '-pix_fmt', 'yuv420p'])).toBe('avc1.640028');
+    // Main: profile_idc 1, compatibility flags 0x60000000 bit-reversed = 0x6, tier L, level 2 (60)
+    expect(await codecOf(['-c:v', 'libx265', '-x265-params', 'log-level=error:level-idc=20', '-pix_fmt', 'yuv420p'])).toMatch(/^hev1\.1\.6\.L60(\.[0-9A-F]{1,2})*$/);
+    expect(await codecOf(['-c:v', 'libx265', '-x265-params', 'log-level=error', '-pix_fmt', 'yuv420p', '-tag:v', 'hvc1'])).toMatch(/^hvc1\.1\.6\.L\d+(\.[0-9A-F]{1,2})*$/);
+    // Main 10: profile_idc 2, flags 0x20000000 reversed = 0x4
+    expect(await codecOf(['-c:v', 'libx265', '-x265-params', 'log-level=error', '-pix_fmt', 'yuv420p10le'])).toMatch(/^hev1\.2\.4\.L\d+(\.[0-9A-F]{1,2})*$/);
+  }, 120_000);
+});
+
 describe('fMP4 splitting', () => {
   it('finds the init segment, the codec from avcC, each fragment with its keyframe flag and duration, whatever the chunking', async () => {
     const file = await recorderLikeFile();

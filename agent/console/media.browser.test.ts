@@ -184,39 +184,43 @@ describe('console media in headless Chromium: face images, codecs, H.265, pushed
 
   it('face images: off by default (no image, 403 for every role); when the school enables them, school and inspector see the crop, the technician does not', async () => {
     expect(ctx.cfg.console.showFaceImages).toBe(false);
-    for (const user of ['school', 'insp', 'tech']) {
-      const page = await login(user);
+    // one page per role, kept across the switch (a login costs a slow scrypt check)
+    const pages = new Map<string, Page>();
+    for (const user of ['school', 'insp', 'tech']) pages.set(user, await login(user));
+    for (const [user, page] of pages) {
       await page.goto(`${base}/#/lesson/C1/L1`);
       await page.waitForSelector('#seen');
       expect(await page.textContent('#seen')).toContain('T1');
-      expect(await page.locator('img.face').count()).toBe(0);
+      expect(await page.locator('img.face').count(), user).toBe(0);
       const r = await page.request.get(`${base}/api/face/${matchId}`);
       expect(r.status()).toBe(403);
       expect((await r.json()).error).toContain('showFaceImages');
-      await page.close();
     }
     expect(faceViews().map((a) => `${a.user} ${a.outcome}`)).toEqual(expect.arrayContaining(['school denied', 'insp denied', 'tech denied']));
 
     // the school sets console.showFaceImages: true in the box's config (read per request)
     ctx.cfg.console.showFaceImages = true;
     for (const user of ['school', 'insp']) {
-      const page = await login(user);
+      const page = pages.get(user)!;
+      await page.goto(`${base}/#/class/C1`);
+      await page.reload();
+      await page.waitForSelector('#class');
+      expect(await page.locator('img.face').count()).toBe(1);
       await page.goto(`${base}/#/lesson/C1/L1`);
       await page.waitForSelector('#seen img.face');
       await page.waitForFunction(() => (document.querySelector('#seen img.face') as HTMLImageElement).complete, null, { timeout: 15_000 });
       expect(await page.evaluate(() => (document.querySelector('#seen img.face') as HTMLImageElement).naturalWidth)).toBe(64);
-      await page.goto(`${base}/#/class/C1`);
-      await page.waitForSelector('#class');
-      expect(await page.locator('img.face').count()).toBe(1);
       const r = await page.request.get(`${base}/api/face/${matchId}`);
       expect(r.status()).toBe(200);
       expect(r.headers()['content-type']).toBe('image/jpeg');
       expect(r.headers()['cache-control']).toBe('no-store');
       expect((await r.body()).subarray(0, 2).toString('hex')).toBe('ffd8'); // a JPEG, decrypted
-      if (user === 'school') await page.screenshot({ path: path.join(ART, 'class-faces.png'), fullPage: true });
-      await page.close();
+      if (user === 'school') await page.screenshot({ path: path.join(ART, 'lesson-faces.png'), fullPage: true });
     }
-    const tech = await login('tech');
+    const tech = pages.get('tech')!;
+    await tech.goto(`${base}/#/class/C1`);
+    await tech.reload();
+    await tech.waitForSelector('#class');
     await tech.goto(`${base}/#/lesson/C1/L1`);
     await tech.waitForSelector('#seen');
     expect(await tech.locator('img.face').count()).toBe(0);
@@ -224,11 +228,9 @@ describe('console media in headless Chromium: face images, codecs, H.265, pushed
     expect(r.status()).toBe(403);
     expect((await r.json()).error).toContain('无权');
     // a match without a crop, and junk ids
-    const insp = await login('insp');
-    expect((await insp.request.get(`${base}/api/face/999999`)).status()).toBe(404);
-    await insp.close();
+    expect((await pages.get('insp')!.request.get(`${base}/api/face/999999`)).status()).toBe(404);
     expect((await tech.request.get(`${base}/api/face/..%2F1`)).status()).toBe(404);
-    await tech.close();
+    for (const p of pages.values()) await p.close();
     // every view, allowed or not, is an access entry (and so an evidence-log fact)
     const views = faceViews().map((a) => `${a.user} ${a.outcome} ${a.subject}`);
     expect(views).toEqual(expect.arrayContaining([`school ok match ${matchId}`, `insp ok match ${matchId}`, `tech denied match ${matchId}`]));

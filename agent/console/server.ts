@@ -73,7 +73,7 @@ export class ConsoleServer implements Module {
   private api: ConsoleApi;
   private waitTimer?: NodeJS.Timeout;
   /** open today-page streams (Server-Sent Events): lesson.live and alarms, as they happen */
-  private streams = new Set<http.ServerResponse>();
+  private streams = new Map<http.ServerResponse, string /** its session */>();
   private streamPing?: NodeJS.Timeout;
   private log: Logger = logger('console');
   port = 0;
@@ -111,7 +111,7 @@ export class ConsoleServer implements Module {
     if (this.waitTimer) clearInterval(this.waitTimer);
     this.ctx.bus.removeListeners(this);
     if (this.streamPing) clearInterval(this.streamPing);
-    for (const r of this.streams) r.end();
+    for (const r of this.streams.keys()) r.end();
     this.streams.clear();
     this.hub.close();
     for (const c of this.wss?.clients ?? []) c.terminate();
@@ -311,11 +311,18 @@ export class ConsoleServer implements Module {
     this.headers(res);
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     res.write('retry: 3000\n: open\n\n');
-    this.streams.add(res);
+    this.streams.set(res, s.id);
     req.socket.setTimeout(0);
-    // a comment every 20 s keeps proxies and phones from closing an idle stream
+    // a comment every 20 s keeps proxies and phones from closing an idle stream; a stream whose
+    // session ended (logout, expiry, user removed) is closed then
     this.streamPing ??= setInterval(() => {
-      for (const r of this.streams) r.write(': ping\n\n');
+      for (const [r, id] of this.streams) {
+        if (this.sessions.alive(id)) r.write(': ping\n\n');
+        else {
+          r.end();
+          this.streams.delete(r);
+        }
+      }
     }, 20_000);
     this.streamPing.unref();
     res.on('close', () => this.streams.delete(res));
@@ -323,7 +330,7 @@ export class ConsoleServer implements Module {
 
   private push(event: string, payload: unknown): void {
     const msg = `event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`;
-    for (const r of this.streams) r.write(msg);
+    for (const [r, id] of this.streams) if (this.sessions.alive(id)) r.write(msg);
   }
 
   /** A segment file, with byte ranges (RFC 9110 §14) so a player may fetch parts of it. */

@@ -3,75 +3,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { logger } from '../core/log.js';
-import { runFfmpegToBuffer } from '../ffmpeg/run.js';
 import { Fmp4Splitter, type Piece } from './fmp4.js';
 import { LiveFeed, type LiveMessage } from './live.js';
+import { recorderLikeFmp4 } from './testkit.js';
 
 /**
  * Fragmented MP4 as the recorder writes it (same movflags), from real ffmpeg: H.264 High
  * profile, 2 s GOP with fragments of at most 0.5 s, so some fragments start without a keyframe.
  */
-async function recorderLikeFile(): Promise<Buffer> {
-  return runFfmpegToBuffer(
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=320x240:rate=25',
-      '-t',
-      '6',
-      '-c:v',
-      'libx264',
-      '-profile:v',
-      'high',
-      '-level',
-      '3.1',
-      '-g',
-      '50',
-      '-keyint_min',
-      '50',
-      '-sc_threshold',
-      '0',
-      '-pix_fmt',
-      'yuv420p',
-      '-f',
-      'mp4',
-      '-movflags',
-      '+frag_keyframe+empty_moov+default_base_moof',
-      '-frag_duration',
-      '500000',
-      'pipe:1',
-    ],
-    { timeoutMs: 60_000 },
-  );
-}
+const recorderLikeFile = () => recorderLikeFmp4(6, ['-c:v', 'libx264', '-profile:v', 'high', '-level', '3.1', '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-pix_fmt', 'yuv420p']);
 
 /** One 1 s fragmented MP4 from ffmpeg with these encoder options: the init segment's codec string. */
 async function codecOf(encoder: string[]): Promise<string> {
-  const file = await runFfmpegToBuffer(
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=320x240:rate=25',
-      '-t',
-      '1',
-      ...encoder,
-      '-f',
-      'mp4',
-      '-movflags',
-      '+frag_keyframe+empty_moov+default_base_moof',
-      'pipe:1',
-    ],
-    { timeoutMs: 60_000 },
-  );
-  const init = new Fmp4Splitter().push(file)[0] as Extract<Piece, { kind: 'init' }>;
+  const init = new Fmp4Splitter().push(await recorderLikeFmp4(1, encoder))[0] as Extract<Piece, { kind: 'init' }>;
   return init.info.codec;
 }
 

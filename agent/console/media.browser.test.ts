@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../core/paths.js';
 import { runFfmpegToBuffer } from '../ffmpeg/run.js';
@@ -17,6 +17,7 @@ import { RecordingRepo } from '../store/recordings.js';
 import { keyFileOf, loadOrCreateKey, sealCrop } from '../vision/gallery.js';
 import { hashPassword } from './auth.js';
 import { ConsoleServer } from './server.js';
+import { launchChromium, loginPage, recorderLikeFmp4 } from './testkit.js';
 
 /**
  * The console's face images, codec strings, H.265 cameras and pushed lesson states, in Debian's
@@ -25,7 +26,6 @@ import { ConsoleServer } from './server.js';
  * monitor, and segments of other profiles written by ffmpeg (libx264 High and Baseline).
  * Screenshots go to test-artifacts/console/.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ART = path.join(PACKAGE_ROOT, 'test-artifacts', 'console');
 const PW = 'demo-pass-2025';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,19 +41,7 @@ async function until<T>(what: string, f: () => T | undefined | false, ms = 60_00
 }
 
 /** A recorder-like fMP4 (same movflags) of 2 s from ffmpeg's test source, in the given H.264 profile. */
-const h264File = (profile: 'high' | 'baseline') =>
-  runFfmpegToBuffer(
-    ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-t', '2', '-c:v', 'libx264', '-profile:v', profile, '-g', '25', '-pix_fmt', 'yuv420p'].concat([
-      '-f',
-      'mp4',
-      '-movflags',
-      '+frag_keyframe+empty_moov+default_base_moof',
-      '-frag_duration',
-      '500000',
-      'pipe:1',
-    ]),
-    { timeoutMs: 60_000 },
-  );
+const h264File = (profile: 'high' | 'baseline') => recorderLikeFmp4(2, ['-c:v', 'libx264', '-profile:v', profile, '-g', '25', '-pix_fmt', 'yuv420p']);
 
 describe('console media in headless Chromium: face images, codecs, H.265, pushed lesson states', () => {
   let main: RtspServer;
@@ -153,11 +141,7 @@ describe('console media in headless Chromium: face images, codecs, H.265, pushed
     con = new ConsoleServer(ctx);
     await con.start();
     base = `http://127.0.0.1:${con.port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-    });
+    browser = await launchChromium();
   }, 240_000);
 
   afterAll(async () => {
@@ -169,16 +153,7 @@ describe('console media in headless Chromium: face images, codecs, H.265, pushed
     ctx?.cleanup();
   });
 
-  async function login(user: string): Promise<Page> {
-    const page = await (await browser.newContext({ viewport: { width: 900, height: 1000 } })).newPage();
-    page.on('pageerror', (e) => console.error('page error', e.message));
-    await page.goto(`${base}/#/login`);
-    await page.fill('input[name=user]', user);
-    await page.fill('input[name=password]', PW);
-    await page.click('form#login button');
-    await page.waitForSelector('#today');
-    return page;
-  }
+  const login = (user: string) => loginPage(browser, base, user, PW);
 
   const faceViews = () => new ConsoleRepo(ctx.store).access(0, 5000).filter((a) => a.action === 'view:face');
 

@@ -98,30 +98,10 @@ export function bareCopyArgs(url: string, transport: 'tcp' | 'udp', out: string)
  * stream (no file, no transcoding): fragments of at most 0.5 s so the browser gets each soon.
  */
 export function liveCopyArgs(url: string, transport: 'tcp' | 'udp'): string[] {
-  return [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-nostdin',
-    '-rtsp_transport',
-    transport,
-    '-timeout',
-    '5000000',
-    '-i',
-    url,
-    '-map',
-    '0:v:0',
-    '-c:v',
-    'copy',
-    '-an',
-    '-f',
-    'mp4',
-    '-movflags',
-    '+frag_keyframe+empty_moov+default_base_moof',
-    '-frag_duration',
-    '500000',
-    'pipe:1',
-  ];
+  const a = bareCopyArgs(url, transport, 'pipe:1');
+  a.splice(a.indexOf('-y'), 0, '-frag_duration', '500000');
+  // a camera that stops answering ends the copy (the feed reconnects while someone watches)
+  return ['-timeout', '5000000', ...a];
 }
 
 /** ffprobe of a file: container duration and streams, as JSON. */

@@ -15,7 +15,8 @@ import { ConsoleRepo, ConsoleViews } from '../store/console.js';
 import { Outbox } from '../store/outbox.js';
 import { FaceRepo } from '../store/faces.js';
 import { RecordingRepo } from '../store/recordings.js';
-import { keyFileOf, loadOrCreateKey, openCrop } from '../vision/gallery.js';
+import { openCrop } from '../vision/gallery.js';
+import { loadFaceKey, resolveFaceKey } from '../vision/keysource.js';
 import { parseInit, parseMoof } from './fmp4.js';
 import { ExportError, exportVideo, manifestPathOf } from '../recorder/export.js';
 import { union } from '../compliance/intervals.js';
@@ -202,11 +203,10 @@ export class ConsoleApi {
   private face(matchId: number): Output {
     const crop = new FaceRepo(this.ctx.store).matchCrop(matchId);
     if (!crop) throw notFound('no face image for this sighting (none kept, expired, or consent withdrawn) / 此出镜记录没有人脸截图（未保存、已过期或已撤回同意）');
-    const keyFile = keyFileOf(this.ctx.cfg);
-    // the console never creates the face key: without it there is nothing it could open
-    if (!fs.existsSync(keyFile)) throw notFound('the face key file is missing: the crop cannot be opened / 人脸密钥文件缺失，无法打开截图');
+    // the console never creates the face key (vision's, wherever it lives): without it there is nothing it could open
+    if (!fs.existsSync(resolveFaceKey(this.ctx.cfg).file)) throw notFound('the face key file is missing: the crop cannot be opened / 人脸密钥文件缺失，无法打开截图');
     try {
-      return { kind: 'inline', type: 'image/jpeg', body: openCrop(loadOrCreateKey(keyFile), crop, matchId) };
+      return { kind: 'inline', type: 'image/jpeg', body: openCrop(loadFaceKey(this.ctx.cfg), crop, matchId) };
     } catch {
       throw notFound('the face crop cannot be opened (the face key was replaced, or the row was altered) / 人脸截图无法解密（密钥已更换或数据被改动）');
     }

@@ -14,7 +14,8 @@ import { ConsoleRepo } from '../store/console.js';
 import { refOf } from '../store/evidence-log.js';
 import { FaceRepo } from '../store/faces.js';
 import { RecordingRepo } from '../store/recordings.js';
-import { keyFileOf, loadOrCreateKey, sealCrop } from '../vision/gallery.js';
+import { sealCrop } from '../vision/gallery.js';
+import { loadFaceKey } from '../vision/keysource.js';
 import { hashPassword } from './auth.js';
 import { ConsoleServer } from './server.js';
 import { launchChromium, loginPage, recorderLikeFmp4 } from './testkit.js';
@@ -118,7 +119,7 @@ describe('console media in headless Chromium: face images, codecs, H.265, pushed
     );
     matchId = faces.matchId(seg.id, 500, 'L1', 'T1')!;
     const jpeg = await runFfmpegToBuffer(['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=64x64', '-frames:v', '1', '-f', 'image2', '-c:v', 'mjpeg', 'pipe:1']);
-    expect(faces.addMatchCrop(matchId, 'T1', sealCrop(loadOrCreateKey(keyFileOf(ctx.cfg)), 'T1', matchId, jpeg))).toBe(true);
+    expect(faces.addMatchCrop(matchId, 'T1', sealCrop(loadFaceKey(ctx.cfg), 'T1', matchId, jpeg))).toBe(true);
 
     // another camera's folder: a High-profile segment, then a Baseline one (a camera reconfigured), indexed as the recorder would
     const day = path.join(ctx.paths.video, 'cam-mix', '2026-01-05');

@@ -27,6 +27,11 @@ export const cameraSchema = z
       .optional(),
     /** explicit RTSP URL; overrides ONVIF's stream URI */
     rtspUrl: z.string().url().optional(),
+    /**
+     * the camera's sub stream (H.264): the console's live view uses it, only while someone
+     * watches, when the recorded stream is H.265, which browsers cannot play. Same credentials.
+     */
+    subRtspUrl: z.string().url().optional(),
     username: z.string().optional(),
     password: secretSchema.optional(),
     transport: z.enum(['tcp', 'udp']).default('tcp'),
@@ -366,9 +371,15 @@ export const configSchema = z
         /** failed logins allowed per address and per user name within loginWindowMinutes */
         loginMaxFailures: z.number().int().positive().default(5),
         loginWindowMinutes: z.number().positive().default(15),
+        /**
+         * show matched face crops beside sightings (school and inspector only; never the
+         * technician). Off by default: 60号 timelines need ids and names, not faces. Set here, in
+         * the box's config, not from the console: the console has no write route at all.
+         */
+        showFaceImages: z.boolean().default(false),
       })
       .strict()
-      .default({ listen: { host: '0.0.0.0', port: 8443 }, sessionIdleMinutes: 30, sessionMaxHours: 12, loginMaxFailures: 5, loginWindowMinutes: 15 }),
+      .default({ listen: { host: '0.0.0.0', port: 8443 }, sessionIdleMinutes: 30, sessionMaxHours: 12, loginMaxFailures: 5, loginWindowMinutes: 15, showFaceImages: false }),
     retention: z
       .object({
         /** bytes the agent may use for video and database; default: 90 % of the disk */

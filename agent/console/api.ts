@@ -13,7 +13,10 @@ import { CheckinRepo } from '../store/checkins.js';
 import { ClassRepo } from '../store/classes.js';
 import { ConsoleRepo, ConsoleViews } from '../store/console.js';
 import { Outbox } from '../store/outbox.js';
+import { FaceRepo } from '../store/faces.js';
 import { RecordingRepo } from '../store/recordings.js';
+import { openCrop } from '../vision/gallery.js';
+import { loadFaceKey, resolveFaceKey } from '../vision/keysource.js';
 import { parseInit, parseMoof } from './fmp4.js';
 import { ExportError, exportVideo, manifestPathOf } from '../recorder/export.js';
 import { union } from '../compliance/intervals.js';
@@ -25,11 +28,13 @@ import { union } from '../compliance/intervals.js';
  */
 const shown = (gaps: Array<{ start: number; end: number; reason: string }>, tolMs: number) => gaps.filter((g) => g.reason !== 'not recorded' || g.end - g.start > Math.max(1000, tolMs));
 
-export type Action = 'view' | 'export' | 'box' | 'audit';
+export type Action = 'view' | 'export' | 'box' | 'audit' | 'faces';
 
 export type Output =
   | { kind: 'json'; body: unknown }
   | { kind: 'download'; type: string; filename: string; body: string | Buffer }
+  /** shown inline, never stored by the browser (a face crop) */
+  | { kind: 'inline'; type: string; body: Buffer }
   | { kind: 'file'; file: string; type: string /** set: a download, not an inline play */; filename?: string };
 
 export interface Route {
@@ -52,8 +57,12 @@ function timeParam(q: URLSearchParams, name: string): number {
   return n;
 }
 
-/** Decode time (seconds) of a segment file's first fragment: where its media timeline begins. */
-export function firstDecodeSeconds(file: string): number {
+/**
+ * What the player needs from a segment file's head: the decode time (seconds) of its first
+ * fragment, where its media timeline begins, and its codec string from the init segment's
+ * avcC/hvcC (a camera may be switched between profiles or codecs from one segment to the next).
+ */
+export function segmentHead(file: string): { firstDts: number; codec: string | null } {
   const fd = fs.openSync(file, 'r');
   try {
     const buf = Buffer.alloc(256 * 1024);
@@ -66,10 +75,10 @@ export function firstDecodeSeconds(file: string): number {
       const type = head.toString('latin1', at + 4, at + 8);
       if (size < 8) break;
       if (type === 'moov' && at + size <= head.length) init = parseInit(head, { type, start: at, size, header: 8 });
-      if (type === 'moof' && init && at + size <= head.length) return parseMoof(head, { type, start: at, size, header: 8 }, init).baseSeconds;
+      if (type === 'moof' && init && at + size <= head.length) return { firstDts: parseMoof(head, { type, start: at, size, header: 8 }, init).baseSeconds, codec: init.codec };
       at += size;
     }
-    return 0;
+    return { firstDts: 0, codec: init?.codec ?? null };
   } finally {
     fs.closeSync(fd);
   }
@@ -104,6 +113,7 @@ export class ConsoleApi {
       return { need: 'export', action: `export:clip-${part}`, subject: `${cam} ${q.get('from')}-${q.get('to')}`, run: () => this.clip(cam, timeParam(q, 'from'), timeParam(q, 'to'), part) };
     }
     if (a === 'segment' && b && /^\d+$/.test(b) && !c) return { need: 'view', action: 'playback', subject: `segment ${b}`, run: () => this.segment(Number(b)) };
+    if (a === 'face' && b && /^\d{1,15}$/.test(b) && !c) return { need: 'faces', action: 'view:face', subject: `match ${b}`, run: () => this.face(Number(b)) };
     if (a === 'box' && !b) return { need: 'box', action: 'view:box', subject: '', run: async () => this.json(await this.box()) };
     if (a === 'access' && !b) return { need: 'audit', action: 'view:access', subject: '', run: () => this.json(new ConsoleRepo(this.ctx.store).access(0, 500)) };
     return undefined;
@@ -138,13 +148,13 @@ export class ConsoleApi {
     const repo = new RecordingRepo(this.ctx.store);
     const cov = repo.coverage(camera, { start: from, end: to }, this.ctx.profile.continuityToleranceSeconds * 1000);
     const segments = repo.segments(camera, { start: from, end: to }).map((s) => {
-      let firstDts = 0;
+      let head: ReturnType<typeof segmentHead> = { firstDts: 0, codec: null };
       try {
-        firstDts = firstDecodeSeconds(s.path);
+        head = segmentHead(s.path);
       } catch {
         /* file missing: the player will show the fetch failure */
       }
-      return { id: s.id, start: s.start_ms, end: s.end_ms, firstDts };
+      return { id: s.id, start: s.start_ms, end: s.end_ms, ...head };
     });
     return { camera, from, to, segments, gaps: shown(cov.uncovered, this.ctx.profile.continuityToleranceSeconds * 1000), recordedMs: cov.recordedMs, longestContinuousMs: cov.longestContinuousMs };
   }
@@ -186,6 +196,22 @@ export class ConsoleApi {
     return { kind: 'file', file: out, type: 'video/mp4', filename: name };
   }
 
+  /**
+   * A sighting's matched face crop, opened with vision's key for this one answer (never written
+   * out decrypted). Who may ask and whether the school enabled it is decided in server.ts.
+   */
+  private face(matchId: number): Output {
+    const crop = new FaceRepo(this.ctx.store).matchCrop(matchId);
+    if (!crop) throw notFound('no face image for this sighting (none kept, expired, or consent withdrawn) / 此出镜记录没有人脸截图（未保存、已过期或已撤回同意）');
+    // the console never creates the face key (vision's, wherever it lives): without it there is nothing it could open
+    if (!fs.existsSync(resolveFaceKey(this.ctx.cfg).file)) throw notFound('the face key file is missing: the crop cannot be opened / 人脸密钥文件缺失，无法打开截图');
+    try {
+      return { kind: 'inline', type: 'image/jpeg', body: openCrop(loadFaceKey(this.ctx.cfg), crop, matchId) };
+    } catch {
+      throw notFound('the face crop cannot be opened (the face key was replaced, or the row was altered) / 人脸截图无法解密（密钥已更换或数据被改动）');
+    }
+  }
+
   private evidence(classId: string) {
     const ev = new ClassRepo(this.ctx.store).evidence(classId);
     if (!ev) throw notFound(`unknown class ${classId} / 未知班次`);
@@ -204,10 +230,12 @@ export class ConsoleApi {
     const from = ev.lessons.length ? Math.min(...ev.lessons.map((l) => l.start)) - 3_600_000 : 0;
     const to = ev.lessons.length ? Math.max(...ev.lessons.map((l) => l.end)) : 0;
     const checkins = views.checkinsBetween(classId, from, to);
+    // match ids only; the page asks /api/face/<id> when the school shows faces and the role may see them
+    const crops = views.cropMatches(classId);
     const sightings = ev.class.trainees.map((t) => {
       const s = ev.sightings.filter((x) => x.trainee === t.id);
       const lessons = ev.lessons.filter((l) => s.some((x) => x.at >= l.start && x.at < l.end)).map((l) => l.id);
-      return { trainee: t.id, name: names.get(t.id) ?? null, count: s.length, first: s[0]?.at ?? null, last: s[s.length - 1]?.at ?? null, lessons };
+      return { trainee: t.id, name: names.get(t.id) ?? null, count: s.length, first: s[0]?.at ?? null, last: s[s.length - 1]?.at ?? null, lessons, crop: crops.get(t.id) ?? null };
     });
     return {
       class: new ClassRepo(this.ctx.store).get(classId),
@@ -241,6 +269,7 @@ export class ConsoleApi {
     const seen = [...new Set(sightings.map((s) => s.trainee))];
     const margin = 30 * 60_000;
     const checkins = views.checkinsBetween(classId, lesson.start - margin, lesson.end + margin).map((c) => ({ ...c, name: c.trainee ? (names.get(c.trainee) ?? null) : null }));
+    const crops = views.cropMatches(classId, lessonId);
     const onLesson = (f: { lesson?: string }) => f.lesson === lessonId || f.lesson === undefined;
     return {
       classId,
@@ -249,7 +278,7 @@ export class ConsoleApi {
       cameras,
       checkins,
       sightings,
-      seen: seen.map((id) => ({ id, name: names.get(id) ?? null, first: sightings.find((s) => s.trainee === id)!.at })),
+      seen: seen.map((id) => ({ id, name: names.get(id) ?? null, first: sightings.find((s) => s.trainee === id)!.at, crop: crops.get(id) ?? null })),
       unseen: ev.class.trainees.filter((t) => !seen.includes(t.id)).map((t) => ({ id: t.id, name: names.get(t.id) ?? null })),
       alarms: views.alarmsBetween(lesson.start, lesson.end),
       result: verdict.lessons.find((l) => l.id === lessonId) ?? null,

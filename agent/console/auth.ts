@@ -79,6 +79,13 @@ export class Sessions {
     return s;
   }
 
+  /** Is this session still valid? Unlike get(), asking does not keep it alive (a pushed stream must not). */
+  alive(id: string): boolean {
+    const s = this.byId.get(id);
+    const at = this.now();
+    return !!s && at - s.lastSeen <= this.idleMs && at - s.created <= this.maxMs;
+  }
+
   end(id: string | undefined): void {
     if (id) this.byId.delete(id);
   }

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ingest } from '../checkin/ingest.js';
 import { parseWebhook } from '../checkin/webhook/parse.js';
@@ -15,6 +15,7 @@ import { EvidenceRepo } from '../store/evidence.js';
 import { RecordingRepo } from '../store/recordings.js';
 import { hashPassword } from './auth.js';
 import { ConsoleServer } from './server.js';
+import { launchChromium, loginPage } from './testkit.js';
 
 /**
  * The console in a real headless Chromium (Debian's, driven by playwright-core) against the
@@ -22,7 +23,6 @@ import { ConsoleServer } from './server.js';
  * writing fMP4 segments with ffmpeg, the console tailing them. Screenshots go to
  * test-artifacts/console/ (git-ignored).
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ART = path.join(PACKAGE_ROOT, 'test-artifacts', 'console');
 const PW = 'demo-pass-2025';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -96,11 +96,7 @@ describe('console in headless Chromium', () => {
     con = new ConsoleServer(ctx);
     await con.start();
     base = `http://127.0.0.1:${con.port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
@@ -111,16 +107,7 @@ describe('console in headless Chromium', () => {
     ctx?.cleanup();
   });
 
-  async function login(user: string): Promise<Page> {
-    const page = await (await browser.newContext({ viewport: { width: 900, height: 1000 } })).newPage();
-    page.on('pageerror', (e) => console.error('page error', e.message));
-    await page.goto(`${base}/#/login`);
-    await page.fill('input[name=user]', user);
-    await page.fill('input[name=password]', PW);
-    await page.click('form#login button');
-    await page.waitForSelector('#today');
-    return page;
-  }
+  const login = (user: string) => loginPage(browser, base, user, PW);
 
   it('logs in and shows today with the lesson', async () => {
     const page = await login('tech');

@@ -3,51 +3,34 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { logger } from '../core/log.js';
-import { runFfmpegToBuffer } from '../ffmpeg/run.js';
 import { Fmp4Splitter, type Piece } from './fmp4.js';
 import { LiveFeed, type LiveMessage } from './live.js';
+import { recorderLikeFmp4 } from './testkit.js';
 
 /**
  * Fragmented MP4 as the recorder writes it (same movflags), from real ffmpeg: H.264 High
  * profile, 2 s GOP with fragments of at most 0.5 s, so some fragments start without a keyframe.
  */
-async function recorderLikeFile(): Promise<Buffer> {
-  return runFfmpegToBuffer(
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=320x240:rate=25',
-      '-t',
-      '6',
-      '-c:v',
-      'libx264',
-      '-profile:v',
-      'high',
-      '-level',
-      '3.1',
-      '-g',
-      '50',
-      '-keyint_min',
-      '50',
-      '-sc_threshold',
-      '0',
-      '-pix_fmt',
-      'yuv420p',
-      '-f',
-      'mp4',
-      '-movflags',
-      '+frag_keyframe+empty_moov+default_base_moof',
-      '-frag_duration',
-      '500000',
-      'pipe:1',
-    ],
-    { timeoutMs: 60_000 },
-  );
+const recorderLikeFile = () => recorderLikeFmp4(6, ['-c:v', 'libx264', '-profile:v', 'high', '-level', '3.1', '-g', '50', '-keyint_min', '50', '-sc_threshold', '0', '-pix_fmt', 'yuv420p']);
+
+/** One 1 s fragmented MP4 from ffmpeg with these encoder options: the init segment's codec string. */
+async function codecOf(encoder: string[]): Promise<string> {
+  const init = new Fmp4Splitter().push(await recorderLikeFmp4(1, encoder))[0] as Extract<Piece, { kind: 'init' }>;
+  return init.info.codec;
 }
+
+describe('codec strings (RFC 6381; ISO/IEC 14496-15 Annex E) from the init segment', () => {
+  it('H.264 Baseline and High from avcC; H.265 Main and Main 10 from hvcC, as hev1 or hvc1', async () => {
+    // Baseline: profile 66 (0x42) with constraint_set0/1 (0xC0); level 1.3 (0x0d) at this size
+    expect(await codecOf(['-c:v', 'libx264', '-profile:v', 'baseline', '-level', '1.3', '-pix_fmt', 'yuv420p'])).toBe('avc1.42c00d');
+    expect(await codecOf(['-c:v', 'libx264', '-profile:v', 'high', '-level', '4.0', '-pix_fmt', 'yuv420p'])).toBe('avc1.640028');
+    // Main: profile_idc 1, compatibility flags 0x60000000 bit-reversed = 0x6, tier L, level 2 (60)
+    expect(await codecOf(['-c:v', 'libx265', '-x265-params', 'log-level=error:level-idc=20', '-pix_fmt', 'yuv420p'])).toMatch(/^hev1\.1\.6\.L60(\.[0-9A-F]{1,2})*$/);
+    expect(await codecOf(['-c:v', 'libx265', '-x265-params', 'log-level=error', '-pix_fmt', 'yuv420p', '-tag:v', 'hvc1'])).toMatch(/^hvc1\.1\.6\.L\d+(\.[0-9A-F]{1,2})*$/);
+    // Main 10: profile_idc 2, flags 0x20000000 reversed = 0x4
+    expect(await codecOf(['-c:v', 'libx265', '-x265-params', 'log-level=error', '-pix_fmt', 'yuv420p10le'])).toMatch(/^hev1\.2\.4\.L\d+(\.[0-9A-F]{1,2})*$/);
+  }, 120_000);
+});
 
 describe('fMP4 splitting', () => {
   it('finds the init segment, the codec from avcC, each fragment with its keyframe flag and duration, whatever the chunking', async () => {

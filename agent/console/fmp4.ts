@@ -79,9 +79,31 @@ export function parseInit(buf: Buffer, moov: Box): InitInfo | undefined {
   // child boxes of a VisualSampleEntry begin 78 bytes into its body
   const cfg = boxesIn(buf, entry.start + entry.header + 78, entry.start + entry.size);
   const avcC = cfg.find((b) => b.type === 'avcC');
+  const hvcC = cfg.find((b) => b.type === 'hvcC');
   if (avcC) {
+    // AVCDecoderConfigurationRecord (ISO/IEC 14496-15 §5.3.3.1): version, then profile,
+    // compatibility and level bytes, which RFC 6381 §3.3 writes as avc1.PPCCLL
     const p = avcC.start + avcC.header;
     codec = `${entry.type}.${hex2(buf[p + 1])}${hex2(buf[p + 2])}${hex2(buf[p + 3])}`;
+  } else if (hvcC && hvcC.size >= hvcC.header + 13) {
+    // HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 §8.3.3.1) as the codecs parameter of
+    // Annex E: hvc1.[A-C]<profile>.<compatibility flags bit-reversed, hex>.<L|H><level>.<constraint bytes, trailing zeros dropped>
+    const p = hvcC.start + hvcC.header;
+    const space = buf[p + 1] >> 6;
+    const tier = (buf[p + 1] >> 5) & 1;
+    const profile = buf[p + 1] & 0x1f;
+    let compat = buf.readUInt32BE(p + 2);
+    let rev = 0;
+    for (let i = 0; i < 32; i++, compat >>>= 1) rev = ((rev << 1) | (compat & 1)) >>> 0;
+    const constraints = [...buf.subarray(p + 6, p + 12)];
+    while (constraints.length && constraints[constraints.length - 1] === 0) constraints.pop();
+    codec = [
+      `${entry.type}`,
+      `${['', 'A', 'B', 'C'][space]}${profile}`,
+      rev.toString(16).toUpperCase(),
+      `${tier ? 'H' : 'L'}${buf[p + 12]}`,
+      ...constraints.map((b) => b.toString(16).toUpperCase()),
+    ].join('.');
   }
   let defaultDuration = 0;
   let defaultFlags = 0;

@@ -1,16 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Fmp4Splitter, type FragmentInfo, type InitInfo } from './fmp4.js';
+import { Fanout, type Viewer } from './fanout.js';
+import { Fmp4Splitter } from './fmp4.js';
+import { SubStreamFeed, type SubSource } from './substream.js';
 
-/** What a live viewer receives, in order: an init segment, then fragments (a new init when the recorder opens its next segment). */
-export type LiveMessage =
-  | { kind: 'init'; codec: string; width: number; height: number; data: Buffer }
-  | { kind: 'fragment'; key: boolean; seconds: number /** wall-clock ms when the box read the fragment's last byte */; readAt: number; data: Buffer };
-
-export type Viewer = (m: LiveMessage) => void;
-
-const MAX_GOP_BYTES = 16 * 1024 * 1024;
+export type { LiveMessage, Viewer } from './fanout.js';
 
 /** The newest segment file under <video>/<camera>/<day>/, by name (= run start, then number). */
 export function newestSegment(cameraDir: string): string | undefined {
@@ -41,62 +36,36 @@ export function newestSegment(cameraDir: string): string | undefined {
  * init segment and the fragments since the last keyframe, so its first picture is immediate.
  * No second connection to the camera and no transcoding: these are the recorder's own bytes.
  */
-export class LiveFeed {
-  private viewers = new Set<Viewer>();
+export class LiveFeed extends Fanout {
   private timer?: NodeJS.Timeout;
   private file?: string;
   private fd?: number;
   private offset = 0;
   private splitter = new Fmp4Splitter();
-  private init?: { info: InitInfo; data: Buffer };
-  private gop: Array<Extract<LiveMessage, { kind: 'fragment' }>> = [];
   private idlePolls = 0;
-  private quiet = false;
-  private gopBytes = 0;
   private buf = Buffer.alloc(1 << 20);
-  /** fragments read since the feed started (for tests and the bench) */
-  fragments = 0;
 
   constructor(
-    readonly camera: string,
+    camera: string,
     private cameraDir: string,
-    private log: Logger,
+    log: Logger,
     private pollMs = 100,
-  ) {}
-
-  get viewerCount(): number {
-    return this.viewers.size;
+  ) {
+    super(camera, log);
   }
 
-  get codec(): string | undefined {
-    return this.init?.info.codec;
-  }
-
-  add(v: Viewer): () => void {
-    this.viewers.add(v);
-    if (this.init) this.greet(v);
+  protected open(): void {
     if (!this.timer) {
       this.poll();
       this.timer = setInterval(() => this.poll(), this.pollMs);
     }
-    return () => {
-      this.viewers.delete(v);
-      if (!this.viewers.size) this.close();
-    };
-  }
-
-  private greet(v: Viewer): void {
-    if (!this.init) return;
-    v({ kind: 'init', codec: this.init.info.codec, width: this.init.info.width, height: this.init.info.height, data: this.init.data });
-    for (const f of this.gop) v(f);
   }
 
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.closeFile();
-    this.init = undefined;
-    this.gop = [];
+    this.forget();
   }
 
   private closeFile(): void {
@@ -145,49 +114,21 @@ export class LiveFeed {
       any = true;
       this.offset += n;
       const readAt = Date.now();
-      for (const p of this.splitter.push(Buffer.from(this.buf.subarray(0, n)))) {
-        if (p.kind === 'init') {
-          this.init = { info: p.info, data: p.data };
-          this.gop = [];
-          this.send({ kind: 'init', codec: p.info.codec, width: p.info.width, height: p.info.height, data: p.data });
-        } else this.fragment(p.info, p.data, readAt);
-      }
+      for (const p of this.splitter.push(Buffer.from(this.buf.subarray(0, n)))) this.piece(p, readAt);
       if (n < this.buf.length) break;
     }
     if (any) this.idlePolls = 0;
     return any;
   }
-
-  private fragment(info: FragmentInfo, data: Buffer, readAt: number): void {
-    this.fragments++;
-    const m = { kind: 'fragment' as const, key: info.key, seconds: info.seconds, readAt, data };
-    if (info.key) (this.gop = [m]), (this.gopBytes = data.length);
-    else if (this.gop.length) {
-      this.gop.push(m);
-      this.gopBytes += data.length;
-      // a camera that stops sending keyframes must not grow the box's memory: joiners then wait
-      // for the next keyframe instead
-      if (this.gopBytes > MAX_GOP_BYTES) (this.gop = []), (this.gopBytes = 0);
-    }
-    this.send(m);
-  }
-
-  private send(m: LiveMessage): void {
-    if (this.quiet) return;
-    for (const v of this.viewers) {
-      try {
-        v(m);
-      } catch (err) {
-        this.log.warn({ camera: this.camera, err: (err as Error).message }, 'live viewer failed; dropped');
-        this.viewers.delete(v);
-      }
-    }
-  }
 }
 
-/** One feed per camera, made on first use. */
+/** H.265 in either sample entry form (ISO/IEC 14496-15): no MSE decoder in Chromium without a platform one. */
+export const isHevc = (codec: string) => /^(hvc1|hev1)\b/.test(codec);
+
+/** One feed per camera, made on first use; a sub stream feed per camera when one is needed. */
 export class LiveHub {
   private feeds = new Map<string, LiveFeed>();
+  private subs = new Map<string, SubStreamFeed>();
   constructor(
     private videoRoot: string,
     private log: Logger,
@@ -203,7 +144,45 @@ export class LiveHub {
     return f;
   }
 
+  /**
+   * A viewer of a camera: the recorder's own fragments, unless they are H.265 and the camera
+   * has a sub stream, in which case the viewer moves to the (shared, on-demand) sub stream feed.
+   * Without a sub stream the viewer gets the H.265 init, and the page explains the fix.
+   */
+  watch(camera: string, v: Viewer, sub?: SubSource): () => void {
+    let leaveMain: (() => void) | undefined;
+    let leaveSub: (() => void) | undefined;
+    let moved = false;
+    leaveMain = this.feed(camera).add((m) => {
+      if (moved) return;
+      if (m.kind === 'init' && sub && isHevc(m.codec)) {
+        moved = true;
+        // leave the main feed after its send loop (we are inside it); it stops reading when idle
+        queueMicrotask(() => {
+          leaveMain?.();
+          leaveMain = undefined;
+        });
+        let f = this.subs.get(camera);
+        if (!f) this.subs.set(camera, (f = new SubStreamFeed(camera, this.log, sub)));
+        leaveSub = f.add(v);
+        return;
+      }
+      v(m);
+    });
+    return () => {
+      leaveMain?.();
+      leaveSub?.();
+      leaveMain = leaveSub = undefined;
+    };
+  }
+
+  /** the camera's sub stream feed, if one was ever opened (tests, the bench) */
+  subFeed(camera: string): SubStreamFeed | undefined {
+    return this.subs.get(camera);
+  }
+
   close(): void {
     for (const f of this.feeds.values()) f.close();
+    for (const f of this.subs.values()) f.close();
   }
 }

@@ -16,6 +16,7 @@ video{width:100%;background:#000;border-radius:6px;max-height:70vh}
 .bar .run{position:absolute;top:0;bottom:0;background:#2da44e}.bar .gap{position:absolute;top:0;bottom:0;background:repeating-linear-gradient(45deg,#cf222e,#cf222e 4px,#f6c4c4 4px,#f6c4c4 8px)}
 .bar .mark{position:absolute;top:0;bottom:0;width:2px;background:#0969da}.bar .seen{position:absolute;bottom:0;height:8px;width:3px;background:#8250df}.bar .head{position:absolute;top:0;bottom:0;width:2px;background:#000}
 form input,select,button{font:inherit;padding:.45rem;margin:.2rem 0;width:100%;max-width:22rem;display:block}button{cursor:pointer}
+img.face{display:block;width:64px;height:64px;object-fit:cover;border-radius:4px;margin-bottom:.2rem;background:#eee}
 .row{display:flex;flex-wrap:wrap;gap:.75rem}.row>.card{flex:1 1 300px}.muted{color:#6a737d}.err{background:#ffebe9;color:#cf222e;padding:.5rem;border-radius:6px}
 `;
 

@@ -13,6 +13,9 @@ import { PACKAGE_ROOT } from '../core/paths.js';
 import { ConsoleRepo, type ConsoleRole } from '../store/console.js';
 import { LoginLimiter, Sessions, verifyPassword, type Session } from './auth.js';
 import { LiveHub, type LiveMessage } from './live.js';
+import type { SubSource } from './substream.js';
+import { withCredentials } from '../cameras/stream.js';
+import { resolveSecret } from '../config/load.js';
 import { consolePage } from './page.js';
 import { ConsoleApi, type Action } from './api.js';
 import { sendRange } from './range.js';
@@ -24,7 +27,18 @@ export const CAN: Record<Action, readonly ConsoleRole[]> = {
   box: ['technician', 'inspector'],
   /** the access log: who looked at what; the inspector's audit */
   audit: ['inspector'],
+  /**
+   * matched face crops, and only when the school sets console.showFaceImages: the inspector
+   * checks that the person seen is the trainee (60号's on-site supervision), the school answers
+   * for its trainees; the technician keeps the box running and needs no faces (PIPL minimum).
+   */
+  faces: ['school', 'inspector'],
 };
+
+/** What this session may do now: its role's actions, faces only while the school enables them. */
+export function allowed(role: ConsoleRole, showFaceImages: boolean): Action[] {
+  return (Object.entries(CAN) as Array<[Action, readonly ConsoleRole[]]>).filter(([a, r]) => r.includes(role) && (a !== 'faces' || showFaceImages)).map(([a]) => a);
+}
 
 const COOKIE = 'ca_console';
 const WEB_DIR = path.join(PACKAGE_ROOT, 'dist', 'web');
@@ -59,6 +73,9 @@ export class ConsoleServer implements Module {
   private hub: LiveHub;
   private api: ConsoleApi;
   private waitTimer?: NodeJS.Timeout;
+  /** open today-page streams (Server-Sent Events): lesson.live and alarms, as they happen */
+  private streams = new Map<http.ServerResponse, string /** its session */>();
+  private streamPing?: NodeJS.Timeout;
   private log: Logger = logger('console');
   port = 0;
 
@@ -76,6 +93,10 @@ export class ConsoleServer implements Module {
   }
 
   async start(): Promise<void> {
+    // the monitor reports each lesson's state change once; every open today page gets it at once
+    this.ctx.bus.on(this, 'lesson.live', (e) => this.push('lesson.live', e));
+    this.ctx.bus.on(this, 'alarm.raised', (e) => this.push('alarm.raised', e));
+    this.ctx.bus.on(this, 'alarm.cleared', (e) => this.push('alarm.cleared', e));
     if (this.repo.count() > 0) return this.listen();
     this.log.info('console off: no user yet (classroom-agent users add NAME --role technician)');
     this.waitTimer = setInterval(() => {
@@ -89,6 +110,10 @@ export class ConsoleServer implements Module {
 
   async stop(): Promise<void> {
     if (this.waitTimer) clearInterval(this.waitTimer);
+    this.ctx.bus.removeListeners(this);
+    if (this.streamPing) clearInterval(this.streamPing);
+    for (const r of this.streams.keys()) r.end();
+    this.streams.clear();
     this.hub.close();
     for (const c of this.wss?.clients ?? []) c.terminate();
     this.wss?.close();
@@ -230,25 +255,35 @@ export class ConsoleServer implements Module {
     const s = this.session(req);
     if (!s) return this.json(res, 401, { error: 'login required / 请先登录' });
     if (req.method !== 'GET') return this.json(res, 405, { error: 'the console only reads: evidence cannot be changed here / 控制台只读，不能修改证据' });
+    if (p === '/api/events') return this.events(s, req, res);
     if (p === '/api/me')
       return this.json(res, 200, {
         user: s.user,
         role: s.role,
         now: this.ctx.now(),
-        can: Object.entries(CAN)
-          .filter(([, r]) => r.includes(s.role as ConsoleRole))
-          .map(([a]) => a),
+        can: allowed(s.role as ConsoleRole, this.ctx.cfg.console.showFaceImages),
       });
     const route = this.api.route(p, url.searchParams);
     if (!route) return this.json(res, 404, { error: 'not found / 未找到' });
-    if (!CAN[route.need].includes(s.role as ConsoleRole)) {
+    if (!allowed(s.role as ConsoleRole, this.ctx.cfg.console.showFaceImages).includes(route.need)) {
       this.access(s, req, route.action, route.subject, 'denied');
+      if (route.need === 'faces' && !this.ctx.cfg.console.showFaceImages)
+        return this.json(res, 403, {
+          error: 'face images are off at this school (the school may set console.showFaceImages in the box config) / 本校未启用人脸图像（学校可在本机配置中设置 console.showFaceImages）',
+        });
       return this.json(res, 403, { error: 'not allowed for your role / 您的角色无权访问' });
     }
     try {
       const out = await route.run();
       this.access(s, req, route.action, route.subject, 'ok');
       if (out.kind === 'json') return this.json(res, 200, out.body);
+      if (out.kind === 'inline') {
+        // no-store (headers()), and no download name: the picture is shown, not kept
+        this.headers(res);
+        res.writeHead(200, { 'Content-Type': out.type, 'Content-Length': out.body.length });
+        res.end(out.body);
+        return;
+      }
       if (out.kind === 'download') {
         this.headers(res);
         res.writeHead(200, { 'Content-Type': out.type, 'Content-Disposition': `attachment; filename="${out.filename}"` });
@@ -264,6 +299,39 @@ export class ConsoleServer implements Module {
       }
       throw err;
     }
+  }
+
+  /**
+   * GET /api/events: Server-Sent Events (text/event-stream) for the today page. SSE rather than
+   * the live view's WebSocket: one-way, text, reconnects by itself (EventSource), and passes
+   * the same cookie check as every other GET. Payloads are ids, states and reasons only.
+   */
+  private events(s: Session, req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (!allowed(s.role as ConsoleRole, this.ctx.cfg.console.showFaceImages).includes('view')) return this.json(res, 403, { error: 'not allowed for your role / 您的角色无权访问' });
+    this.access(s, req, 'view:events', 'today', 'ok');
+    this.headers(res);
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res.write('retry: 3000\n: open\n\n');
+    this.streams.set(res, s.id);
+    req.socket.setTimeout(0);
+    // a comment every 20 s keeps proxies and phones from closing an idle stream; a stream whose
+    // session ended (logout, expiry, user removed) is closed then
+    this.streamPing ??= setInterval(() => {
+      for (const [r, id] of this.streams) {
+        if (this.sessions.alive(id)) r.write(': ping\n\n');
+        else {
+          r.end();
+          this.streams.delete(r);
+        }
+      }
+    }, 20_000);
+    this.streamPing.unref();
+    res.on('close', () => this.streams.delete(res));
+  }
+
+  private push(event: string, payload: unknown): void {
+    const msg = `event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`;
+    for (const [r, id] of this.streams) if (this.sessions.alive(id)) r.write(msg);
   }
 
   /** A segment file, with byte ranges (RFC 9110 §14) so a player may fetch parts of it. */
@@ -332,7 +400,6 @@ export class ConsoleServer implements Module {
 
   private watch(ws: WebSocket, s: Session, req: http.IncomingMessage, camera: string): void {
     this.access(s, req, 'live', camera, 'ok');
-    const feed = this.hub.feed(camera);
     // a viewer starts at a keyframe (the feed hands out its last one first)
     let skipping = true;
     const send = (m: LiveMessage) => {
@@ -343,10 +410,14 @@ export class ConsoleServer implements Module {
         if (skipping && !m.key) return;
         skipping = false;
         ws.send(JSON.stringify({ kind: 'fragment', key: m.key, seconds: m.seconds, readAt: m.readAt }));
-      } else ws.send(JSON.stringify({ kind: 'init', codec: m.codec, width: m.width, height: m.height }));
+      } else ws.send(JSON.stringify({ kind: 'init', codec: m.codec, width: m.width, height: m.height, source: m.source }));
       ws.send(m.data);
     };
-    const leave = feed.add(send);
+    const cam = this.ctx.cfg.cameras.find((c) => c.id === camera);
+    const sub: SubSource | undefined = cam?.subRtspUrl
+      ? { url: () => withCredentials(cam.subRtspUrl!, cam.username, resolveSecret(cam.password, `cameras.${camera}.password`)), transport: cam.transport, ffmpegPath: this.ctx.cfg.recorder.ffmpegPath }
+      : undefined;
+    const leave = this.hub.watch(camera, send, sub);
     const ping = setInterval(() => ws.ping(), 20_000);
     ws.on('close', () => {
       clearInterval(ping);

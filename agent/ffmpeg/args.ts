@@ -93,6 +93,17 @@ export function bareCopyArgs(url: string, transport: 'tcp' | 'udp', out: string)
   ];
 }
 
+/**
+ * A camera's stream copied to fragmented MP4 on stdout, for the console's live view of a sub
+ * stream (no file, no transcoding): fragments of at most 0.5 s so the browser gets each soon.
+ */
+export function liveCopyArgs(url: string, transport: 'tcp' | 'udp'): string[] {
+  const a = bareCopyArgs(url, transport, 'pipe:1');
+  a.splice(a.indexOf('-y'), 0, '-frag_duration', '500000');
+  // a camera that stops answering ends the copy (the feed reconnects while someone watches)
+  return ['-timeout', '5000000', ...a];
+}
+
 /** ffprobe of a file: container duration and streams, as JSON. */
 export function probeFileArgs(file: string): string[] {
   return ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file];

@@ -57,6 +57,12 @@ export function spawnFfmpeg(args: string[], opts: { ffmpegPath?: string } = {}):
   return spawn(bin, adaptArgs(bin, args), { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
 }
 
+/** ffmpeg writing its output to stdout (a live copy read as it comes); stderr is the caller's to read. */
+export function spawnFfmpegPipe(args: string[], opts: { ffmpegPath?: string } = {}): ChildProcess {
+  const bin = locate('ffmpeg', opts.ffmpegPath);
+  return spawn(bin, adaptArgs(bin, args), { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 export interface RunOptions {
   /** ffmpeg/ffprobe binary (config recorder.ffmpegPath / ffprobePath); else located */
   path?: string;

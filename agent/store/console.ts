@@ -129,6 +129,22 @@ export class ConsoleViews {
     return new Map(rows.map((r) => [r.id, r.name]));
   }
 
+  /**
+   * Per trainee, the match whose crop a reviewer is shown: the closest match (lowest distance)
+   * that still has a kept crop, in one lesson or (lessonId undefined) across the class. Only ids:
+   * the crop itself is opened by the console for roles allowed to see faces.
+   */
+  cropMatches(classId: string, lessonId?: string): Map<string, number> {
+    const rows = this.store.db
+      .prepare(
+        `SELECT m.trainee, m.id FROM face_matches m JOIN face_crops c ON c.match_id = m.id
+         WHERE m.class_id = ? AND (? IS NULL OR m.lesson_id = ?) AND c.expires_ms > ? ORDER BY m.distance DESC, m.id DESC`,
+      )
+      .all(classId, lessonId ?? null, lessonId ?? null, this.store.now()) as { trainee: string; id: number }[];
+    // ascending by closeness: the last write per trainee is its best match
+    return new Map(rows.map((r) => [r.trainee, r.id]));
+  }
+
   segment(id: number): { id: number; camera: string; path: string; start_ms: number; end_ms: number } | undefined {
     return this.store.db.prepare('SELECT id, camera, path, start_ms, end_ms FROM recordings WHERE id = ? AND deleted_ms IS NULL').get(id) as
       | { id: number; camera: string; path: string; start_ms: number; end_ms: number }

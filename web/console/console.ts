@@ -19,7 +19,8 @@ async function fetchMe(): Promise<Me> {
 let cleanup: (() => void) | undefined;
 
 // live/playback state exposed for the browser tests and for anyone debugging on a phone
-const w = window as unknown as { __console: { live?: { delayMs: number | null; fragments: number; error: string | null }; play?: { error: string | null; loaded: number; skipped: string[] } } };
+interface LiveState { delayMs: number | null; fragments: number; error: string | null; unsupported?: string; codec?: string; source?: string }
+const w = window as unknown as { __console: { live?: LiveState; play?: { error: string | null; loaded: number; skipped: string[]; codecs: string[]; unsupported: string[] }; today?: { updates: number } } };
 w.__console = {};
 
 const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -29,6 +30,8 @@ const hhmm = (ms: number) => { const d = new Date(ms); return `${two(d.getHours(
 const day = (ms: number) => { const d = new Date(ms); return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`; };
 const mins = (ms: number) => `${Math.round(ms / 6000) / 10} min`;
 const enc = encodeURIComponent;
+/** A sighting's face crop, only when the school shows faces and this role may see them (/api/me's can). */
+const face = (crop: number | null | undefined) => (crop && me?.can.includes('faces') ? `<img class="face" src="/api/face/${crop}" alt="face" width="64" height="64" loading="lazy">` : '');
 
 class HttpError extends Error { constructor(readonly status: number, msg: string) { super(msg); } }
 
@@ -71,20 +74,52 @@ const REASON: Record<string, [string, string]> = {
   'recording-stopped': ['录像中断', 'recording stopped'], 'trainees-unseen': ['有学员未出镜', 'trainees not yet seen'],
 };
 
+interface TodayLesson { classId: string; lessonId: string; kind: string; start: number; end: number; phase: string; recordedMs: number; longestMs: number; seen: number; trainees: number; state: string; reasons: string[]; verdict: boolean | null }
+const stateCell = (state: string, reasons: string[]) => {
+  const st = STATE[state] ?? [state, state, ''];
+  return `<span class="${st[2]}">${L(st[0], st[1])}</span>${reasons.map((r) => `<br><span class="badge">${L(REASON[r]?.[0] ?? r, REASON[r]?.[1] ?? r)}</span>`).join('')}`;
+};
+
+/**
+ * Today's lessons, kept current without a reload: the box pushes each lesson's live state
+ * (lesson.live, from the lesson monitor) and alarm changes over Server-Sent Events; a pushed
+ * state is shown at once, the figures are fetched again shortly after.
+ */
 async function todayPage() {
-  const d = await api<{ lessons: Array<{ classId: string; lessonId: string; kind: string; start: number; end: number; phase: string; recordedMs: number; longestMs: number; seen: number; trainees: number; state: string; reasons: string[]; verdict: boolean | null }>; alarms: Array<{ kind: string; subject: string; message: string; raised_ms: number }>; backlog: { count: number } }>('/api/today');
-  const rows = d.lessons.map((l) => {
-    const st = STATE[l.state] ?? [l.state, l.state, ''];
-    return `<tr><td><a href="#/lesson/${enc(l.classId)}/${enc(l.lessonId)}">${esc(l.classId)} / ${esc(l.lessonId)}</a><br><span class="muted">${hhmm(l.start)}–${hhmm(l.end)} ${esc(l.kind)}</span></td>
-      <td class="${st[2]}">${L(st[0], st[1])}${l.reasons.map((r) => `<br><span class="badge">${L(REASON[r]?.[0] ?? r, REASON[r]?.[1] ?? r)}</span>`).join('')}</td>
+  const pushed = new Map<string, { state: string; reasons: string[] }>();
+  const st = (w.__console.today = { updates: 0 });
+  const render = async () => {
+    const d = await api<{ lessons: TodayLesson[]; alarms: Array<{ kind: string; subject: string; message: string; raised_ms: number }>; backlog: { count: number } }>('/api/today');
+    if (!location.hash.startsWith('#/today') && location.hash !== '' && location.hash !== '#/') return;
+    const rows = d.lessons.map((l) => {
+      const key = `${l.classId}/${l.lessonId}`;
+      const p = pushed.get(key) ?? l;
+      return `<tr data-lesson="${esc(key)}"><td><a href="#/lesson/${enc(l.classId)}/${enc(l.lessonId)}">${esc(l.classId)} / ${esc(l.lessonId)}</a><br><span class="muted">${hhmm(l.start)}–${hhmm(l.end)} ${esc(l.kind)}</span></td>
+      <td class="state" data-state="${esc(p.state)}">${stateCell(p.state, p.reasons)}</td>
       <td>${L('已录', 'recorded')} ${mins(l.recordedMs)}<br>${L('最长连续', 'longest')} ${mins(l.longestMs)}<br>${L('出镜', 'seen')} ${l.seen}/${l.trainees}</td>
       <td>${l.verdict === null ? '' : l.verdict ? `<span class="ok">${L('合格', 'ok')}</span>` : `<span class="fail">${L('违规', 'violation')}</span>`}</td></tr>`;
-  }).join('');
-  show(`<div class="card" id="today"><h2>${L('今日课时', "Today's lessons")}</h2>${d.lessons.length ? `<table>${rows}</table>` : `<p>${L('今天本教室没有课时', 'no lessons in this room today')}</p>`}</div>
-  <div class="card"><h3>${L('未处理告警', 'Open alarms')} (${d.alarms.length})</h3>${d.alarms.map((a) => `<div class="warn">${hhmm(a.raised_ms)} ${esc(a.kind)} ${esc(a.subject)}: ${esc(a.message)}</div>`).join('')}
+    }).join('');
+    show(`<div class="card" id="today"><h2>${L('今日课时', "Today's lessons")}</h2>${d.lessons.length ? `<table>${rows}</table>` : `<p>${L('今天本教室没有课时', 'no lessons in this room today')}</p>`}</div>
+  <div class="card" id="alarms"><h3>${L('未处理告警', 'Open alarms')} (${d.alarms.length})</h3>${d.alarms.map((a) => `<div class="warn">${hhmm(a.raised_ms)} ${esc(a.kind)} ${esc(a.subject)}: ${esc(a.message)}</div>`).join('')}
   <p>${L('待上报', 'Upload backlog')}: ${d.backlog.count}</p></div>`);
-  const t = setTimeout(() => { if (location.hash.startsWith('#/today')) void route(); }, 15_000);
-  cleanup = () => clearTimeout(t);
+  };
+  await render();
+  let again: ReturnType<typeof setTimeout> | undefined;
+  const soon = () => { clearTimeout(again); again = setTimeout(() => void render().catch(fail), 1000); };
+  const es = new EventSource('/api/events');
+  es.addEventListener('lesson.live', (ev) => {
+    const e = JSON.parse((ev as MessageEvent).data) as { classId: string; lessonId: string; state: string; reasons: string[] };
+    const key = `${e.classId}/${e.lessonId}`;
+    pushed.set(key, { state: e.state, reasons: e.reasons });
+    st.updates++;
+    const cell = [...app.querySelectorAll<HTMLElement>('tr[data-lesson]')].find((r) => r.dataset.lesson === key)?.querySelector<HTMLElement>('td.state');
+    if (cell) { cell.dataset.state = e.state; cell.innerHTML = stateCell(e.state, e.reasons); }
+    soon();
+  });
+  for (const name of ['alarm.raised', 'alarm.cleared']) es.addEventListener(name, soon);
+  // the figures (minutes recorded, trainees seen) move without events: refresh them now and then
+  const t = setInterval(() => void render().catch(fail), 30_000);
+  cleanup = () => { es.close(); clearInterval(t); clearTimeout(again); };
 }
 
 async function camerasPage() {
@@ -98,7 +133,7 @@ async function camerasPage() {
 async function livePage(cam: string) {
   show(`<div class="card"><h2>${L('实时画面', 'Live')} · ${esc(cam)}</h2><video id="live" muted autoplay playsinline></video>
   <p id="live-status" class="muted">${L('连接中', 'connecting')}…</p></div>`);
-  const st = (w.__console.live = { delayMs: null as number | null, fragments: 0, error: null as string | null });
+  const st: LiveState = (w.__console.live = { delayMs: null, fragments: 0, error: null });
   cleanup = await mountLive(cam, document.getElementById('live') as HTMLVideoElement, document.getElementById('live-status')!, st);
 }
 
@@ -110,13 +145,13 @@ async function liveAllPage() {
   cleanup = () => stops.forEach((f) => f());
 }
 
-async function mountLive(cam: string, video: HTMLVideoElement, status: HTMLElement, st: { delayMs: number | null; fragments: number; error: string | null }): Promise<() => void> {
+async function mountLive(cam: string, video: HTMLVideoElement, status: HTMLElement, st: LiveState): Promise<() => void> {
   const ms = new MediaSource();
   video.src = URL.createObjectURL(ms);
   await new Promise((r) => ms.addEventListener('sourceopen', r, { once: true }));
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/live/${enc(cam)}`);
   ws.binaryType = 'arraybuffer';
-  let header: { kind: string; codec?: string; seconds?: number; readAt?: number } | undefined;
+  let header: { kind: string; codec?: string; source?: string; seconds?: number; readAt?: number } | undefined;
   let sb: SourceBuffer | undefined;
   const queue: Array<{ data: ArrayBuffer; wallStart?: number }> = [];
   const map: Array<{ t0: number; wall: number }> = [];
@@ -135,8 +170,10 @@ async function mountLive(cam: string, video: HTMLVideoElement, status: HTMLEleme
     if (typeof e.data === 'string') { header = JSON.parse(e.data); return; }
     if (!header) return;
     if (header.kind === 'init') {
-      const type = `video/mp4; codecs="${header.codec}"`;
-      if (!MediaSource.isTypeSupported(type)) { setError(`此浏览器不能播放该摄像头的编码 ${header.codec}（多为 H.265，请改用子码流 H.264）/ this browser cannot play ${header.codec} (usually H.265: use the camera's H.264 sub stream)`); ws.close(); return; }
+      const type = mp4Type(header.codec!);
+      st.codec = header.codec;
+      st.source = header.source;
+      if (!MediaSource.isTypeSupported(type)) { st.unsupported = header.codec!; setError(codecHelp(header.codec!)); ws.close(); return; }
       if (!sb) {
         sb = ms.addSourceBuffer(type);
         // sequence mode: each recorder segment restarts its timestamps at 0; the browser lays
@@ -168,13 +205,19 @@ async function mountLive(cam: string, video: HTMLVideoElement, status: HTMLEleme
     if (!m || st.error) return;
     // the picture on screen was taken at wall + (currentTime - t0); delay is the box's now minus that
     st.delayMs = Date.now() + skewMs - (m.wall + (video.currentTime - m.t0) * 1000);
-    status.innerHTML = `${L('延迟约', 'delay about')} <b id="delay">${(st.delayMs / 1000).toFixed(1)} s</b> · ${L('片段', 'fragments')} ${st.fragments}`;
+    status.innerHTML = `${L('延迟约', 'delay about')} <b id="delay">${(st.delayMs / 1000).toFixed(1)} s</b> · ${L('片段', 'fragments')} ${st.fragments}${st.source === 'sub' ? ` · <span id="sub-stream">${L('子码流（主码流为 H.265，浏览器不能播放）', 'sub stream (the main stream is H.265, which browsers cannot play)')}</span>` : ''}`;
   }, 500);
   return () => { clearInterval(tick); ws.close(); URL.revokeObjectURL(video.src); };
 }
 
 // ---- playback ----
-interface Seg { id: number; start: number; end: number; firstDts: number }
+interface Seg { id: number; start: number; end: number; firstDts: number; codec: string | null }
+const mp4Type = (codec: string) => `video/mp4; codecs="${codec}"`;
+const isHevc = (codec: string) => /^(hvc1|hev1)\b/.test(codec);
+/** Why a camera does not play here and what fixes it: Chromium's MSE has no H.265 decoder without a platform one. */
+const codecHelp = (codec: string) => isHevc(codec)
+  ? `此浏览器不能播放 H.265（HEVC）视频（${codec}）。解决：在摄像头设置里把主码流改为 H.264，或在配置中为该摄像头设置 H.264 子码流（cameras[].subRtspUrl）。录像本身完好，可下载片段用播放器观看。 / This browser cannot play H.265 (HEVC) video (${codec}). Fix: set the camera's main stream to H.264 in its settings, or configure an H.264 sub stream for it (cameras[].subRtspUrl). The recording itself is intact: download the clip and play it in a video player.`
+  : `此浏览器不能播放该编码（${codec}）。请在摄像头设置里改用 H.264。 / This browser cannot play ${codec}: set the camera to H.264.`;
 interface Gap { start: number; end: number; reason: string }
 
 async function playPage(cam: string, q: URLSearchParams) {
@@ -186,22 +229,31 @@ async function playPage(cam: string, q: URLSearchParams) {
   show(`<div class="card"><h2>${L('回放', 'Playback')} · ${esc(cam)}</h2><p class="muted">${day(from)} ${hhmm(from)} – ${hhmm(to)} · ${L('已录', 'recorded')} ${mins(d.recordedMs)} · ${L('最长连续', 'longest')} ${mins(d.longestContinuousMs)}</p>
   <video id="play" muted playsinline controls></video>
   <div class="bar" id="pbar">${d.segments.map((s) => `<div class="run" style="left:${pct(s.start)};width:${wid(s.start, s.end)}"></div>`).join('')}${d.gaps.map((g) => `<div class="gap" title="${esc(g.reason)}" style="left:${pct(g.start)};width:${wid(g.start, g.end)}"></div>`).join('')}<div class="head" id="phead"></div></div>
-  <p id="play-status" class="muted"></p>
+  <p id="play-status" class="muted"></p><div id="play-unsupported"></div>
   <p><a id="clip" href="/api/clip?camera=${enc(cam)}&from=${from}&to=${to}" download>${L('下载片段', 'Download clip')}</a> · <a id="clip-manifest" href="/api/clip?camera=${enc(cam)}&from=${from}&to=${to}&part=manifest" download>${L('清单', 'manifest')}</a></p>
   <table>${d.gaps.map((g) => `<tr class="fail"><td>${L('缺失', 'gap')}</td><td>${hhmm(g.start)}–${hhmm(g.end)}</td><td>${esc(g.reason)}</td></tr>`).join('')}</table></div>`);
-  const st = (w.__console.play = { error: null as string | null, loaded: 0, skipped: [] as string[] });
+  const st = (w.__console.play = { error: null as string | null, loaded: 0, skipped: [] as string[], codecs: [] as string[], unsupported: [] as string[] });
   const status = document.getElementById('play-status')!;
   const video = document.getElementById('play') as HTMLVideoElement;
   if (!d.segments.length) { status.innerHTML = L('此时间段没有录像', 'nothing recorded in this range'); return; }
+  // segments this browser cannot decode (H.265 without a platform decoder) are left out of the
+  // player and offered as the clip download instead; the rest still plays
+  st.unsupported = [...new Set(d.segments.map((s) => s.codec ?? '').filter((c) => c && !MediaSource.isTypeSupported(mp4Type(c))))];
+  if (st.unsupported.length) {
+    document.getElementById('clip')!.classList.add('badge');
+    document.getElementById('play-unsupported')!.innerHTML = `<p class="err" id="codec-help">${esc(codecHelp(st.unsupported[0]))}</p>`;
+  }
+  const segs = d.segments.filter((s) => s.codec && !st.unsupported.includes(s.codec));
+  if (!segs.length) { video.hidden = true; return; }
   const ms = new MediaSource();
   video.src = URL.createObjectURL(ms);
   await new Promise((r) => ms.addEventListener('sourceopen', r, { once: true }));
-  const segs = d.segments;
   // media time 0 is `from`; every segment is placed at its own wall-clock offset, so the gaps
   // between them stay gaps in the media timeline
   const tOf = (wall: number) => (wall - from) / 1000;
   const loaded = new Set<number>();
   let sb: SourceBuffer | undefined;
+  let sbType = '';
   let busy = false;
   const waitIdle = () => new Promise<void>((r) => (sb!.updating ? sb!.addEventListener('updateend', () => r(), { once: true }) : r()));
   async function load(i: number) {
@@ -212,12 +264,21 @@ async function playPage(cam: string, q: URLSearchParams) {
       const r = await fetch(`/api/segment/${s.id}`, { credentials: 'same-origin' });
       if (!r.ok) throw new Error(`segment ${s.id}: HTTP ${r.status}`);
       const buf = await r.arrayBuffer();
+      // the codec string is the file's own (avcC/hvcC, read by the box): a camera switched from
+      // Baseline to High, or to another codec, between segments gets changeType at the boundary
+      const type = mp4Type(s.codec!);
       if (!sb) {
-        // the codec comes from the file's own avcC; Chromium accepts the generic string and reads avcC itself
-        sb = ms.addSourceBuffer('video/mp4; codecs="avc1.42E01E"');
+        sb = ms.addSourceBuffer(type);
         sb.mode = 'segments';
+        sbType = type;
+        st.codecs.push(s.codec!);
       }
       await waitIdle();
+      if (type !== sbType) {
+        sb.changeType(type);
+        sbType = type;
+        st.codecs.push(s.codec!);
+      }
       // drop what is far behind the play head: an hour of video does not fit the browser's buffer
       if (sb.buffered.length && video.currentTime - sb.buffered.start(0) > 120) { sb.remove(0, video.currentTime - 60); await waitIdle(); }
       sb.timestampOffset = Math.max(0, tOf(s.start) - s.firstDts);
@@ -284,19 +345,19 @@ const findings = (v: Finding[], cls: string) => v.map((f) => `<li class="${cls}"
 
 async function classPage(id: string) {
   const d = await api<{ class: { name: string | null } | null; roster: Array<{ id: string; name: string | null }>; lessons: Array<{ id: string; kind: string; start: number; end: number }>; checkins: Array<{ at: number; terminal: string; trainee: string }>; unknown: Array<{ at: number; terminal: string; person: string }>;
-    sightings: Array<{ trainee: string; name: string | null; count: number; first: number | null; last: number | null; lessons: string[] }>; verdict: { eligible: boolean; violations: Finding[]; warnings: Finding[] } }>(`/api/class/${enc(id)}`);
+    sightings: Array<{ trainee: string; name: string | null; count: number; first: number | null; last: number | null; lessons: string[]; crop: number | null }>; verdict: { eligible: boolean; violations: Finding[]; warnings: Finding[] } }>(`/api/class/${enc(id)}`);
   show(`<div class="card" id="class"><h2>${L('班次', 'Class')} ${esc(id)} ${esc(d.class?.name ?? '')}</h2>
   <p class="${d.verdict.eligible ? 'ok' : 'fail'}" id="verdict">${d.verdict.eligible ? L('结论：合格', 'Verdict: eligible') : L('结论：不合格', 'Verdict: not eligible')}</p><ul>${findings(d.verdict.violations, 'fail')}${findings(d.verdict.warnings, 'warn')}</ul>
   <a href="/api/class/${enc(id)}/bundle" download id="bundle">${L('下载证据包', 'Download evidence bundle')}</a></div>
   <div class="row"><div class="card"><h3>${L('课时', 'Lessons')}</h3><table>${d.lessons.map((l) => `<tr><td><a href="#/lesson/${enc(id)}/${enc(l.id)}">${esc(l.id)}</a></td><td>${day(l.start)} ${hhmm(l.start)}–${hhmm(l.end)}</td><td>${esc(l.kind)}</td></tr>`).join('')}</table></div>
-  <div class="card"><h3>${L('名册与出镜', 'Roster and sightings')}</h3><table>${d.sightings.map((s) => `<tr><td>${esc(s.trainee)}</td><td>${esc(s.name)}</td><td>${s.count ? `${s.count}× ${hhmm(s.first!)}–${hhmm(s.last!)}<br><span class="muted">${esc(s.lessons.join(', '))}</span>` : `<span class="warn">${L('未出镜', 'not seen')}</span>`}</td></tr>`).join('')}</table></div></div>
+  <div class="card"><h3>${L('名册与出镜', 'Roster and sightings')}</h3><table>${d.sightings.map((s) => `<tr><td>${face(s.crop)}${esc(s.trainee)}</td><td>${esc(s.name)}</td><td>${s.count ? `${s.count}× ${hhmm(s.first!)}–${hhmm(s.last!)}<br><span class="muted">${esc(s.lessons.join(', '))}</span>` : `<span class="warn">${L('未出镜', 'not seen')}</span>`}</td></tr>`).join('')}</table></div></div>
   <div class="row"><div class="card"><h3>${L('签到', 'Check-ins')} (${d.checkins.length})</h3><table>${d.checkins.map((c) => `<tr><td>${day(c.at)} ${hhmm(c.at)}</td><td>${esc(c.trainee)}</td><td class="muted">${esc(c.terminal)}</td></tr>`).join('')}</table></div>
   <div class="card"><h3>${L('未识别人员', 'Unknown people')} (${d.unknown.length})</h3><table>${d.unknown.map((c) => `<tr><td>${day(c.at)} ${hhmm(c.at)}</td><td>${esc(c.person)}</td><td class="muted">${esc(c.terminal)}</td></tr>`).join('')}</table></div></div>`);
 }
 
 async function lessonPage(classId: string, lessonId: string) {
   const d = await api<{ lesson: { id: string; kind: string; start: number; end: number }; requiredContinuousMs: number; cameras: Array<{ camera: string; runs: Array<{ start: number; end: number }>; gaps: Gap[]; recordedMs: number; longestContinuousMs: number }>;
-    checkins: Array<{ at: number; trainee: string | null; name: string | null; person: string; terminal: string }>; sightings: Array<{ trainee: string; name: string | null; camera: string; at: number }>; seen: Array<{ id: string; name: string | null; first: number }>; unseen: Array<{ id: string; name: string | null }>;
+    checkins: Array<{ at: number; trainee: string | null; name: string | null; person: string; terminal: string }>; sightings: Array<{ trainee: string; name: string | null; camera: string; at: number }>; seen: Array<{ id: string; name: string | null; first: number; crop: number | null }>; unseen: Array<{ id: string; name: string | null }>;
     alarms: Array<{ kind: string; subject: string; message: string; raised_ms: number }>; violations: Finding[]; warnings: Finding[]; eligible: boolean }>(`/api/class/${enc(classId)}/lesson/${enc(lessonId)}`);
   const { start, end } = d.lesson;
   const span = end - start;
@@ -309,7 +370,7 @@ async function lessonPage(classId: string, lessonId: string) {
   <p class="muted"><span style="color:#2da44e">■</span> ${L('录像', 'recorded')} <span class="fail">■</span> ${L('缺失', 'gap')} <span style="color:#0969da">|</span> ${L('签到', 'check-in')} <span style="color:#8250df">▮</span> ${L('出镜', 'seen')}</p></div>
   <div class="row"><div class="card" id="gaps"><h3>${L('缺失及原因', 'Gaps and reasons')}</h3><table>${d.cameras.flatMap((c) => c.gaps.map((g) => `<tr><td>${esc(c.camera)}</td><td>${hhmm(g.start)}–${hhmm(g.end)}</td><td class="fail">${esc(g.reason)}</td></tr>`)).join('') || `<tr><td>${L('无', 'none')}</td></tr>`}</table></div>
   <div class="card" id="verdict"><h3>${L('判定', 'Verdict')}: <span class="${d.violations.length ? 'fail' : 'ok'}">${d.violations.length ? L('有违规', 'violations') : L('本课时无违规', 'no violation in this lesson')}</span></h3><ul>${findings(d.violations, 'fail')}${findings(d.warnings, 'warn')}</ul></div></div>
-  <div class="row"><div class="card" id="seen"><h3>${L('出镜学员', 'Trainees seen')} (${d.seen.length})</h3><table>${d.seen.map((s) => `<tr><td>${esc(s.id)}</td><td>${esc(s.name)}</td><td>${hhmm(s.first)}</td></tr>`).join('')}${d.unseen.map((s) => `<tr class="warn"><td>${esc(s.id)}</td><td>${esc(s.name)}</td><td>${L('未出镜', 'not seen')}</td></tr>`).join('')}</table></div>
+  <div class="row"><div class="card" id="seen"><h3>${L('出镜学员', 'Trainees seen')} (${d.seen.length})</h3><table>${d.seen.map((s) => `<tr><td>${face(s.crop)}${esc(s.id)}</td><td>${esc(s.name)}</td><td>${hhmm(s.first)}</td></tr>`).join('')}${d.unseen.map((s) => `<tr class="warn"><td>${esc(s.id)}</td><td>${esc(s.name)}</td><td>${L('未出镜', 'not seen')}</td></tr>`).join('')}</table></div>
   <div class="card" id="checkins"><h3>${L('签到', 'Check-ins')} (${d.checkins.length})</h3><table>${d.checkins.map((c) => `<tr><td>${hhmm(c.at)}</td><td>${esc(c.trainee ?? '')} ${esc(c.name ?? '')}${c.trainee ? '' : `<span class="warn">${L('未识别', 'unknown')} ${esc(c.person)}</span>`}</td><td class="muted">${esc(c.terminal)}</td></tr>`).join('')}</table></div>
   <div class="card"><h3>${L('告警', 'Alarms')} (${d.alarms.length})</h3>${d.alarms.map((a) => `<div class="warn">${hhmm(a.raised_ms)} ${esc(a.kind)} ${esc(a.message)}</div>`).join('')}</div></div>`);
   for (const bar of app.querySelectorAll<HTMLElement>('.bar')) {

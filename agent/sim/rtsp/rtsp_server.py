@@ -20,6 +20,8 @@ ELEMENT_PACKAGES = {
     'clockoverlay': 'gstreamer1.0-x',
     'x264enc': 'gstreamer1.0-plugins-ugly',
     'rtph264pay': 'gstreamer1.0-plugins-good',
+    'x265enc': 'gstreamer1.0-plugins-bad',
+    'rtph265pay': 'gstreamer1.0-plugins-good',
     'multifilesrc': 'gstreamer1.0-plugins-good',
     'jpegdec': 'gstreamer1.0-plugins-good',
     'qtdemux': 'gstreamer1.0-plugins-good',
@@ -39,6 +41,8 @@ p.add_argument('--fps', type=int, default=25)
 p.add_argument('--keyint', type=int, default=25, help='frames between keyframes (GOP)')
 p.add_argument('--bitrate', type=int, default=1024, help='kbit/s')
 p.add_argument('--pattern', default='ball')
+p.add_argument('--codec', choices=['h264', 'h265'], default='h264', help='of the test pattern: many Hikvision and Dahua cameras default to H.265')
+p.add_argument('--profile', choices=['baseline', 'main', 'high'], default='baseline', help='H.264 profile of the test pattern')
 p.add_argument('--images', help='printf pattern of JPEG frames (f%%02d.jpg) shown in a loop, one per second, encoded live (the demo classroom)')
 p.add_argument('--list-elements', action='store_true', help='print {element: Debian package} of every pipeline as JSON and exit')
 a = p.parse_args()
@@ -58,8 +62,16 @@ def launches(a):
         'file': f'( filesrc location="{a.file}" ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )',
         'pattern': (
             f'( videotestsrc is-live=true pattern={a.pattern} ! video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1 '
-            f'! clockoverlay ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={a.keyint} bitrate={a.bitrate} '
-            f'! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )'
+            # ultrafast turns CABAC and 8x8 transforms off, which makes any stream Constrained
+            # Baseline whatever the caps ask; superfast keeps them, so main/high are real
+            f'! clockoverlay ! x264enc tune=zerolatency speed-preset={"ultrafast" if a.profile == "baseline" else "superfast"} key-int-max={a.keyint} bitrate={a.bitrate} '
+            f'! video/x-h264,profile={a.profile} ! rtph264pay name=pay0 pt=96 config-interval=1 )'
+        ),
+        # an H.265 camera (the recorder copies it; browsers cannot play it)
+        'pattern-h265': (
+            f'( videotestsrc is-live=true pattern={a.pattern} ! video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1,format=I420 '
+            f'! clockoverlay ! x265enc tune=zerolatency speed-preset=ultrafast key-int-max={a.keyint} bitrate={a.bitrate} '
+            f'! rtph265pay name=pay0 pt=96 config-interval=1 )'
         ),
     }
 
@@ -93,7 +105,7 @@ for ns in ('Gst', 'GstRtspServer'):
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 Gst.init(None)
-launch = launches(a)['images' if a.images else 'file' if a.file else 'pattern']
+launch = launches(a)['images' if a.images else 'file' if a.file else 'pattern-h265' if a.codec == 'h265' else 'pattern']
 for name in elements(launch):
     if Gst.ElementFactory.find(name) is None:
         missing(f'GStreamer element {name}', ELEMENT_PACKAGES.get(name, f'that provides it (gst-inspect-1.0 {name})'))

@@ -17,6 +17,9 @@ export interface RtspServerOptions {
   /** frames between keyframes */
   keyint?: number;
   bitrateKbps?: number;
+  /** of the test pattern (default h264 baseline) */
+  codec?: 'h264' | 'h265';
+  profile?: 'baseline' | 'main' | 'high';
   file?: string;
   /** printf pattern of JPEG frames looped one per second (the demo's classroom) */
   images?: string;
@@ -57,6 +60,8 @@ export class RtspServer {
     if (o.fps) args.push('--fps', String(o.fps));
     if (o.keyint) args.push('--keyint', String(o.keyint));
     if (o.bitrateKbps) args.push('--bitrate', String(o.bitrateKbps));
+    if (o.codec) args.push('--codec', o.codec);
+    if (o.profile) args.push('--profile', o.profile);
     const python = o.python ?? '/usr/bin/python3';
     // Debian's interpreter, not the first python3 on PATH: only it sees python3-gi
     if (!fs.existsSync(python)) throw new MissingToolError(python, 'python3');

@@ -27,18 +27,17 @@ export const cameraSchema = z
       .optional(),
     /** explicit RTSP URL; overrides ONVIF's stream URI */
     rtspUrl: z.string().url().optional(),
-    /**
-     * the camera's sub stream (H.264): the console's live view uses it, only while someone
-     * watches, when the recorded stream is H.265, which browsers cannot play. Same credentials.
-     */
-    subRtspUrl: z.string().url().optional(),
     username: z.string().optional(),
     password: secretSchema.optional(),
     transport: z.enum(['tcp', 'udp']).default('tcp'),
     enabled: z.boolean().default(true),
     /** which stream is recorded: main (full resolution) or sub (the camera's second, smaller stream: ONVIF's second profile, or subRtspUrl) */
     stream: z.enum(['main', 'sub']).default('main'),
-    /** explicit RTSP URL of the sub stream (with rtspUrl cameras; ONVIF cameras give theirs) */
+    /**
+     * explicit RTSP URL of the sub stream (with rtspUrl cameras; ONVIF cameras give theirs), same
+     * credentials. Recorded with `stream: sub`; the console's live view also uses it, only while
+     * someone watches, when the recorded stream is H.265, which browsers cannot play.
+     */
     subRtspUrl: z.string().url().optional(),
     /** when this camera records: the timetable's lessons plus margins, or always; unset = recorder.schedule */
     record: z.enum(['timetable', 'always']).optional(),

@@ -14,7 +14,7 @@ import { ClassRepo } from '../store/classes.js';
 import { ConsoleRepo, ConsoleViews } from '../store/console.js';
 import { Outbox } from '../store/outbox.js';
 import { RecordingRepo } from '../store/recordings.js';
-import { parseInit, parseMoof } from './fmp4.js';
+import { parseInit, parseMoof } from '../recorder/fmp4.js';
 import { ExportError, exportVideo, manifestPathOf } from '../recorder/export.js';
 import { union } from '../compliance/intervals.js';
 

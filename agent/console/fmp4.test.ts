@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { logger } from '../core/log.js';
 import { runFfmpegToBuffer } from '../ffmpeg/run.js';
-import { Fmp4Splitter, type Piece } from './fmp4.js';
+import { Fmp4Splitter, type Piece } from '../recorder/fmp4.js';
 import { LiveFeed, type LiveMessage } from './live.js';
 
 /**

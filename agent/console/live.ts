@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Fmp4Splitter, type FragmentInfo, type InitInfo } from './fmp4.js';
+import { Fmp4Splitter, type FragmentInfo, type InitInfo } from '../recorder/fmp4.js';
 
 /** What a live viewer receives, in order: an init segment, then fragments (a new init when the recorder opens its next segment). */
 export type LiveMessage =

@@ -326,7 +326,7 @@ export class CentralReceiver {
       return;
     }
     const s = r.value;
-    const applied = await this.db!.setStatus(box, s.state, s.session, s.at, this.now(), { contract: s.contract, agentVersion: s.agentVersion });
+    const applied = await this.db!.setStatus(box, s.state, s.session, s.at, this.now(), { contract: s.contract, agentVersion: s.agentVersion, backlog: s.backlog });
     if (!applied) this.log.info({ box, state: s.state, session: s.session }, 'stale status ignored (late will)');
   }
 

@@ -173,7 +173,6 @@ export class Daemon {
     const signal = this.abort.signal;
     const ctx = (this.ctx = this.buildContext());
     this.opts.onContext?.(ctx);
-    ctx.bus.emit('daemon.state', { state: 'starting', at: ctx.now() });
     const alarms = new AlarmRepo(ctx.store);
     for (const factory of this.opts.factories ?? MODULE_FACTORIES) {
       if (signal.aborted) break;
@@ -211,9 +210,6 @@ export class Daemon {
         }
       }
     }
-    if (!signal.aborted) {
-      ctx.bus.emit('daemon.state', { state: 'running', at: ctx.now(), ...(this.failed().length ? { failed: this.failed() } : {}) });
-    }
   }
 
   /**
@@ -232,7 +228,6 @@ export class Daemon {
       await withTimeout(this.starting, Math.max(100, deadline - Date.now()), 'startup').catch((err) => this.log.error({ err: (err as Error).message }, 'startup did not settle before stop'));
     }
     const ctx = this.ctx;
-    ctx?.bus.emit('daemon.state', { state: 'stopping', at: ctx.now() });
     for (const entry of [...this.entries].reverse()) {
       if (entry.state === 'stopped') continue;
       const left = deadline - Date.now();
@@ -246,7 +241,6 @@ export class Daemon {
       entry.state = 'stopped';
     }
     if (ctx) {
-      ctx.bus.emit('daemon.state', { state: 'stopped', at: ctx.now() });
       try {
         ctx.store.close();
       } catch (err) {

@@ -7,7 +7,7 @@ import { configSchema } from '../agent/config/schema.js';
 import { PACKAGE_ROOT } from '../agent/core/paths.js';
 import { onJsonLines } from '../agent/recorder/crashkit.js';
 import { SimCamera } from '../agent/sim/camera/camera.js';
-import { enrolDemoClass, makeDemoClassroom, scheduleDemoClass } from '../agent/sim/demo/classroom.js';
+import { enrollDemoClass, makeDemoClassroom, scheduleDemoClass } from '../agent/sim/demo/classroom.js';
 import { ClassRepo } from '../agent/store/classes.js';
 import { Store } from '../agent/store/store.js';
 import type { Bench } from './index.js';
@@ -62,7 +62,7 @@ export const daemonBench: Bench = {
       cameras: cams.map((c, i) => ({ id: `cam-${i + 1}`, rtspUrl: c.rtspUrl })),
       recorder: { segmentSeconds: 10 },
       checkin: { listen: { host: '127.0.0.1', port: 0 } },
-      vision: { sampleEverySeconds: 10, frameWidth: 1280, enrolMinSharpness: 30 },
+      vision: { sampleEverySeconds: 10, frameWidth: 1280, enrollMinSharpness: 30 },
       sync: { enabled: false },
       monitor: { tickSeconds: 5 },
       log: { level: 'info', healthSeconds: 30 },
@@ -72,7 +72,7 @@ export const daemonBench: Bench = {
     const store = new Store({ file: path.join(dir, 'evidence.db') });
     new ClassRepo(store).save(plan, cfg.profile);
     // enrolled, so that vision matches faces against a roster as on a box
-    await enrolDemoClass(cfg, store, classroom);
+    await enrollDemoClass(cfg, store, classroom);
     store.close();
     const config = path.join(dir, 'agent.yaml');
     fs.writeFileSync(config, YAML.stringify(cfg));

@@ -9,7 +9,7 @@ import { configSchema } from '../agent/config/schema.js';
 import { BANDS, makeAccuracyClassroom, seatAt, type Seated } from '../agent/sim/faces/accuracy.js';
 import { FaceWorker } from '../agent/vision/client.js';
 import type { Box } from '../agent/vision/engine.js';
-import { checkPhoto, DEFAULT_ENROL_RULES } from '../agent/vision/enroll.js';
+import { checkPhoto, DEFAULT_ENROLL_RULES } from '../agent/vision/enroll.js';
 import { decodeImage, type RgbFrame } from '../agent/vision/frames.js';
 import { matchFrame, type GalleryEntry } from '../agent/vision/match.js';
 import { loadNets } from '../agent/vision/models.js';
@@ -45,7 +45,7 @@ async function bare(frames: RgbFrame[]) {
 /**
  * Per threshold: recall by face-size band (enrolled appearances given their own identity) and
  * wrong identities (a stranger given a trainee's name, or a trainee another's), for a gallery
- * of one and of two enrolment photos per trainee.
+ * of one and of two enrollment photos per trainee.
  */
 function score(seated: Seated[][], found: Face[][], gallery: GalleryEntry[], threshold: number, margin: number) {
   const hit = new Map(BANDS.map((b) => [b.name, 0]));
@@ -93,16 +93,16 @@ export const visionAccuracy: Bench = {
       console.log(
         `  fixture: ${n} frames 1920×1080 H.264 crf 28, ${n * 15} appearances (${fx.seated.flat().filter((s) => s.enrolled).length} of enrolled trainees), ${fx.enrolled.length} trainees, ${fx.strangers.length} strangers; made in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
       );
-      // enrolment as `enroll` does it (photo check + descriptor), in this thread
+      // enrollment as `enroll` does it (photo check + descriptor), in this thread
       const l = await loadFaceApi(cfg.backend);
       await loadNets(l.faceapi);
       const one: GalleryEntry[] = [];
       const two: GalleryEntry[] = [];
       for (const e of fx.enrolled) {
         for (const [k, p] of e.photos.entries()) {
-          const c = await checkPhoto(l, p, await decodeImage(p), DEFAULT_ENROL_RULES);
+          const c = await checkPhoto(l, p, await decodeImage(p), DEFAULT_ENROLL_RULES);
           if (!c.ok) {
-            console.log(`  enrolment photo ${path.basename(p)} refused (${c.problem}); left out`);
+            console.log(`  enrollment photo ${path.basename(p)} refused (${c.problem}); left out`);
             continue;
           }
           two.push({ trainee: e.person, descriptor: c.descriptor! });

@@ -15,7 +15,7 @@ afterEach(async () => {
 const MIN = 60_000;
 
 describe('terminal health', () => {
-  it('quiet during a lesson raises terminal-quiet; contact clears it; silence outside lessons is fine; skew and status events', async () => {
+  it('quiet during a lesson raises terminal-quiet; contact clears it; silence outside lessons is fine; skew kept in the terminal state', async () => {
     const T0 = Date.parse('2026-10-04T08:00:00+08:00');
     let now = T0 - 30 * MIN;
     const s = await startCheckin({ checkin: { quietMinutes: 15 }, terminals: [{ id: 'gate-1', protocol: 'zkteco', serial: 'ZKH' }] }, { now: () => now });
@@ -30,8 +30,6 @@ describe('terminal health', () => {
       },
       'henan-2025',
     );
-    const statuses: unknown[] = [];
-    s.ctx.bus.on(statuses, 'terminal.status', (p) => statuses.push(p));
     const raised: string[] = [];
     s.ctx.bus.on(raised, 'alarm.raised', (p) => void (p.kind === QUIET_ALARM && raised.push(p.subject)));
     const dev = new ZkDevice(s.base, 'ZKH');
@@ -71,7 +69,6 @@ describe('terminal health', () => {
     const st = s.ctx.store.db.prepare("SELECT skew_ms, last_event_ms FROM terminal_state WHERE terminal='gate-1'").get() as { skew_ms: number; last_event_ms: number };
     expect(st.skew_ms).toBe(2 * MIN);
     expect(st.last_event_ms).toBe(T0 + 5 * MIN);
-    expect(statuses.at(-1)).toMatchObject({ terminal: 'gate-1', lastEventMs: T0 + 5 * MIN, skewMs: 2 * MIN });
     expect(s.ctx.store.db.prepare('SELECT trainee FROM checkins').pluck().get()).toBe('S01');
   });
 

@@ -52,12 +52,6 @@ export class TerminalHealth {
     for (const t of this.terminals.list.filter((x) => x.enabled)) {
       const st = this.repo.state(t.id);
       const last = Math.max(st?.last_contact_ms ?? 0, st?.last_event_ms ?? 0, st?.last_heartbeat_ms ?? 0);
-      this.ctx.bus.emit('terminal.status', {
-        terminal: t.id,
-        lastEventMs: st?.last_event_ms ?? null,
-        lastHeartbeatMs: st?.last_heartbeat_ms ?? st?.last_contact_ms ?? null,
-        ...(st?.skew_ms != null ? { skewMs: st.skew_ms } : {}),
-      });
       // a lying clock: alarmed at any size, with the skew; cleared once its punches are on time again
       const flagged = this.repo.flaggedSince(t.id, now - 24 * 3600_000);
       if ((st?.skew_ms != null && Math.abs(st.skew_ms) > SKEW_WARN_MS) || flagged) {

@@ -132,7 +132,7 @@ describe('class import, export-evidence, report', () => {
     const v = JSON.parse(report.out);
     expect(v.violations.map((f: any) => [f.rule, f.lesson ?? f.trainee])).toEqual([
       ['practical-continuous-video', 'P003'],
-      ['reenrol-cooldown', 'S03'],
+      ['reenroll-cooldown', 'S03'],
       ['trainee-on-camera', 'S04'],
     ]);
     expect(v.openingHeadcount).toBe(1);

@@ -1,3 +1,4 @@
+import { RULE_ID_ALIASES } from '../config/legacy.js';
 import type { Finding, Verdict } from '../compliance/evidence.js';
 import { formatDuration } from '../core/time.js';
 import { t, type Lang } from './i18n.js';
@@ -15,11 +16,12 @@ const RULE_NAMES: Record<string, [string, string]> = {
   'trainee-on-camera': ['学员出镜课时', 'trainee on camera'],
   'makeup-recording': ['补课全程录像', 'make-up recorded'],
   satisfaction: ['满意度', 'satisfaction'],
-  'reenrol-cooldown': ['再次参训间隔', 're-enrolment cooldown'],
+  'reenroll-cooldown': ['再次参训间隔', 're-enrollment cooldown'],
 };
 
 function findingLine(f: Finding, lang: Lang): string {
-  const name = RULE_NAMES[f.rule] ?? [f.rule, f.rule];
+  // verdicts stored before a rule's rename carry its old id
+  const name = RULE_NAMES[RULE_ID_ALIASES[f.rule] ?? f.rule] ?? [f.rule, f.rule];
   const subj = f.lesson
     ? t(lang, `课时 ${f.lesson}`, `lesson ${f.lesson}`)
     : f.trainee

@@ -208,14 +208,14 @@ describe('compliance engine: thresholds at, below and above', () => {
     expect(rules(e)).toContain('satisfaction');
   });
 
-  it('reenrol-cooldown: never assessed violates; one calendar month exactly ok, a second less violates', () => {
+  it('reenroll-cooldown: never assessed violates; one calendar month exactly ok, a second less violates', () => {
     const e = fixture();
     e.class.trainees[0].previousProject = { assessedAt: null };
-    expect(evaluate(e, henan).violations.find((f) => f.rule === 'reenrol-cooldown')?.trainee).toBe('S01');
+    expect(evaluate(e, henan).violations.find((f) => f.rule === 'reenroll-cooldown')?.trainee).toBe('S01');
     e.class.trainees[0].previousProject = { assessedAt: Date.parse('2025-09-08T08:00:00+08:00') };
-    expect(rules(e)).not.toContain('reenrol-cooldown');
+    expect(rules(e)).not.toContain('reenroll-cooldown');
     e.class.trainees[0].previousProject = { assessedAt: Date.parse('2025-09-08T08:00:01+08:00') };
-    expect(rules(e)).toContain('reenrol-cooldown');
+    expect(rules(e)).toContain('reenroll-cooldown');
     // calendar months clamp: assessed Jan 31 → allowed from Feb 28 (2025 is not a leap year)
     e.lessons = e.lessons.map((l) => ({
       ...l,
@@ -223,7 +223,7 @@ describe('compliance engine: thresholds at, below and above', () => {
       end: l.end - Date.parse('2025-10-08T08:00:00+08:00') + Date.parse('2025-02-28T08:00:00+08:00'),
     }));
     e.class.trainees[0].previousProject = { assessedAt: Date.parse('2025-01-31T08:00:00+08:00') };
-    expect(rules(e)).not.toContain('reenrol-cooldown');
+    expect(rules(e)).not.toContain('reenroll-cooldown');
   });
 
   it('an unverified profile value makes its rule advisory: a warning, still eligible', () => {

@@ -72,7 +72,7 @@ describe('rule profiles', () => {
     expect(p.rules['practical-continuous-video'].minMinutes).toBe(15);
     expect(p.rules['trainee-on-camera'].minLessons).toBe(3);
     expect(p.rules.satisfaction.min).toBe(0.85);
-    expect(p.rules['reenrol-cooldown'].months).toBe(1);
+    expect(p.rules['reenroll-cooldown'].months).toBe(1);
     expect(p.rules.retention.years).toBe(3);
     expect(p.continuityToleranceSeconds).toBe(2);
     for (const r of Object.values(p.rules)) expect(r.source).toMatch(/[\u4e00-\u9fff]/);

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML, { LineCounter } from 'yaml';
-import { InputError } from '../core/errors.js';
+import { InputError, type InputIssue } from '../core/errors.js';
 import { noteSecret } from '../core/secret-audit.js';
+import { applyAliases, CONFIG_ALIASES, logWarnings } from './legacy.js';
 import { secretIssues } from './secrets.js';
 import { semanticIssues } from './semantic.js';
 import { translateZodIssues } from './zod-issues.js';
@@ -13,6 +14,8 @@ export interface LoadOptions {
   secrets?: boolean;
   /** with secrets: the user whose access to secret files is checked too (the installed service's) */
   serviceUser?: string;
+  /** collects warnings (old key names still read); without it they are logged */
+  warnings?: InputIssue[];
 }
 
 /**
@@ -67,8 +70,12 @@ export function loadConfig(file?: string, o: LoadOptions = {}): Config {
       return undefined;
     };
   }
+  const renamed = applyAliases(doc, CONFIG_ALIASES);
+  if (lines) for (const i of [...renamed.warnings, ...renamed.errors]) i.line ??= lines(parsePath(i.path));
+  if (o.warnings) o.warnings.push(...renamed.warnings);
+  else logWarnings(source, renamed.warnings);
   const r = configSchema.safeParse(doc, { reportInput: true });
-  const issues = r.success ? [] : translateZodIssues(r.error, (p) => keysAt(configSchema, p));
+  const issues = r.success ? [...renamed.errors] : [...renamed.errors, ...translateZodIssues(r.error, (p) => keysAt(configSchema, p))];
   issues.push(...semanticIssues(doc));
   if (o.secrets) issues.push(...secretIssues(doc, { serviceUser: o.serviceUser }));
   if (issues.length || !r.success) {

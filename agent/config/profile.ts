@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { InputError, zodIssues } from '../core/errors.js';
+import { InputError, type InputIssue, zodIssues } from '../core/errors.js';
 import { PROFILES_DIR } from '../core/paths.js';
+import { applyAliases, logWarnings, PROFILE_ALIASES } from './legacy.js';
 
 /**
  * A rule profile: every number of a province's notice, each beside the sentence it comes from.
@@ -33,7 +34,7 @@ export const profileSchema = z
         'trainee-on-camera': rule({ minLessons: z.number().int().min(0) }),
         'makeup-recording': rule({ toleranceSeconds: z.number().min(0) }),
         satisfaction: rule({ min: z.number().min(0).max(1) }),
-        'reenrol-cooldown': rule({ months: z.number().int().min(0) }),
+        'reenroll-cooldown': rule({ months: z.number().int().min(0) }),
         retention: rule({ years: z.number().positive() }),
       })
       .strict(),
@@ -59,6 +60,13 @@ export function listProfiles(dir: string = PROFILES_DIR): string[] {
 }
 
 const cache = new Map<string, Profile>();
+/** per loaded profile, its old key names (still read): `config check` prints them */
+const legacy = new WeakMap<Profile, InputIssue[]>();
+
+/** The warnings of a loaded profile (old key names it still uses). */
+export function profileWarnings(p: Profile): readonly InputIssue[] {
+  return legacy.get(p) ?? [];
+}
 
 /**
  * Load a profile by id (a file `<id>.yaml` in the profiles folder) or by path. The file's `id`
@@ -78,7 +86,13 @@ export function loadProfile(idOrPath: string, dir: string = PROFILES_DIR): Profi
   } catch (err) {
     throw new InputError(file, [{ path: '', message: `not valid YAML: ${(err as Error).message}` }]);
   }
+  const renamed = applyAliases(doc, PROFILE_ALIASES);
+  if (renamed.errors.length) throw new InputError(file, renamed.errors);
   const p = parseProfile(doc, file);
+  if (renamed.warnings.length) {
+    legacy.set(p, renamed.warnings);
+    logWarnings(file, renamed.warnings);
+  }
   if (!byPath && p.id !== idOrPath) {
     throw new InputError(file, [{ path: 'id', message: `profile file ${idOrPath}.yaml declares id "${p.id}"` }]);
   }

@@ -236,11 +236,11 @@ export const configSchema = z
         minFaceSize: z.number().int().positive().default(40),
         /** detector confidence */
         minConfidence: z.number().min(0.05).max(0.99).default(0.5),
-        /** enrolment photo rules: smallest face width (px) and sharpness (Laplacian variance) */
-        enrolMinFacePx: z.number().int().positive().default(80),
-        enrolMinSharpness: z.number().min(0).default(30),
-        /** photos a trainee needs at enrolment (one photo under one light misses the trainee in class) */
-        enrolMinPhotos: z.number().int().min(1).default(2),
+        /** enrollment photo rules: smallest face width (px) and sharpness (Laplacian variance) */
+        enrollMinFacePx: z.number().int().positive().default(80),
+        enrollMinSharpness: z.number().min(0).default(30),
+        /** photos a trainee needs at enrollment (one photo under one light misses the trainee in class) */
+        enrollMinPhotos: z.number().int().min(1).default(2),
         /**
          * recycle the analysis thread after this many frames: its wasm heap only grows (fragmented
          * by frames with different face counts), and a new thread starts from the loaded model's
@@ -251,7 +251,7 @@ export const configSchema = z
         threads: z.number().int().min(1).max(16).default(1),
         /** AES-256-GCM key for face data (created 0600 when absent); unset: the systemd credential vision.key, else <state>/vision.key (docs/checkin-security.md §5) */
         keyFile: z.string().optional(),
-        /** keep the enrolment photos (encrypted) beside the descriptors; off by default */
+        /** keep the enrollment photos (encrypted) beside the descriptors; off by default */
         keepPhotos: z.boolean().default(false),
         /** keep, per trainee, lesson and segment, the best-matching face crop (sealed, expires with the match) for reviewers */
         keepCrops: z.boolean().default(true),
@@ -270,9 +270,9 @@ export const configSchema = z
         minFrames: 2,
         minFaceSize: 40,
         minConfidence: 0.5,
-        enrolMinFacePx: 80,
-        enrolMinSharpness: 30,
-        enrolMinPhotos: 2,
+        enrollMinFacePx: 80,
+        enrollMinSharpness: 30,
+        enrollMinPhotos: 2,
         recycleAfterFrames: 200,
         threads: 1,
         keepPhotos: false,

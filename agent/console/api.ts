@@ -17,7 +17,7 @@ import { FaceRepo } from '../store/faces.js';
 import { RecordingRepo } from '../store/recordings.js';
 import { openCrop } from '../vision/gallery.js';
 import { loadFaceKey, resolveFaceKey } from '../vision/keysource.js';
-import { parseInit, parseMoof } from './fmp4.js';
+import { parseInit, parseMoof } from '../recorder/fmp4.js';
 import { ExportError, exportVideo, manifestPathOf } from '../recorder/export.js';
 import { union } from '../compliance/intervals.js';
 

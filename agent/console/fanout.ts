@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { FragmentInfo, InitInfo, Piece } from './fmp4.js';
+import type { FragmentInfo, InitInfo, Piece } from '../recorder/fmp4.js';
 
 /** What a live viewer receives, in order: an init segment, then fragments (a new init when the recorder opens its next segment). */
 export type LiveMessage =

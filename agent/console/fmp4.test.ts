@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { logger } from '../core/log.js';
-import { Fmp4Splitter, type Piece } from './fmp4.js';
+import { Fmp4Splitter, type Piece } from '../recorder/fmp4.js';
 import { LiveFeed, type LiveMessage } from './live.js';
 import { recorderLikeFmp4 } from './testkit.js';
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { Fanout, type Viewer } from './fanout.js';
-import { Fmp4Splitter } from './fmp4.js';
+import { Fmp4Splitter } from '../recorder/fmp4.js';
 import { SubStreamFeed, type SubSource } from './substream.js';
 
 export type { LiveMessage, Viewer } from './fanout.js';

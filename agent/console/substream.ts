@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { maskUrl } from '../core/log.js';
 import { liveCopyArgs } from '../ffmpeg/args.js';
 import { spawnFfmpegPipe } from '../ffmpeg/run.js';
-import { Fmp4Splitter } from './fmp4.js';
+import { Fmp4Splitter } from '../recorder/fmp4.js';
 import { Fanout } from './fanout.js';
 
 export interface SubSource {

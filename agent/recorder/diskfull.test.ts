@@ -7,7 +7,7 @@ import { RtspServer } from '../sim/rtsp/server.js';
 import { AlarmRepo } from '../store/alarms.js';
 import { RecordingRepo } from '../store/recordings.js';
 import { Recorder } from './recorder.js';
-import { freeBytes } from './disk.js';
+import { freeBytes } from '../retention/disk.js';
 import { listSegmentFiles } from './segments.js';
 import { makeContext } from './testkit.js';
 

@@ -15,6 +15,19 @@ export function diskSpace(dir: string): DiskSpace {
   return { totalBytes: s.blocks * s.bsize, availBytes: s.bavail * s.bsize };
 }
 
+/**
+ * Free bytes for an unprivileged writer on the filesystem holding `dir`; Infinity if unknown.
+ * The recorder's quick check before each segment (ENOSPC comes fast anyway); the budget and its
+ * forecast are retention's (forecast below).
+ */
+export function freeBytes(dir: string): number {
+  try {
+    return diskSpace(dir).availBytes;
+  } catch {
+    return Infinity;
+  }
+}
+
 export interface DiskForecast {
   /** video + database bytes the agent holds now */
   usedBytes: number;

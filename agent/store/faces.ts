@@ -122,7 +122,7 @@ export class FaceRepo {
   /**
    * Withdrawing consent deletes the trainee's face data at once: sealed descriptors (and photos)
    * and the per-frame face matches; the withdrawal is recorded (face_consent_events), and every
-   * later enrolment (addDescriptors) and match (recordFrame) is refused until a new consent.
+   * later enrollment (addDescriptors) and match (recordFrame) is refused until a new consent.
    * Sightings already made stay: they are evidence that the trainee was present, not face data.
    * The deleted bytes are overwritten (secure_delete) and the WAL truncated, so no file keeps
    * them; returns the descriptors deleted.
@@ -146,7 +146,7 @@ export class FaceRepo {
 
   /**
    * Store descriptors; refused (nothing written) without a standing consent. `consent`, when
-   * given, is recorded in the same transaction: consent taken at the enrolment desk is written
+   * given, is recorded in the same transaction: consent taken at the enrollment desk is written
    * only together with the face data it covers, never for a refused photo.
    */
   addDescriptors(trainee: string, rows: readonly DescriptorInput[], replace: boolean, consent?: { input: ConsentInput; at: number }): void {
@@ -179,7 +179,7 @@ export class FaceRepo {
   }
 
   /** Enrolled trainees and their descriptor counts, per model. */
-  enrolment(): { trainee: string; model: string; n: number }[] {
+  enrollment(): { trainee: string; model: string; n: number }[] {
     return this.store.db.prepare('SELECT trainee, model, COUNT(*) AS n FROM face_descriptors GROUP BY trainee, model ORDER BY trainee').all() as {
       trainee: string;
       model: string;
@@ -191,7 +191,7 @@ export class FaceRepo {
     return this.store.db.prepare('SELECT id FROM trainees WHERE class_id = ? ORDER BY id').pluck().all(classId) as string[];
   }
 
-  /** The classes whose roster lists this trainee (enrolment refuses a trainee in none). */
+  /** The classes whose roster lists this trainee (enrollment refuses a trainee in none). */
   classesOf(trainee: string): string[] {
     return this.store.db.prepare('SELECT DISTINCT class_id FROM trainees WHERE id = ? ORDER BY class_id').pluck().all(trainee) as string[];
   }
@@ -218,7 +218,7 @@ export class FaceRepo {
    * transaction, so a crash never leaves matches promoted twice or counted without their frame.
    * Idempotent per (recording, offset, lesson): a re-scan replaces the frame's headcount and
    * skips the matches already there, so it never doubles a sighting (only a trainee newly
-   * matched, e.g. after a new enrolment, adds one). Returns the sightings written.
+   * matched, e.g. after a new enrollment, adds one). Returns the sightings written.
    */
   recordFrame(frame: FrameCount, matches: readonly FrameMatch[], minFrames: number): SightingRow[] {
     const db = this.store.db;

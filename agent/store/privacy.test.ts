@@ -101,7 +101,7 @@ describe('face data', () => {
     // within the grace after the last lesson nothing goes
     clock.now = T0 + FACE_GRACE_MS - DAY;
     await purgeExpired(store, clock.now, 1000);
-    expect(faces.enrolment().map((e) => e.trainee)).toEqual(['T1', 'T2']);
+    expect(faces.enrollment().map((e) => e.trainee)).toEqual(['T1', 'T2']);
     // 30 days after the last lesson the descriptors go; 3 years on, matches, frames, consents and the trainees too
     clock.now = T0 + FACE_GRACE_MS + DAY;
     const p1 = await purgeExpired(store, clock.now, 1000);
@@ -114,7 +114,7 @@ describe('face data', () => {
     for (const b of [...sealed.T1, ...sealed.T2]) expect(filesHolding(dir, b)).toEqual([]);
   });
 
-  it('after consent withdrawal: deleted at once, recorded, honoured by later enrolment and matches; no file keeps the bytes', () => {
+  it('after consent withdrawal: deleted at once, recorded, honoured by later enrollment and matches; no file keeps the bytes', () => {
     const dir = tmp();
     const clock = { now: T0 + 2 * 3_600_000 };
     const { store, faces, sealed, match } = enrolled(dir, clock);
@@ -125,8 +125,8 @@ describe('face data', () => {
     expect(store.db.prepare("SELECT COUNT(*) FROM face_descriptors WHERE trainee = 'T1'").pluck().get()).toBe(0);
     expect(store.db.prepare("SELECT COUNT(*) FROM face_matches WHERE trainee = 'T1'").pluck().get()).toBe(0);
     // T2 untouched
-    expect(faces.enrolment()).toEqual([{ trainee: 'T2', model: 'm1', n: 1 }]);
-    // later enrolment refused, later matches dropped (whatever gallery the vision worker still holds)
+    expect(faces.enrollment()).toEqual([{ trainee: 'T2', model: 'm1', n: 1 }]);
+    // later enrollment refused, later matches dropped (whatever gallery the vision worker still holds)
     const key = loadOrCreateKey(path.join(dir, 'keys', 'face.key'));
     expect(() => faces.addDescriptors('T1', [{ model: 'm1', sealed: sealDescriptor(key, 'T1', 'm1', new Float32Array(128)), source: 'x', facePx: 200, sharpness: 1 }], false)).toThrow(/consent/);
     faces.recordFrame({ camera: 'cam1', at: T0 + 120_000, faces: 2, matched: 2, unknown: 0 }, [match('T1', T0 + 120_000), match('T2', T0 + 120_000)], 3);

@@ -196,7 +196,6 @@ export class SyncClient implements Module {
     // online on EVERY connect (zigbee2mqtt #4854): a broker restart may have lost the retained one
     client.publish(this.t.status, JSON.stringify({ ...this.statusMsg('online'), backlog: this.outbox.backlog().count }), { qos: 1, retain: true });
     this.log.info({ session: this.session, attempts: this.backoff.attempts }, 'connected');
-    this.ctx.bus.emit('sync.status', { connected: true, backlog: this.outbox.backlog().count });
     this.writeState();
     this.pump();
   }
@@ -208,7 +207,6 @@ export class SyncClient implements Module {
     if (was) {
       if (performance.now() - this.connectedAt > STABLE_MS) this.backoff.reset();
       this.log.warn({ session: this.session }, 'disconnected');
-      this.ctx.bus.emit('sync.status', { connected: false, backlog: this.outbox.backlog().count });
       this.writeState();
     }
     this.scheduleReconnect();
@@ -286,6 +284,10 @@ export class SyncClient implements Module {
       this.reply({ id: c.id, cmd: c.cmd, ok: true, message: `resending from ${c.from}` });
     } else if (c.cmd === 'ping') {
       this.reply({ id: c.id, cmd: c.cmd, ok: true, backlog: this.outbox.backlog().count });
+    } else if (!this.ctx.cfg.inspection.enabled) {
+      // live, clip and live-stop are heard only by the inspection module, which this box does not
+      // run: say so at once instead of leaving the province waiting for a reply that never comes
+      this.reply({ id: c.id, cmd: c.cmd, ok: false, ...(c.cmd === 'live-stop' ? {} : { state: 'refused' as const }), message: 'inspection is disabled on this box (inspection.enabled: false)' });
     } else if (c.cmd === 'live') {
       // the inspection module answers through 'inspection.state' (accepted, pushing, refused, ended)
       this.ctx.bus.emit('inspection.request', { id: c.id, camera: c.camera, key: c.key, seconds: c.seconds, at: this.ctx.now() });

@@ -1,9 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { requireCommand } from '../core/preflight.js';
+import { canConnect } from '../sim/port.js';
 import { freePort } from './testkit.js';
 
 /**
@@ -113,14 +113,6 @@ export class Mosquitto {
       p.kill(signal);
     });
   }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
 }
 
 /** Build dist/ when it is older than the sources (child processes run the compiled CLI). */

@@ -207,6 +207,51 @@ describe('sync over aedes', () => {
     expect(receiver!.database.count('box-1')).toBe(before);
   });
 
+  it('inspection disabled: live, clip and live-stop are refused at once, not left unanswered', async () => {
+    const dir = tempDir('sync-noinsp');
+    const broker = await startAedes();
+    cleanups.push(() => broker.close());
+    const ctx = agentContext(dir, { url: broker.url, reconnectMinMs: 50, reconnectMaxMs: 400 }, 'box-1', { inspection: { enabled: false } });
+    cleanups.push(() => ctx.store.close());
+    const heard: string[] = [];
+    for (const e of ['inspection.request', 'inspection.stop', 'clip.request'] as const) ctx.bus.on(heard, e, () => heard.push(e));
+    const client = new SyncClient(ctx);
+    cleanups.push(() => client.stop());
+    await client.start();
+    await waitFor(() => client.isConnected, 10_000, 'connected');
+    const t = topics(ctx.cfg.sync.topicPrefix, 'box-1');
+    const ctl = mqtt.connect(broker.url, { clientId: 'ctl-noinsp' });
+    cleanups.push(() => ctl.endAsync());
+    const replies: Array<{ id: string; cmd: string; ok: boolean; state?: string; message?: string }> = [];
+    ctl.on('message', (_t, p) => replies.push(JSON.parse(p.toString())));
+    await new Promise<void>((r) => ctl.on('connect', () => ctl.subscribe(t.reply, { qos: 1 }, () => r())));
+    // a ping answered first: the box's command subscription is in place
+    await waitFor(
+      () => {
+        if (!replies.length) void ctl.publishAsync(t.cmd, JSON.stringify({ v: 1, id: 'p0', cmd: 'ping' }), { qos: 1 });
+        return replies.length > 0;
+      },
+      10_000,
+      'a ping reply',
+      500,
+    );
+    replies.length = 0;
+    await ctl.publishAsync(t.cmd, JSON.stringify({ v: 1, id: 'l1', cmd: 'live', camera: 'cam-1', key: 'k1' }), { qos: 1 });
+    await ctl.publishAsync(t.cmd, JSON.stringify({ v: 1, id: 'c1', cmd: 'clip', camera: 'cam-1', from: 1_760_000_000_000, to: 1_760_000_060_000, token: 'ab'.repeat(32) }), { qos: 1 });
+    await ctl.publishAsync(t.cmd, JSON.stringify({ v: 1, id: 's1', cmd: 'live-stop', inspection: 'l1' }), { qos: 1 });
+    await waitFor(() => replies.length === 3, 10_000, 'the 3 refusals');
+    for (const r of replies) {
+      expect(parseMessage(validators().reply, JSON.stringify(r)).ok).toBe(true);
+      expect(r).toMatchObject({ ok: false, message: expect.stringContaining('inspection.enabled: false') });
+    }
+    expect(replies.map((r) => [r.id, r.cmd, r.state])).toEqual([
+      ['l1', 'live', 'refused'],
+      ['c1', 'clip', 'refused'],
+      ['s1', 'live-stop', undefined],
+    ]);
+    expect(heard).toEqual([]);
+  });
+
   it('broker restart mid-drain: reconnects with backoff, nothing lost, nothing doubled', async () => {
     const s = await setup({ batchSize: 50, maxInFlight: 2 });
     produce(s.ctx, 3000);

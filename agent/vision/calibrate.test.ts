@@ -48,7 +48,7 @@ describe('vision calibrate', () => {
     store.close();
     expect(c.within.n).toBe(0);
     expect(c.suggestedThreshold).toBeNull();
-    expect(c.warning).toMatch(/only 0 same-person pair\(s\) \(at least 5 needed\): no threshold suggested. Enrol 2 or more photos/);
+    expect(c.warning).toMatch(/only 0 same-person pair\(s\) \(at least 5 needed\): no threshold suggested. Enroll 2 or more photos/);
     expect(c.between.min).toBeCloseTo(0.75, 5);
   });
 

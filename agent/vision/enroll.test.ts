@@ -7,8 +7,8 @@ import { PACKAGE_ROOT } from '../core/paths.js';
 import { locate } from '../ffmpeg/locate.js';
 import { samplePath } from '../sim/faces/generate.js';
 
-/** Consent and enrolment through the built CLI, as a technician does it. */
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-enrol-'));
+/** Consent and enrollment through the built CLI, as a technician does it. */
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-enroll-'));
 const state = path.join(dir, 'state');
 const cli = (...args: string[]) => {
   const r = spawnSync(process.execPath, [path.join(PACKAGE_ROOT, 'dist', 'agent', 'cli', 'main.js'), '--state', state, '--lang', 'en', ...args], { encoding: 'utf8' });
@@ -21,7 +21,7 @@ const ff = (out: string, ...args: string[]) => {
 };
 
 beforeAll(() => {
-  // the school's order: the class (roster) first, then consent and enrolment
+  // the school's order: the class (roster) first, then consent and enrollment
   expect(cli('class', 'import', path.join(PACKAGE_ROOT, 'test-fixtures', 'classes', 'demo-class.yaml')).code).toBe(0);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -47,7 +47,7 @@ describe('enroll and consent (CLI)', () => {
     const r = cli('enroll', 'S02', empty, empty2, '--consent-by', 'Teacher Wang');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/PHOTO\[0\]: empty\.jpg: no face found/);
-    // no consent stands for S02: a plain enrol is refused for want of it
+    // no consent stands for S02: a plain enroll is refused for want of it
     expect(cli('enroll', 'S02', good, good2).err).toMatch(/no face-recognition consent recorded for S02/);
   }, 120_000);
 
@@ -58,7 +58,7 @@ describe('enroll and consent (CLI)', () => {
     expect(r.err).toMatch(/1 photo\(s\) for S03, at least 2 needed; take at least 2 photos: frontal/);
   });
 
-  it('refuses enrolment without consent, naming the command to record it', () => {
+  it('refuses enrollment without consent, naming the command to record it', () => {
     const r = cli('enroll', 'S01', good);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/TRAINEE_ID: no face-recognition consent recorded for S01.*classroom-agent consent S01/);
@@ -81,7 +81,7 @@ describe('enroll and consent (CLI)', () => {
     expect(st.backend).toBe('wasm');
   }, 300_000);
 
-  it('enrols from a good photo; revoking consent deletes the face data', () => {
+  it('enrolls from a good photo; revoking consent deletes the face data', () => {
     const r = cli('enroll', 'S01', good, good2, '--json');
     expect(r.code).toBe(0);
     const res = JSON.parse(r.out) as { model: string; checks: { facePx: number }[]; photos: number };

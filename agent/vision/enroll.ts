@@ -25,13 +25,13 @@ export interface PhotoCheck {
   descriptor?: Float32Array;
 }
 
-export interface EnrolRules {
-  /** smallest face width accepted for enrolment, pixels */
+export interface EnrollRules {
+  /** smallest face width accepted for enrollment, pixels */
   minFacePx: number;
   /** smallest sharpness (variance of the Laplacian on the face scaled to 112 px) */
   minSharpness: number;
 }
-export const DEFAULT_ENROL_RULES: EnrolRules = { minFacePx: 80, minSharpness: 30 };
+export const DEFAULT_ENROLL_RULES: EnrollRules = { minFacePx: 80, minSharpness: 30 };
 
 /**
  * Sharpness of a face: variance of the 4-neighbour Laplacian of its grey levels, after scaling
@@ -65,8 +65,8 @@ export function sharpness(frame: RgbFrame, box: Box, size = 112): number {
   return n ? sum2 / n - (sum / n) ** 2 : 0;
 }
 
-/** Check one enrolment photo and compute its descriptor when it is usable. */
-export async function checkPhoto(l: Loaded, photo: string, frame: RgbFrame, rules: EnrolRules): Promise<PhotoCheck> {
+/** Check one enrollment photo and compute its descriptor when it is usable. */
+export async function checkPhoto(l: Loaded, photo: string, frame: RgbFrame, rules: EnrollRules): Promise<PhotoCheck> {
   // a low detection threshold here: a second, faint face in the photo must be noticed, not ignored
   const faces: FaceFound[] = await detectFaces(l, frame, { minConfidence: 0.4, minFaceSize: 0 });
   if (!faces.length) return { photo, ok: false, problem: 'no-face', faces: 0 };
@@ -79,7 +79,7 @@ export async function checkPhoto(l: Loaded, photo: string, frame: RgbFrame, rule
   return { ...base, ok: true, descriptor: f.descriptor };
 }
 
-export interface EnrolResult {
+export interface EnrollResult {
   trainee: string;
   model: string;
   backend: string;
@@ -90,29 +90,29 @@ export interface EnrolResult {
   photos: number;
 }
 
-export interface EnrolOptions {
+export interface EnrollOptions {
   /** replace the trainee's descriptors (default) or add to them */
   replace?: boolean;
-  /** consent taken at the enrolment desk: recorded only together with accepted photos */
+  /** consent taken at the enrollment desk: recorded only together with accepted photos */
   consent?: ConsentInput;
-  /** fewest photos the trainee must have once enrolled (default vision.enrolMinPhotos) */
+  /** fewest photos the trainee must have once enrolled (default vision.enrollMinPhotos) */
   minPhotos?: number;
 }
 
-const PROBLEM_TEXT: Record<NonNullable<PhotoCheck['problem']>, (c: PhotoCheck, r: EnrolRules) => string> = {
+const PROBLEM_TEXT: Record<NonNullable<PhotoCheck['problem']>, (c: PhotoCheck, r: EnrollRules) => string> = {
   'no-face': () => 'no face found / 未检测到人脸',
   'several-faces': (c) => `${c.faces} faces; one person per photo / 检测到 ${c.faces} 张人脸，每张照片只能有一人`,
   'too-small': (c, r) => `face ${c.facePx} px wide < ${r.minFacePx} px; take it closer / 人脸宽 ${c.facePx} 像素，小于 ${r.minFacePx}，请靠近拍摄`,
   blurred: (c, r) => `blurred (sharpness ${c.sharpness} < ${r.minSharpness}) / 照片模糊（清晰度 ${c.sharpness}，低于 ${r.minSharpness}）`,
 };
 
-/** How to take enrolment photos (said whenever too few are given). */
+/** How to take enrollment photos (said whenever too few are given). */
 export const PHOTO_ADVICE =
   "take at least 2 photos: frontal, eyes level with the lens, even light without a backlight, the face at least 1/4 of the picture, one taken under the classroom's light / " +
   '请至少拍 2 张：正脸、平视镜头、光线均匀不逆光、人脸占画面四分之一以上，其中一张在教室灯光下拍摄';
 
 /**
- * Enrol a trainee from photos, all or nothing: the trainee must be on a class roster (import
+ * Enroll a trainee from photos, all or nothing: the trainee must be on a class roster (import
  * the class first), every photo must show exactly one sharp, large-enough face, and the trainee
  * must end up with at least `minPhotos` photos (one photo under one light is how a trainee sits
  * all term unrecognised); otherwise nothing is stored, not even a consent given with
@@ -121,7 +121,7 @@ export const PHOTO_ADVICE =
  * unless vision.keepPhotos is set (then sealed too). Faces close to another enrolled trainee
  * are reported (`lookAlikes`): the classroom will confuse them unless the threshold is lower.
  */
-export async function enrolTrainee(cfg: Config, store: Store, trainee: string, photos: readonly string[], o: EnrolOptions = {}): Promise<EnrolResult> {
+export async function enrollTrainee(cfg: Config, store: Store, trainee: string, photos: readonly string[], o: EnrollOptions = {}): Promise<EnrollResult> {
   const faces = new FaceRepo(store);
   const replace = o.replace ?? true;
   if (!faces.classesOf(trainee).length) {
@@ -145,12 +145,12 @@ export async function enrolTrainee(cfg: Config, store: Store, trainee: string, p
   const l = await loadFaceApi(cfg.vision.backend);
   const m = await loadNets(l.faceapi);
   const model = modelVersion(m);
-  const minPhotos = o.minPhotos ?? cfg.vision.enrolMinPhotos;
+  const minPhotos = o.minPhotos ?? cfg.vision.enrollMinPhotos;
   const kept = replace ? 0 : faces.descriptors([trainee], model).length;
   if (kept + photos.length < minPhotos) {
     throw new InputError('enroll', [{ path: 'PHOTO', message: `${kept + photos.length} photo(s) for ${trainee}, at least ${minPhotos} needed; ${PHOTO_ADVICE}` }]);
   }
-  const rules: EnrolRules = { minFacePx: cfg.vision.enrolMinFacePx, minSharpness: cfg.vision.enrolMinSharpness };
+  const rules: EnrollRules = { minFacePx: cfg.vision.enrollMinFacePx, minSharpness: cfg.vision.enrollMinSharpness };
   const checks: PhotoCheck[] = [];
   const issues: { path: string; message: string }[] = [];
   for (const [i, p] of photos.entries()) {
@@ -170,7 +170,7 @@ export async function enrolTrainee(cfg: Config, store: Store, trainee: string, p
   const others = [
     ...new Set(
       faces
-        .enrolment()
+        .enrollment()
         .filter((e) => e.model === model && e.trainee !== trainee)
         .map((e) => e.trainee),
     ),
@@ -326,7 +326,7 @@ export async function calibrate(cfg: Config, store: Store, classId: string, mode
       ...base,
       suggestedThreshold: null,
       warning:
-        `only ${within.length} same-person pair(s) (at least ${MIN_SAME_PAIRS} needed): no threshold suggested. Enrol 2 or more photos per trainee (classroom-agent enroll ID A.jpg B.jpg), ` +
+        `only ${within.length} same-person pair(s) (at least ${MIN_SAME_PAIRS} needed): no threshold suggested. Enroll 2 or more photos per trainee (classroom-agent enroll ID A.jpg B.jpg), ` +
         `then calibrate again; keep ${cfg.vision.threshold} meanwhile / 同一学员的照片对只有 ${within.length} 对（至少需要 ${MIN_SAME_PAIRS} 对），不给出建议阈值；请为每名学员采集至少 2 张照片后再校准，在此之前保持 ${cfg.vision.threshold}`,
     };
   }
@@ -338,11 +338,11 @@ export async function calibrate(cfg: Config, store: Store, classId: string, mode
   const expectedRecall = within.filter((d) => d < suggested).length / within.length;
   const warning =
     maxWithin >= minBetween
-      ? `some trainees are closer to another trainee (${minBetween.toFixed(2)}) than to themselves (${maxWithin.toFixed(2)}): re-enrol with better photos / 部分学员与他人的距离小于与自身的距离，请重新采集`
+      ? `some trainees are closer to another trainee (${minBetween.toFixed(2)}) than to themselves (${maxWithin.toFixed(2)}): re-enroll with better photos / 部分学员与他人的距离小于与自身的距离，请重新采集`
       : enrolled.length < 2
         ? 'fewer than 2 trainees enrolled: nothing to compare / 已采集学员少于 2 人'
         : maxWithin >= suggested
-          ? `photos of one trainee differ by up to ${maxWithin.toFixed(2)}, above the suggested threshold: some appearances may be missed; enrol from the classroom camera too / 同一学员照片差异较大，可能漏识别，建议补充教室摄像头下的照片`
+          ? `photos of one trainee differ by up to ${maxWithin.toFixed(2)}, above the suggested threshold: some appearances may be missed; enroll from the classroom camera too / 同一学员照片差异较大，可能漏识别，建议补充教室摄像头下的照片`
           : undefined;
   return {
     ...base,

@@ -8,7 +8,7 @@ const opts = { threshold: 0.4, margin: 0.08 };
 describe('matching against a roster', () => {
   const gallery: GalleryEntry[] = [
     { trainee: 'A', descriptor: vec(0) },
-    { trainee: 'A', descriptor: vec(0.9) }, // an odd enrolment photo: the minimum ignores it, a mean would not
+    { trainee: 'A', descriptor: vec(0.9) }, // an odd enrollment photo: the minimum ignores it, a mean would not
     { trainee: 'B', descriptor: vec(1) },
   ];
 

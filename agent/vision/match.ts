@@ -1,7 +1,7 @@
 /**
  * Open-set matching against a small closed gallery (the roster of the class whose lesson is
  * on). Rules (docs/vision.md): the distance to a trainee is the MINIMUM over their
- * descriptors (a mean is dragged by one odd enrolment photo); accept only when the best
+ * descriptors (a mean is dragged by one odd enrollment photo); accept only when the best
  * distance is under the threshold AND the second-best trainee is at least `margin` further;
  * otherwise "unknown". A wrong identity costs more than "not seen".
  */

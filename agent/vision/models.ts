@@ -30,7 +30,7 @@ export function readManifest(dir = MODELS_DIR): ModelManifest {
 
 /**
  * The id stored beside every descriptor: descriptors of different models (or of the same
- * model with other weights) are not comparable, so a change of weights means re-enrolment.
+ * model with other weights) are not comparable, so a change of weights means re-enrollment.
  */
 export function modelVersion(m: ModelManifest): string {
   const rec = m.files.find((f) => f.name === `${m.recognitionModel}.bin`);

@@ -16,7 +16,7 @@ import { EvidenceRepo } from '../store/evidence.js';
 import { FaceRepo } from '../store/faces.js';
 import { makeClassroomFixture, type Fixture } from '../sim/faces/generate.js';
 import { FaceWorker } from './client.js';
-import { confirmSighting, enrolTrainee } from './enroll.js';
+import { confirmSighting, enrollTrainee } from './enroll.js';
 import { locate } from '../ffmpeg/locate.js';
 import { sampleVideo } from './frames.js';
 import { keyFileOf, loadGallery, loadOrCreateKey, openCrop } from './gallery.js';
@@ -26,7 +26,7 @@ import { VisionModule } from './module.js';
 
 /**
  * The whole vision path on generated classroom video (face-api's demo photos, degraded and
- * seated on a 1080p frame, H.264): enrolment from other crops, per-frame identification
+ * seated on a 1080p frame, H.264): enrollment from other crops, per-frame identification
  * accuracy, and a recorded lesson's sightings flowing into the store and `evaluate`.
  */
 let dir: string;
@@ -41,11 +41,11 @@ beforeAll(async () => {
   cfg = configSchema.parse({ paths: { state: path.join(dir, 'state') }, vision: { sampleEverySeconds: 1, frameWidth: 1920, minFrames: MIN_FRAMES, tileSize: 0 } }); // faces of 110-160 px: no tiles needed (tiles: engine.test.ts, the accuracy bench)
   store = new Store({ file: path.join(dir, 'state', 'evidence.db') });
   const faces = new FaceRepo(store);
-  // the roster first (enrolment refuses a trainee on no roster); the lessons come later
+  // the roster first (enrollment refuses a trainee on no roster); the lessons come later
   new ClassRepo(store).save({ id: 'HN-VIS-1', timezone: 'Asia/Shanghai', trainees: fx.enrolled.map((e) => ({ id: e.person, terminalIds: [] })), teachers: [], lessons: [] }, 'henan-2025');
   for (const e of fx.enrolled) {
     faces.giveConsent(e.person, { recordedBy: 'test', method: 'written' }, Date.now());
-    await enrolTrainee(cfg, store, e.person, e.photos);
+    await enrollTrainee(cfg, store, e.person, e.photos);
   }
 }, 900_000);
 

@@ -86,7 +86,7 @@ export function handshake(sn: string, stamp: string | null, tzHours: number): st
       'Delay=10',
       'TransTimes=00:00;14:05',
       'TransInterval=1',
-      // punches only: operation logs (OpLog), enrolments and pictures carry templates and passwords the box must not receive
+      // punches only: operation logs (OpLog), enrollments and pictures carry templates and passwords the box must not receive
       'TransFlag=TransData AttLog',
       `TimeZone=${tzHours}`,
       'Realtime=1',

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { listProfiles, loadProfile } from '../../config/profile.js';
+import { listProfiles, loadProfile, profileWarnings } from '../../config/profile.js';
 import { SERVICE_USER } from '../../config/secrets.js';
-import { action, configOf, langOf } from '../context.js';
+import { formatIssue, type InputIssue } from '../../core/errors.js';
+import { action, configOf, globals, langOf } from '../context.js';
 import { t } from '../i18n.js';
 
 export function register(program: Command): void {
@@ -12,10 +13,22 @@ export function register(program: Command): void {
     .addHelpText('after', '\n退出码 / exit status: 0 valid, 2 problems listed')
     .action(
       action((o: { serviceUser?: string }, cmd: Command) => {
-        const cfg = configOf(cmd, { secrets: true, serviceUser: o.serviceUser ?? SERVICE_USER });
+        const lang = langOf(cmd);
+        const warnings: InputIssue[] = [];
+        // warnings (old key names, still read) are printed whether or not errors follow
+        const printWarnings = (source: string, ws: readonly InputIssue[]) => {
+          for (const w of ws) process.stderr.write(`${t(lang, '警告', 'Warning')} (${source}): ${formatIssue(w, lang)}\n`);
+        };
+        let cfg: ReturnType<typeof configOf>;
+        try {
+          cfg = configOf(cmd, { secrets: true, serviceUser: o.serviceUser ?? SERVICE_USER, warnings });
+        } finally {
+          printWarnings(globals(cmd).config ?? process.env.CLASSROOM_AGENT_CONFIG ?? 'config', warnings);
+        }
+        printWarnings(`profile ${cfg.profile}`, profileWarnings(loadProfile(cfg.profile)));
         process.stdout.write(
           t(
-            langOf(cmd),
+            lang,
             `配置有效：盒子 ${cfg.box.id}，摄像头 ${cfg.cameras.length} 个，终端 ${cfg.terminals.length} 个，规则 ${cfg.profile}\n`,
             `Config valid: box ${cfg.box.id}, ${cfg.cameras.length} camera(s), ${cfg.terminals.length} terminal(s), profile ${cfg.profile}\n`,
           ),

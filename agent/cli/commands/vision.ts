@@ -3,7 +3,7 @@ import { InputError } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { MODELS_DIR } from '../../core/paths.js';
 import { FaceRepo } from '../../store/faces.js';
-import { calibrate, confirmSighting, enrolTrainee } from '../../vision/enroll.js';
+import { calibrate, confirmSighting, enrollTrainee } from '../../vision/enroll.js';
 import { resolveFaceKey } from '../../vision/keysource.js';
 import { ensureModels, modelVersion, readManifest, verifyModels } from '../../vision/models.js';
 import { VisionModule } from '../../vision/module.js';
@@ -18,7 +18,7 @@ const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`)
 export function register(program: Command): void {
   program
     .command('consent')
-    .description("登记学员人脸识别单独同意（采集前必须）/ record a trainee's separate consent to face recognition (required before enrolment)")
+    .description("登记学员人脸识别单独同意（采集前必须）/ record a trainee's separate consent to face recognition (required before enrollment)")
     .argument('<traineeId>', '学员编号 / trainee id')
     .option('--by <name>', '登记人 / who recorded the consent')
     .option('--method <method>', '方式：written 书面、electronic 电子 / how it was given', 'written')
@@ -48,7 +48,7 @@ export function register(program: Command): void {
 
   program
     .command('enroll')
-    .description("人脸采集：从至少两张照片提取特征（加密保存，不保留照片）/ enrol a trainee's face from two or more photos (descriptors encrypted; photos not kept)")
+    .description("人脸采集：从至少两张照片提取特征（加密保存，不保留照片）/ enroll a trainee's face from two or more photos (descriptors encrypted; photos not kept)")
     .argument('<traineeId>', '学员编号 / trainee id')
     .argument('<photos...>', '照片（每张一人、清晰、正脸）/ photos: one person each, sharp, frontal')
     .option('--consent-by <name>', "同时登记书面同意（登记人）/ also record the trainee's written consent, recorded by NAME")
@@ -60,9 +60,9 @@ export function register(program: Command): void {
         const cfg = configOf(cmd);
         const store = openStore(cfg);
         try {
-          // consent given at the desk is recorded only with the accepted photos (enrolTrainee)
+          // consent given at the desk is recorded only with the accepted photos (enrollTrainee)
           const consent = o.consentBy ? { recordedBy: o.consentBy, method: 'written' } : undefined;
-          const r = await enrolTrainee(cfg, store, trainee, photos, { replace: !o.add, consent });
+          const r = await enrollTrainee(cfg, store, trainee, photos, { replace: !o.add, consent });
           if (o.json) out(JSON.stringify(r, null, 1));
           else {
             out(
@@ -86,7 +86,7 @@ export function register(program: Command): void {
 
   const v = program.command('vision').description('人脸识别（谁在画面中）/ face recognition: who is on camera');
   v.command('status')
-    .description('后端、模型校验、已采集人数 / backend, model check, enrolment')
+    .description('后端、模型校验、已采集人数 / backend, model check, enrollment')
     .option('--json', 'JSON')
     .action(
       action(async (o: { json?: boolean }, cmd: Command) => {
@@ -113,7 +113,7 @@ export function register(program: Command): void {
         const store = openStore(cfg);
         let enrolled: { trainee: string; model: string; n: number }[];
         try {
-          enrolled = new FaceRepo(store).enrolment();
+          enrolled = new FaceRepo(store).enrollment();
         } finally {
           store.close();
         }
@@ -128,7 +128,7 @@ export function register(program: Command): void {
           keyFile: resolveFaceKey(cfg).file,
           keySource: resolveFaceKey(cfg).source,
           enrolledTrainees: new Set(enrolled.filter((e) => e.model === model).map((e) => e.trainee)).size,
-          staleEnrolments: enrolled.filter((e) => e.model !== model).length,
+          staleEnrollments: enrolled.filter((e) => e.model !== model).length,
           threshold: cfg.vision.threshold,
           margin: cfg.vision.margin,
           minFrames: cfg.vision.minFrames,
@@ -139,7 +139,7 @@ export function register(program: Command): void {
           out(`${t(lang, '模型', 'Model')}: ${model || modelProblems.join('; ')} [${MODELS_DIR}]`);
           out(`${t(lang, '密钥文件', 'Key file')}: ${s.keyFile} (${s.keySource})`);
           out(
-            `${t(lang, '已采集学员', 'Enrolled trainees')}: ${s.enrolledTrainees}${s.staleEnrolments ? t(lang, `（${s.staleEnrolments} 条旧模型特征需重新采集）`, ` (${s.staleEnrolments} descriptor set(s) of another model: re-enrol)`) : ''}`,
+            `${t(lang, '已采集学员', 'Enrolled trainees')}: ${s.enrolledTrainees}${s.staleEnrollments ? t(lang, `（${s.staleEnrollments} 条旧模型特征需重新采集）`, ` (${s.staleEnrollments} descriptor set(s) of another model: re-enroll)`) : ''}`,
           );
           out(`${t(lang, '阈值', 'Threshold')} ${s.threshold}, ${t(lang, '差距', 'margin')} ${s.margin}, ${t(lang, '最少帧数', 'min frames')} ${s.minFrames}`);
         }

@@ -16,7 +16,7 @@ export function lessonsOnCamera(e: Evidence, coverage: LessonCoverage[], p: Prof
   return count;
 }
 
-/** Rules about people: trainees on camera in ≥ N lessons, re-enrolment cooldown, teachers certified. */
+/** Rules about people: trainees on camera in ≥ N lessons, re-enrollment cooldown, teachers certified. */
 export function peopleRules(e: Evidence, onCamera: Map<string, number>, p: Profile): Finding[] {
   const out: Finding[] = [];
   const r = p.rules;
@@ -30,18 +30,18 @@ export function peopleRules(e: Evidence, onCamera: Map<string, number>, p: Profi
     }
   }
   const firstLesson = e.lessons.length ? Math.min(...e.lessons.map((l) => l.start)) : undefined;
-  if (r['reenrol-cooldown'].enabled && firstLesson !== undefined) {
-    const months = r['reenrol-cooldown'].months;
+  if (r['reenroll-cooldown'].enabled && firstLesson !== undefined) {
+    const months = r['reenroll-cooldown'].months;
     for (const t of e.class.trainees) {
       if (!t.previousProject) continue;
       const at = t.previousProject.assessedAt;
       if (at === null) {
-        out.push(finding(p, 'reenrol-cooldown', { trainee: t.id }, 'previous subsidized project was never assessed', '上一个培训项目未考核'));
+        out.push(finding(p, 'reenroll-cooldown', { trainee: t.id }, 'previous subsidized project was never assessed', '上一个培训项目未考核'));
       } else if (firstLesson < addCalendarMonths(at, months, p.timezone)) {
         out.push(
           finding(
             p,
-            'reenrol-cooldown',
+            'reenroll-cooldown',
             { trainee: t.id },
             `previous project assessed ${formatLocal(at, p.timezone)}, less than ${months} month(s) before the first lesson ${formatLocal(firstLesson, p.timezone)}`,
             `上一个项目考核于${formatLocal(at, p.timezone)}，距本班首课${formatLocal(firstLesson, p.timezone)}不满${months}个月`,

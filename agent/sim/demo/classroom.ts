@@ -8,14 +8,14 @@ import { locate } from '../../ffmpeg/locate.js';
 import { ClassRepo } from '../../store/classes.js';
 import { FaceRepo } from '../../store/faces.js';
 import type { Store } from '../../store/store.js';
-import { enrolTrainee } from '../../vision/enroll.js';
+import { enrollTrainee } from '../../vision/enroll.js';
 import { makeClassroomFixture } from '../faces/generate.js';
 
 export interface DemoClassroom {
   /** printf pattern of the looped JPEG frames the simulated camera shows */
   frames: string;
   trainees: ClassPlan['trainees'];
-  /** trainee id → enrolment photos */
+  /** trainee id → enrollment photos */
   photos: Map<string, string[]>;
   /** trainee id → ZKTeco PIN */
   pins: Map<string, string>;
@@ -92,11 +92,11 @@ export function scheduleDemoClass(c: DemoClassroom, now: number, tt: DemoTimetab
 }
 
 /**
- * Consent and enrolment of the demo class, as a school does with `consent` and `enroll`: every
+ * Consent and enrollment of the demo class, as a school does with `consent` and `enroll`: every
  * photo that passes the quality check (two views of a face match a classroom's angles and light
  * better than one). `skipped` hears each photo refused and why.
  */
-export async function enrolDemoClass(cfg: Config, store: Store, c: DemoClassroom, skipped: (trainee: string, why: string) => void = () => undefined): Promise<void> {
+export async function enrollDemoClass(cfg: Config, store: Store, c: DemoClassroom, skipped: (trainee: string, why: string) => void = () => undefined): Promise<void> {
   const faces = new FaceRepo(store);
   // the school's order: the class (its roster) is imported before anyone is enrolled; the
   // lessons come with the real import (importClass), which replaces this one
@@ -108,12 +108,12 @@ export async function enrolDemoClass(cfg: Config, store: Store, c: DemoClassroom
       try {
         // photo by photo, so one refused photo does not cost the trainee the other (minPhotos 1);
         // the first replaces what a previous run enrolled; the next add to it
-        await enrolTrainee(cfg, store, trainee, [photo], { replace: enrolled === 0, minPhotos: 1 });
+        await enrollTrainee(cfg, store, trainee, [photo], { replace: enrolled === 0, minPhotos: 1 });
         enrolled++;
       } catch (err) {
         skipped(trainee, (err as Error).message);
       }
     }
-    if (!enrolled) throw new Error(`no usable enrolment photo for ${trainee}`);
+    if (!enrolled) throw new Error(`no usable enrollment photo for ${trainee}`);
   }
 }

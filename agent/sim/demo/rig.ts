@@ -11,7 +11,7 @@ import { Store } from '../../store/store.js';
 import { freePort, startAedes, type AedesBroker } from '../broker.js';
 import { SimCamera } from '../camera/camera.js';
 import { ZkDevice } from '../terminals/zkteco.js';
-import { enrolDemoClass, makeDemoClassroom, scheduleDemoClass, type DemoClassroom, type DemoTimetable } from './classroom.js';
+import { enrollDemoClass, makeDemoClassroom, scheduleDemoClass, type DemoClassroom, type DemoTimetable } from './classroom.js';
 
 export interface RigOptions {
   dir: string;
@@ -31,15 +31,15 @@ export const DEMO_VISION = {
   sampleEverySeconds: 5,
   frameWidth: 1920,
   minFrames: 2,
-  // the demo's enrolment photos are crops of group photos, softer than a real ID photo
-  enrolMinSharpness: 30,
+  // the demo's enrollment photos are crops of group photos, softer than a real ID photo
+  enrollMinSharpness: 30,
 } as const;
 export const TERMINAL_SN = 'ZKDEMO0001';
 
 /**
  * A simulated classroom around a daemon: the camera (ONVIF + live RTSP of sample-photo faces),
  * the door terminal (ZKTeco PUSH), the provincial system (a broker and the reference receiver),
- * the class and its enrolment, and the daemon's config pointing at all of them. The demo runs the
+ * the class and its enrollment, and the daemon's config pointing at all of them. The demo runs the
  * daemon in-process against it; the end-to-end and chaos tests run it as a child process.
  */
 export class ClassroomRig {
@@ -105,14 +105,14 @@ export class ClassroomRig {
       monitor: { tickSeconds: 2, settleSeconds: 15, lateDebounceSeconds: 3, unseenWarnMinutes: 0.3 },
     });
     this.zk = new ZkDevice(`http://127.0.0.1:${checkinPort}`, TERMINAL_SN);
-    if (this.o.vision ?? true) await this.enrol();
+    if (this.o.vision ?? true) await this.enroll();
     return this;
   }
 
-  private async enrol(): Promise<void> {
+  private async enroll(): Promise<void> {
     const store = new Store({ file: this.database });
     try {
-      await enrolDemoClass(this.cfg, store, this.classroom, (trainee, why) =>
+      await enrollDemoClass(this.cfg, store, this.classroom, (trainee, why) =>
         this.say(`学员 ${trainee} 的照片未通过质量检查，跳过：${why}`, `a photo of ${trainee} failed the quality check and is skipped: ${why}`),
       );
     } finally {

@@ -115,11 +115,11 @@ function ffmpegRun(args: string[], stdin?: (w: NodeJS.WritableStream) => Promise
 
 /** Enrollment photos: a mirrored, brighter crop and a darker, smaller one (JPEG). */
 export async function enrollPhotos(p: Person, dir: string): Promise<string[]> {
-  // a portrait: more context than the seat cut-out, as a photo taken for enrolment would have
+  // a portrait: more context than the seat cut-out, as a photo taken for enrollment would have
   // a portrait: the head region on a plain backdrop (context for the detector, no neighbours)
   const r = headRegion(p, PHOTO_SIZE[p.sample]!);
-  const a = path.join(dir, `${p.id}-enrol-a.jpg`);
-  const b = path.join(dir, `${p.id}-enrol-b.jpg`);
+  const a = path.join(dir, `${p.id}-enroll-a.jpg`);
+  const b = path.join(dir, `${p.id}-enroll-b.jpg`);
   const crop = `crop=${r.side}:${r.side}:${r.left}:${r.top},pad=iw*1.6:ih*1.6:(ow-iw)/2:(oh-ih)/4:color=0xb0b0b0`;
   await ffmpegRun([
     '-i',

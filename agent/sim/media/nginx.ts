@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../broker.js';
+import { canConnect } from '../port.js';
 
 /** Where Debian's libnginx-mod-rtmp puts the module. */
 export const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
@@ -108,16 +109,4 @@ http {
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }

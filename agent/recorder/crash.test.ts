@@ -22,19 +22,36 @@ describe('kill -9 of the recording agent and of its ffmpeg', () => {
     await rtsp.stop();
   });
 
-  it('the agent killed 10 times, half of them in the first second of a segment: no second lost, no gap, every file indexed and playable', async () => {
-    const r = await crashDrill({ rtspUrl: rtsp.url, kills: 10, runMs: 1200, segmentSeconds: 2, withFfmpeg: () => false, early: (i) => i % 2 === 0, awayMs: 700 });
-    for (const k of r.kills) console.log(`kill${k.early ? ' (first second of a segment)' : ''}: last second on video ${k.lossMs} ms before the kill`);
-    expect(r.kills).toHaveLength(10);
+  it('the agent killed 20 times, at random moments and half of them in the first second of a segment: no second lost, no gap, every file indexed and playable', async () => {
+    // random moments, reproducible: the seed is printed, CRASH_SEED replays a run
+    const seed = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
+    let x = seed || 1;
+    const rand = () => {
+      // xorshift32: enough for kill moments
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 2 ** 32;
+    };
+    const moments = Array.from({ length: 20 }, () => 100 + Math.round(rand() * 1900));
+    console.log(`crash drill seed ${seed}: kill moments ${moments.join(', ')} ms after recording resumed`);
+    const r = await crashDrill({ rtspUrl: rtsp.url, kills: 20, runMs: (i) => moments[i] ?? 500, segmentSeconds: 2, withFfmpeg: () => false, early: (i) => i % 2 === 0, awayMs: 500 });
+    for (const k of r.kills)
+      console.log(`kill${k.early ? ' (aimed at the first second of a segment)' : ''}: ${k.intoSegmentMs} ms into its segment; last second on video ${k.lossMs} ms before the kill`);
+    expect(r.kills).toHaveLength(20);
+    // the drill did what it says: kills aimed at a segment's start landed in its first second (an
+    // aimed kill can land later when the agent indexes slowly under load: at least half must land)
+    const inFirstSecond = r.kills.filter((k) => k.early && k.intoSegmentMs < 1000);
+    expect(inFirstSecond.length, `kills in a segment's first second: ${r.kills.map((k) => k.intoSegmentMs).join(', ')}`).toBeGreaterThanOrEqual(5);
     expect(r.unindexed).toEqual([]);
     expect(r.filesIndexed).toBe(r.filesOnDisk);
     expect(r.uncoveredMs).toBe(0);
     for (const k of r.kills) expect(k.lossMs).toBe(0);
     // the only gap is the one the last, clean stop opened
     expect(r.gaps.map((g) => g.reason)).toEqual(['agent stopped']);
-    expect(r.segments.length).toBeGreaterThan(5);
-    for (const s of r.segments) expect(s.playable).toBe(true);
-  }, 240_000);
+    expect(r.segments.length).toBeGreaterThan(10);
+    expect(r.segments.filter((s) => !s.playable)).toEqual([]);
+  }, 600_000);
 
   it('ffmpeg killed with -9 while the agent runs: at most a fragment lost, the gap recorded with its reason', async () => {
     const ctx = makeContext({ cameras: [{ id: 'cam-f', rtspUrl: rtsp.url }], recorder: { segmentSeconds: 2, backoffInitialMs: 200 } });

@@ -165,8 +165,9 @@ export function register(program: Command): void {
     .option('--group <name>', '共享订阅组，空串表示不共享 / shared-subscription group, "" for none', 'central')
     .option('--client-id <id>', 'MQTT 客户端 ID / MQTT client id')
     .option('--reorder-timeout <ms>', '序号空洞等待多久后要求重发 / how long a sequence hole may last before a resend request', intArg(0, 3_600_000), 5000)
+    .option('--consumers <n>', '本实例在共享组中的连接数（PostgreSQL 默认 4）/ connections of this instance in the shared group (default 4 with PostgreSQL)', intArg(1, 64))
     .action(
-      action(async (opts: { url?: string; prefix?: string; db?: string; group: string; clientId?: string; reorderTimeout: number }, cmd: Command) => {
+      action(async (opts: { url?: string; prefix?: string; db?: string; group: string; clientId?: string; reorderTimeout: number; consumers?: number }, cmd: Command) => {
         const lang = langOf(cmd);
         const cfg = configOf(cmd);
         const url = opts.url ?? cfg.sync.url;
@@ -181,6 +182,7 @@ export function register(program: Command): void {
           group: opts.group,
           clientId: base.clientId,
           reorderTimeoutMs: reorder,
+          consumers: opts.consumers,
           mqtt: { ca: base.ca, cert: base.cert, key: base.key, rejectUnauthorized: base.rejectUnauthorized, username: base.username, password: base.password },
         });
         await receiver.start();

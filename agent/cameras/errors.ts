@@ -12,6 +12,8 @@ export class CameraError extends Error {
   constructor(
     readonly kind: CameraErrorKind,
     message: string,
+    /** auth: no user name was configured at all (not a wrong one) */
+    readonly credentialsMissing = false,
   ) {
     super(message);
     this.name = 'CameraError';

@@ -36,7 +36,7 @@ export interface CameraDescription {
   clockSkewMs?: number;
   auth: 'none' | 'ws-security' | 'digest';
   /** set when the camera answered but would not let us in, or failed later */
-  error?: { kind: 'auth' | 'unreachable' | 'protocol'; message: string };
+  error?: { kind: 'auth' | 'unreachable' | 'protocol'; message: string /** auth: no credentials were given at all (not wrong ones) */; missing?: boolean };
 }
 
 export class OnvifAuthError extends Error {}
@@ -92,7 +92,12 @@ export async function describeCamera(o: DescribeOptions): Promise<CameraDescript
     await call(cam, 'connect');
   } catch (err) {
     if (!o.username || !AUTH_RE.test((err as Error).message)) {
-      out.error = { kind: AUTH_RE.test((err as Error).message) ? 'auth' : 'protocol', message: (err as Error).message };
+      const auth = AUTH_RE.test((err as Error).message);
+      // no user name was sent: the camera asks for one, nothing was "wrong"
+      out.error =
+        auth && !o.username
+          ? { kind: 'auth', missing: true, message: `the camera needs a user name and password, none was given (${(err as Error).message})` }
+          : { kind: auth ? 'auth' : 'protocol', message: (err as Error).message };
       return out;
     }
     // some cameras (Hikvision in digest mode) refuse WS-Security: try HTTP Digest alone

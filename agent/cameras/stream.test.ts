@@ -17,7 +17,7 @@ describe('the one URL composer: main or sub stream', () => {
 
   it('refuses a sub stream nobody named, in the config and when asked', async () => {
     expect(cameraSchema.safeParse({ id: 'c', rtspUrl: 'rtsp://192.0.2.5/s', stream: 'sub' }).success).toBe(false);
-    await expect(streamUrlOf(cam({ rtspUrl: 'rtsp://192.0.2.5/s' }), 'cameras[0]', 'sub')).rejects.toThrow(/no sub stream: set subRtspUrl/);
+    await expect(streamUrlOf(cam({ rtspUrl: 'rtsp://192.0.2.5/s' }), 'cameras[0]', 'sub')).rejects.toThrow(/follows no known convention.*set cameras\[0\]\.subRtspUrl/);
   });
 
   describe('ONVIF', () => {
@@ -33,7 +33,7 @@ describe('the one URL composer: main or sub stream', () => {
       expect(await streamUrlOf(c, 'cameras[0]')).toMatch(/^rtsp:\/\//);
       const err = await streamUrlOf(c, 'cameras[0]', 'sub').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CameraError);
-      expect((err as Error).message).toContain('no second (sub) stream; set stream: main');
+      expect((err as Error).message).toContain('no second one for the sub stream; set stream: main');
     });
   });
 });

@@ -1,21 +1,64 @@
 import type { CameraConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/load.js';
-import { describeCamera } from './onvif.js';
+import { describeCamera, type CameraProfile } from './onvif.js';
 import { CameraError } from './errors.js';
 
+/** Which of a camera's streams: the main (full resolution) or the sub (smaller) stream. */
 export type StreamChoice = 'main' | 'sub';
 
 /**
  * The one composer of a camera's stream URL and credentials (the recorder, probe and doctor use
- * it): the configured rtspUrl (subRtspUrl for the sub stream) with the camera's credentials put
- * in when the URL has none, else the stream URI the camera gives over ONVIF (its first profile
- * for main, its second for sub). `stream` defaults to the one the camera is set to record.
+ * it): the configured rtspUrl with the camera's credentials put in when the URL has none, else
+ * the stream URI the camera gives over ONVIF. The sub stream is subRtspUrl when set, else the
+ * vendor's URL convention applied to rtspUrl (subStreamUrl), else the camera's second ONVIF
+ * profile. `stream` defaults to the one the camera is set to record.
  */
 export async function streamUrlOf(cam: CameraConfig, where: string, stream: StreamChoice = cam.stream ?? 'main'): Promise<string> {
-  const configured = stream === 'sub' ? cam.subRtspUrl : cam.rtspUrl;
-  if (configured) return withCredentials(configured, cam.username, resolveSecret(cam.password, `${where}.password`));
-  if (!cam.onvif) throw new CameraError('protocol', stream === 'sub' ? 'no sub stream: set subRtspUrl, or onvif so the camera can be asked' : 'no stream: set rtspUrl or onvif');
+  const creds = (url: string) => withCredentials(url, cam.username, resolveSecret(cam.password, `${where}.password`));
+  if (stream === 'sub' && cam.subRtspUrl) return creds(cam.subRtspUrl);
+  if (cam.rtspUrl) {
+    const url = stream === 'main' ? cam.rtspUrl : subStreamUrl(cam.rtspUrl);
+    if (url) return creds(url);
+    if (!cam.onvif) {
+      throw new CameraError(
+        'protocol',
+        `the sub stream of ${where}.rtspUrl is unknown: its path follows no known convention (Hikvision /Streaming/Channels/101, Dahua subtype=0); set ${where}.subRtspUrl, or give the camera an onvif address`,
+      );
+    }
+  }
+  if (!cam.onvif) throw new CameraError('protocol', 'no stream: set rtspUrl or onvif');
   return onvifStreamUrl(cam, where, stream);
+}
+
+/**
+ * The sub stream's URL by the vendors' published conventions, or undefined:
+ * - Hikvision ISAPI/RTSP: /Streaming/Channels/<channel><01 main | 02 sub> (101 → 102), and the
+ *   older /h264/ch1/main/av_stream → /h264/ch1/sub/av_stream;
+ * - Dahua (and its OEMs): /cam/realmonitor?channel=1&subtype=0 → subtype=1.
+ * A URL already naming the sub stream is returned as is.
+ */
+export function subStreamUrl(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const hik = /^(.*\/Streaming\/Channels\/)(\d*?)(0[12])(\/?)$/i.exec(u.pathname);
+  if (hik?.[2]) {
+    u.pathname = `${hik[1]}${hik[2]}02${hik[4]}`;
+    return u.toString();
+  }
+  const old = /^(.*\/ch\d+\/)(main|sub)(\/av_stream.*)$/i.exec(u.pathname);
+  if (old) {
+    u.pathname = `${old[1]}sub${old[3]}`;
+    return u.toString();
+  }
+  if (/\/cam\/realmonitor$/i.test(u.pathname) && u.searchParams.has('subtype')) {
+    u.searchParams.set('subtype', '1');
+    return u.toString();
+  }
+  return undefined;
 }
 
 /** Put a user name and password into a URL that has none (percent-encoded). */
@@ -29,18 +72,38 @@ export function withCredentials(url: string, user?: string, pass?: string): stri
 }
 
 /**
- * The RTSP URL of a camera configured by its ONVIF address: the first profile's stream URI (main)
- * or the second's (sub: cameras list the main stream first, then the sub stream), asked on every
- * (re)connect because cameras change it after a reboot or a settings change.
+ * The ONVIF profile of a stream: ONVIF names no main or sub, but cameras list the main stream's
+ * profile first and the sub stream's second (Hikvision Profile_1/Profile_2, Dahua MediaProfile000/001).
+ */
+export function profileOf(profiles: CameraProfile[], stream: StreamChoice): CameraProfile | undefined {
+  const withUri = profiles.filter((p) => p.streamUri);
+  return stream === 'main' ? withUri[0] : withUri[1];
+}
+
+/**
+ * The RTSP URL of a camera configured by its ONVIF address: the chosen profile's stream URI,
+ * asked on every (re)connect because cameras change it after a reboot or a settings change.
  */
 export async function onvifStreamUrl(cam: CameraConfig, where: string, stream: StreamChoice = 'main'): Promise<string> {
   const o = cam.onvif!;
   const username = o.username ?? cam.username;
   const password = resolveSecret(o.password ?? cam.password, `${where}.onvif.password`);
   const d = await describeCamera({ host: o.host, port: o.port, username, password });
-  if (d.error) throw new CameraError(d.error.kind, d.error.kind === 'auth' ? `ONVIF auth failed: wrong user name or password (${d.error.message})` : `ONVIF: ${d.error.message}`);
-  const uris = d.profiles.map((p) => p.streamUri).filter((u): u is string => !!u);
-  const uri = stream === 'sub' ? uris[1] : uris[0];
-  if (!uri) throw new CameraError('protocol', stream === 'sub' ? 'ONVIF: the camera offers no second (sub) stream; set stream: main' : 'ONVIF: the camera gave no RTSP stream URI');
+  if (d.error) {
+    throw new CameraError(
+      d.error.kind,
+      d.error.kind === 'auth' ? `ONVIF auth failed: ${username ? 'wrong user name or password' : 'no user name configured'} (${d.error.message})` : `ONVIF: ${d.error.message}`,
+      d.error.kind === 'auth' && !username,
+    );
+  }
+  const uri = profileOf(d.profiles, stream)?.streamUri;
+  if (!uri) {
+    throw new CameraError(
+      'protocol',
+      stream === 'sub'
+        ? `ONVIF: the camera lists ${d.profiles.length} profile(s) with a stream URI, no second one for the sub stream; set stream: main, or subRtspUrl`
+        : 'ONVIF: the camera gave no RTSP stream URI',
+    );
+  }
   return withCredentials(uri, cam.username ?? username, resolveSecret(cam.password, `${where}.password`) ?? password);
 }

@@ -22,6 +22,14 @@ export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** One of a few words (`--stream main|sub`). */
+export function choiceArg<T extends string>(choices: readonly T[]) {
+  return (v: string): T => {
+    if ((choices as readonly string[]).includes(v)) return v as T;
+    throw new InvalidArgumentError(t(lang(), `应为 ${choices.join('、')} 之一`, `must be one of ${choices.join(', ')}`));
+  };
+}
+
 /** A list option of whole numbers (`--port 80 8000`): each value checked as intArg. */
 export function intListArg(min: number, max: number) {
   const one = intArg(min, max);

@@ -22,19 +22,41 @@ describe('kill -9 of the recording agent and of its ffmpeg', () => {
     await rtsp.stop();
   });
 
-  it('the agent killed 10 times, half of them in the first second of a segment: no second lost, no gap, every file indexed and playable', async () => {
-    const r = await crashDrill({ rtspUrl: rtsp.url, kills: 10, runMs: 1200, segmentSeconds: 2, withFfmpeg: () => false, early: (i) => i % 2 === 0, awayMs: 700 });
-    for (const k of r.kills) console.log(`kill${k.early ? ' (first second of a segment)' : ''}: last second on video ${k.lossMs} ms before the kill`);
-    expect(r.kills).toHaveLength(10);
-    expect(r.unindexed).toEqual([]);
-    expect(r.filesIndexed).toBe(r.filesOnDisk);
-    expect(r.uncoveredMs).toBe(0);
-    for (const k of r.kills) expect(k.lossMs).toBe(0);
-    // the only gap is the one the last, clean stop opened
-    expect(r.gaps.map((g) => g.reason)).toEqual(['agent stopped']);
-    expect(r.segments.length).toBeGreaterThan(5);
-    for (const s of r.segments) expect(s.playable).toBe(true);
-  }, 240_000);
+  // The must-show drill is 20 kills (CRASH_KILLS=20): each restart costs a node start, 3-10 s on
+  // a loaded 2-core machine, so the suite runs 10 by default to stay within its time budget.
+  const KILLS = Number(process.env.CRASH_KILLS ?? 10);
+  it(
+    `the agent killed ${KILLS} times, at random moments and half of them aimed at the first second of a segment: no second lost, no gap, every file indexed and playable`,
+    async () => {
+      // random moments, reproducible: the seed is printed, CRASH_SEED replays a run
+      const seed = Number(process.env.CRASH_SEED ?? Date.now() % 100_000);
+      let x = seed || 1;
+      const rand = () => {
+        // xorshift32: enough for kill moments
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        return (x >>> 0) / 2 ** 32;
+      };
+      const moments = Array.from({ length: KILLS }, () => 100 + Math.round(rand() * 1000));
+      console.log(`crash drill seed ${seed}: kill moments ${moments.join(', ')} ms after recording resumed`);
+      const r = await crashDrill({ rtspUrl: rtsp.url, kills: KILLS, runMs: (i) => moments[i] ?? 500, segmentSeconds: 2, withFfmpeg: () => false, early: (i) => i % 2 === 0, awayMs: 300 });
+      for (const k of r.kills)
+        console.log(`kill${k.early ? ' (aimed at the first second of a segment)' : ''}: ${k.intoSegmentMs} ms into its segment; last second on video ${k.lossMs} ms before the kill`);
+      // an aimed kill lands later than the first second when the agent indexes slowly under load: counted, not asserted
+      console.log(`kills in a segment's first second: ${r.kills.filter((k) => k.intoSegmentMs < 1000).length} of ${r.kills.length}`);
+      expect(r.kills).toHaveLength(KILLS);
+      expect(r.unindexed).toEqual([]);
+      expect(r.filesIndexed).toBe(r.filesOnDisk);
+      expect(r.uncoveredMs).toBe(0);
+      for (const k of r.kills) expect(k.lossMs).toBe(0);
+      // the only gap is the one the last, clean stop opened
+      expect(r.gaps.map((g) => g.reason)).toEqual(['agent stopped']);
+      expect(r.segments.length).toBeGreaterThan(KILLS / 2);
+      expect(r.segments.filter((s) => !s.playable)).toEqual([]);
+    },
+    KILLS * 60_000,
+  );
 
   it('ffmpeg killed with -9 while the agent runs: at most a fragment lost, the gap recorded with its reason', async () => {
     const ctx = makeContext({ cameras: [{ id: 'cam-f', rtspUrl: rtsp.url }], recorder: { schedule: 'always', segmentSeconds: 2, backoffInitialMs: 200 } });

@@ -17,7 +17,7 @@ import { union } from '../compliance/intervals.js';
  */
 export interface CrashResult {
   /** lossMs: from the last second on video before the kill to the kill; resumeMs: from the kill to the next segment's start (negative: a segment spans the kill) */
-  kills: Array<{ at: number; withFfmpeg: boolean; early: boolean; lossMs: number; resumeMs: number }>;
+  kills: Array<{ at: number; withFfmpeg: boolean; early: boolean; lossMs: number; resumeMs: number; intoSegmentMs: number }>;
   /** every gap stored, with its reason */
   gaps: Array<{ start: number; end: number | null; reason: string; detail: string | null }>;
   /** unrecorded time between the first and the last second on video */
@@ -75,7 +75,8 @@ function startAgent(cfgFile: string) {
 export async function crashDrill(opts: {
   rtspUrl: string;
   kills: number;
-  runMs: number;
+  /** ms of recording before kill i (a function: a different, e.g. random, moment per kill) */
+  runMs: number | ((i: number) => number);
   segmentSeconds: number;
   withFfmpeg: (i: number) => boolean;
   early?: (i: number) => boolean;
@@ -92,7 +93,9 @@ export async function crashDrill(opts: {
     const t0 = Date.now();
     // the drill kills a recorder that is recording: wait for its first bytes of video
     while (!a.lines.some((l) => l.event === 'camera.status' && l.state === 'recording') && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, opts.runMs));
+    const runMs = typeof opts.runMs === 'function' ? opts.runMs(i) : opts.runMs;
+    opts.log?.(`  agent ${i + 1} recording after ${Date.now() - t0} ms; kill in ${runMs} ms${i < opts.kills && opts.early?.(i) ? ' + the next segment start' : ''}`);
+    await new Promise((r) => setTimeout(r, runMs));
     const early = i < opts.kills && !!opts.early?.(i);
     if (early) {
       // the next segment.indexed line: a segment just closed, the next one is in its first second
@@ -138,7 +141,9 @@ export async function crashDrill(opts: {
       const lastEnd = Math.max(...before.map((s) => s.end_ms));
       const after = segs.filter((s) => s.start_ms >= k.at);
       const firstStart = after.length ? Math.min(...after.map((s) => s.start_ms)) : NaN;
-      return { at: k.at, withFfmpeg: k.withFfmpeg, early: k.early, lossMs: Math.max(0, k.at - lastEnd), resumeMs: firstStart - k.at };
+      const spanning = segs.filter((s) => s.start_ms <= k.at && s.end_ms > k.at);
+      const intoSegmentMs = spanning.length ? k.at - Math.max(...spanning.map((s) => s.start_ms)) : NaN;
+      return { at: k.at, withFfmpeg: k.withFfmpeg, early: k.early, lossMs: Math.max(0, k.at - lastEnd), resumeMs: firstStart - k.at, intoSegmentMs };
     }),
     gaps: repo.gaps('cam-k').map((g) => ({ start: g.start_ms, end: g.end_ms, reason: g.reason, detail: g.detail })),
     uncoveredMs: 0,
@@ -150,16 +155,22 @@ export async function crashDrill(opts: {
   };
   const u = union(segs.map((x) => ({ start: x.start_ms, end: x.end_ms })));
   for (let j = 1; j < u.length; j++) result.uncoveredMs += u[j].start - u[j - 1].end;
-  for (const x of segs) {
-    let playable = false;
-    try {
-      const p = await probeFile(x.path);
-      playable = p.hasVideo && p.durationSec > 0;
-    } catch {
-      /* not playable */
-    }
-    result.segments.push({ path: x.path, start: x.start_ms, end: x.end_ms, playable });
-  }
+  // ffprobe each segment, two at a time (a drill of 20 kills leaves 100+ segments)
+  result.segments = segs.map((x) => ({ path: x.path, start: x.start_ms, end: x.end_ms, playable: false }));
+  let next = 0;
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (next < result.segments.length) {
+        const x = result.segments[next++];
+        try {
+          const p = await probeFile(x.path);
+          x.playable = p.hasVideo && p.durationSec > 0;
+        } catch {
+          /* not playable */
+        }
+      }
+    }),
+  );
   store.close();
   return result;
 }

@@ -6,8 +6,12 @@ import { probeStream, type StreamProbe } from '../../cameras/probe.js';
 import { resolveSecret } from '../../config/load.js';
 import { InputError } from '../../core/errors.js';
 import { maskUrl } from '../../core/log.js';
-import { streamUrlOf } from '../../cameras/stream.js';
-import { intArg, intListArg } from '../options.js';
+import { streamUrlOf, type StreamChoice } from '../../cameras/stream.js';
+import { cameraSnippet } from '../../cameras/snippet.js';
+import type { SecretRef } from '../../config/schema.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { choiceArg, intArg, intListArg } from '../options.js';
 import { action, configOf, EXIT, langOf } from '../context.js';
 import { t, type Lang } from '../i18n.js';
 
@@ -43,9 +47,10 @@ function printCamera(lang: Lang, c: DiscoveredCamera, i: number): void {
   if (c.clockSkewMs !== undefined) w(`   ${t(lang, '时钟偏差', 'clock skew')}: ${fmtSkew(c.clockSkewMs)}`);
   const sw = skewWarning(lang, c.clockSkewMs);
   if (sw) w(`   ⚠ ${sw}`);
-  if (c.error?.kind === 'auth')
+  if (c.error?.kind === 'auth' && c.error.missing) w(`   ✗ ${credentialsNeeded(lang)}`);
+  else if (c.error?.kind === 'auth')
     w(
-      `   ✗ ${t(lang, '用户名或密码错误：请在配置 discovery.username / discovery.password 中填写摄像机的账号。', 'Wrong user name or password: set the camera account in discovery.username / discovery.password.')}`,
+      `   ✗ ${t(lang, '用户名或密码错误：用 discover --user 用户名 --password-file 文件 重试，或改正配置 discovery.username / discovery.password。', 'Wrong user name or password: retry with discover --user NAME --password-file FILE, or correct discovery.username / discovery.password in the config.')}`,
     );
   else if (c.error) w(`   ✗ ${t(lang, '无法读取摄像机信息', 'Could not read the camera')}: ${c.error.message}`);
   for (const p of c.profiles) {
@@ -58,26 +63,46 @@ function printCamera(lang: Lang, c: DiscoveredCamera, i: number): void {
   }
 }
 
+/** The variable `discover` reads a camera password from (kept out of the shell history and of `ps`). */
+export const CAMERA_PASSWORD_ENV = 'CLASSROOM_AGENT_CAMERA_PASSWORD';
+/** Where the pasted snippet points the camera password when it was not given as a file. */
+const DEFAULT_CAMERA_SECRET = '/etc/classroom-agent/secrets/cameras';
+
+/** No credentials at all (not wrong ones): say they are needed and the ways to give them. */
+export function credentialsNeeded(lang: Lang): string {
+  return t(
+    lang,
+    `摄像机需要用户名和密码，尚未提供：classroom-agent discover --user admin --password-file 文件（文件中只写密码），或设置环境变量 ${CAMERA_PASSWORD_ENV}，或在配置中填写 discovery.username / discovery.password`,
+    `The camera needs a user name and password, and none was given: classroom-agent discover --user admin --password-file FILE (the file holds the password only), or set ${CAMERA_PASSWORD_ENV}, or set discovery.username / discovery.password in the config`,
+  );
+}
+
 /** A camera problem in plain words with what to do, by its kind (never a raw library message alone). */
 export function cameraProblem(lang: Lang, err: CameraError, target: string): string {
   const fix =
-    err.kind === 'auth'
+    err.kind === 'auth' && err.credentialsMissing
       ? t(
           lang,
-          '摄像机拒绝了用户名或密码：检查配置中的 username / password（海康等需在摄像机网页中另建 ONVIF 用户）',
-          "the camera refused the user name or password: check username / password in the config (Hikvision and others need an ONVIF user created in the camera's web page)",
+          `摄像机需要用户名和密码，配置中没有：在 cameras[].onvif 中填写 username 和 password（如 password: { file: /etc/classroom-agent/secrets/cameras }）；classroom-agent discover --user admin --password-file 文件 可生成配置片段`,
+          `the camera needs a user name and password and the config has none: set username and password in cameras[].onvif (e.g. password: { file: /etc/classroom-agent/secrets/cameras }); classroom-agent discover --user admin --password-file FILE prints a config snippet`,
         )
-      : err.kind === 'unreachable'
+      : err.kind === 'auth'
         ? t(
             lang,
-            `摄像机没有应答：检查电源和网线，ping 它的地址，确认端口；classroom-agent discover 可查找摄像机`,
-            `the camera does not answer: check its power and cable, ping its address, check the port; classroom-agent discover finds cameras`,
+            '摄像机拒绝了用户名或密码：检查配置中的 username / password（海康等需在摄像机网页中另建 ONVIF 用户）',
+            "the camera refused the user name or password: check username / password in the config (Hikvision and others need an ONVIF user created in the camera's web page)",
           )
-        : t(
-            lang,
-            `摄像机的应答不可用：升级固件，或在配置中直接填写 rtspUrl；用 classroom-agent probe ${target} 复查`,
-            `the camera's answer cannot be used: update its firmware, or set rtspUrl in the config; recheck with classroom-agent probe ${target}`,
-          );
+        : err.kind === 'unreachable'
+          ? t(
+              lang,
+              `摄像机没有应答：检查电源和网线，ping 它的地址，确认端口；classroom-agent discover 可查找摄像机`,
+              `the camera does not answer: check its power and cable, ping its address, check the port; classroom-agent discover finds cameras`,
+            )
+          : t(
+              lang,
+              `摄像机的应答不可用：升级固件，或在配置中直接填写 rtspUrl；用 classroom-agent probe ${target} 复查`,
+              `the camera's answer cannot be used: update its firmware, or set rtspUrl in the config; recheck with classroom-agent probe ${target}`,
+            );
   return `${fix} (${err.message})`;
 }
 
@@ -90,33 +115,81 @@ export function register(program: Command): void {
     .option('--port <port...>', '探测端口，覆盖配置 / ports to probe, overrides discovery.ports', intListArg(1, 65535))
     .option('--no-multicast', '不发组播 / skip WS-Discovery multicast')
     .option('--timeout <ms>', '等待应答毫秒数 / ms to wait for answers', intArg(1, 600_000))
+    .option('--user <name>', '摄像机用户名，覆盖配置 / camera user name, overrides discovery.username')
+    .option(
+      '--password <password>',
+      `摄像机密码（会留在命令历史中：更好用 --password-file 或 ${CAMERA_PASSWORD_ENV}）/ camera password (stays in the shell history: prefer --password-file or ${CAMERA_PASSWORD_ENV})`,
+    )
+    .option('--password-file <file>', '从文件读取摄像机密码（一行）/ read the camera password from a file (one line)')
+    .option('--yaml', '只输出可粘贴到配置的 cameras: 片段 / print only the cameras: snippet to paste into the config')
+    .addHelpText('after', `\n密码的来源依次为 / the password is taken from, in order: --password, --password-file, $${CAMERA_PASSWORD_ENV}, discovery.password`)
     .action(
-      action(async (opts: { json?: boolean; range?: string[]; port?: number[]; multicast?: boolean; timeout?: number }, cmd: Command) => {
-        const lang = langOf(cmd);
-        const cfg = configOf(cmd);
-        const d = { ...cfg.discovery };
-        if (opts.range) d.ranges = opts.range;
-        if (opts.port) d.ports = opts.port;
-        if (opts.multicast === false) d.multicast = false;
-        if (opts.timeout) d.timeoutMs = opts.timeout;
-        const cams = await discover({ ...cfg, discovery: d });
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify(cams, null, 2)}\n`);
-        } else {
-          process.stdout.write(t(lang, `找到 ${cams.length} 台摄像机\n`, `Found ${cams.length} camera(s)\n`));
-          cams.forEach((c, i) => printCamera(lang, c, i));
-          if (!cams.length) {
-            process.stdout.write(
-              t(
-                lang,
-                '没有找到摄像机。组播不能跨 VLAN：请在配置 discovery.ranges 中填写摄像机所在的地址段（如 192.168.1.1-254），或用 --range 指定。\n',
-                "No camera found. Multicast does not cross VLANs: put the cameras' address range in discovery.ranges (e.g. 192.168.1.1-254) or pass --range.\n",
-              ),
-            );
+      action(
+        async (
+          opts: { json?: boolean; yaml?: boolean; range?: string[]; port?: number[]; multicast?: boolean; timeout?: number; user?: string; password?: string; passwordFile?: string },
+          cmd: Command,
+        ) => {
+          const lang = langOf(cmd);
+          const cfg = configOf(cmd);
+          const d = { ...cfg.discovery };
+          if (opts.range) d.ranges = opts.range;
+          if (opts.port) d.ports = opts.port;
+          if (opts.multicast === false) d.multicast = false;
+          if (opts.timeout) d.timeoutMs = opts.timeout;
+          // the snippet names the password by reference: the file given, else the config's own reference, else a file to create
+          let ref: SecretRef | undefined = d.password !== undefined && typeof d.password !== 'string' ? d.password : undefined;
+          if (opts.user) d.username = opts.user;
+          const envPw = process.env[CAMERA_PASSWORD_ENV];
+          if (opts.password !== undefined) {
+            d.password = opts.password;
+            ref = { file: DEFAULT_CAMERA_SECRET };
+          } else if (opts.passwordFile) {
+            const file = path.resolve(opts.passwordFile);
+            try {
+              d.password = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+            } catch (err) {
+              throw new InputError('discover', [
+                {
+                  path: '--password-file',
+                  message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}): give a readable file holding the camera password on one line`,
+                  zh: `无法读取 ${file}（${(err as NodeJS.ErrnoException).code ?? 'error'}）：请给出一个可读的文件，其中一行为摄像机密码`,
+                },
+              ]);
+            }
+            ref = { file };
+          } else if (envPw !== undefined && envPw !== '') {
+            d.password = envPw;
+            ref = { file: DEFAULT_CAMERA_SECRET };
           }
-        }
-        return cams.length ? EXIT.OK : EXIT.PROBLEM;
-      }),
+          if (d.password !== undefined && !d.username) d.username = 'admin';
+          const cams = await discover({ ...cfg, discovery: d });
+          const snippet = cameraSnippet(cams, { username: d.username, password: d.password === undefined ? undefined : (ref ?? { file: DEFAULT_CAMERA_SECRET }), existing: cfg.cameras });
+          if (opts.json) {
+            process.stdout.write(`${JSON.stringify(cams, null, 2)}\n`);
+          } else if (opts.yaml) {
+            process.stdout.write(snippet.yaml);
+          } else {
+            process.stdout.write(t(lang, `找到 ${cams.length} 台摄像机\n`, `Found ${cams.length} camera(s)\n`));
+            cams.forEach((c, i) => printCamera(lang, c, i));
+            if (!cams.length) {
+              process.stdout.write(
+                t(
+                  lang,
+                  '没有找到摄像机。组播不能跨 VLAN：请在配置 discovery.ranges 中填写摄像机所在的地址段（如 192.168.1.1-254），或用 --range 指定。\n',
+                  "No camera found. Multicast does not cross VLANs: put the cameras' address range in discovery.ranges (e.g. 192.168.1.1-254) or pass --range.\n",
+                ),
+              );
+            } else if (snippet.entries) {
+              process.stdout.write(`\n# ${t(lang, '粘贴到配置文件（classroom-agent config check 校验）', 'paste into the config file (classroom-agent config check validates it)')}:\n${snippet.yaml}`);
+              if (ref && 'file' in ref && ref.file === DEFAULT_CAMERA_SECRET)
+                process.stdout.write(
+                  `# ${t(lang, `密码不写进配置：把它写入 ${DEFAULT_CAMERA_SECRET}（一行）：install -m 600 -o classroom-agent /dev/null ${DEFAULT_CAMERA_SECRET}`, `the password stays out of the config: write it on one line into ${DEFAULT_CAMERA_SECRET}: install -m 600 -o classroom-agent /dev/null ${DEFAULT_CAMERA_SECRET}`)}\n`,
+                );
+            }
+          }
+          return cams.length ? EXIT.OK : EXIT.PROBLEM;
+        },
+      ),
     );
 
   program
@@ -124,14 +197,24 @@ export function register(program: Command): void {
     .description('测量摄像机码流：编码、分辨率、帧率、关键帧间隔、码率、时钟偏差 / measure a camera stream: codec, size, frame rate, keyframe interval, bitrate, clock skew')
     .option('--json', 'JSON')
     .option('--seconds <n>', '测量秒数 / seconds to measure', intArg(1, 120), 6)
+    .option('--stream <which>', '主码流或子码流（摄像机编号时）/ main or sub stream (of a camera id)', choiceArg<StreamChoice>(['main', 'sub']), 'main')
     .action(
-      action(async (target: string, opts: { json?: boolean; seconds: number }, cmd: Command) => {
+      action(async (target: string, opts: { json?: boolean; seconds: number; stream: StreamChoice }, cmd: Command) => {
         const lang = langOf(cmd);
         const seconds = opts.seconds;
         let url: string;
         let transport: 'tcp' | 'udp' = 'tcp';
         let skewMs: number | undefined;
         if (/^rtsps?:\/\//i.test(target)) {
+          if (opts.stream !== 'main') {
+            throw new InputError('probe', [
+              {
+                path: '--stream',
+                message: '--stream sub needs a camera id from the config (an rtsp:// URL is one stream already): probe CAMERA-ID --stream sub, or give the sub stream URL itself',
+                zh: '--stream sub 需要配置中的摄像机编号（rtsp:// 地址本身就是一个码流）：probe 摄像机编号 --stream sub，或直接给出子码流地址',
+              },
+            ]);
+          }
           url = target;
         } else {
           const cfg = configOf(cmd);
@@ -144,7 +227,7 @@ export function register(program: Command): void {
           const cam = cfg.cameras[i];
           transport = cam.transport;
           try {
-            url = await streamUrlOf(cam, `cameras[${i}]`);
+            url = await streamUrlOf(cam, `cameras[${i}]`, opts.stream);
           } catch (err) {
             if (!(err instanceof CameraError)) throw err;
             process.stderr.write(`${cameraProblem(lang, err, target)}\n`);

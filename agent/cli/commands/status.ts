@@ -6,7 +6,7 @@ import { today, type Today } from '../../lessons/today.js';
 import { Store } from '../../store/store.js';
 import { action, configOf, langOf } from '../context.js';
 import { t, type Lang } from '../i18n.js';
-import { pad } from './doctor.js';
+import { pad, width } from './doctor.js';
 import { reasonText } from './recordings.js';
 import { camerasNow, type CameraNow } from '../../recorder/status.js';
 
@@ -23,13 +23,14 @@ export function renderToday(d: Today, lang: Lang, tz: string): string {
   const min = (ms: number) => formatDuration(ms / 1000, lang);
   const out = [t(lang, `今日课时（${formatLocal(d.day.start, tz).slice(0, 10)}）`, `Today's lessons (${formatLocal(d.day.start, tz).slice(0, 10)})`)];
   if (!d.lessons.length) out.push(t(lang, '  今天本教室没有课时', '  no lessons in this room today'));
+  const lessonW = Math.max(16, ...d.lessons.map((l) => width(`${l.classId}/${l.lessonId}`) + 2));
   for (const l of d.lessons) {
     const flag = l.state === 'ok' ? '✔' : l.state === 'at-risk' ? '!' : '✘';
     const phase = l.phase === 'upcoming' ? t(lang, '未开始', 'upcoming') : l.phase === 'on' ? t(lang, '进行中', 'on now') : t(lang, '已结束', 'over');
     const verdict = l.verdict === null ? '' : l.verdict ? t(lang, ' 结论:合格', ' verdict: ok') : t(lang, ' 结论:违规', ' verdict: violation');
     const risk = l.reasons.length ? ` [${l.reasons.map((r) => t(lang, REASONS[r]?.[0] ?? r, REASONS[r]?.[1] ?? r)).join(', ')}]` : '';
     out.push(
-      `${flag} ${formatLocal(l.start, tz).slice(11)}-${formatLocal(l.end, tz).slice(11)} ${pad(kind(l.kind) + (l.makeUp ? '*' : ''), 10)}${pad(`${l.classId}/${l.lessonId}`, 16)}${pad(phase, 9)}` +
+      `${flag} ${formatLocal(l.start, tz).slice(11)}-${formatLocal(l.end, tz).slice(11)} ${pad(kind(l.kind) + (l.makeUp ? '*' : ''), 10)}${pad(`${l.classId}/${l.lessonId}`, lessonW)}${pad(phase, 9)}` +
         t(lang, `已录 ${min(l.recordedMs)}，最长连续 ${min(l.longestMs)}，出镜 ${l.seen}/${l.trainees}`, `recorded ${min(l.recordedMs)}, longest ${min(l.longestMs)}, seen ${l.seen}/${l.trainees}`) +
         verdict +
         risk,
@@ -47,10 +48,14 @@ export function renderToday(d: Today, lang: Lang, tz: string): string {
   return out.join('\n');
 }
 
-/** One line per camera; every column ends with two spaces at least, so long ids never run into the next column. */
+/**
+ * One line per camera; each column as wide as its widest value (ids run to 64 characters) plus
+ * two spaces, so columns line up and never run together.
+ */
 export function renderCameras(cams: CameraNow[], lang: Lang, tz: string, now: number): string {
   const out = [t(lang, '摄像机', 'Cameras')];
   if (!cams.length) out.push(t(lang, '  未配置摄像机', '  no cameras configured'));
+  const idW = Math.max(14, ...cams.map((c) => width(c.camera) + 2));
   for (const c of cams) {
     const state = !c.enabled ? t(lang, '已停用', 'disabled') : c.recording ? t(lang, '录像中', 'recording') : t(lang, '未录像', 'NOT recording');
     const since = c.since ? t(lang, `自 ${formatLocal(c.since, tz)}`, `since ${formatLocal(c.since, tz)}`) : '';
@@ -65,7 +70,7 @@ export function renderCameras(cams: CameraNow[], lang: Lang, tz: string, now: nu
     const gap = c.openGap
       ? t(lang, `  空档自 ${formatLocal(c.openGap.start, tz)}：${reasonText(c.openGap.reason, lang)}`, `  gap since ${formatLocal(c.openGap.start, tz)}: ${reasonText(c.openGap.reason, lang)}`)
       : '';
-    out.push(`  ${pad(c.camera, 14)}${pad(state, 14)}${pad(since, 26)}${pad(rate, 14)}${last}${gap}`);
+    out.push(`  ${pad(c.camera, idW)}${pad(state, 14)}${pad(since, 26)}${pad(rate, 14)}${last}${gap}`);
   }
   return out.join('\n');
 }

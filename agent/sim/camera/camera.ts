@@ -29,6 +29,11 @@ export interface SimCameraOptions {
   discovery?: { address: string; port: number; multicast?: boolean };
   /** address the SOAP server listens on (default 127.0.0.1) */
   httpHost?: string;
+  /**
+   * A second, smaller stream as a second ONVIF profile (Hikvision's sub stream: profile 2,
+   * served at /Streaming/Channels/102 unless `mount` says otherwise). Unset: one profile.
+   */
+  sub?: RtspServerOptions;
 }
 
 const REALM = 'sim-camera';
@@ -44,6 +49,7 @@ export class SimCamera {
   private sockets = new Set<net.Socket>();
   private udp?: dgram.Socket;
   private rtsp: RtspServer;
+  private subRtsp?: RtspServer;
   private proxy?: TcpProxy;
   private httpStalled = false;
   private nonces = new Set<string>();
@@ -52,12 +58,26 @@ export class SimCamera {
   constructor(private opts: SimCameraOptions = {}) {
     this.clockOffsetMs = opts.clockOffsetMs ?? 0;
     this.rtsp = new RtspServer(opts.rtsp ?? {});
+    if (opts.sub) this.subRtsp = new RtspServer({ mount: '/Streaming/Channels/102', width: 320, height: 180, bitrateKbps: 256, ...opts.sub });
     this.device = { manufacturer: 'SimCam', model: 'SC-1080', firmware: 'V5.7.3 build 250901', serial: `SC${crypto.randomBytes(4).toString('hex').toUpperCase()}`, hardwareId: '88', ...opts.device };
   }
 
   get profile(): soap.VideoProfile {
     const r = this.opts.rtsp ?? {};
-    return { token: 'main', width: r.width ?? 640, height: r.height ?? 360, fps: r.fps ?? 25, gop: r.keyint ?? 25, bitrateKbps: r.bitrateKbps ?? 1024 };
+    return { token: 'main', name: 'mainStream', width: r.width ?? 640, height: r.height ?? 360, fps: r.fps ?? 25, gop: r.keyint ?? 25, bitrateKbps: r.bitrateKbps ?? 1024 };
+  }
+
+  /** Every profile GetProfiles lists: the main stream, then the sub stream when there is one. */
+  get profiles(): soap.VideoProfile[] {
+    const s = this.opts.sub;
+    if (!s) return [this.profile];
+    const d = { width: 320, height: 180, bitrateKbps: 256, ...s };
+    return [this.profile, { token: 'sub', name: 'subStream', width: d.width, height: d.height, fps: d.fps ?? 25, gop: d.keyint ?? 25, bitrateKbps: d.bitrateKbps }];
+  }
+
+  /** The sub stream's RTSP URL (direct, no fault proxy); undefined without a sub stream. */
+  get subRtspUrl(): string | undefined {
+    return this.subRtsp?.url;
   }
 
   get serial(): string {
@@ -75,6 +95,7 @@ export class SimCamera {
 
   async start(httpPort = 0): Promise<this> {
     await this.rtsp.start();
+    await this.subRtsp?.start();
     this.proxy = await new TcpProxy({ host: '127.0.0.1', port: this.rtsp.port }).start();
     this.http = http.createServer((req, res) => this.handle(req, res));
     this.http.on('connection', (s) => {
@@ -93,6 +114,7 @@ export class SimCamera {
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
     await this.proxy?.stop();
     await this.rtsp.stop();
+    await this.subRtsp?.stop();
   }
 
   /** Fault switches. */
@@ -182,9 +204,15 @@ export class SimCamera {
         case 'GetVideoSources':
           return send(200, soap.videoSources(this.profile));
         case 'GetProfiles':
-          return send(200, soap.profiles(this.profile));
-        case 'GetStreamUri':
+          return send(200, soap.profiles(this.profiles));
+        case 'GetStreamUri': {
+          const token = /<(?:\w+:)?ProfileToken[^>]*>([^<]*)</.exec(body)?.[1];
+          if (token === 'sub' && this.subRtsp) {
+            return send(200, soap.mediaUri('GetStreamUriResponse', `rtsp://${host}:${this.subRtsp.port}${this.subRtsp.url.replace(/^rtsp:\/\/[^/]+/, '')}`));
+          }
+          if (token && token !== 'main') return send(400, soap.fault('ter:InvalidArgVal', `no profile ${token}`));
           return send(200, soap.mediaUri('GetStreamUriResponse', `rtsp://${host}:${this.proxy!.port}/cam`));
+        }
         case 'GetSnapshotUri':
           return send(200, soap.mediaUri('GetSnapshotUriResponse', `${base}/onvif/snapshot.jpg`));
         default:

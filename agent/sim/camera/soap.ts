@@ -62,6 +62,8 @@ export function deviceInformation(d: DeviceInfo): string {
 
 export interface VideoProfile {
   token: string;
+  /** tt:Name (Hikvision: mainStream, subStream); the token when unset */
+  name?: string;
   width: number;
   height: number;
   fps: number;
@@ -75,16 +77,17 @@ export function videoSources(p: VideoProfile): string {
   );
 }
 
-export function profiles(p: VideoProfile): string {
-  return envelope(
-    `<trt:GetProfilesResponse><trt:Profiles token="${p.token}" fixed="true"><tt:Name>${p.token}</tt:Name>` +
-      `<tt:VideoSourceConfiguration token="vsc1"><tt:Name>vsc1</tt:Name><tt:UseCount>1</tt:UseCount><tt:SourceToken>vs1</tt:SourceToken><tt:Bounds x="0" y="0" width="${p.width}" height="${p.height}"/></tt:VideoSourceConfiguration>` +
-      `<tt:VideoEncoderConfiguration token="vec1"><tt:Name>vec1</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding>` +
-      `<tt:Resolution><tt:Width>${p.width}</tt:Width><tt:Height>${p.height}</tt:Height></tt:Resolution><tt:Quality>5</tt:Quality>` +
-      `<tt:RateControl><tt:FrameRateLimit>${p.fps}</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval><tt:BitrateLimit>${p.bitrateKbps}</tt:BitrateLimit></tt:RateControl>` +
-      `<tt:H264><tt:GovLength>${p.gop}</tt:GovLength><tt:H264Profile>Baseline</tt:H264Profile></tt:H264><tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration>` +
-      '</trt:Profiles></trt:GetProfilesResponse>',
-  );
+/** GetProfiles: one trt:Profiles per profile, in the camera's order (main stream first, as cameras list them). */
+export function profiles(list: VideoProfile[]): string {
+  const one = (p: VideoProfile, i: number) =>
+    `<trt:Profiles token="${p.token}" fixed="true"><tt:Name>${xmlEscape(p.name ?? p.token)}</tt:Name>` +
+    `<tt:VideoSourceConfiguration token="vsc1"><tt:Name>vsc1</tt:Name><tt:UseCount>${list.length}</tt:UseCount><tt:SourceToken>vs1</tt:SourceToken><tt:Bounds x="0" y="0" width="${list[0].width}" height="${list[0].height}"/></tt:VideoSourceConfiguration>` +
+    `<tt:VideoEncoderConfiguration token="vec${i + 1}"><tt:Name>vec${i + 1}</tt:Name><tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding>` +
+    `<tt:Resolution><tt:Width>${p.width}</tt:Width><tt:Height>${p.height}</tt:Height></tt:Resolution><tt:Quality>5</tt:Quality>` +
+    `<tt:RateControl><tt:FrameRateLimit>${p.fps}</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval><tt:BitrateLimit>${p.bitrateKbps}</tt:BitrateLimit></tt:RateControl>` +
+    `<tt:H264><tt:GovLength>${p.gop}</tt:GovLength><tt:H264Profile>Baseline</tt:H264Profile></tt:H264><tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration>` +
+    '</trt:Profiles>';
+  return envelope(`<trt:GetProfilesResponse>${list.map(one).join('')}</trt:GetProfilesResponse>`);
 }
 
 export function mediaUri(element: 'GetStreamUriResponse' | 'GetSnapshotUriResponse', uri: string): string {

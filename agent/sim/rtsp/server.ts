@@ -24,6 +24,8 @@ export interface RtspServerOptions {
   /** printf pattern of JPEG frames looped one per second (the demo's classroom) */
   images?: string;
   port?: number;
+  /** the path served (default /cam; a Hikvision-like sub stream uses /Streaming/Channels/102) */
+  mount?: string;
   python?: string;
   /** environment of the server process (tests point GStreamer at another plugin folder) */
   env?: NodeJS.ProcessEnv;
@@ -43,7 +45,7 @@ export class RtspServer {
   constructor(private opts: RtspServerOptions = {}) {}
 
   get url(): string {
-    return `rtsp://127.0.0.1:${this.port}/cam`;
+    return `rtsp://127.0.0.1:${this.port}${this.opts.mount ?? '/cam'}`;
   }
 
   get pid(): number | undefined {
@@ -53,6 +55,7 @@ export class RtspServer {
   async start(): Promise<this> {
     const o = this.opts;
     const args = [scriptPath(), '--port', String(o.port ?? 0)];
+    if (o.mount) args.push('--mount', o.mount);
     if (o.file) args.push('--file', o.file);
     if (o.images) args.push('--images', o.images);
     if (o.width) args.push('--width', String(o.width));

@@ -18,7 +18,7 @@ import { loadOrCreateLogKey, type LogKey } from './keys.js';
 /**
  * A small box's evidence, written through the store's own write functions (the same paths the
  * daemon uses): a class with roster, teachers and lessons, check-ins parsed by the real ZKTeco
- * ATTLOG parser (one unknown PIN), segment files with their SHA-256, a gap, sightings, a verdict,
+ * ATTLOG parser (one unknown PIN), segment files with their SHA-256, a cut file, a gap, sightings, a verdict,
  * an alarm raised and cleared, a consent; then a signed checkpoint. For tests and the bench.
  */
 export const ORIGIN = 'classroom-agent/box-test';
@@ -95,6 +95,21 @@ export function fillBox(f: BoxFixture): void {
       const start = T0 + H + i * 600_000;
       rec.addSegment({ camera: 'cam1', path: p, start, end: start + 600_000, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
     }
+    // a file the recorder found cut off with no whole fragment: described, kept, never indexed
+    const cut = path.join(f.video, 'cam1-cut.mp4');
+    const cutBytes = randomBytes(3000);
+    fs.writeFileSync(cut, cutBytes);
+    rec.addCut({
+      camera: 'cam1',
+      run_id: null,
+      path: cut,
+      bytes: cutBytes.length,
+      sha256: createHash('sha256').update(cutBytes).digest('hex'),
+      complete_bytes: 0,
+      fragments: 0,
+      repaired_path: null,
+      found_ms: f.clock.now,
+    });
     new EvidenceRepo(store).addSightings([
       { trainee: 'T1', classId: 'C1', camera: 'cam1', at: T0 + H + 60_000, recordingId: 1, offsetMs: 60_000, distance: 0.41, margin: 0.12 },
       { trainee: 'T2', classId: 'C1', camera: 'cam1', at: T0 + H + 120_000, recordingId: 1, offsetMs: 120_000, distance: 0.38, margin: 0.2 },

@@ -36,11 +36,13 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
     const s = new Store({ file: path.join(dir, 'a.db') });
     const log = evidenceLog(s);
     for (let i = 0; i < 700; i += 50) s.tx(() => Array.from({ length: 50 }, (_, j) => log.appendEvidence('test', { i: i + j }, { ref: JSON.stringify(['t', i + j]) })));
-    expect(log.size()).toBe(700);
-    expectSameTree(s, [1, 2, 255, 256, 257, 511, 512, 513, 700]);
+    expect(log.size()).toBe(701); // and the fresh store's adoption entry
+    expectSameTree(s, [1, 2, 255, 256, 257, 511, 512, 513, 701]);
     const levels = s.db.prepare('SELECT MIN(level) AS lo, COUNT(*) AS n FROM evidence_nodes').get() as { lo: number; n: number };
-    // 700 leaves: two complete subtrees of 256 at level 8, one of 512 at level 9
-    expect(levels).toEqual({ lo: TILE, n: 3 });
+    // every complete subtree from level TILE up, none below
+    let complete = 0;
+    for (let l = TILE; 2 ** l <= 701; l++) complete += Math.floor(701 / 2 ** l);
+    expect(levels).toEqual({ lo: TILE, n: complete });
     s.close();
   });
 
@@ -58,7 +60,7 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
         throw new Error('caller failed');
       }),
     ).toThrow('caller failed');
-    expect(log.size()).toBe(300);
+    expect(log.size()).toBe(301);
     s.tx(() => log.appendEvidence('test', { after: 'rollback' }));
     // a rollback followed by another connection appending exactly as many entries
     expect(() =>
@@ -71,13 +73,13 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
     for (let i = 0; i < 40; i++) evidenceLog(other).appendEvidence('test', { other: i });
     other.close();
     s.tx(() => log.appendEvidence('test', { after: 'other connection' }));
-    expect(log.size()).toBe(342);
-    expectSameTree(s, [256, 301, 341, 342]);
+    expect(log.size()).toBe(343);
+    expectSameTree(s, [256, 302, 342, 343]);
     s.close();
     // a store opened again rebuilds the edge from the table
     const again = new Store({ file });
     evidenceLog(again).appendEvidence('test', { reopened: true });
-    expectSameTree(again, [343]);
+    expectSameTree(again, [344]);
     again.close();
   });
 

@@ -7,6 +7,7 @@ import { FACT_TABLES, evidenceLog } from '../store/evidence-log.js';
 import { signCheckpoint } from './checkpointer.js';
 import { fillBox, makeBox, ORIGIN, T0 } from './fixture.js';
 import { verifyBox } from './verify-box.js';
+import { renderBoxReport } from '../cli/commands/verify.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'adopt-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -59,6 +60,7 @@ describe('adoption of rows written before the log existed', () => {
     expect(clean.problems).toEqual([]);
     expect(clean.adopted).toBe(rowsBefore);
     expect(clean.adoptions).toEqual([{ at: T0 + 24 * 3600_000, rows: rowsBefore, tables: FACT_TABLES.length }]);
+    expect(renderBoxReport(clean, 'en')).toContain(`rows from before the log: ${rowsBefore} adopted into it at ${new Date(T0 + 24 * 3600_000).toISOString()}`);
     // the segment and cut files of adopted rows are hashed like any others
     expect(clean.files).toBe(4);
 

@@ -2,11 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signCheckpoint } from '../evidence/checkpointer.js';
-import { fillBox, makeBox, ORIGIN, type BoxFixture } from '../evidence/fixture.js';
+import { boxOutbox, fillBox, growBox, makeBox, ORIGIN } from '../evidence/fixture.js';
 import { loadOrCreateLogKey } from '../evidence/keys.js';
-import { ClassRepo } from '../store/classes.js';
-import { Outbox } from '../store/outbox.js';
 import { TestPostgres } from '../sim/postgres.js';
 import { checkRecordData } from '../sync/schemas.js';
 import type { WireRecord } from '../sync/contract.js';
@@ -28,22 +25,8 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-function outbox(f: BoxFixture, afterSeq = 0): WireRecord[] {
-  const s = f.open();
-  try {
-    return new Outbox(s).unacked(afterSeq, 10_000).map((r) => ({ id: r.recordId, seq: r.seq, type: r.type, at: r.at, data: r.data }));
-  } finally {
-    s.close();
-  }
-}
-
-function grow(f: BoxFixture, id: string): void {
-  const s = f.open();
-  f.clock.now += 600_000;
-  new ClassRepo(s).save({ id, timezone: 'Asia/Shanghai', trainees: [{ id: `${id}-T`, terminalIds: [] }], teachers: [], lessons: [] }, 'henan-2025');
-  signCheckpoint(s, f.key, f.origin);
-  s.close();
-}
+const outbox = boxOutbox;
+const grow = growBox;
 
 const check = (r: WireRecord) =>
   checkRecordData(r.type, r.data)

@@ -12,6 +12,8 @@ import { EvidenceRepo } from '../store/evidence.js';
 import { FaceRepo } from '../store/faces.js';
 import { RecordingRepo } from '../store/recordings.js';
 import { Store } from '../store/store.js';
+import { Outbox } from '../store/outbox.js';
+import type { WireRecord } from '../sync/contract.js';
 import { announceKey, signCheckpoint } from './checkpointer.js';
 import { loadOrCreateLogKey, type LogKey } from './keys.js';
 
@@ -136,4 +138,23 @@ export function fillBox(f: BoxFixture): void {
   } finally {
     store.close();
   }
+}
+
+/** What the box's outbox holds after `afterSeq`, as the sync module would send it (the witness tests). */
+export function boxOutbox(f: BoxFixture, afterSeq = 0): WireRecord[] {
+  const s = f.open();
+  try {
+    return new Outbox(s).unacked(afterSeq, 10_000).map((r) => ({ id: r.recordId, seq: r.seq, type: r.type, at: r.at, data: r.data }));
+  } finally {
+    s.close();
+  }
+}
+
+/** The box carries on: 10 minutes later a class is imported and a checkpoint signed. */
+export function growBox(f: BoxFixture, id: string): void {
+  const s = f.open();
+  f.clock.now += 600_000;
+  new ClassRepo(s).save({ id, timezone: 'Asia/Shanghai', trainees: [{ id: `${id}-T`, terminalIds: [] }], teachers: [], lessons: [] }, 'henan-2025');
+  signCheckpoint(s, f.key, f.origin);
+  s.close();
 }

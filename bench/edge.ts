@@ -122,7 +122,7 @@ export const edgeBench: Bench = {
           child.kill('SIGTERM');
         });
         console.log(
-          `  ${v.padEnd(18)} ${Math.round(r.perSec).toString().padStart(5)} valid check-ins/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  (${r.errors} failed)  refusals answered ${r.answered}/${HOSTILE}, reset ${r.reset}  peak RSS ${r.rss} MB`,
+          `  ${v.padEnd(18)} ${Math.round(r.perSec).toString().padStart(5)} valid check-ins/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms  (${r.errors} failed)  refusals answered ${r.answered}/${HOSTILE}, reset ${r.reset}  peak RSS ${r.rss} MB (targets: p99 ≤ 1000 ms, peak RSS ≤ 250 MB)`,
         );
       }
     } finally {

@@ -26,9 +26,10 @@ import { tempDir } from '../agent/sync/testkit.js';
 const BOXES = Number(process.env.PROVINCE_BOXES ?? 2000);
 const RECORDS = Number(process.env.PROVINCE_RECORDS ?? 600);
 const PREFIX = 'classroom/v1';
-const BATCH = 200;
-const IN_FLIGHT = 2;
-const ACK_TIMEOUT_MS = 20_000;
+// the box's own defaults (agent/config/schema.ts: sync.batchSize, maxInFlight, ackTimeoutMs)
+const BATCH = 500;
+const IN_FLIGHT = 4;
+const ACK_TIMEOUT_MS = 30_000;
 const DAY0 = Date.UTC(2026, 10, 30, 0, 0);
 
 function record(box: number, i: number): { id: string; seq: number; type: string; at: number; data: unknown } {
@@ -175,7 +176,11 @@ export const provinceBench: Bench = {
       });
       await broker.start();
       const cfg = path.join(dir, 'central.yaml');
-      fs.writeFileSync(cfg, `box: { id: central }\npaths: { state: ${dir} }\nsync: { url: "${broker.url}", topicPrefix: ${PREFIX}, username: central, password: central-pw }\n`);
+      // plaintext on loopback only: the broker is this process's child on 127.0.0.1
+      fs.writeFileSync(
+        cfg,
+        `box: { id: central }\npaths: { state: ${dir} }\nsync: { url: "${broker.url}", topicPrefix: ${PREFIX}, username: central, password: central-pw, allowPlaintextPassword: true }\n`,
+      );
       const central = (id: string) => {
         const p = spawn(process.execPath, [cli, '--config', cfg, 'central', '--db', pgs.url(), '--client-id', id, '--reorder-timeout', '5000'], {
           stdio: ['ignore', 'ignore', 'pipe'],
@@ -196,7 +201,7 @@ export const provinceBench: Bench = {
         if (m.online) online.add(m.host);
       });
       await watch.subscribeAsync(allCentralStates(PREFIX), { qos: 1 });
-      for (let i = 0; i < 1200 && online.size < 3; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 1200 && online.size < 3 && centrals.every((p) => p.exitCode === null); i++) await new Promise((r) => setTimeout(r, 100));
       await watch.endAsync();
       if (online.size < 3) throw new Error(`only ${online.size} of 3 central instances came online in 120 s`);
       const probe = new PgCentralDb(pgs.url());

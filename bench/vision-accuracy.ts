@@ -186,14 +186,20 @@ export const visionAccuracy: Bench = {
       const child = (mode: 'agent' | 'bare') => {
         const r = spawnSync(process.execPath, [fileURLToPath(new URL('./vision-rss-child.js', import.meta.url)), mode, raw, String(m), '1920', '1080'], { encoding: 'utf8', maxBuffer: 1 << 20 });
         if (r.status !== 0) throw new Error(`${mode} child failed: ${r.stderr.trim().split('\n').pop()}`);
-        return JSON.parse(r.stdout.trim().split('\n').pop()!) as { msPerFrame: number; peakRssMB: number };
+        return JSON.parse(r.stdout.trim().split('\n').pop()!) as { msPerFrame: number; cpuMsPerFrame: number; peakRssMB: number };
       };
       const ag = child('agent');
       const ba = child('bare');
       console.log(
         `  speed 1080p (${m} frames, own process each): agent (tiles ${cfg.tileSize}) ${ag.msPerFrame.toFixed(0)} ms/frame = ${(1000 / ag.msPerFrame).toFixed(2)} frames/s; bare face-api (whole frame) ${ba.msPerFrame.toFixed(0)} ms/frame = ${(1000 / ba.msPerFrame).toFixed(2)} frames/s; ratio ${(ag.msPerFrame / ba.msPerFrame).toFixed(2)}`,
       );
-      console.log(`  budget: 4 cameras × 1 frame / ${cfg.sampleEverySeconds} s = ${(4 / cfg.sampleEverySeconds).toFixed(2)} frames/s on one core`);
+      console.log(
+        `  CPU time per 1080p frame (user + system of the process, the same frames): agent ${ag.cpuMsPerFrame.toFixed(0)} ms, bare face-api ${ba.cpuMsPerFrame.toFixed(0)} ms (the wall clock above is the shared machine's; CPU time is what a frame costs a core)`,
+      );
+      const budget = (cfg.sampleEverySeconds * 1000) / 4;
+      console.log(
+        `  budget: 4 cameras × 1 frame / ${cfg.sampleEverySeconds} s = ${(4 / cfg.sampleEverySeconds).toFixed(2)} frames/s on one core, i.e. ≤ ${budget.toFixed(0)} CPU ms per frame: agent ${ag.cpuMsPerFrame <= budget ? 'fits' : `over by ${(ag.cpuMsPerFrame / budget).toFixed(1)}×`}`,
+      );
       console.log(
         `  peak RSS of the process holding one vision thread: agent ${ag.peakRssMB.toFixed(0)} MB, bare face-api ${ba.peakRssMB.toFixed(0)} MB (its thread also holds the ${m} frames, ${((m * 1920 * 1080 * 3) / MB).toFixed(0)} MB) (target ≤ 350 MB)`,
       );

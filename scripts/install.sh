@@ -151,8 +151,21 @@ else
   cat >"$BIN_DIR/classroom-agent" <<WRAP
 #!/bin/sh
 export CLASSROOM_AGENT_CONFIG="\${CLASSROOM_AGENT_CONFIG:-$ETC/agent.yaml}"
+# where the root-owned face key is: read with sudo, never replaced by a second key in the state
+export CLASSROOM_AGENT_INSTALLED_KEY="$ETC/vision.key"
 if [ "\$(id -u)" = 0 ] && [ -z "\$CLASSROOM_AGENT_AS_ROOT" ]; then
-  exec runuser -u $USER_NAME -- env CLASSROOM_AGENT_CONFIG="\$CLASSROOM_AGENT_CONFIG" "$NODE_BIN" "$PREFIX/dist/agent/cli/main.js" "\$@"
+  # the face key is root's: handed over as the service gets it, a credential folder readable by
+  # the service user alone (in /run, memory), removed when the command ends
+  cred=""
+  if [ -r "$ETC/vision.key" ] && [ -z "\${CREDENTIALS_DIRECTORY:-}" ]; then
+    cred="\$(mktemp -d /run/classroom-agent-cred.XXXXXX 2>/dev/null || mktemp -d)"
+    trap 'rm -rf "\$cred"' EXIT INT TERM
+    install -m 0400 -o $USER_NAME -g $USER_NAME "$ETC/vision.key" "\$cred/vision.key"
+    chown $USER_NAME:$USER_NAME "\$cred" && chmod 0500 "\$cred"
+    runuser -u $USER_NAME -- env CLASSROOM_AGENT_CONFIG="\$CLASSROOM_AGENT_CONFIG" CLASSROOM_AGENT_INSTALLED_KEY="\$CLASSROOM_AGENT_INSTALLED_KEY" CREDENTIALS_DIRECTORY="\$cred" "$NODE_BIN" "$PREFIX/dist/agent/cli/main.js" "\$@"
+    exit \$?
+  fi
+  exec runuser -u $USER_NAME -- env CLASSROOM_AGENT_CONFIG="\$CLASSROOM_AGENT_CONFIG" CLASSROOM_AGENT_INSTALLED_KEY="\$CLASSROOM_AGENT_INSTALLED_KEY" "$NODE_BIN" "$PREFIX/dist/agent/cli/main.js" "\$@"
 fi
 exec "$NODE_BIN" "$PREFIX/dist/agent/cli/main.js" "\$@"
 WRAP
@@ -171,6 +184,11 @@ fi
 if [ -z "$DRY_RUN" ]; then
   "$NODE_BIN" "$PREFIX/dist/agent/cli/main.js" config check --config "$ETC/agent.yaml" || die "$ETC/agent.yaml has errors (listed above); fix them and run this script again"
 fi
+
+# --- face key -------------------------------------------------------------------------------
+# apart from the database: root's, 0600, in $ETC; the unit hands it to the service as the
+# credential vision.key (LoadCredential=). A key still in the state folder is moved here once.
+run bash "$SRC/scripts/face-key.sh" "$ETC" "$STATE"
 
 # --- systemd --------------------------------------------------------------------------------
 say "installing the systemd unit"

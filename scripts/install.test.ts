@@ -37,6 +37,7 @@ describe('systemd unit and install script', () => {
       'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK',
       'SystemCallFilter=@system-service',
       'RestartPreventExitStatus=2',
+      'LoadCredential=vision.key:/etc/classroom-agent/vision.key',
     ]) {
       expect(text, line).toContain(line);
     }
@@ -46,7 +47,15 @@ describe('systemd unit and install script', () => {
     execFileSync('bash', ['-n', path.join(PACKAGE_ROOT, 'scripts', 'install.sh')]);
     const prefix = path.join(os.tmpdir(), `ca-prefix-${process.pid}`);
     const out = execFileSync('bash', [path.join(PACKAGE_ROOT, 'scripts', 'install.sh')], { encoding: 'utf8', env: { ...process.env, DRY_RUN: '1', PREFIX: prefix } });
-    for (const step of ['install -d -o classroom-agent', 'npm ci', 'npm prune --omit=dev', 'agent.example.yaml', 'systemctl enable classroom-agent.service']) expect(out, step).toContain(step);
+    for (const step of [
+      'install -d -o classroom-agent',
+      'npm ci',
+      'npm prune --omit=dev',
+      'agent.example.yaml',
+      'face-key.sh /etc/classroom-agent /var/lib/classroom-agent',
+      'systemctl enable classroom-agent.service',
+    ])
+      expect(out, step).toContain(step);
     expect(fs.existsSync(prefix)).toBe(false);
   });
 });
@@ -94,12 +103,22 @@ describe.skipIf(!isRoot)('install.sh from a tree owned by another user (root, th
       const cfg = fs.statSync(path.join(dirs.ETC_DIR, 'agent.yaml'));
       expect([cfg.uid, cfg.mode & 0o777]).toEqual([0, 0o640]);
       expect(fs.readFileSync(path.join(dirs.ETC_DIR, 'agent.yaml'), 'utf8')).toContain(`state: ${dirs.STATE_DIR}`);
+      // the face key: root's, 0600, apart from the state folder (the unit hands it over as a credential)
+      const key = fs.statSync(path.join(dirs.ETC_DIR, 'vision.key'));
+      expect([key.uid, key.mode & 0o777, key.size]).toEqual([0, 0o600, 32]);
+      expect(fs.existsSync(path.join(dirs.STATE_DIR, 'vision.key'))).toBe(false);
       // every path moved: the unit and the command point into the confined install
       // this Node when supported, else the Node 22 that install.sh fetched from the npm registry
       const node = Number(process.versions.node.split('.')[0]) >= 22 ? process.execPath : `${dirs.PREFIX}/node/bin/node`;
       if (node !== process.execPath) expect(execFileSync(node, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).trim()).toBe('22');
       const unitText = fs.readFileSync(path.join(dirs.UNIT_DIR, 'classroom-agent.service'), 'utf8');
-      for (const want of [`ExecStart=${node} ${dirs.PREFIX}/dist/agent/cli/main.js run --config ${dirs.ETC_DIR}/agent.yaml`, `ReadWritePaths=${dirs.STATE_DIR}`, `User=${svc}`, 'MemoryMax='])
+      for (const want of [
+        `ExecStart=${node} ${dirs.PREFIX}/dist/agent/cli/main.js run --config ${dirs.ETC_DIR}/agent.yaml`,
+        `ReadWritePaths=${dirs.STATE_DIR}`,
+        `User=${svc}`,
+        'MemoryMax=',
+        `LoadCredential=vision.key:${dirs.ETC_DIR}/vision.key`,
+      ])
         expect(unitText).toContain(want);
       expect(fs.readFileSync(path.join(dirs.BIN_DIR, 'classroom-agent'), 'utf8')).toContain(`${dirs.PREFIX}/dist/agent/cli/main.js`);
     } finally {

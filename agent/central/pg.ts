@@ -47,12 +47,25 @@ CREATE TABLE IF NOT EXISTS box_checkpoints (
 );
 CREATE INDEX IF NOT EXISTS box_checkpoints_box ON box_checkpoints (box, n);
 CREATE TABLE IF NOT EXISTS witness_alarms (id BIGSERIAL PRIMARY KEY, box TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL, seq BIGINT, raised_ms BIGINT NOT NULL);
+ALTER TABLE boxes ADD COLUMN IF NOT EXISTS status_backlog BIGINT;
 `;
 /** advisory lock id for schema creation: instances starting together must not race on the catalog */
 const SCHEMA_LOCK = 0x63612d63;
 
 // why: BIGINT comes back as a string by default; our values (ms, seq) fit in a double
 pg.types.setTypeParser(20, (v) => Number(v));
+
+/** Run schema SQL under an advisory lock: instances starting together must not race on the catalog. */
+export async function createSchema(pool: pg.Pool, lock: number, sql: string): Promise<void> {
+  const c = await pool.connect();
+  try {
+    await c.query('SELECT pg_advisory_lock($1)', [lock]);
+    await c.query(sql);
+  } finally {
+    await c.query('SELECT pg_advisory_unlock($1)', [lock]).catch(() => undefined);
+    c.release();
+  }
+}
 
 export class PgCentralDb implements CentralStore {
   readonly pool: pg.Pool;
@@ -77,16 +90,7 @@ export class PgCentralDb implements CentralStore {
 
   /** Create the tables (idempotent, serialised between instances). */
   init(): Promise<void> {
-    this.ready ??= (async () => {
-      const c = await this.pool.connect();
-      try {
-        await c.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
-        await c.query(SCHEMA);
-      } finally {
-        await c.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]).catch(() => undefined);
-        c.release();
-      }
-    })();
+    this.ready ??= createSchema(this.pool, SCHEMA_LOCK, SCHEMA);
     return this.ready;
   }
 
@@ -300,13 +304,15 @@ export class PgCentralDb implements CentralStore {
     return r.rows.map((x) => ({ box: x.box, from: x.next_seq }));
   }
 
-  async setStatus(box: string, state: string, session: number, at: number, now: number, versions: { contract?: string; agentVersion?: string } = {}): Promise<boolean> {
+  async setStatus(box: string, state: string, session: number, at: number, now: number, versions: { contract?: string; agentVersion?: string; backlog?: number } = {}): Promise<boolean> {
     await this.init();
+    // a will (offline) carries no backlog: the last one reported stays
     const r = await this.pool.query(
-      `INSERT INTO boxes (box, status_state, status_session, status_at_ms, status_received_ms, status_contract, status_agent_version) VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (box) DO UPDATE SET status_state = $2, status_session = $3, status_at_ms = $4, status_received_ms = $5, status_contract = $6, status_agent_version = $7
+      `INSERT INTO boxes (box, status_state, status_session, status_at_ms, status_received_ms, status_contract, status_agent_version, status_backlog) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (box) DO UPDATE SET status_state = $2, status_session = $3, status_at_ms = $4, status_received_ms = $5, status_contract = $6, status_agent_version = $7,
+         status_backlog = COALESCE($8, boxes.status_backlog)
        WHERE boxes.status_session IS NULL OR boxes.status_session <= $3`,
-      [box, state, session, at, now, versions.contract ?? '1.0', versions.agentVersion ?? null],
+      [box, state, session, at, now, versions.contract ?? '1.0', versions.agentVersion ?? null, versions.backlog ?? null],
     );
     return (r.rowCount ?? 0) > 0;
   }

@@ -40,6 +40,14 @@ export interface ReceiverOptions {
   group?: string;
   clientId?: string;
   /**
+   * MQTT connections of this instance in the shared group (needs `group`). mqtt.js hands a
+   * connection its next message only after the previous one's PUBACK, which waits for the commit:
+   * one connection stores one batch at a time, and a morning reconnect of thousands of boxes then
+   * queues longer than the boxes' ack timeout (measured in `npm run bench -- province`).
+   * Default 4 with PostgreSQL, 1 with SQLite (one writer anyway).
+   */
+  consumers?: number;
+  /**
    * this receiving host's name in `<prefix>/_central/<host>/state` (v1.1), default the client id.
    * Boxes pause sending while every host they know of says offline.
    */
@@ -69,6 +77,8 @@ export interface ReceiverOptions {
  */
 export class CentralReceiver {
   private client?: MqttClient;
+  /** the further members of the shared group (see ReceiverOptions.consumers) */
+  private extra: MqttClient[] = [];
   private db?: CentralStore;
   private gapCheck?: Promise<void>;
   private witness?: Witness;
@@ -101,9 +111,11 @@ export class CentralReceiver {
 
   async start(): Promise<void> {
     validators();
-    if (isPostgresUrl(this.opts.db)) {
+    const pgUrl = isPostgresUrl(this.opts.db);
+    const consumers = this.opts.group === '' ? 1 : Math.max(1, this.opts.consumers ?? (pgUrl ? 4 : 1));
+    if (pgUrl) {
       // the witness runs inside the PostgreSQL store's release transaction (once per record across instances)
-      const pgdb = new PgCentralDb(this.opts.db, { witness: { now: this.now, log: this.log } });
+      const pgdb = new PgCentralDb(this.opts.db, { max: consumers + 2, witness: { now: this.now, log: this.log } });
       await pgdb.init();
       this.db = pgdb;
     } else {
@@ -131,8 +143,8 @@ export class CentralReceiver {
     });
     this.client = client;
     // why override: PUBACK goes to the broker only when this callback runs, i.e. after commit
-    // (mqtt.js handles one packet at a time and waits for cb: a slow database slows the intake)
-    client.handleMessage = (packet, cb) => {
+    // (mqtt.js handles one packet at a time and waits for cb: hence several consumers)
+    const handle: MqttClient['handleMessage'] = (packet, cb) => {
       this.onMessage(packet.topic, packet.payload as Buffer).then(
         () => cb(),
         (err: unknown) => {
@@ -142,6 +154,14 @@ export class CentralReceiver {
         },
       );
     };
+    client.handleMessage = handle;
+    for (let k = 1; k < consumers; k++) {
+      const c = mqtt.connect(this.opts.url, { clientId: `${clientId}-${k}`, clean: true, protocolVersion: 5, reconnectPeriod: 1000, keepalive: 30, ...this.opts.mqtt });
+      c.handleMessage = handle;
+      c.on('connect', () => c.subscribe(shared(allBoxes(this.opts.prefix, 'events')), { qos: 1 }));
+      c.on('error', (err) => this.log.warn({ err: err.message, consumer: k }, 'mqtt error'));
+      this.extra.push(c);
+    }
     client.on('connect', () => {
       client.publish(stateTopic, state(true), { qos: 1, retain: true });
       client.subscribe(
@@ -192,6 +212,8 @@ export class CentralReceiver {
       if ((await Promise.race([graceful, timer])) === 'timeout') await client.endAsync(true).catch(() => undefined);
     }
     this.client = undefined;
+    await Promise.all(this.extra.map((c) => c.endAsync().catch(() => undefined)));
+    this.extra = [];
     await this.gapCheck;
     await this.db?.close();
     this.db = undefined;
@@ -303,7 +325,7 @@ export class CentralReceiver {
       return;
     }
     const s = r.value;
-    const applied = await this.db!.setStatus(box, s.state, s.session, s.at, this.now(), { contract: s.contract, agentVersion: s.agentVersion });
+    const applied = await this.db!.setStatus(box, s.state, s.session, s.at, this.now(), { contract: s.contract, agentVersion: s.agentVersion, backlog: s.backlog });
     if (!applied) this.log.info({ box, state: s.state, session: s.session }, 'stale status ignored (late will)');
   }
 

@@ -9,7 +9,7 @@ import type { BatchResult } from './db.js';
 export interface CentralStore {
   storeBatch(box: string, floor: number, records: readonly WireRecord[], now: number, check: (r: WireRecord, joined?: boolean) => string, withRows?: boolean): BatchResult | Promise<BatchResult>;
   claimGaps(now: number, timeoutMs: number): Array<{ box: string; from: number }> | Promise<Array<{ box: string; from: number }>>;
-  setStatus(box: string, state: string, session: number, at: number, now: number, versions?: { contract?: string; agentVersion?: string }): boolean | Promise<boolean>;
+  setStatus(box: string, state: string, session: number, at: number, now: number, versions?: { contract?: string; agentVersion?: string; backlog?: number }): boolean | Promise<boolean>;
   /** A `segment` record this box sent with this SHA-256 (what a clip's manifest is checked against). */
   segmentBySha(box: string, sha256: string): SegmentData | undefined | Promise<SegmentData | undefined>;
   close(): void | Promise<void>;

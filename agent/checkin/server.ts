@@ -20,6 +20,7 @@ import { DahuaStreams } from './dahua/client.js';
 import type { EventStreamTerminal } from './event-stream.js';
 import { AlarmRepo } from '../store/alarms.js';
 import { listenWithRetry } from '../core/listen.js';
+import { UntrustedGate } from './gate.js';
 
 const ROUTES: Route[] = [zktecoRoute, webhookRoute, hikvisionPushRoute];
 
@@ -38,6 +39,8 @@ export class CheckinServer implements Module {
   private env?: RouteEnv;
   private rawBudget?: RawBudget;
   private cancelListen?: () => void;
+  private proven = new ProvenAddresses();
+  private gate = new UntrustedGate();
 
   constructor(private ctx: AgentContext) {}
 
@@ -84,6 +87,10 @@ export class CheckinServer implements Module {
       host: c.listen.host,
       log,
       what: 'check-in server',
+      // why: a flood of connects fills Node's default queue of 511, and then the kernel drops a
+      // terminal's SYN, which it resends only after 1 s, 3 s, 7 s: the valid check-in's latency
+      // under a flood was that retransmit ladder (p99 6-11 s), not our processing
+      backlog: ACCEPT_BACKLOG,
       onBusy: (n) => n === 1 && alarms.raise('port-in-use', `checkin:${c.listen.port}`, `check-in port ${c.listen.port} is in use by another program; retrying`, this.ctx.now()),
       onListening: () => {
         alarms.clear('port-in-use', `checkin:${c.listen.port}`, this.ctx.now());
@@ -103,8 +110,10 @@ export class CheckinServer implements Module {
 
   /**
    * Connections in total and per source address; beyond either a new socket is closed at once,
-   * before any byte of it is read. The addresses of configured terminals with an allowlist are
-   * exempt from both, so a flood from elsewhere cannot crowd out the terminals.
+   * before any byte of it is read. Exempt from both, so a flood from elsewhere cannot crowd out
+   * the terminals: the addresses of configured terminals with an allowlist, and the addresses
+   * that recently proved a terminal's credential (`provenAddresses`: terminals without an
+   * allowlist keep their reserved share too).
    * (Node's own server.maxConnections is not used: it cannot exempt anyone.)
    */
   private capConnections(server: http.Server, total: number, perAddress: number): void {
@@ -113,13 +122,14 @@ export class CheckinServer implements Module {
     server.on('connection', (socket) => {
       const a = plainAddress(socket.remoteAddress);
       const n = (open.get(a) ?? 0) + 1;
-      if ((n > perAddress || all >= total) && !this.env!.creds.isTrusted(a)) {
+      if ((n > perAddress || all >= total) && !this.env!.creds.isTrusted(a) && !this.proven.has(a, this.ctx.now())) {
         this.env!.warn(`conn-cap:${n > perAddress ? a : '*'}`, { address: a, open: n - 1, total: all }, 'too many connections: new ones closed');
         socket.destroy();
         return;
       }
       open.set(a, n);
       all++;
+      if (!this.env!.creds.isTrusted(a) && !this.proven.has(a, this.ctx.now())) this.gate.enter(socket);
       socket.once('close', () => {
         all--;
         const m = (open.get(a) ?? 1) - 1;
@@ -139,21 +149,23 @@ export class CheckinServer implements Module {
     const receivedMs = this.ctx.now();
     const env = this.env!;
     const limit = this.ctx.cfg.checkin.maxBodyBytes;
+    res.once('finish', () => this.gate.done(req.socket));
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://agent.local');
     } catch {
-      return refuse(req, res, json(400, { error: 'bad request target' }), limit);
+      return refuse(req, res, json(400, { error: 'bad request target' }));
     }
     const route = ROUTES.find((r) => r.matches(url.pathname));
-    if (!route) return refuse(req, res, json(404, { error: 'no such endpoint' }), limit);
+    if (!route) return refuse(req, res, json(404, { error: 'no such endpoint' }));
     let caller;
     try {
       caller = route.admit(req, url, env);
     } catch {
-      return refuse(req, res, json(404, { error: 'no such endpoint' }), limit);
+      return refuse(req, res, json(404, { error: 'no such endpoint' }));
     }
-    if (isReply(caller)) return refuse(req, res, caller, limit);
+    if (isReply(caller)) return refuse(req, res, caller);
+    this.proven.add(plainAddress(req.socket.remoteAddress), receivedMs);
     const chunks: Buffer[] = [];
     let size = 0;
     let truncated = false;
@@ -182,7 +194,7 @@ export class CheckinServer implements Module {
       chunks.length = 0;
       route
         .handle({ req, url, body, truncated, receivedMs, caller }, env)
-        .then((r) => (truncated ? refuse(req, res, r, limit) : send(res, r)))
+        .then((r) => (truncated ? refuse(req, res, r) : send(res, r)))
         .catch((err: unknown) => {
           // the store failed: nothing of this request was committed, the terminal must retry
           env.warn(`store-failed:${url.pathname.slice(0, 40)}`, { err: (err as Error)?.message, path: url.pathname.slice(0, 80) }, 'check-in request failed');
@@ -245,31 +257,80 @@ function listener(c: Config['checkin'], onRequest: http.RequestListener): http.S
   return server;
 }
 
-/** How long the unread body of a refused request is drained before the connection is simply closed. */
-const DRAIN_MS = 5_000;
+/** The kernel accept queue asked for (Linux caps it at net.core.somaxconn, 4096 since 5.4). */
+const ACCEPT_BACKLOG = 4096;
 
 /**
- * Answer a request whose body is not wanted (refused, or over the limit) and let the client read
- * the answer. The connection stays open (keep-alive) while the rest of the body is read and
- * thrown away, up to the body limit again and for at most 5 s; beyond that it is closed. Closing
- * at once with unread data would send a TCP reset, and a reset may discard the answer before the
- * client reads it. A drained connection is then an idle keep-alive one (idleTimeoutMs).
+ * What is read and thrown away of a refused request's body before the connection is closed:
+ * small enough that a flood of refused 1 MB bodies costs the event loop almost nothing (it once
+ * drained up to 1 MB for 5 s each, and the valid terminals waited behind that), large enough that
+ * a misconfigured terminal with a wrong token keeps its keep-alive connection.
  */
-function refuse(req: http.IncomingMessage, res: http.ServerResponse, r: Reply, limit: number): void {
+const DRAIN_BYTES = 65_536;
+/** a small body still arriving after this long is a trickle: closed (bytes are bounded above; this frees the slot) */
+const DRAIN_MS = 1_000;
+
+/**
+ * Answer a request whose body is not wanted (refused, or over the limit) so that the client
+ * reads the answer, and spend little on the rest of its body:
+ * - the rest is known to be larger than DRAIN_BYTES (Content-Length, chunked, over the limit):
+ *   answered with `Connection: close`, nothing more of the body is read, and the socket is
+ *   closed once the answer is written. The answer is in the client's receive queue (or on the
+ *   wire ahead of it) before the reset that the unread data causes, and a client reads queued
+ *   data before it sees the reset (the hostile test counts the clients that saw a reset before
+ *   their answer: 0 of 1,000);
+ * - else (a small body): it is drained, at most DRAIN_BYTES within DRAIN_MS, and the connection
+ *   stays usable (keep-alive); a client that trickles is closed after DRAIN_MS.
+ */
+function refuse(req: http.IncomingMessage, res: http.ServerResponse, r: Reply): void {
+  if (req.complete) return send(res, r);
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  const big = req.headers['transfer-encoding'] !== undefined || !(declared <= DRAIN_BYTES);
+  req.removeAllListeners('data');
+  if (big) {
+    const socket = req.socket;
+    res.shouldKeepAlive = false;
+    // read nothing more, and close as soon as the answer is handed to the kernel: Node's own
+    // close after `Connection: close` (end, then destroy on the socket's finish) resumes reading
+    // meanwhile, and under a flood that was hundreds of MB read for nothing
+    socket.pause();
+    res.once('finish', () => socket.destroy());
+    send(res, r);
+    return;
+  }
   send(res, r);
-  if (req.complete) return;
   let drained = 0;
   const socket = req.socket;
   const stop = () => socket.destroy();
   const timer = setTimeout(stop, DRAIN_MS);
   timer.unref();
-  req.removeAllListeners('data');
   req.on('data', (d: Buffer) => {
     drained += d.length;
-    if (drained > limit) stop();
+    if (drained > DRAIN_BYTES) stop();
   });
   req.on('end', () => clearTimeout(timer));
   req.on('error', () => clearTimeout(timer));
   socket.once('close', () => clearTimeout(timer));
   req.resume();
+}
+
+/**
+ * Source addresses that recently proved a credential or an approved serial (admitted), for an hour: exempt from the connection caps like allowlisted ones. Bounded: a
+ * box has tens of terminals; beyond 1,024 addresses the oldest are forgotten.
+ */
+export class ProvenAddresses {
+  private seen = new Map<string, number>();
+  constructor(
+    private ttlMs = 3_600_000,
+    private max = 1024,
+  ) {}
+  add(a: string, nowMs: number): void {
+    this.seen.delete(a);
+    this.seen.set(a, nowMs);
+    if (this.seen.size > this.max) this.seen.delete(this.seen.keys().next().value as string);
+  }
+  has(a: string, nowMs: number): boolean {
+    const at = this.seen.get(a);
+    return at !== undefined && nowMs - at < this.ttlMs;
+  }
 }

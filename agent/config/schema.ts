@@ -221,7 +221,7 @@ export const configSchema = z
         recycleAfterFrames: z.number().int().positive().default(200),
         /** analysis threads (one core each on wasm); 2 on a 2-core box doubles frames/s but starves other work */
         threads: z.number().int().min(1).max(16).default(1),
-        /** AES-256-GCM key for face data (created 0600 when absent); default <state>/vision.key */
+        /** AES-256-GCM key for face data (created 0600 when absent); unset: the systemd credential vision.key, else <state>/vision.key (docs/checkin-security.md §5) */
         keyFile: z.string().optional(),
         /** keep the enrolment photos (encrypted) beside the descriptors; off by default */
         keepPhotos: z.boolean().default(false),

@@ -15,6 +15,7 @@ import { LoginLimiter, Sessions, verifyPassword, type Session } from './auth.js'
 import { LiveHub, type LiveMessage } from './live.js';
 import { consolePage } from './page.js';
 import { ConsoleApi, type Action } from './api.js';
+import { sendRange } from './range.js';
 
 /** What each role may do. Nobody may change or delete evidence: the console has no such route. */
 export const CAN: Record<Action, readonly ConsoleRole[]> = {
@@ -274,24 +275,8 @@ export class ConsoleServer implements Module {
       return this.json(res, 404, { error: 'the file is gone (retention or disk) / 文件已不存在（已过留存期或磁盘问题）' });
     }
     this.headers(res);
-    res.setHeader('Accept-Ranges', 'bytes');
     res.setHeader('Content-Type', type);
-    const m = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
-    let start = 0;
-    let end = size - 1;
-    if (m && (m[1] || m[2])) {
-      if (m[1]) (start = Number(m[1])), (end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1);
-      else (start = Math.max(0, size - Number(m[2]))), (end = size - 1);
-      if (start > end || start >= size) {
-        res.writeHead(416, { 'Content-Range': `bytes */${size}` });
-        res.end();
-        return;
-      }
-      res.writeHead(206, { 'Content-Range': `bytes ${start}-${end}/${size}`, 'Content-Length': end - start + 1 });
-    } else res.writeHead(200, { 'Content-Length': size });
-    fs.createReadStream(file, { start, end })
-      .on('error', () => res.destroy())
-      .pipe(res);
+    sendRange(req, res, file, size);
   }
 
   private async login(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

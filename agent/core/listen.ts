@@ -13,6 +13,8 @@ export interface ListenOptions {
   /** told on each busy attempt (to raise an alarm) and once bound (to clear it) */
   onBusy?: (attempt: number, retryMs: number) => void;
   onListening?: () => void;
+  /** the kernel's accept queue length (Node's default 511; capped by net.core.somaxconn) */
+  backlog?: number;
 }
 
 /**
@@ -57,7 +59,7 @@ export function listenWithRetry(server: net.Server, o: ListenOptions): { first: 
     };
     server.once('error', onError);
     server.once('listening', onListening);
-    server.listen(o.port, o.host);
+    server.listen({ port: o.port, host: o.host, backlog: o.backlog });
   };
   attempt();
   return {

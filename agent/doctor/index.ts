@@ -5,6 +5,7 @@ import type { Check, CheckResult, DoctorEnv } from './check.js';
 import { camerasCheck } from './cameras.js';
 import { recordingCheck } from './recording.js';
 import { faceCheck } from './face.js';
+import { faceKeyCheck } from './facekey.js';
 import { mqttCheck } from './mqtt.js';
 import { terminalsCheck } from './terminals.js';
 import { alarmsCheck, chainCheck, clockCheck, configCheck, diskCheck, ffmpegCheck, ffprobeCheck, storeCheck, writeSpeedCheck } from './checks.js';
@@ -27,6 +28,7 @@ export const CHECKS: Check[] = [
   terminalsCheck,
   mqttCheck,
   faceCheck,
+  faceKeyCheck,
   alarmsCheck,
   chainCheck,
 ];

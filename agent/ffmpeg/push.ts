@@ -15,6 +15,13 @@ export function pushArgs(input: string, transport: 'tcp' | 'udp', target: string
     'pipe:2',
     '-rtsp_transport',
     transport,
+    // why: a supervisor waits for the first picture (target 5 s); ffmpeg's default probing reads
+    // up to 5 s of the camera and many frames to guess a frame rate that a stream copy never
+    // uses. The codec parameters come from the RTSP SDP and the first keyframe within 1 s.
+    '-analyzeduration',
+    '1000000',
+    '-fpsprobesize',
+    '0',
     '-i',
     input,
     '-map',

@@ -1,5 +1,6 @@
 import type { Loaded } from './tf.js';
 import type { RgbFrame } from './frames.js';
+import { locateFaces, resizeRegion } from './ssd.js';
 
 export interface Box {
   x: number;
@@ -89,40 +90,41 @@ export function tilesOf(width: number, height: number, size: number, overlap: nu
  * One frame through face-api: SSD detection on the whole frame and on overlapping tiles,
  * merged (NMS); then 68-point landmarks (alignment) and a descriptor for every face at least
  * `minFaceSize` wide. Every face is returned, so the headcount counts the small ones too.
- * Every tensor made here is disposed before returning; face-api's own intermediates are
- * disposed by face-api (checked by the numTensors test and the soak bench).
+ *
+ * Memory: the frame never becomes one tensor. Each detection gets its region shrunk to 512 ×
+ * 512 in JS (ssd.ts), and each face its own crop with a face's width of margin on every side
+ * (the landmarks' aligned box lies inside it; near the frame's edge both are clipped by the
+ * frame alike), so the wasm heap, which never shrinks, holds a few MB of input instead of a
+ * 1080p frame's 25 MB int32 tensor, its float32 cast and face-api's 1920 × 1920 padded copy.
+ * Every tensor made here is disposed before returning (the numTensors test and the soak bench).
  */
 export async function detectFaces(l: Loaded, frame: RgbFrame, o: DetectOptions): Promise<FaceFound[]> {
   const { faceapi, tf } = l;
-  const input = tf.tensor3d(frame.data, [frame.height, frame.width, 3], 'int32');
-  try {
-    const opts = new faceapi.SsdMobilenetv1Options({ minConfidence: o.minConfidence, maxResults: 100 });
-    const found: { box: Box; score: number }[] = [];
-    for (const d of await faceapi.detectAllFaces(input as never, opts)) found.push({ box: { x: d.box.x, y: d.box.y, width: d.box.width, height: d.box.height }, score: d.score });
-    for (const t of tilesOf(frame.width, frame.height, o.tileSize ?? 0, o.tileOverlap ?? 128)) {
-      const tile = tf.slice(input, [t.y, t.x, 0], [t.h, t.w, 3]);
-      try {
-        for (const d of await faceapi.detectAllFaces(tile as never, opts)) found.push({ box: { x: d.box.x + t.x, y: d.box.y + t.y, width: d.box.width, height: d.box.height }, score: d.score });
-      } finally {
-        tile.dispose();
-      }
+  const found: { box: Box; score: number }[] = locateFaces(l, frame, { x: 0, y: 0, w: frame.width, h: frame.height }, o.minConfidence);
+  for (const t of tilesOf(frame.width, frame.height, o.tileSize ?? 0, o.tileOverlap ?? 128)) found.push(...locateFaces(l, frame, t, o.minConfidence));
+  const faces = mergeBoxes(found);
+  const out: FaceFound[] = [];
+  for (const f of faces) {
+    if (f.box.width < o.minFaceSize) {
+      out.push({ box: f.box, score: f.score });
+      continue;
     }
-    const faces = mergeBoxes(found);
-    const big = faces.filter((f) => f.box.width >= o.minFaceSize);
-    const dims = { width: frame.width, height: frame.height };
-    const detections = big.map((f) =>
-      faceapi.extendWithFaceDetection(
-        {},
-        new faceapi.FaceDetection(f.score, new faceapi.Rect(f.box.x / dims.width, f.box.y / dims.height, f.box.width / dims.width, f.box.height / dims.height), dims),
-      ),
-    );
-    // face-api's own landmark + descriptor tasks, fed with the merged detections
-    const described = detections.length ? await new faceapi.DetectAllFaceLandmarksTask(Promise.resolve(detections), input as never, false).withFaceDescriptors() : [];
-    return faces.map((f) => {
-      const i = big.indexOf(f);
-      return { box: f.box, score: f.score, ...(i >= 0 && described[i] ? { descriptor: described[i]!.descriptor } : {}) };
-    });
-  } finally {
-    input.dispose();
+    const m = Math.ceil(f.box.width);
+    const x0 = Math.max(0, Math.floor(f.box.x) - m);
+    const y0 = Math.max(0, Math.floor(f.box.y) - m);
+    const x1 = Math.min(frame.width, Math.ceil(f.box.x + f.box.width) + m);
+    const y1 = Math.min(frame.height, Math.ceil(f.box.y + f.box.height) + m);
+    const r = { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+    const crop = tf.tensor3d(resizeRegion(frame, r, r.w, r.h), [r.h, r.w, 3], 'float32');
+    try {
+      const dims = { width: r.w, height: r.h };
+      const det = faceapi.extendWithFaceDetection({}, new faceapi.FaceDetection(f.score, new faceapi.Rect((f.box.x - x0) / r.w, (f.box.y - y0) / r.h, f.box.width / r.w, f.box.height / r.h), dims));
+      // face-api's own landmark + descriptor tasks, fed with the merged detection
+      const [d] = await new faceapi.DetectAllFaceLandmarksTask(Promise.resolve([det]), crop as never, false).withFaceDescriptors();
+      out.push({ box: f.box, score: f.score, ...(d ? { descriptor: d.descriptor } : {}) });
+    } finally {
+      crop.dispose();
+    }
   }
+  return out;
 }

@@ -7,7 +7,8 @@ import { InputError } from '../core/errors.js';
 import { loadFaceApi } from './tf.js';
 import { loadNets, modelVersion } from './models.js';
 import { decodeImage, ffmpegFrames } from './frames.js';
-import { keyFileOf, loadGallery, loadOrCreateKey, sealDescriptor, sealPhoto } from './gallery.js';
+import { loadGallery, sealDescriptor, sealPhoto } from './gallery.js';
+import { loadFaceKey } from './keysource.js';
 import { distanceStats, euclidean } from './match.js';
 import type { Loaded } from './tf.js';
 import type { RgbFrame } from './frames.js';
@@ -140,7 +141,7 @@ export async function enrolTrainee(cfg: Config, store: Store, trainee: string, p
       'enroll',
       missing.map(({ p, i }) => ({ path: `PHOTO[${i}]`, message: `${p}: file not found / 文件不存在` })),
     );
-  const key = loadOrCreateKey(keyFileOf(cfg));
+  const key = loadFaceKey(cfg);
   const l = await loadFaceApi(cfg.vision.backend);
   const m = await loadNets(l.faceapi);
   const model = modelVersion(m);
@@ -229,7 +230,7 @@ export async function confirmSighting(cfg: Config, store: Store, matchId: number
   const face = found.filter((f) => f.descriptor && iou(f.box, box) >= 0.5).sort((x, y) => iou(y.box, box) - iou(x.box, box))[0];
   if (!face)
     throw new InputError('confirm', [{ path: 'MATCH_ID', message: `the face is no longer found at its box in recording ${m.recordingId} (model or settings changed?) / 录像中该位置已检测不到人脸` }]);
-  const key = loadOrCreateKey(keyFileOf(cfg));
+  const key = loadFaceKey(cfg);
   faces.addDescriptors(
     m.trainee,
     [
@@ -284,7 +285,7 @@ export async function calibrate(cfg: Config, store: Store, classId: string, mode
   const faces = new FaceRepo(store);
   const roster = faces.roster(classId);
   if (!roster.length) throw new InputError('calibrate', [{ path: 'CLASS_ID', message: `class ${classId} has no trainees (import it first) / 班次不存在或无学员` }]);
-  const key = loadOrCreateKey(keyFileOf(cfg));
+  const key = loadFaceKey(cfg);
   const gallery = loadGallery(faces, key, roster, model);
   const enrolled = [...new Set(gallery.map((g) => g.trainee))].sort();
   const { between, within } = distanceStats(gallery);

@@ -1,11 +1,11 @@
-import path from 'node:path';
 import type { Config } from '../config/schema.js';
-import { statePaths } from '../config/load.js';
 import type { FaceRepo } from '../store/faces.js';
 import { bytesToDescriptor, descriptorToBytes, loadOrCreateKey, open, seal, type Sealed } from './keyfile.js';
 import type { GalleryEntry } from './match.js';
+import { resolveFaceKey } from './keysource.js';
 
-export const keyFileOf = (cfg: Config) => path.resolve(cfg.vision.keyFile ?? path.join(statePaths(cfg).state, 'vision.key'));
+/** The face key's file (resolveFaceKey: config, then the systemd credential, then `<state>/vision.key`). */
+export const keyFileOf = (cfg: Config) => resolveFaceKey(cfg).file;
 
 /** AAD of a descriptor row: a sealed descriptor moved to another trainee or model fails to open. */
 const aad = (trainee: string, model: string) => `face-descriptor|${trainee}|${model}`;

@@ -5,7 +5,8 @@ import { ClassRepo } from '../store/classes.js';
 import { FaceRepo, type FrameMatch, type SegmentRef } from '../store/faces.js';
 import { FacePool } from './pool.js';
 import { cropFace, streamVideo } from './frames.js';
-import { keyFileOf, loadGallery, loadOrCreateKey, sealCrop } from './gallery.js';
+import { loadGallery, sealCrop } from './gallery.js';
+import { loadFaceKey } from './keysource.js';
 import type { GalleryEntry } from './match.js';
 import { trackSegment, type OpenTrack } from './tracks.js';
 import type { Analysis } from './client.js';
@@ -52,7 +53,7 @@ export class VisionModule implements Module {
       this.ctx.log.info('vision disabled');
       return;
     }
-    this.key = loadOrCreateKey(keyFileOf(this.ctx.cfg));
+    this.key = loadFaceKey(this.ctx.cfg);
     this.abort = new AbortController();
     this.worker = new FacePool(
       { backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, tileSize: v.tileSize, tileOverlap: v.tileOverlap, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log },

@@ -1,6 +1,10 @@
 import path from 'node:path';
 import type { Command } from 'commander';
+import { PgCentralDb } from '../../central/pg.js';
 import { CentralReceiver } from '../../central/receiver.js';
+import { CentralService } from '../../central/service.js';
+import { isPostgresUrl } from '../../central/store.js';
+import { ViewDb } from '../../central/viewdb.js';
 import { statePaths } from '../../config/load.js';
 import { loadProfile } from '../../config/profile.js';
 import { EventBus } from '../../core/bus.js';
@@ -15,6 +19,7 @@ import { mqttOptions } from '../../sync/connect.js';
 import { intArg } from '../options.js';
 import { action, configOf, globals, langOf, openStore } from '../context.js';
 import { t } from '../i18n.js';
+import { checkName, newHash } from './users.js';
 
 /** the daemon writes its sync state every 2 s; older than this, it is not running */
 const STALE_MS = 15_000;
@@ -165,28 +170,116 @@ export function register(program: Command): void {
     .option('--group <name>', '共享订阅组，空串表示不共享 / shared-subscription group, "" for none', 'central')
     .option('--client-id <id>', 'MQTT 客户端 ID / MQTT client id')
     .option('--reorder-timeout <ms>', '序号空洞等待多久后要求重发 / how long a sequence hole may last before a resend request', intArg(0, 3_600_000), 5000)
+    .option('--consumers <n>', '本实例在共享组中的连接数（PostgreSQL 默认 4）/ connections of this instance in the shared group (default 4 with PostgreSQL)', intArg(1, 64))
+    .option('--view-port <port>', '监管网页端口（需 PostgreSQL 数据库与 CENTRAL_CLIP_SECRET）/ supervisor web view port (needs a PostgreSQL --db and CENTRAL_CLIP_SECRET)', intArg(0, 65535))
+    .option('--view-host <host>', '监管网页监听地址 / supervisor web view address', '127.0.0.1')
+    .option('--hls-base <url>', "媒体服务器 HLS 地址（浏览器可达），如 http://media/hls / the media server's HLS base as browsers reach it")
+    .option('--clip-dir <dir>', '回放视频上传目录（多实例须共享）/ playback upload folder (shared by all instances)')
+    .option('--clip-port <port>', '回放上传（tus）端口 / playback upload (tus) port', intArg(0, 65535), 0)
     .action(
-      action(async (opts: { url?: string; prefix?: string; db?: string; group: string; clientId?: string; reorderTimeout: number }, cmd: Command) => {
+      action(
+        async (
+          opts: {
+            url?: string;
+            prefix?: string;
+            db?: string;
+            group: string;
+            clientId?: string;
+            reorderTimeout: number;
+            consumers?: number;
+            viewPort?: number;
+            viewHost: string;
+            hlsBase?: string;
+            clipDir?: string;
+            clipPort: number;
+          },
+          cmd: Command,
+        ) => {
+          const lang = langOf(cmd);
+          const cfg = configOf(cmd);
+          const url = opts.url ?? cfg.sync.url;
+          const reorder = opts.reorderTimeout;
+          // the receiver authenticates like a box would: TLS and credentials from the sync section
+          const base = mqttOptions(cfg.sync, opts.clientId ?? `central-${process.pid}`);
+          const db = opts.db ?? path.join(statePaths(cfg).state, 'central.db');
+          const receiverOpts = {
+            url,
+            prefix: opts.prefix ?? cfg.sync.topicPrefix,
+            group: opts.group,
+            clientId: base.clientId,
+            reorderTimeoutMs: reorder,
+            consumers: opts.consumers,
+            mqtt: { ca: base.ca, cert: base.cert, key: base.key, rejectUnauthorized: base.rejectUnauthorized, username: base.username, password: base.password },
+          };
+          if (opts.viewPort !== undefined) {
+            const service = new CentralService({
+              receiver: receiverOpts,
+              db: viewDbUrl(db),
+              clipSecret: clipSecret(),
+              clipDir: opts.clipDir ?? path.join(statePaths(cfg).state, 'central-clips'),
+              clipListen: { host: opts.viewHost, port: opts.clipPort },
+              view: { hlsBase: hlsBase(opts.hlsBase), listen: { host: opts.viewHost, port: opts.viewPort } },
+            });
+            await service.start();
+            process.stderr.write(
+              t(
+                lang,
+                `接收端已启动：${maskUrl(url)}；监管网页 http://${opts.viewHost}:${service.view.port}/；回放上传 ${service.intake.url}\n`,
+                `Receiver running: ${maskUrl(url)}; supervisor view http://${opts.viewHost}:${service.view.port}/; playback uploads ${service.intake.url}\n`,
+              ),
+            );
+            await untilSignal();
+            await service.stop();
+            return;
+          }
+          const receiver = new CentralReceiver({ ...receiverOpts, db });
+          await receiver.start();
+          process.stderr.write(t(lang, `接收端已启动：${maskUrl(url)}，数据库 ${db}\n`, `Receiver running: ${maskUrl(url)}, database ${db}\n`));
+          await untilSignal();
+          await receiver.stop();
+        },
+      ),
+    );
+
+  program
+    .command('supervisor')
+    .description(
+      '添加监管人员或更改其密码（省平台监管网页）；密码从标准输入或 CLASSROOM_AGENT_PASSWORD 读取 / add a supervisor of the central web view or change the password; read from stdin or CLASSROOM_AGENT_PASSWORD',
+    )
+    .argument('<name>', '用户名 / user name')
+    .requiredOption('--db <url>', "省平台 PostgreSQL 地址 / the central's PostgreSQL URL")
+    .action(
+      action(async (name: string, opts: { db: string }, cmd: Command) => {
         const lang = langOf(cmd);
-        const cfg = configOf(cmd);
-        const url = opts.url ?? cfg.sync.url;
-        const reorder = opts.reorderTimeout;
-        // the receiver authenticates like a box would: TLS and credentials from the sync section
-        const base = mqttOptions(cfg.sync, opts.clientId ?? `central-${process.pid}`);
-        const db = opts.db ?? path.join(statePaths(cfg).state, 'central.db');
-        const receiver = new CentralReceiver({
-          url,
-          prefix: opts.prefix ?? cfg.sync.topicPrefix,
-          db,
-          group: opts.group,
-          clientId: base.clientId,
-          reorderTimeoutMs: reorder,
-          mqtt: { ca: base.ca, cert: base.cert, key: base.key, rejectUnauthorized: base.rejectUnauthorized, username: base.username, password: base.password },
-        });
-        await receiver.start();
-        process.stderr.write(t(lang, `接收端已启动：${maskUrl(url)}，数据库 ${db}\n`, `Receiver running: ${maskUrl(url)}, database ${db}\n`));
-        await untilSignal();
-        await receiver.stop();
+        checkName(name);
+        const hash = await newHash();
+        const pg = new PgCentralDb(viewDbUrl(opts.db));
+        try {
+          await new ViewDb(pg).setSupervisor(name, hash, Date.now());
+        } finally {
+          await pg.close();
+        }
+        // a changed password ends the supervisor's sessions (they carry the time it was set)
+        process.stdout.write(t(lang, `监管人员 ${name} 已保存\n`, `Supervisor ${name} saved\n`));
       }),
     );
+}
+
+/** The supervisor view reads PostgreSQL only (every instance serves it). */
+function viewDbUrl(db: string): string {
+  if (isPostgresUrl(db)) return db;
+  throw new InputError('central', [{ path: '--db', message: 'the supervisor view needs a postgres:// database URL / 监管网页需要 PostgreSQL 数据库（postgres:// 地址）' }]);
+}
+
+function clipSecret(): string {
+  const s = process.env.CENTRAL_CLIP_SECRET ?? '';
+  // never an argument: ps and the shell history would show it
+  if (s.length < 16)
+    throw new InputError('central', [{ path: 'CENTRAL_CLIP_SECRET', message: 'set it (16+ characters, the same on every instance) / 请设置该环境变量（至少 16 个字符，各实例相同）' }]);
+  return s;
+}
+
+function hlsBase(u: string | undefined): string {
+  if (u && /^https?:\/\/[^/]+/.test(u)) return u;
+  throw new InputError('central', [{ path: '--hls-base', message: "the media server's HLS base URL, e.g. http://media.example/hls / 请给出媒体服务器的 HLS 地址，如 http://media.example/hls" }]);
 }

@@ -23,11 +23,12 @@ async function readPassword(): Promise<string> {
 
 const NAME = /^[\p{L}\p{N}._@-]{1,64}$/u;
 
-function checkName(name: string): void {
+export function checkName(name: string): void {
   if (!NAME.test(name)) throw new InputError('users', [{ path: 'NAME', message: `"${name}": 1-64 letters, digits, . _ @ - / 用户名为 1-64 个字母、数字或 . _ @ -` }]);
 }
 
-async function newHash(): Promise<string> {
+/** A new password's hash, the password read as readPassword says and checked (also the central's supervisors). */
+export async function newHash(): Promise<string> {
   const pw = await readPassword();
   const problem = passwordProblem(pw);
   if (problem) throw new InputError('password', [{ path: 'password', message: problem }]);

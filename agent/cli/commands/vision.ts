@@ -4,7 +4,7 @@ import { logger } from '../../core/log.js';
 import { MODELS_DIR } from '../../core/paths.js';
 import { FaceRepo } from '../../store/faces.js';
 import { calibrate, confirmSighting, enrolTrainee } from '../../vision/enroll.js';
-import { keyFileOf } from '../../vision/gallery.js';
+import { resolveFaceKey } from '../../vision/keysource.js';
 import { ensureModels, modelVersion, readManifest, verifyModels } from '../../vision/models.js';
 import { VisionModule } from '../../vision/module.js';
 import { loadFaceApi } from '../../vision/tf.js';
@@ -125,7 +125,8 @@ export function register(program: Command): void {
           model,
           modelsDir: MODELS_DIR,
           modelProblems,
-          keyFile: keyFileOf(cfg),
+          keyFile: resolveFaceKey(cfg).file,
+          keySource: resolveFaceKey(cfg).source,
           enrolledTrainees: new Set(enrolled.filter((e) => e.model === model).map((e) => e.trainee)).size,
           staleEnrolments: enrolled.filter((e) => e.model !== model).length,
           threshold: cfg.vision.threshold,
@@ -136,7 +137,7 @@ export function register(program: Command): void {
         else {
           out(`${t(lang, '后端', 'Backend')}: ${backend || t(lang, '不可用', 'unavailable')}${fallbackReason ? ` (${fallbackReason})` : ''}${backendError ? ` — ${backendError}` : ''}`);
           out(`${t(lang, '模型', 'Model')}: ${model || modelProblems.join('; ')} [${MODELS_DIR}]`);
-          out(`${t(lang, '密钥文件', 'Key file')}: ${s.keyFile}`);
+          out(`${t(lang, '密钥文件', 'Key file')}: ${s.keyFile} (${s.keySource})`);
           out(
             `${t(lang, '已采集学员', 'Enrolled trainees')}: ${s.enrolledTrainees}${s.staleEnrolments ? t(lang, `（${s.staleEnrolments} 条旧模型特征需重新采集）`, ` (${s.staleEnrolments} descriptor set(s) of another model: re-enrol)`) : ''}`,
           );

@@ -65,7 +65,7 @@ http {
   types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; text/html html; application/javascript js; }
   server {
     listen 127.0.0.1:${this.httpPort};
-    location / { root ${d}; add_header Cache-Control no-cache; add_header Access-Control-Allow-Origin *; }
+    location / { root ${d}; add_header Cache-Control no-cache always; add_header Access-Control-Allow-Origin * always; }
   }
 }
 `,

@@ -1,0 +1,226 @@
+import type { Loaded } from './tf.js';
+import type { Box } from './engine.js';
+import type { RgbFrame } from './frames.js';
+
+/** a rectangle of a frame, integer pixels */
+export interface Region {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/**
+ * The pixels of `r` resized to outW × outH (bilinear, tfjs's `resizeBilinear` rule with
+ * alignCorners and halfPixelCenters off: source = destination × in/out, which is what face-api
+ * applies), as float32 RGB in the top-left of a padW × padH zero canvas. Done here rather than
+ * in tfjs so the frame never enters the wasm heap whole: a 1080p frame is 25 MB as an int32
+ * tensor and again as its float32 cast, and the heap never gives memory back.
+ */
+export function resizeRegion(f: RgbFrame, r: Region, outW: number, outH: number, padW = outW, padH = outH): Float32Array {
+  const out = new Float32Array(padW * padH * 3);
+  const sy = r.h / outH;
+  const sx = r.w / outW;
+  const src = f.data;
+  const stride = f.width * 3;
+  const x0s = new Int32Array(outW);
+  const x1s = new Int32Array(outW);
+  const fxs = new Float32Array(outW);
+  for (let x = 0; x < outW; x++) {
+    const s = x * sx;
+    const lo = Math.floor(s);
+    x0s[x] = (r.x + lo) * 3;
+    x1s[x] = (r.x + Math.min(r.w - 1, Math.ceil(s))) * 3;
+    fxs[x] = s - lo;
+  }
+  for (let y = 0; y < outH; y++) {
+    const s = y * sy;
+    const lo = Math.floor(s);
+    const fy = s - lo;
+    const row0 = (r.y + lo) * stride;
+    const row1 = (r.y + Math.min(r.h - 1, Math.ceil(s))) * stride;
+    let o = y * padW * 3;
+    for (let x = 0; x < outW; x++) {
+      const a = row0 + x0s[x]!;
+      const b = row0 + x1s[x]!;
+      const c = row1 + x0s[x]!;
+      const d = row1 + x1s[x]!;
+      const fx = fxs[x]!;
+      for (let k = 0; k < 3; k++) {
+        const top = src[a + k]! + (src[b + k]! - src[a + k]!) * fx;
+        const bottom = src[c + k]! + (src[d + k]! - src[c + k]!) * fx;
+        out[o++] = top + (bottom - top) * fy;
+      }
+    }
+  }
+  return out;
+}
+
+/** face-api's SSD MobileNet V1 input side: the net only ever sees 512 × 512 */
+export const SSD_SIZE = 512;
+const EPSILON = 0.0010000000474974513;
+
+type T = import('@tensorflow/tfjs-core').Tensor;
+/** the weights face-api loaded (`faceapi.nets.ssdMobilenetv1.params`), typed loosely: only the shapes used below */
+// biome-ignore lint/suspicious/noExplicitAny: face-api's nested weight maps (tensors and sub-maps by layer name), read by name below
+type Params = Record<string, any>;
+
+/**
+ * face-api's SSD MobileNet V1 forward pass and box decoding, with the same weights and the same
+ * arithmetic, written again for memory: face-api runs the whole MobileNet inside one `tf.tidy`,
+ * so all 27 layer outputs of a 512 × 512 input (~100 MB of float32) are alive until the last
+ * layer, and it first pads a 1080p frame to a 1920 × 1920 square (int32 → float32, 44 MB) before
+ * shrinking it. On the wasm backend the heap only ever grows to its high-water mark, so a
+ * vision thread kept ~250 MB of heap for one detection. Here each layer's input is disposed as
+ * soon as the next layer exists (only conv11, which the box predictors need, is kept), and the
+ * frame is shrunk in JS before it becomes a tensor (resizeRegion): the heap's high-water mark is
+ * about two layers.
+ * The region of the frame searched is `region` (the whole frame, or a tile); boxes come back in
+ * frame pixels. Equivalence with face-api's `locateFaces` is checked by ssd.test.ts on real frames.
+ */
+export function locateFaces(l: Loaded, frame: RgbFrame, region: Region, minConfidence: number, maxResults = 100): { box: Box; score: number }[] {
+  const { tf, faceapi } = l;
+  const net = faceapi.nets.ssdMobilenetv1 as unknown as { params?: Params };
+  const p = net.params;
+  if (!p) throw new Error('SSD MobileNet V1 weights are not loaded');
+  // shrink (or enlarge) to fit 512, pad at the bottom/right: face-api pads first, then resizes; the same pixels
+  const scale = SSD_SIZE / Math.max(region.w, region.h);
+  const w = Math.min(SSD_SIZE, Math.round(region.w * scale));
+  const h = Math.min(SSD_SIZE, Math.round(region.h * scale));
+  const pixels = resizeRegion(frame, region, w, h, SSD_SIZE, SSD_SIZE);
+  let x: T = tf.tidy(() => tf.sub(tf.div(tf.tensor4d(pixels, [1, SSD_SIZE, SSD_SIZE, 3], 'float32'), 127.5), 1));
+  /** run `f` on x, then drop x unless it must be kept */
+  const step = (f: (t: T) => T, keep?: T) => {
+    const next = tf.tidy(() => f(x));
+    if (x !== keep) x.dispose();
+    x = next;
+  };
+  /** ops applied in turn, each result disposed once the next exists: a layer's peak is its input and two outputs, not four */
+  const chain = (t: T, ...ops: ((u: T) => T)[]) => {
+    let cur = t;
+    for (const op of ops) {
+      const next = op(cur);
+      if (cur !== t) cur.dispose();
+      cur = next;
+    }
+    return cur;
+  };
+  const pointwise = (t: T, q: Params, strides: [number, number]) =>
+    chain(
+      t,
+      (u) => tf.conv2d(u as never, q.filters, strides, 'same'),
+      (u) => tf.add(u, q.batch_norm_offset),
+      (u) => tf.clipByValue(u, 0, 6),
+    );
+  const depthwise = (t: T, q: Params, strides: [number, number]) =>
+    chain(
+      t,
+      (u) => tf.depthwiseConv2d(u as never, q.filters, strides, 'same'),
+      (u) => tf.batchNorm(u, q.batch_norm_mean, q.batch_norm_variance, q.batch_norm_offset, q.batch_norm_scale, EPSILON),
+      (u) => tf.clipByValue(u, 0, 6),
+    );
+  const m = p.mobilenetv1 as Params;
+  let conv11: T | undefined;
+  const kept: T[] = [];
+  try {
+    step((t) => pointwise(t, m.conv_0, [2, 2]));
+    for (let i = 1; i <= 13; i++) {
+      const strides: [number, number] = [2, 4, 6, 12].includes(i) ? [2, 2] : [1, 1];
+      step((t) => depthwise(t, m[`conv_${i}`].depthwise_conv, strides), conv11);
+      step((t) => pointwise(t, m[`conv_${i}`].pointwise_conv, [1, 1]), conv11);
+      if (i === 11) {
+        conv11 = x;
+        kept.push(x);
+      }
+    }
+    kept.push(x);
+    const out = tf.tidy(() => {
+      const q = p.prediction_layer as Params;
+      const c0 = pointwise(x, q.conv_0, [1, 1]);
+      const c1 = pointwise(c0, q.conv_1, [2, 2]);
+      const c2 = pointwise(c1, q.conv_2, [1, 1]);
+      const c3 = pointwise(c2, q.conv_3, [2, 2]);
+      const c4 = pointwise(c3, q.conv_4, [1, 1]);
+      const c5 = pointwise(c4, q.conv_5, [2, 2]);
+      const c6 = pointwise(c5, q.conv_6, [1, 1]);
+      const c7 = pointwise(c6, q.conv_7, [2, 2]);
+      const conv = (t: T, c: Params) => tf.add(tf.conv2d(t as never, c.filters, [1, 1], 'same'), c.bias);
+      const preds = [conv11!, x, c1, c3, c5, c7].map((t, k) => ({
+        box: tf.reshape(conv(t, q[`box_predictor_${k}`].box_encoding_predictor), [1, -1, 1, 4]),
+        cls: tf.reshape(conv(t, q[`box_predictor_${k}`].class_predictor), [1, -1, 3]),
+      }));
+      const enc = tf.reshape(
+        tf.concat(
+          preds.map((z) => z.box),
+          1,
+        ),
+        [-1, 4],
+      );
+      const cls = tf.concat(
+        preds.map((z) => z.cls),
+        1,
+      );
+      // decode against the anchors (face-api's outputLayer)
+      const anchors = tf.reshape(p.output_layer.extra_dim, [-1, 4]);
+      const [a0, a1, a2, a3] = tf.unstack(tf.transpose(anchors, [1, 0]));
+      const sizes = [tf.sub(a2!, a0!), tf.sub(a3!, a1!)];
+      const centers = [tf.add(a0!, tf.div(sizes[0]!, 2)), tf.add(a1!, tf.div(sizes[1]!, 2))];
+      const [v0, v1, v2, v3] = tf.unstack(tf.transpose(enc, [1, 0]));
+      const div0 = tf.div(tf.mul(tf.exp(tf.div(v2!, 5)), sizes[0]!), 2);
+      const add0 = tf.add(tf.mul(tf.div(v0!, 10), sizes[0]!), centers[0]!);
+      const div1 = tf.div(tf.mul(tf.exp(tf.div(v3!, 5)), sizes[1]!), 2);
+      const add1 = tf.add(tf.mul(tf.div(v1!, 10), sizes[1]!), centers[1]!);
+      const boxes = tf.transpose(tf.stack([tf.sub(add0, div0), tf.sub(add1, div1), tf.add(add0, div0), tf.add(add1, div1)]), [1, 0]);
+      const scores = tf.reshape(tf.slice(tf.sigmoid(tf.slice(cls, [0, 0, 1], [-1, -1, -1])), [0, 0, 0], [-1, -1, 1]), [-1]);
+      return { boxes, scores };
+    });
+    try {
+      const scores = Array.from(out.scores.dataSync());
+      const b = out.boxes.arraySync() as number[][];
+      const idx = nonMaxSuppression(b, scores, maxResults, 0.5, minConfidence);
+      // boxes are fractions of the padded square: back to the image's pixels, as face-api does
+      const sx = (SSD_SIZE / w) * region.w;
+      const sy = (SSD_SIZE / h) * region.h;
+      return idx.map((i) => {
+        const [top, bottom] = [Math.max(0, b[i]![0]!) * sy, Math.min(1, b[i]![2]!) * sy];
+        const [left, right] = [Math.max(0, b[i]![1]!) * sx, Math.min(1, b[i]![3]!) * sx];
+        return { box: { x: region.x + left!, y: region.y + top!, width: right! - left!, height: bottom! - top! }, score: scores[i]! };
+      });
+    } finally {
+      out.boxes.dispose();
+      out.scores.dispose();
+    }
+  } finally {
+    for (const t of new Set([...kept, x])) if (!t.isDisposed) t.dispose();
+  }
+}
+
+/** Overlap of two [ymin, xmin, ymax, xmax] boxes (face-api's SSD IOU, corners in either order). */
+function iouYx(a: number[], b: number[]): number {
+  const [ay0, ax0, ay1, ax1] = [Math.min(a[0]!, a[2]!), Math.min(a[1]!, a[3]!), Math.max(a[0]!, a[2]!), Math.max(a[1]!, a[3]!)];
+  const [by0, bx0, by1, bx1] = [Math.min(b[0]!, b[2]!), Math.min(b[1]!, b[3]!), Math.max(b[0]!, b[2]!), Math.max(b[1]!, b[3]!)];
+  const areaA = (ay1 - ay0) * (ax1 - ax0);
+  const areaB = (by1 - by0) * (bx1 - bx0);
+  if (areaA <= 0 || areaB <= 0) return 0;
+  const inter = Math.max(Math.min(ay1, by1) - Math.max(ay0, by0), 0) * Math.max(Math.min(ax1, bx1) - Math.max(ax0, bx0), 0);
+  return inter / (areaA + areaB - inter);
+}
+
+/**
+ * face-api's SSD non-maximum suppression (not exported by the package), the same rule: best
+ * score first, a candidate dropped when it overlaps a selected box by more than `iouThreshold`.
+ * face-api's copy reads the whole box tensor back from wasm for every pair compared; this one
+ * takes the boxes read once.
+ */
+function nonMaxSuppression(boxes: number[][], scores: number[], maxOutput: number, iouThreshold: number, scoreThreshold: number): number[] {
+  const candidates = scores
+    .map((score, i) => ({ score, i }))
+    .filter((c) => c.score > scoreThreshold)
+    .sort((a, b) => b.score - a.score);
+  const selected: number[] = [];
+  for (const c of candidates) {
+    if (selected.length >= Math.min(maxOutput, boxes.length)) break;
+    if (selected.every((j) => iouYx(boxes[c.i]!, boxes[j]!) <= iouThreshold)) selected.push(c.i);
+  }
+  return selected;
+}

@@ -60,7 +60,14 @@ export async function createSchema(pool: pg.Pool, lock: number, sql: string): Pr
   const c = await pool.connect();
   try {
     await c.query('SELECT pg_advisory_lock($1)', [lock]);
-    await c.query(sql);
+    // one statement at a time (each its own transaction): as one multi-statement query, the
+    // locks every CREATE … IF NOT EXISTS takes were held until the ALTER TABLE, which waits for
+    // another instance's open transaction; that transaction then waited for them: a deadlock
+    for (const stmt of sql
+      .split(/;\s*\n/)
+      .map((x) => x.trim())
+      .filter((x) => x && !/^(--[^\n]*\n?)*$/.test(x)))
+      await c.query(stmt);
   } finally {
     await c.query('SELECT pg_advisory_unlock($1)', [lock]).catch(() => undefined);
     c.release();

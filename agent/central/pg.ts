@@ -1,7 +1,11 @@
 import pg from 'pg';
 import type { WireRecord } from '../sync/contract.js';
 import type { BatchResult, StoredRecord } from './db.js';
+import type { Logger } from 'pino';
+import { logger } from '../core/log.js';
+import type { CheckpointRecord } from '../evidence/verifier.js';
 import { isLastPart, joinParts, type CentralStore, type PartLike, type SegmentData } from './store.js';
+import { checkpointDecision, keyDecision, type LogKeyRecord, type WitnessAlarmRow } from './witness.js';
 
 /**
  * The central receiver's database on PostgreSQL: several receiver instances, on several hosts,
@@ -31,6 +35,18 @@ CREATE TABLE IF NOT EXISTS assembled (
   error TEXT, last_seq BIGINT NOT NULL, PRIMARY KEY (box, record_id)
 );
 CREATE TABLE IF NOT EXISTS conflicts (id BIGSERIAL PRIMARY KEY, box TEXT NOT NULL, seq BIGINT NOT NULL, record_id TEXT NOT NULL, body TEXT NOT NULL, received_ms BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS conflicts_box ON conflicts (box, seq, record_id);
+-- the witness (witness.ts): each box's keys, the checkpoints held, the alarms raised
+CREATE TABLE IF NOT EXISTS box_keys (
+  n BIGSERIAL, box TEXT NOT NULL, vkey TEXT NOT NULL, origin TEXT NOT NULL, trusted BOOLEAN NOT NULL, note TEXT NOT NULL, since_ms BIGINT NOT NULL,
+  PRIMARY KEY (box, vkey)
+);
+CREATE TABLE IF NOT EXISTS box_checkpoints (
+  n BIGSERIAL PRIMARY KEY, box TEXT NOT NULL, seq BIGINT NOT NULL, size BIGINT, root BYTEA, time_ms BIGINT, record TEXT NOT NULL,
+  ok BOOLEAN NOT NULL, received_ms BIGINT NOT NULL, conflict BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX IF NOT EXISTS box_checkpoints_box ON box_checkpoints (box, n);
+CREATE TABLE IF NOT EXISTS witness_alarms (id BIGSERIAL PRIMARY KEY, box TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL, seq BIGINT, raised_ms BIGINT NOT NULL);
 ALTER TABLE boxes ADD COLUMN IF NOT EXISTS status_backlog BIGINT;
 `;
 /** advisory lock id for schema creation: instances starting together must not race on the catalog */
@@ -44,7 +60,14 @@ export async function createSchema(pool: pg.Pool, lock: number, sql: string): Pr
   const c = await pool.connect();
   try {
     await c.query('SELECT pg_advisory_lock($1)', [lock]);
-    await c.query(sql);
+    // one statement at a time (each its own transaction): as one multi-statement query, the
+    // locks every CREATE … IF NOT EXISTS takes were held until the ALTER TABLE, which waits for
+    // another instance's open transaction; that transaction then waited for them: a deadlock
+    for (const stmt of sql
+      .split(/;\s*\n/)
+      .map((x) => x.trim())
+      .filter((x) => x && !/^(--[^\n]*\n?)*$/.test(x)))
+      await c.query(stmt);
   } finally {
     await c.query('SELECT pg_advisory_unlock($1)', [lock]).catch(() => undefined);
     c.release();
@@ -55,8 +78,19 @@ export class PgCentralDb implements CentralStore {
   readonly pool: pg.Pool;
   private ready?: Promise<void>;
 
-  constructor(url: string, opts: { max?: number } = {}) {
+  private witness?: { now: () => number; log: Logger };
+
+  /**
+   * `witness`: check each box's `log-key` and `checkpoint` records as they are released (see
+   * witnessRecord): what the SQLite central does with witness.ts, here inside the release's own
+   * transaction, so of several instances exactly one witnesses each record.
+   */
+  constructor(url: string, opts: { max?: number; witness?: boolean | { now?: () => number; log?: Logger } } = {}) {
     this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 4 });
+    if (opts.witness) {
+      const w = opts.witness === true ? {} : opts.witness;
+      this.witness = { now: w.now ?? Date.now, log: w.log ?? logger('witness') };
+    }
     // an idle client that loses its server must not crash the receiver; the next query reconnects
     this.pool.on('error', () => undefined);
   }
@@ -84,12 +118,14 @@ export class PgCentralDb implements CentralStore {
   }
 
   async storeBatch(box: string, floor: number, records: readonly WireRecord[], now: number, check: (r: WireRecord, joined?: boolean) => string, withRows = false): Promise<BatchResult> {
+    // the witness reads the released records: fetch them whenever it runs
+    withRows ||= !!this.witness;
     return this.tx(async (c) => {
       await c.query('INSERT INTO boxes (box) VALUES ($1) ON CONFLICT DO NOTHING', [box]);
       // the per-box lock: storing and releasing one box's records is serial across instances
       const locked = await c.query<{ next_seq: number }>('SELECT next_seq FROM boxes WHERE box = $1 FOR UPDATE', [box]);
       let next = Math.max(locked.rows[0]!.next_seq, floor);
-      const res: BatchResult = { committed: [], fresh: 0, duplicates: 0, invalid: 0, conflicts: 0, released: [], gapAt: null };
+      const res: BatchResult = { committed: [], fresh: 0, duplicates: 0, invalid: 0, conflicts: 0, released: [], gapAt: null, conflicted: [] };
       const problems = records.map((r) => check(r));
       const ins = await c.query<{ record_id: string }>(
         `INSERT INTO records (box, seq, record_id, type, at_ms, data, valid, error, received_ms)
@@ -119,8 +155,13 @@ export class PgCentralDb implements CentralStore {
         } else if (known.has(r.id)) {
           res.duplicates++;
         } else {
-          // same seq, different record id: kept aside for a human, and acked (it is stored)
-          await c.query('INSERT INTO conflicts (box, seq, record_id, body, received_ms) VALUES ($1, $2, $3, $4, $5)', [box, r.seq, r.id, JSON.stringify(r), now]);
+          // same seq, different record id: kept aside for a human, and acked (it is stored); a
+          // redelivery of the same conflicting record is not a new conflict (nor a second alarm)
+          const seen = (await c.query('SELECT 1 FROM conflicts WHERE box = $1 AND seq = $2 AND record_id = $3 LIMIT 1', [box, r.seq, r.id])).rowCount! > 0;
+          if (!seen) {
+            await c.query('INSERT INTO conflicts (box, seq, record_id, body, received_ms) VALUES ($1, $2, $3, $4, $5)', [box, r.seq, r.id, JSON.stringify(r), now]);
+            res.conflicted!.push(r);
+          }
           res.conflicts++;
         }
         res.committed.push(r.seq);
@@ -154,6 +195,11 @@ export class PgCentralDb implements CentralStore {
             res.released.push({ box, seq: row.seq, recordId: row.record_id, type: row.type, at: row.at_ms, data: JSON.parse(row.data), valid: row.valid, error: row.error });
           }
         }
+      }
+      if (this.witness) {
+        // under the box's row lock, in the box's order: each record is witnessed once, by one instance
+        for (const rec of res.released) await this.witnessRecord(c, box, rec.seq, rec.type, rec.data, rec.valid, false);
+        for (const rec of res.conflicted!) await this.witnessRecord(c, box, rec.seq, rec.type, rec.data, !check(rec), true);
       }
       const waiting = (await c.query('SELECT 1 FROM records WHERE box = $1 AND seq > $2 LIMIT 1', [box, next])).rowCount! > 0;
       res.gapAt = waiting ? next : null;
@@ -190,6 +236,63 @@ export class PgCentralDb implements CentralStore {
       row.seq,
     ]);
     return { box, seq: row.seq, recordId: rec.id, type: rec.type, at: rec.at, data, valid: !error, error };
+  }
+
+  private async witnessRecord(c: pg.PoolClient, box: string, seq: number, type: string, data: unknown, valid: boolean, conflict: boolean): Promise<void> {
+    if (!valid || (type !== 'checkpoint' && type !== 'log-key') || (type === 'log-key' && conflict)) return;
+    const w = this.witness!;
+    const key = (await c.query<{ vkey: string; origin: string }>('SELECT vkey, origin FROM box_keys WHERE box = $1 AND trusted ORDER BY since_ms DESC, n DESC LIMIT 1', [box])).rows[0];
+    const alarm = async (a: { kind: string; detail: string }) => {
+      await c.query('INSERT INTO witness_alarms (box, kind, detail, seq, raised_ms) VALUES ($1, $2, $3, $4, $5)', [box, a.kind, a.detail, seq, w.now()]);
+      w.log.error({ box, kind: a.kind, detail: a.detail, seq }, 'evidence log alarm');
+    };
+    if (type === 'log-key') {
+      const rec = data as LogKeyRecord;
+      const d = keyDecision(key, rec);
+      if (d.alarm) await alarm(d.alarm);
+      if (d.store)
+        await c.query(
+          `INSERT INTO box_keys (box, vkey, origin, trusted, note, since_ms) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (box, vkey) DO UPDATE SET origin = $3, trusted = $4, note = $5, since_ms = $6, n = DEFAULT`,
+          [box, rec.key, rec.origin, d.trusted, rec.note, w.now()],
+        );
+      return;
+    }
+    const held = (await c.query<{ size: number; root: Buffer; time_ms: number | null }>('SELECT size, root, time_ms FROM box_checkpoints WHERE box = $1 AND ok ORDER BY n DESC LIMIT 1', [box]))
+      .rows[0];
+    const rec = data as CheckpointRecord;
+    const d = checkpointDecision(key, held ? { size: held.size, root: held.root, time: held.time_ms ?? undefined } : undefined, seq, rec, conflict);
+    await c.query('INSERT INTO box_checkpoints (box, seq, size, root, time_ms, record, ok, received_ms, conflict) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+      box,
+      seq,
+      d.size,
+      d.root,
+      d.time,
+      JSON.stringify(rec),
+      d.ok,
+      w.now(),
+      conflict,
+    ]);
+    if (d.alarm) await alarm(d.alarm);
+  }
+
+  /** The witness's alarms, oldest first. */
+  async witnessAlarms(box?: string): Promise<WitnessAlarmRow[]> {
+    await this.init();
+    const r = box
+      ? await this.pool.query<WitnessAlarmRow>('SELECT box, kind, detail, seq FROM witness_alarms WHERE box = $1 ORDER BY id', [box])
+      : await this.pool.query<WitnessAlarmRow>('SELECT box, kind, detail, seq FROM witness_alarms ORDER BY id');
+    return r.rows;
+  }
+
+  /** Per box: checkpoints held and the largest size that passed. */
+  async witnessBoxes(): Promise<Array<{ box: string; checkpoints: number; size: number | null }>> {
+    await this.init();
+    return (
+      await this.pool.query<{ box: string; checkpoints: number; size: number | null }>(
+        'SELECT box, COUNT(*)::int AS checkpoints, MAX(CASE WHEN ok THEN size END) AS size FROM box_checkpoints GROUP BY box ORDER BY box',
+      )
+    ).rows;
   }
 
   async segmentBySha(box: string, sha256: string): Promise<SegmentData | undefined> {

@@ -114,7 +114,8 @@ export class CentralReceiver {
     const pgUrl = isPostgresUrl(this.opts.db);
     const consumers = this.opts.group === '' ? 1 : Math.max(1, this.opts.consumers ?? (pgUrl ? 4 : 1));
     if (pgUrl) {
-      const pgdb = new PgCentralDb(this.opts.db, { max: consumers + 2 });
+      // the witness runs inside the PostgreSQL store's release transaction (once per record across instances)
+      const pgdb = new PgCentralDb(this.opts.db, { max: consumers + 2, witness: { now: this.now, log: this.log } });
       await pgdb.init();
       this.db = pgdb;
     } else {
@@ -122,8 +123,6 @@ export class CentralReceiver {
       this.db = sqlite;
       this.witness = new Witness(sqlite.db, this.now, this.log);
     }
-    // why SQLite only: the witness keeps its tables beside the receiver's; with PostgreSQL it is not yet wired
-    if (!this.witness) this.log.warn('evidence-log witness runs with the SQLite store only; checkpoints are stored, not checked');
     const group = this.opts.group ?? 'central';
     const clientId = this.opts.clientId ?? `central-${randomUUID().slice(0, 8)}`;
     this.host = (this.opts.host ?? clientId).replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64);

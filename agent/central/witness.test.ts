@@ -2,12 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { signCheckpoint } from '../evidence/checkpointer.js';
-import { fillBox, makeBox, ORIGIN, type BoxFixture } from '../evidence/fixture.js';
+import { boxOutbox, fillBox, growBox, makeBox, ORIGIN } from '../evidence/fixture.js';
 import { loadOrCreateLogKey } from '../evidence/keys.js';
 import { announceKey } from '../evidence/checkpointer.js';
-import { ClassRepo } from '../store/classes.js';
-import { Outbox } from '../store/outbox.js';
 import { checkRecordData } from '../sync/schemas.js';
 import type { WireRecord } from '../sync/contract.js';
 import { CentralDb } from './db.js';
@@ -17,15 +14,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'witness-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 let n = 0;
 
-/** What the box's outbox holds after `afterSeq`, as the sync module would send it. */
-function outbox(f: BoxFixture, afterSeq = 0): WireRecord[] {
-  const s = f.open();
-  try {
-    return new Outbox(s).unacked(afterSeq, 10_000).map((r) => ({ id: r.recordId, seq: r.seq, type: r.type, at: r.at, data: r.data }));
-  } finally {
-    s.close();
-  }
-}
+const outbox = boxOutbox;
 
 /** The province: the receiver's database and witness, fed as the receiver feeds them. */
 function province() {
@@ -47,13 +36,7 @@ function province() {
   return { db, w, deliver };
 }
 
-function grow(f: BoxFixture, id: string): void {
-  const s = f.open();
-  f.clock.now += 600_000;
-  new ClassRepo(s).save({ id, timezone: 'Asia/Shanghai', trainees: [{ id: `${id}-T`, terminalIds: [] }], teachers: [], lessons: [] }, 'henan-2025');
-  signCheckpoint(s, f.key, f.origin);
-  s.close();
-}
+const grow = growBox;
 
 describe('the province as witness of a box log', () => {
   it('a box that only appends: every checkpoint passes, records valid against the schemas', () => {

@@ -63,6 +63,51 @@ export interface LogKeyRecord {
   note: string;
 }
 
+/**
+ * What a `log-key` record does to the box's keys, whatever database holds them (SQLite here,
+ * PostgreSQL in pg.ts): `store` the key (trusted or not), and the alarm to raise, if any.
+ */
+export function keyDecision(cur: { vkey: string } | undefined, rec: LogKeyRecord): { store: boolean; trusted: boolean; alarm?: { kind: WitnessAlarmKind; detail: string } } {
+  try {
+    const v = parseVerifierKey(rec.key);
+    const text = keyStatement(rec.origin, rec.key, rec.previous);
+    // opened once per key: old and new keys share the box's name, so names cannot tell them apart
+    const n = openNote(rec.note, [v]);
+    if (n.text !== text || !n.verified.length) throw new Error('key statement not signed by the new key');
+    const byOld = cur ? openNote(rec.note, [parseVerifierKey(cur.vkey)]).verified.length > 0 : false;
+    if (!cur) return { store: true, trusted: true }; // registration: the first key of a box
+    if (cur.vkey === rec.key) return { store: false, trusted: true };
+    if (rec.previous === cur.vkey && byOld) return { store: true, trusted: true };
+    return { store: true, trusted: false, alarm: { kind: 'key-change-unsigned', detail: `new key ${rec.key} not signed by the registered key ${cur.vkey}` } };
+  } catch (err) {
+    return { store: true, trusted: false, alarm: { kind: 'bad-signature', detail: `log-key record: ${(err as Error).message}` } };
+  }
+}
+
+/**
+ * What a `checkpoint` record is against the last one held for the box (both databases): the
+ * row to keep and the alarm to raise. `conflict`: it came with a sequence number the box had
+ * already used for another record (the box's database was replaced by an older copy).
+ */
+export function checkpointDecision(
+  key: { vkey: string; origin: string } | undefined,
+  last: { size: number; root: Buffer; time?: number } | undefined,
+  seq: number,
+  rec: CheckpointRecord,
+  conflict: boolean,
+): { ok: boolean; size: number | null; root: Buffer | null; time: number | null; alarm?: { kind: WitnessAlarmKind; detail: string } } {
+  if (!key) return { ok: false, size: null, root: null, time: null, alarm: { kind: 'no-key', detail: 'checkpoint from a box with no registered key' } };
+  const r = witnessStep(last, rec, key.vkey, key.origin);
+  const row = { ok: r.ok && !conflict, size: r.cp?.size ?? null, root: r.cp?.root ?? null, time: r.cp?.time ?? null };
+  if (!r.ok) return { ...row, alarm: { kind: r.alarm, detail: r.detail } };
+  if (conflict)
+    return {
+      ...row,
+      alarm: { kind: 'rollback', detail: `checkpoint of size ${r.cp.size} sent with sequence ${seq}, already used by another record: the box's database was restored from an older copy` },
+    };
+  return row;
+}
+
 export class Witness {
   private log: Logger;
   constructor(
@@ -85,24 +130,10 @@ export class Witness {
 
   /** A `log-key` record (registration or key change), in the box's sequence order. */
   onKey(box: string, seq: number, rec: LogKeyRecord): void {
-    const cur = this.key(box);
-    let trusted = false;
-    try {
-      const v = parseVerifierKey(rec.key);
-      const text = keyStatement(rec.origin, rec.key, rec.previous);
-      // opened once per key: old and new keys share the box's name, so names cannot tell them apart
-      const n = openNote(rec.note, [v]);
-      if (n.text !== text || !n.verified.length) throw new Error('key statement not signed by the new key');
-      const byOld = cur ? openNote(rec.note, [parseVerifierKey(cur.vkey)]).verified.length > 0 : false;
-      if (!cur)
-        trusted = true; // registration: the first key of a box
-      else if (cur.vkey === rec.key) return;
-      else if (rec.previous === cur.vkey && byOld) trusted = true;
-      else this.alarm(box, 'key-change-unsigned', `new key ${rec.key} not signed by the registered key ${cur.vkey}`, seq);
-    } catch (err) {
-      this.alarm(box, 'bad-signature', `log-key record: ${(err as Error).message}`, seq);
-    }
-    this.db.prepare('INSERT OR REPLACE INTO box_keys (box, vkey, origin, trusted, note, since_ms) VALUES (?, ?, ?, ?, ?, ?)').run(box, rec.key, rec.origin, trusted ? 1 : 0, rec.note, this.now());
+    const d = keyDecision(this.key(box), rec);
+    if (d.alarm) this.alarm(box, d.alarm.kind, d.alarm.detail, seq);
+    if (d.store)
+      this.db.prepare('INSERT OR REPLACE INTO box_keys (box, vkey, origin, trusted, note, since_ms) VALUES (?, ?, ?, ?, ?, ?)').run(box, rec.key, rec.origin, d.trusted ? 1 : 0, rec.note, this.now());
   }
 
   /** Last checkpoint held for the box that passed. */
@@ -113,25 +144,14 @@ export class Witness {
     return r ? { size: r.size, root: r.root, time: r.time_ms ?? undefined } : undefined;
   }
 
-  /**
-   * A `checkpoint` record. `conflict`: it came with a sequence number the box had already used
-   * for another record (the box's database was replaced by an older copy).
-   */
+  /** A `checkpoint` record (see checkpointDecision). */
   onCheckpoint(box: string, seq: number, rec: CheckpointRecord, conflict = false): boolean {
-    const key = this.key(box);
-    const ins = this.db.prepare('INSERT INTO box_checkpoints (box, seq, size, root, time_ms, record, ok, received_ms, conflict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    if (!key) {
-      this.alarm(box, 'no-key', 'checkpoint from a box with no registered key', seq);
-      ins.run(box, seq, null, null, null, JSON.stringify(rec), 0, this.now(), conflict ? 1 : 0);
-      return false;
-    }
-    const r = witnessStep(this.last(box), rec, key.vkey, key.origin);
-    const ok = r.ok && !conflict;
-    ins.run(box, seq, r.cp?.size ?? null, r.cp?.root ?? null, r.cp?.time ?? null, JSON.stringify(rec), ok ? 1 : 0, this.now(), conflict ? 1 : 0);
-    if (!r.ok) this.alarm(box, r.alarm, r.detail, seq);
-    else if (conflict)
-      this.alarm(box, 'rollback', `checkpoint of size ${r.cp.size} sent with sequence ${seq}, already used by another record: the box's database was restored from an older copy`, seq);
-    return ok;
+    const d = checkpointDecision(this.key(box), this.last(box), seq, rec, conflict);
+    this.db
+      .prepare('INSERT INTO box_checkpoints (box, seq, size, root, time_ms, record, ok, received_ms, conflict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(box, seq, d.size, d.root, d.time, JSON.stringify(rec), d.ok ? 1 : 0, this.now(), conflict ? 1 : 0);
+    if (d.alarm) this.alarm(box, d.alarm.kind, d.alarm.detail, seq);
+    return d.ok;
   }
 
   alarms(box?: string): WitnessAlarmRow[] {

@@ -12,13 +12,15 @@ import { EvidenceRepo } from '../store/evidence.js';
 import { FaceRepo } from '../store/faces.js';
 import { RecordingRepo } from '../store/recordings.js';
 import { Store } from '../store/store.js';
+import { Outbox } from '../store/outbox.js';
+import type { WireRecord } from '../sync/contract.js';
 import { announceKey, signCheckpoint } from './checkpointer.js';
 import { loadOrCreateLogKey, type LogKey } from './keys.js';
 
 /**
  * A small box's evidence, written through the store's own write functions (the same paths the
  * daemon uses): a class with roster, teachers and lessons, check-ins parsed by the real ZKTeco
- * ATTLOG parser (one unknown PIN), segment files with their SHA-256, a gap, sightings, a verdict,
+ * ATTLOG parser (one unknown PIN), segment files with their SHA-256, a cut file, a gap, sightings, a verdict,
  * an alarm raised and cleared, a consent; then a signed checkpoint. For tests and the bench.
  */
 export const ORIGIN = 'classroom-agent/box-test';
@@ -95,6 +97,21 @@ export function fillBox(f: BoxFixture): void {
       const start = T0 + H + i * 600_000;
       rec.addSegment({ camera: 'cam1', path: p, start, end: start + 600_000, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
     }
+    // a file the recorder found cut off with no whole fragment: described, kept, never indexed
+    const cut = path.join(f.video, 'cam1-cut.mp4');
+    const cutBytes = randomBytes(3000);
+    fs.writeFileSync(cut, cutBytes);
+    rec.addCut({
+      camera: 'cam1',
+      run_id: null,
+      path: cut,
+      bytes: cutBytes.length,
+      sha256: createHash('sha256').update(cutBytes).digest('hex'),
+      complete_bytes: 0,
+      fragments: 0,
+      repaired_path: null,
+      found_ms: f.clock.now,
+    });
     new EvidenceRepo(store).addSightings([
       { trainee: 'T1', classId: 'C1', camera: 'cam1', at: T0 + H + 60_000, recordingId: 1, offsetMs: 60_000, distance: 0.41, margin: 0.12 },
       { trainee: 'T2', classId: 'C1', camera: 'cam1', at: T0 + H + 120_000, recordingId: 1, offsetMs: 120_000, distance: 0.38, margin: 0.2 },
@@ -121,4 +138,23 @@ export function fillBox(f: BoxFixture): void {
   } finally {
     store.close();
   }
+}
+
+/** What the box's outbox holds after `afterSeq`, as the sync module would send it (the witness tests). */
+export function boxOutbox(f: BoxFixture, afterSeq = 0): WireRecord[] {
+  const s = f.open();
+  try {
+    return new Outbox(s).unacked(afterSeq, 10_000).map((r) => ({ id: r.recordId, seq: r.seq, type: r.type, at: r.at, data: r.data }));
+  } finally {
+    s.close();
+  }
+}
+
+/** The box carries on: 10 minutes later a class is imported and a checkpoint signed. */
+export function growBox(f: BoxFixture, id: string): void {
+  const s = f.open();
+  f.clock.now += 600_000;
+  new ClassRepo(s).save({ id, timezone: 'Asia/Shanghai', trainees: [{ id: `${id}-T`, terminalIds: [] }], teachers: [], lessons: [] }, 'henan-2025');
+  signCheckpoint(s, f.key, f.origin);
+  s.close();
 }

@@ -67,7 +67,7 @@ describe('tamper suite: verify on the box', () => {
     const r = await verify(f);
     expect(r.problems).toEqual([]);
     expect(r.complete).toBe(true);
-    expect(r.files).toBe(3);
+    expect(r.files).toBe(4); // 3 segments and the cut file
     expect(r.signedSize).toBe(r.entries);
     const s = f.open();
     for (const t of FACT_TABLES) expect((s.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get() as number) > 0, t).toBe(true);

@@ -2,7 +2,7 @@ import { sha256File } from '../core/hash.js';
 import { canonicalJson, parseEntry } from './canonical.js';
 import { hashChildren, hashLeaf } from './merkle.js';
 import { openCheckpoint } from './verifier.js';
-import { FACT_TABLES, projectRow, refOf, FACTS, type EvidenceLog, type FactTable } from '../store/evidence-log.js';
+import { FACT_TABLES, projectRow, refOf, FACTS, type Adoption, type EvidenceLog, type FactTable } from '../store/evidence-log.js';
 
 export interface Problem {
   /** what failed: the log itself, a checkpoint, an index row, a video file */
@@ -18,6 +18,10 @@ export interface BoxReport {
   signedSize: number;
   unsignedTail: number;
   rows: number;
+  /** rows taken into the log by an adoption (written before their table entered the log) */
+  adopted: number;
+  /** the adoptions: when, and how many rows each took in */
+  adoptions: Array<{ at: number; rows: number; tables: number }>;
   files: number;
   fileBytes: number;
   problems: Problem[];
@@ -62,6 +66,8 @@ export async function verifyBox(log: EvidenceLog, o: BoxVerifyOptions = {}): Pro
     signedSize: 0,
     unsignedTail: 0,
     rows: 0,
+    adopted: 0,
+    adoptions: [],
     files: 0,
     fileBytes: 0,
     problems: [],
@@ -157,6 +163,11 @@ export async function verifyBox(log: EvidenceLog, o: BoxVerifyOptions = {}): Pro
       stack.push(leaf);
       r.entries++;
       checkCps(r.entries);
+      if (e.kind === 'adopted') r.adopted++;
+      else if (e.kind === 'adoption' && e.entry) {
+        const a = parseEntry(e.entry).d as Adoption;
+        r.adoptions.push({ at: a.at, rows: Object.values(a.rows).reduce((x, y) => x + y, 0), tables: a.tables.length });
+      }
       if (e.ref && e.entry) await checkEntryRow(log, e.seq, e.ref, e.entry, purgedAt, bad, o.files !== false ? toHash : undefined);
     }
     from = page[page.length - 1].seq + 1;
@@ -233,8 +244,9 @@ async function checkEntryRow(
     bad({ kind: 'row', where, detail: `changed since logged: ${fields.join(', ')}` });
     return;
   }
-  if (table === 'recordings' && toHash) {
+  if ((table === 'recordings' || table === 'recording_cuts') && toHash) {
+    // a cut file is kept as it was found (what the cut lost is judged from it): hashed like a segment
     const d = e.d as { path: string; sha256: string; deleted_ms: number | null };
-    if (d.deleted_ms === null) toHash.push({ path: d.path, sha256: d.sha256, where: `segment ${JSON.stringify(key)}` });
+    if (d.deleted_ms === null) toHash.push({ path: d.path, sha256: d.sha256, where: `${table === 'recordings' ? 'segment' : 'cut file'} ${JSON.stringify(key)}` });
   }
 }

@@ -139,6 +139,7 @@ export class RecordingRepo {
           )
           .run(c.camera, c.run_id, c.path, c.bytes, c.sha256, c.complete_bytes, c.fragments, c.repaired_path, c.found_ms, s.now(), s.expiresAt(c.found_ms)).lastInsertRowid,
       );
+      evidenceLog(s).row('recording_cuts', [cutId], { fresh: true });
       return { cutId, segment };
     });
   }

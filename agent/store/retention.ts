@@ -118,7 +118,12 @@ export class RetentionRepo {
   }
 
   markCutDeleted(id: number, at: number): boolean {
-    return this.store.db.prepare('UPDATE recording_cuts SET deleted_ms = ? WHERE id = ? AND expires_ms < ?').run(at, id, at).changes === 1;
+    return this.store.tx(() => {
+      const ok = this.store.db.prepare('UPDATE recording_cuts SET deleted_ms = ? WHERE id = ? AND expires_ms < ?').run(at, id, at).changes === 1;
+      // the file's deletion is a correction of the cut's entry (verify then stops looking for the file)
+      if (ok) evidenceLog(this.store).row('recording_cuts', [id]);
+      return ok;
+    });
   }
 
   markDeleted(id: number, at: number): boolean {

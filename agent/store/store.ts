@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { logger } from '../core/log.js';
+import { evidenceLog } from './evidence-log.js';
 import { migrate } from './migrate.js';
 import { MIGRATIONS } from './migrations/index.js';
 
@@ -50,6 +51,9 @@ export class Store {
       this.db.pragma('busy_timeout = 5000');
       const applied = migrate(this.db, MIGRATIONS, this.now());
       if (applied.length) log.info({ file: this.file, applied }, 'migrations applied');
+      // rows written before their table entered the evidence log are adopted into it, once
+      const adopted = evidenceLog(this).adopt();
+      if (adopted && Object.values(adopted.rows).some((n) => n > 0)) log.warn({ file: this.file, rows: adopted.rows }, 'rows from before the evidence log adopted into it');
     }
   }
 

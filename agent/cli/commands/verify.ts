@@ -32,6 +32,17 @@ export function renderBoxReport(r: BoxReport, lang: Lang): string {
     ),
     t(lang, `索引行 ${r.rows}，录像文件 ${r.files}（${(r.fileBytes / 1e6).toFixed(1)} MB）`, `index rows ${r.rows}, segment files ${r.files} (${(r.fileBytes / 1e6).toFixed(1)} MB)`),
   ];
+  // rows from before the log: protected from their adoption date on, not before (docs/evidence.md)
+  for (const a of r.adoptions.filter((x) => x.rows > 0)) {
+    const at = new Date(a.at).toISOString();
+    lines.push(
+      t(
+        lang,
+        `日志之前的数据：${a.rows} 行于 ${at} 收编入日志（此后的改动可被发现，此前的不能）`,
+        `rows from before the log: ${a.rows} adopted into it at ${at} (changes after that are caught, not before)`,
+      ),
+    );
+  }
   if (!r.complete) lines.push(t(lang, `未完成：检查到条目 ${r.reached.entries}、表 ${r.reached.tables}`, `incomplete: reached entry ${r.reached.entries}, table ${r.reached.tables}`));
   for (const p of r.problems) lines.push(`✘ ${p.kind} ${p.where}: ${p.detail}`);
   if (r.problemCount > r.problems.length) lines.push(t(lang, `……另有 ${r.problemCount - r.problems.length} 个问题`, `... and ${r.problemCount - r.problems.length} more problem(s)`));

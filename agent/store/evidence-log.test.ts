@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { canonicalJson, entryJson, type Entry } from '../evidence/canonical.js';
+import { consistencyProof, inclusionProof, memoryTree, rootOf, verifyConsistency, verifyInclusion } from '../evidence/merkle.js';
+import { evidenceLog, TILE } from './evidence-log.js';
+import { Store } from './store.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evlog-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** The tree as the RFC defines it, from the leaf hashes the table holds (the reference the store's tree must equal). */
+const reference = (s: Store) => memoryTree(s.db.prepare('SELECT leaf FROM evidence_log ORDER BY seq').pluck().all() as Buffer[]);
+
+function expectSameTree(s: Store, sizes: number[]): void {
+  const log = evidenceLog(s);
+  const ref = reference(s);
+  for (const n of sizes) {
+    expect(log.root(n).equals(rootOf(ref, n)), `root of ${n}`).toBe(true);
+    for (const i of [0, Math.floor(n / 3), n - 1]) {
+      const p = log.inclusion(i, n);
+      expect(p).toEqual(inclusionProof(ref, i, n));
+      expect(verifyInclusion(i, n, ref.node(0, i), p, rootOf(ref, n))).toBe(true);
+    }
+    for (const m of [1, Math.floor(n / 2), n - 1].filter((m) => m >= 1 && m < n)) {
+      const p = log.consistency(m, n);
+      expect(p).toEqual(consistencyProof(ref, m, n));
+      expect(verifyConsistency(m, n, p, rootOf(ref, m), rootOf(ref, n))).toBe(true);
+    }
+  }
+}
+
+describe('evidence log append path (right edge in memory, nodes stored from level TILE up)', () => {
+  it('gives the RFC 9162 tree, roots and proofs across tile boundaries, and stores only the upper nodes', () => {
+    const s = new Store({ file: path.join(dir, 'a.db') });
+    const log = evidenceLog(s);
+    for (let i = 0; i < 700; i += 50) s.tx(() => Array.from({ length: 50 }, (_, j) => log.appendEvidence('test', { i: i + j }, { ref: JSON.stringify(['t', i + j]) })));
+    expect(log.size()).toBe(701); // and the fresh store's adoption entry
+    expectSameTree(s, [1, 2, 255, 256, 257, 511, 512, 513, 701]);
+    const levels = s.db.prepare('SELECT MIN(level) AS lo, COUNT(*) AS n FROM evidence_nodes').get() as { lo: number; n: number };
+    // every complete subtree from level TILE up, none below
+    let complete = 0;
+    for (let l = TILE; 2 ** l <= 701; l++) complete += Math.floor(701 / 2 ** l);
+    expect(levels).toEqual({ lo: TILE, n: complete });
+    s.close();
+  });
+
+  it('stays right after a transaction that appended rolls back, and after another connection appended', () => {
+    const file = path.join(dir, 'b.db');
+    const s = new Store({ file });
+    const log = evidenceLog(s);
+    s.tx(() => {
+      for (let i = 0; i < 300; i++) log.appendEvidence('test', { i });
+    });
+    // appended, then the caller's transaction failed: the entries are gone, the edge in memory is stale
+    expect(() =>
+      s.tx(() => {
+        for (let i = 0; i < 7; i++) log.appendEvidence('test', { lost: i });
+        throw new Error('caller failed');
+      }),
+    ).toThrow('caller failed');
+    expect(log.size()).toBe(301);
+    s.tx(() => log.appendEvidence('test', { after: 'rollback' }));
+    // a rollback followed by another connection appending exactly as many entries
+    expect(() =>
+      s.tx(() => {
+        log.appendEvidence('test', { lost: 'again' });
+        throw new Error('caller failed');
+      }),
+    ).toThrow('caller failed');
+    const other = new Store({ file });
+    for (let i = 0; i < 40; i++) evidenceLog(other).appendEvidence('test', { other: i });
+    other.close();
+    s.tx(() => log.appendEvidence('test', { after: 'other connection' }));
+    expect(log.size()).toBe(343);
+    expectSameTree(s, [256, 302, 342, 343]);
+    s.close();
+    // a store opened again rebuilds the edge from the table
+    const again = new Store({ file });
+    evidenceLog(again).appendEvidence('test', { reopened: true });
+    expectSameTree(again, [344]);
+    again.close();
+  });
+
+  it('writes entries exactly as canonicalJson does (the fast paths change no byte)', () => {
+    const d = { a: 1, b: 'x"\u2028', c: null, d: true, e: -0.5, f: 1e21 };
+    const cases: Entry[] = [
+      { v: 1, k: 'checkin', t: 1, d },
+      { v: 1, k: 'checkin', t: 2, r: '["checkins",1]', c: 4, x: null, d },
+      { v: 1, k: 'purge', t: 3, x: 9, d: { z: 1, a: [1, { y: 2, b: 3 }], '10': 1, '9': 2 } },
+      { v: 1, k: 'removed', t: 4, r: 'r', d: null },
+    ];
+    for (const e of cases) expect(entryJson(e)).toBe(canonicalJson(e));
+    // out of order keys, nested values and integer-like keys take the general path
+    expect(canonicalJson({ b: 1, a: 2 })).toBe('{"a":2,"b":1}');
+    expect(canonicalJson({ '10': 1, '9': 2 })).toBe('{"10":1,"9":2}');
+    expect(() => canonicalJson({ a: Number.NaN })).toThrow('non-finite');
+  });
+});

@@ -248,6 +248,9 @@ describe('console media in headless Chromium: face images, codecs, H.265, pushed
     expect(hub.subFeed('cam-h265')?.connected).toBe(true);
     // the last viewer leaves: the second connection to the camera closes
     await page.goto(`${base}/#/cameras`);
+    // the cameras page must have drawn before the next navigation: its answer arriving late would
+    // draw over the next page (the console's routes do not cancel a slower earlier one)
+    await page.waitForSelector('a[href^="#/play/cam-h265"]', { timeout: 30_000 });
     await until('the sub stream connection to close', () => hub.subFeed('cam-h265')?.connected === false, 30_000);
 
     // an H.265 camera without a sub stream: the page names the fix

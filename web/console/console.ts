@@ -35,10 +35,16 @@ const face = (crop: number | null | undefined) => (crop && me?.can.includes('fac
 
 class HttpError extends Error { constructor(readonly status: number, msg: string) { super(msg); } }
 
+/** Counts navigations: an answer for a page the user has left must not draw over the next one. */
+let navigation = 0;
+class Stale extends Error {}
+
 async function api<T>(p: string): Promise<T> {
+  const asked = navigation;
   const r = await fetch(p, { credentials: 'same-origin' });
   if (r.status === 401) { location.hash = '#/login'; throw new HttpError(401, 'login'); }
   const body = await r.json().catch(() => ({}));
+  if (asked !== navigation) throw new Stale('left');
   if (!r.ok) throw new HttpError(r.status, (body as { error?: string }).error ?? `HTTP ${r.status}`);
   return body as T;
 }
@@ -46,7 +52,7 @@ async function api<T>(p: string): Promise<T> {
 function show(html: string) { app.innerHTML = html; }
 /** The box answers "English / 中文"; the page puts the Chinese first. */
 const zhFirst = (m: string) => m.replace(/^(.*?) \/ (.*[\u4e00-\u9fff].*)$/s, '$2 / $1');
-function fail(e: unknown) { if (!(e instanceof HttpError && e.status === 401)) show(`<div class="err" id="error">${esc(zhFirst((e as Error).message))}</div>`); }
+function fail(e: unknown) { if (!(e instanceof Stale) && !(e instanceof HttpError && e.status === 401)) show(`<div class="err" id="error">${esc(zhFirst((e as Error).message))}</div>`); }
 
 function drawNav() {
   const links: [string, string, string, string?][] = [['#/today', '今日', 'Today'], ['#/live', '实时', 'Live'], ['#/cameras', '摄像头', 'Cameras'], ['#/classes', '班次', 'Classes'], ['#/box', '本机', 'Box', 'box'], ['#/access', '访问记录', 'Access log', 'audit']];
@@ -395,6 +401,7 @@ async function accessPage() {
 }
 
 async function route() {
+  navigation++;
   cleanup?.();
   cleanup = undefined;
   const [p, qs] = location.hash.slice(1).split('?');

@@ -1,3 +1,4 @@
+import { closeServer } from '../core/listen.js';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -103,10 +104,7 @@ export class SupervisorView {
   async stop(): Promise<void> {
     const s = this.server;
     if (!s) return;
-    await new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      for (const sock of this.sockets) sock.destroy();
-    });
+    await closeServer(s, this.sockets);
     this.server = undefined;
   }
 

@@ -1,3 +1,4 @@
+import { closeServer } from '../core/listen.js';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -119,10 +120,7 @@ export class ConsoleServer implements Module {
     this.wss?.close();
     const s = this.server;
     if (!s) return;
-    await new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      for (const sock of this.sockets) sock.destroy();
-    });
+    await closeServer(s, this.sockets);
     this.server = undefined;
   }
 

@@ -70,3 +70,14 @@ export function listenWithRetry(server: net.Server, o: ListenOptions): { first: 
     },
   };
 }
+
+/**
+ * Close a server now: stop accepting, and end the connections it tracks (keep-alive sockets and
+ * long-lived streams would otherwise hold close() open).
+ */
+export function closeServer(server: net.Server, sockets: Iterable<net.Socket>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    for (const sock of sockets) sock.destroy();
+  });
+}

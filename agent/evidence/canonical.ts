@@ -13,7 +13,7 @@ export function canonicalJson(v: unknown): string {
   }
   if (typeof v === 'string' || typeof v === 'boolean') return JSON.stringify(v);
   if (typeof v === 'bigint') return v.toString();
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(v)) return isFlat(v) ? JSON.stringify(v) : `[${v.map(canonicalJson).join(',')}]`;
   if (Buffer.isBuffer(v)) throw new Error('canonical JSON: bytes must be hashed or encoded first');
   if (typeof v === 'object') {
     const o = v as Record<string, unknown>;
@@ -43,6 +43,17 @@ function isFlatSorted(o: Record<string, unknown>): boolean {
     if (t === 'number') {
       if (!Number.isFinite(x)) return false;
     } else if (x !== null && t !== 'string' && t !== 'boolean' && t !== 'undefined') return false;
+  }
+  return true;
+}
+
+/** True when every item is a string, finite number, boolean or null: JSON.stringify is canonical (a batch entry's rows). */
+function isFlat(a: readonly unknown[]): boolean {
+  for (const x of a) {
+    const t = typeof x;
+    if (t === 'number') {
+      if (!Number.isFinite(x)) return false;
+    } else if (x !== null && t !== 'string' && t !== 'boolean') return false;
   }
   return true;
 }

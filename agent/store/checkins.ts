@@ -331,6 +331,7 @@ export class CheckinRepo {
     let counterReuse = 0;
     let newest: CheckIn | undefined;
     const rejects = [...parsed.rejects];
+    const logged: Array<{ id: number; row: Record<string, unknown> }> = [];
     for (const c of parsed.checkins) {
       // a parser's slip (no time, no person) is reported with the raw input, never stored half-made
       if (!Number.isFinite(c.at) || !c.person || !c.terminal || !c.dedupKey) {
@@ -405,7 +406,7 @@ export class CheckinRepo {
       }
       if (!m) unknown++;
       const id = Number(res.lastInsertRowid);
-      this.log.inserted('checkins', [id], row);
+      logged.push({ id, row });
       stored.push({ ...c, id, trainee: m?.trainee ?? null, classId: m?.classId ?? null, rawId, receivedMs: r.receivedMs, timeFlag: flag });
       if (!newest || c.at > newest.at) newest = c;
       // what the provincial system learns: the terminal's person id and the mapped trainee, never names
@@ -423,6 +424,8 @@ export class CheckinRepo {
         ...(flag ? { timeFlag: flag, receivedAt: r.receivedMs } : {}),
       });
     }
+    // the request's check-ins: one log entry in the same transaction (evidence-log.ts BATCH_KIND)
+    if (logged.length) this.log.insertedBatch(rawId, logged);
     // 3b. events kept but never counted: failed checks, door events, codes not in the vendor table
     for (const e of parsed.events ?? []) this.recordEvent(e, r, rawId, now);
     const usable = parsed.checkins.length - (rejects.length - parsed.rejects.length);

@@ -96,5 +96,10 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
     expect(canonicalJson({ b: 1, a: 2 })).toBe('{"a":2,"b":1}');
     expect(canonicalJson({ '10': 1, '9': 2 })).toBe('{"10":1,"9":2}');
     expect(() => canonicalJson({ a: Number.NaN })).toThrow('non-finite');
+    // a batch entry's rows: flat arrays take JSON.stringify, item for item what the general path writes
+    const row = [1, 'x"\u2028', null, true, -0, 1e21, -0.5];
+    expect(canonicalJson(row)).toBe(`[${row.map((x) => canonicalJson(x)).join(',')}]`);
+    expect(canonicalJson({ rows: [row, [2, { b: 1, a: 2 }]] })).toBe(`{"rows":[${canonicalJson(row)},[2,{"a":2,"b":1}]]}`);
+    expect(() => canonicalJson([1, Number.POSITIVE_INFINITY])).toThrow('non-finite');
   });
 });

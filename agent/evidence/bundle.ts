@@ -1,6 +1,6 @@
 import { parseBundle } from '../compliance/bundle.js';
 import type { Evidence } from '../compliance/evidence.js';
-import { BATCH_KIND, batchMembers, refOf, type EvidenceLog } from '../store/evidence-log.js';
+import { BATCH_KIND, batchOf, refOf, type EvidenceLog } from '../store/evidence-log.js';
 import { canonicalJson, parseEntry } from './canonical.js';
 import { included, openCheckpoint } from './verifier.js';
 
@@ -17,8 +17,8 @@ export interface Attestation {
   /** the box's verifier key as the box stated it; verify with the key you got from the province */
   key: string;
   /**
-   * entries; a `checkins` batch entry (one intake request's check-ins) also names the check-in
-   * ids of it this bundle attests: the others in it belong to other evidence
+   * entries; an entry that carries check-ins (a request's raw input, a `checkins` batch) also names
+   * the ids of those this bundle attests: the others in it belong to other evidence
    */
   entries: Array<{ seq: number; entry: string; proof: string[]; members?: number[] }>;
 }
@@ -132,13 +132,13 @@ export function verifyBundle(doc: unknown, vkey?: string): BundleReport {
     try {
       const entry = parseEntry(bytes);
       if (entry.k !== BATCH_KIND) parsed.push(entry);
-      else {
-        // only the members the bundle names speak for it; each must be in the signed batch
-        const members = new Map(batchMembers(entry.d).map((m) => [m.id, m]));
-        if (!Array.isArray(e.members) || !e.members.length) problems.push(`entry ${e.seq}: a batch of check-ins that names none of its members`);
+      const members = batchOf(entry);
+      if (members) {
+        // only the check-ins the bundle names speak for it; each must be in the signed entry
+        if (entry.k === BATCH_KIND && (!Array.isArray(e.members) || !e.members.length)) problems.push(`entry ${e.seq}: a batch of check-ins that names none of its members`);
         for (const id of Array.isArray(e.members) ? e.members : []) {
           const m = members.get(id);
-          if (!m) problems.push(`entry ${e.seq}: check-in ${JSON.stringify(id)} is not in this signed batch`);
+          if (!m) problems.push(`entry ${e.seq}: check-in ${JSON.stringify(id)} is not in this signed entry`);
           else parsed.push({ r: refOf('checkins', [id]), d: m.d });
         }
       }

@@ -73,14 +73,20 @@ export interface Entry {
   x?: number | null;
   /** the fact; null for a removal (tombstone) */
   d: unknown;
+  /**
+   * check-ins carried by a raw input's entry: those its request gave, `{ cols, rows }` as in a
+   * `checkins` entry (evidence-log.ts BATCH_KIND)
+   */
+  b?: unknown;
 }
 
 /**
- * canonicalJson(e), written out for the entry's fixed keys in their sorted order (c d k r t v x):
+ * canonicalJson(e), written out for the entry's fixed keys in their sorted order (b c d k r t v x):
  * the append path runs this for every fact (canonical.test.ts holds it equal to canonicalJson).
  */
 export function entryJson(e: Entry): string {
   let s = '{';
+  if (e.b !== undefined) s += `"b":${canonicalJson(e.b)},`;
   if (e.c !== undefined) s += `"c":${canonicalJson(e.c)},`;
   s += `"d":${canonicalJson(e.d)},"k":${JSON.stringify(e.k)},`;
   if (e.r !== undefined) s += `"r":${JSON.stringify(e.r)},`;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CheckinRepo } from '../store/checkins.js';
 import { ClassRepo } from '../store/classes.js';
-import { FACT_TABLES, FACTS, batchRef, evidenceLog } from '../store/evidence-log.js';
+import { FACT_TABLES, FACTS, evidenceLog } from '../store/evidence-log.js';
 import type { Store } from '../store/store.js';
 import { entryBytes, parseEntry } from './canonical.js';
 import { signCheckpoint } from './checkpointer.js';
@@ -144,10 +144,10 @@ describe('tamper suite: verify on the box', () => {
       // rewrite T2's check-in to another person, in the table and in its log entry
       const row = s.db.prepare("SELECT id, raw_id FROM checkins WHERE trainee = 'T2'").get() as { id: number; raw_id: number };
       s.db.prepare("UPDATE checkins SET person = '101', trainee = 'T1' WHERE id = ?").run(row.id);
-      // the check-in's entry is its request's batch: rewrite its member there
-      const e = s.db.prepare('SELECT seq, entry FROM evidence_log WHERE ref = ?').get(batchRef(row.raw_id)) as { seq: number; entry: Buffer };
+      // the check-in's entry is its request's raw input's, which carries it: rewrite it there
+      const e = s.db.prepare('SELECT seq, entry FROM evidence_log WHERE ref = ?').get(JSON.stringify(['raw_inputs', row.raw_id])) as { seq: number; entry: Buffer };
       const ent = parseEntry(e.entry);
-      const b = ent.d as { cols: string[]; rows: unknown[][] };
+      const b = ent.b as { cols: string[]; rows: unknown[][] };
       const member = b.rows.find((r) => r[0] === row.id)!;
       member[b.cols.indexOf('person')] = '101';
       member[b.cols.indexOf('trainee')] = 'T1';
@@ -263,7 +263,8 @@ describe('tamper suite: verify on an exported bundle', () => {
     const batch = doc.attestation.entries.filter((x: any) => x.members);
     expect(batch).toHaveLength(1);
     expect(batch[0].members).toHaveLength(doc.checkins.length);
-    expect(JSON.parse(batch[0].entry).d.rows).toHaveLength(4);
+    expect(JSON.parse(batch[0].entry)).toMatchObject({ k: 'raw-input', b: { rows: expect.any(Array) } });
+    expect(JSON.parse(batch[0].entry).b.rows).toHaveLength(4);
     expect(doc.attestation.entries.length).toBeGreaterThan(8);
     expect(parseBundle(doc).class.id).toBe('C1');
   });

@@ -168,8 +168,9 @@ export async function verifyBox(log: EvidenceLog, o: BoxVerifyOptions = {}): Pro
         const a = parseEntry(e.entry).d as Adoption;
         r.adoptions.push({ at: a.at, rows: Object.values(a.rows).reduce((x, y) => x + y, 0), tables: a.tables.length });
       }
-      if (e.kind === BATCH_KIND && e.entry) checkBatch(log, e, purgedAt, bad);
-      else if (e.ref && e.entry) await checkEntryRow(log, e.seq, e.ref, e.entry, purgedAt, bad, o.files !== false ? toHash : undefined);
+      if (e.kind !== BATCH_KIND && e.ref && e.entry) await checkEntryRow(log, e.seq, e.ref, e.entry, purgedAt, bad, o.files !== false ? toHash : undefined);
+      // the check-ins an entry carries (a request's raw input, a re-read's batch)
+      if ((e.kind === BATCH_KIND || e.kind === FACTS.raw_inputs.kind) && e.entry) checkBatch(log, e, purgedAt, bad);
     }
     from = page[page.length - 1].seq + 1;
     r.reached.entries = r.entries;
@@ -266,15 +267,16 @@ function checkRow(
   return true;
 }
 
-/** Every check-in of a batch entry (one intake request's) against its row. */
+/** Every check-in an entry carries (one intake request's, or one re-read's) against its row. */
 function checkBatch(log: EvidenceLog, e: LogRow, purgedAt: Map<string, number>, bad: (p: Problem) => void): void {
-  let members: Map<number, BatchMember>;
+  let members: Map<number, BatchMember> | undefined;
   try {
     members = log.batch(e);
   } catch (err) {
     bad({ kind: 'entry', where: `entry ${e.seq}`, detail: `unreadable batch of check-ins: ${(err as Error).message}` });
     return;
   }
+  if (!members) return;
   const raw = e.ref ? (JSON.parse(e.ref) as unknown[])[1] : undefined;
   for (const m of members.values()) {
     const where = `checkins [${m.id}] (entry ${e.seq})`;

@@ -90,6 +90,21 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
       { v: 1, k: 'checkin', t: 2, r: '["checkins",1]', c: 4, x: null, d },
       { v: 1, k: 'purge', t: 3, x: 9, d: { z: 1, a: [1, { y: 2, b: 3 }], '10': 1, '9': 2 } },
       { v: 1, k: 'removed', t: 4, r: 'r', d: null },
+      {
+        v: 1,
+        k: 'raw-input',
+        t: 5,
+        r: '["raw_inputs",1]',
+        x: 7,
+        d,
+        b: {
+          cols: ['id', 'a'],
+          rows: [
+            [1, 'x'],
+            [2, null],
+          ],
+        },
+      },
     ];
     for (const e of cases) expect(entryJson(e)).toBe(canonicalJson(e));
     // out of order keys, nested values and integer-like keys take the general path

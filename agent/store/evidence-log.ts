@@ -78,14 +78,16 @@ export function projectRow(table: FactTable, row: Record<string, unknown>): Reco
 }
 
 /**
- * Check-ins of one intake request (or one re-read of a raw input) share ONE log entry, kind
- * `checkins`, ref `["checkins-of", rawId]`: `d.cols` names the columns, `d.rows` holds one array
- * per check-in (its id, its evidential columns as projectRow gives them, its expiry). why: one
- * entry per check-in was one canonical JSON, SHA-256, INSERT and ref-index entry each, 12-24 %
- * of durable check-ins/s (bench evidence); per request it is one of each. Each check-in stays
- * individually verifiable: verify compares every member with its row (and finds a row's entry
- * through its raw_id), a bundle carries the batch entry with its inclusion proof and names the
- * members it attests. A check-in logged row by row (`row`, adoption) keeps its own entry.
+ * Check-ins of one intake request share ONE log entry: the request's raw-input entry carries them
+ * in its field `b` (`{ cols, rows }`: the column names, and per check-in its id, its evidential
+ * columns as projectRow gives them, its expiry). Check-ins a re-read of a raw input adds
+ * (`checkins reparse`) come as one entry of kind `checkins` (ref `["checkins-of", rawId]`, the
+ * same `{ cols, rows }` as data). why: one entry per check-in was one canonical JSON, SHA-256,
+ * INSERT and ref-index entry each, 12-24 % of durable check-ins/s (bench evidence); per request it
+ * is one of each. Each check-in stays individually verifiable: verify compares every member with
+ * its row (and finds a row's entry through its raw_id), a bundle carries the entry with its
+ * inclusion proof and names the members it attests. A check-in logged row by row (`row`,
+ * adoption) keeps its own entry.
  */
 export const BATCH_KIND = 'checkins';
 export const batchRef = (rawId: unknown) => JSON.stringify(['checkins-of', rawId]);
@@ -116,6 +118,31 @@ export function batchMembers(d: unknown): BatchMember[] {
     }
     return { id, d: o, x };
   });
+}
+
+/** The members an entry carries: a `checkins` entry's data, or a raw input's `b`; undefined: none. */
+export function batchOf(e: Entry): Map<number, BatchMember> | undefined {
+  const d = e.k === BATCH_KIND ? e.d : e.b;
+  if (d === undefined) return undefined;
+  const m = new Map<number, BatchMember>();
+  for (const x of batchMembers(d)) m.set(x.id, x);
+  return m;
+}
+
+/** `{ cols, rows }` of check-ins just inserted, and the latest expiry among them. */
+function batchData(items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): { data: { cols: string[]; rows: unknown[][] }; expires: number } {
+  const cols = SORTED.get('checkins')!;
+  let x = 0;
+  const rows = items.map(({ id, row }) => {
+    const a: unknown[] = [id];
+    for (const c of cols) a.push(row[c.col] ?? null);
+    const e = row.expires_ms as number;
+    a.push(e);
+    if (e > x) x = e;
+    return a;
+  });
+  // the entry expires with its last member: a log cut never drops a check-in still kept
+  return { data: { cols: BATCH_COLS, rows }, expires: x };
 }
 
 export interface LogRow {
@@ -198,7 +225,7 @@ export class EvidenceLog implements NodeSource {
    * Returns the entry's leaf index. `corrects` is the leaf index of the entry this one
    * corrects; `ref` names the index row the entry stands for.
    */
-  appendEvidence(kind: string, data: unknown, opts: { ref?: string; corrects?: number; expires?: number } = {}): number {
+  appendEvidence(kind: string, data: unknown, opts: { ref?: string; corrects?: number; expires?: number; b?: unknown } = {}): number {
     // why not always store.tx: nested, better-sqlite3 makes a SAVEPOINT per call, which cost the
     // check-in group commit (2 entries per check-in) measurably; the caller's transaction covers it
     return this.inTx(() => {
@@ -208,6 +235,7 @@ export class EvidenceLog implements NodeSource {
       const e: Entry = { v: 1, k: kind, t: now, x: expires, d: data };
       if (opts.ref !== undefined) e.r = opts.ref;
       if (opts.corrects !== undefined) e.c = opts.corrects;
+      if (opts.b !== undefined) e.b = opts.b;
       const bytes = entryBytes(e);
       const seq = this.edgeNow();
       const leaf = hashLeaf(bytes);
@@ -286,43 +314,41 @@ export class EvidenceLog implements NodeSource {
    * group commit's hot path). The values must be those the INSERT wrote, column for column;
    * the tamper suite's clean runs check that they give the same entry as a read-back would.
    */
-  inserted(table: FactTable, key: readonly unknown[], row: Record<string, unknown>): number {
-    return this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires: NO_EXPIRY.has(table) ? undefined : (row.expires_ms as number) });
+  inserted(table: FactTable, key: readonly unknown[], row: Record<string, unknown>, checkins?: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): number {
+    let expires = NO_EXPIRY.has(table) ? undefined : (row.expires_ms as number);
+    let b: unknown;
+    if (checkins?.length) {
+      // a raw input with the check-ins its request gave (BATCH_KIND): one entry for the request
+      const x = batchData(checkins);
+      b = x.data;
+      if (expires !== undefined && x.expires > expires) expires = x.expires;
+    }
+    return this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires, b });
   }
 
   /**
-   * Log check-ins just inserted from one raw input as one `checkins` entry (see BATCH_KIND): the
-   * rows are the values the INSERT wrote, column for column, as for `inserted`. Returns its leaf.
+   * Log check-ins just inserted from a re-read of raw input `rawId` as one `checkins` entry (see
+   * BATCH_KIND): the rows are the values the INSERT wrote, column for column, as for `inserted`.
    */
   insertedBatch(rawId: number, items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): number {
-    const cols = SORTED.get('checkins')!;
-    let x = 0;
-    const rows = items.map(({ id, row }) => {
-      const a: unknown[] = [id];
-      for (const c of cols) a.push(row[c.col] ?? null);
-      const e = row.expires_ms as number;
-      a.push(e);
-      if (e > x) x = e;
-      return a;
-    });
-    // the entry expires with its last member: a log cut never drops a check-in still kept
-    return this.appendEvidence(BATCH_KIND, { cols: BATCH_COLS, rows }, { ref: batchRef(rawId), expires: x });
+    const b = batchData(items);
+    return this.appendEvidence(BATCH_KIND, b.data, { ref: batchRef(rawId), expires: b.expires });
   }
 
   /**
-   * The entry that holds a row's evidence now: its latest own entry, or (a check-in) the batch
-   * entry of its raw input that lists it. undefined: the log does not hold the row.
+   * The entry that holds a row's evidence now: its latest own entry, or (a check-in) the entry of
+   * its raw input, or of a re-read of it, that lists it. undefined: the log does not hold the row.
    */
   entryFor(table: FactTable, key: readonly unknown[]): { row: LogRow; member?: BatchMember } | undefined {
     const own = this.st.lastRowOfRef.get(refOf(table, key)) as LogRow | undefined;
     if (own || table !== 'checkins') return own && { row: own };
     const raw = (this.readRow('checkins', key) as { raw_id?: unknown } | undefined)?.raw_id;
     if (raw === undefined || raw === null) return undefined;
-    for (const b of this.st.allOfRef.all(batchRef(raw)) as LogRow[]) {
-      if (!b.entry || b.kind !== BATCH_KIND) continue;
-      const m = this.batch(b).get(Number(key[0]));
-      if (m) return { row: b, member: m };
-    }
+    for (const ref of [refOf('raw_inputs', [raw]), batchRef(raw)])
+      for (const b of this.st.allOfRef.all(ref) as LogRow[]) {
+        const m = b.entry ? this.batch(b)?.get(Number(key[0])) : undefined;
+        if (m) return { row: b, member: m };
+      }
     return undefined;
   }
 
@@ -336,14 +362,13 @@ export class EvidenceLog implements NodeSource {
     return this.entryFor(table, key);
   }
 
-  // the last batch entry read (rows of one raw input are looked up one after another)
-  private lastBatch: { seq: number; entry: Buffer; members: Map<number, BatchMember> } | undefined;
+  // the last batch read (rows of one raw input are looked up one after another)
+  private lastBatch: { seq: number; entry: Buffer; members: Map<number, BatchMember> | undefined } | undefined;
 
-  /** A batch entry's members by check-in id (the last one read is kept). */
-  batch(e: LogRow): Map<number, BatchMember> {
+  /** The check-ins an entry carries (a `checkins` entry, or a raw input's `b`) by id; undefined: none. Throws on a malformed batch. */
+  batch(e: LogRow): Map<number, BatchMember> | undefined {
     if (this.lastBatch?.seq === e.seq && this.lastBatch.entry.equals(e.entry!)) return this.lastBatch.members;
-    const members = new Map<number, BatchMember>();
-    for (const m of batchMembers(parseEntry(e.entry!).d)) members.set(m.id, m);
+    const members = batchOf(parseEntry(e.entry!));
     this.lastBatch = { seq: e.seq, entry: e.entry!, members };
     return members;
   }

@@ -346,7 +346,9 @@ export class EvidenceLog implements NodeSource {
     if (raw === undefined || raw === null) return undefined;
     for (const ref of [refOf('raw_inputs', [raw]), batchRef(raw)])
       for (const b of this.st.allOfRef.all(ref) as LogRow[]) {
-        const m = b.entry ? this.batch(b)?.get(Number(key[0])) : undefined;
+        // cut by retention (the row outlived its expiry): not checkable, as a row's own cut entry
+        if (!b.entry) return { row: b };
+        const m = this.batch(b)?.get(Number(key[0]));
         if (m) return { row: b, member: m };
       }
     return undefined;

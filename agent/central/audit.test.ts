@@ -33,6 +33,7 @@ let pgs: TestPostgres;
 let admin: pg.Client;
 let n = 0;
 const boxes: Record<string, BoxFixture> = {};
+let clean: Array<[string, WireRecord[]]> = [];
 const PASSWORD = 'Sup3r-secret/pw@x';
 
 const check = (r: WireRecord) =>
@@ -123,7 +124,8 @@ beforeAll(async () => {
   pgs = await new TestPostgres().start();
   const db = new PgCentralDb(pgs.url(), { witness: true });
   try {
-    for (const [box, recs] of cleanRecords()) await db.storeBatch(box, 1, recs, Date.now(), check);
+    clean = cleanRecords();
+    for (const [box, recs] of clean) await db.storeBatch(box, 1, recs, Date.now(), check);
     expect(await db.witnessAlarms()).toEqual([]);
   } finally {
     await db.close();
@@ -312,7 +314,7 @@ describe('verify --central on an SQLite central: the same verifier', () => {
     const file = path.join(tmp, 'central.db');
     const db = new CentralDb(file);
     const w = new Witness(db.db);
-    for (const [box, recs] of cleanRecords()) {
+    for (const [box, recs] of clean) {
       const res = db.storeBatch(box, 1, recs, Date.now(), check, true);
       for (const x of res.released) {
         if (x.type === 'log-key') w.onKey(box, x.seq, x.data as never);

@@ -6,8 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatIssue, InputError } from '../core/errors.js';
 import { PACKAGE_ROOT } from '../core/paths.js';
-import { announceKey } from '../evidence/checkpointer.js';
-import { boxOutbox, fillBox, growBox, makeBox, ORIGIN, type BoxFixture } from '../evidence/fixture.js';
+import { boxOutbox, fillBox, growBox, makeBox, ORIGIN, rotateKey, type BoxFixture } from '../evidence/fixture.js';
 import { loadOrCreateLogKey } from '../evidence/keys.js';
 import { freePort } from '../sim/broker.js';
 import { TestPostgres } from '../sim/postgres.js';
@@ -46,12 +45,7 @@ function rotatedBox(): { first: WireRecord[]; rest: WireRecord[] } {
   const f = makeBox(path.join(tmp, `b${n++}`));
   fillBox(f);
   const first = boxOutbox(f);
-  fs.renameSync(path.join(f.keys, 'log.key'), path.join(f.keys, 'log.key.previous'));
-  fs.rmSync(path.join(f.keys, 'log.pub'));
-  f.key = loadOrCreateLogKey(f.keys, ORIGIN);
-  const s = f.open();
-  announceKey(s, f.key, ORIGIN);
-  s.close();
+  rotateKey(f);
   growBox(f, 'R1');
   return { first, rest: boxOutbox(f, first[first.length - 1]!.seq) };
 }

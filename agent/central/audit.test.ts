@@ -73,7 +73,7 @@ async function copyOf(name: string, from = 'central'): Promise<string> {
       await admin.query(`CREATE DATABASE ${name} TEMPLATE ${from}`);
       return pgs.url(name);
     } catch (err) {
-      if (i > 100 || !/being accessed/.test((err as Error).message)) throw err;
+      if (i > 600 || !/being accessed/.test((err as Error).message)) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
   }

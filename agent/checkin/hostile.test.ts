@@ -76,7 +76,7 @@ function startDaemon(dir: string) {
     `paths:\n  state: ${path.join(dir, 'state')}`,
     'sync:\n  enabled: false',
     'vision:\n  enabled: false',
-    'log:\n  level: info\n  healthSeconds: 0',
+    'log:\n  level: debug\n  healthSeconds: 0',
     'checkin:\n  listen: { host: 127.0.0.1, port: 0 }\n  headersTimeoutMs: 2000\n  requestTimeoutMs: 4000\n  idleTimeoutMs: 5000',
     'terminals:',
     `  - { id: zk-1, protocol: zkteco, serial: ${ZK_SN}, allow: [127.0.0.1] }`,
@@ -88,8 +88,8 @@ function startDaemon(dir: string) {
     env: { ...process.env, NOTIFY_SOCKET: '' },
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
-  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
+  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-5_000_000)));
+  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-5_000_000)));
   return { child, out: () => out };
 }
 
@@ -106,6 +106,8 @@ for (let i = 0; !stop; i++) {
   // the ZKTeco line carries Beijing wall time, no zone
   const local = new Date(at.getTime() + 8 * 3600000).toISOString().slice(0, 19).replace('T', ' ');
   const t = performance.now();
+  const wall = Date.now();
+  let connectMs = -1;
   const status = await new Promise((resolve) => {
     const body = zk ? pin + '\\t' + local + '\\t0\\t15\\t0\\t0\\n' : JSON.stringify({ terminal: 'wh-1', person: pin, at: at.toISOString() });
     const req = http.request(
@@ -113,11 +115,12 @@ for (let i = 0; !stop; i++) {
       { method: 'POST', agent: false, localAddress: '127.0.0.1', timeout: 30000, headers: zk ? {} : { authorization: 'Bearer ' + token, 'content-type': 'application/json' } },
       (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); },
     );
+    req.on('socket', (s) => s.once('connect', () => (connectMs = Math.round(performance.now() - t))));
     req.on('error', () => resolve(-1));
     req.on('timeout', () => req.destroy());
     req.end(body);
   });
-  process.stdout.write(JSON.stringify({ kind: zk ? 'zk' : 'webhook', pin, status, ms: Math.round(performance.now() - t) }) + '\\n');
+  process.stdout.write(JSON.stringify({ kind: zk ? 'zk' : 'webhook', pin, status, ms: Math.round(performance.now() - t), connectMs, wall }) + '\\n');
   await new Promise((r) => setTimeout(r, 100));
 }
 `;
@@ -282,6 +285,11 @@ describe('check-in port under hostile load (daemon process)', () => {
         `  daemon RSS after the 1 MB flood ${Math.round(rssAfterFlood.rss / 1024)} MB; peak RSS (VmHWM) ${Math.round(hwm / 1024)} MB, sampled peak ${Math.round(peakRss / 1024)} MB (target ≤ 250 MB)`,
       ].join('\n'),
     );
+    if (process.env.HOSTILE_DUMP) {
+      fs.writeFileSync(`${process.env.HOSTILE_DUMP}.valid.jsonl`, valid.map((v) => JSON.stringify(v)).join('\n'));
+      fs.writeFileSync(`${process.env.HOSTILE_DUMP}.daemon.log`, d.out());
+      fs.writeFileSync(`${process.env.HOSTILE_DUMP}.phases.json`, JSON.stringify(phases));
+    }
     expect(child.exitCode).toBe(null);
     expect(valid.filter((v) => v.status !== 200)).toEqual([]);
     expect(valid.length).toBeGreaterThan(10);

@@ -4,6 +4,7 @@ import type { Terminals } from './terminals.js';
 import type { Logger } from 'pino';
 import type { Caller, Credentials } from './auth.js';
 import type { Reject } from './types.js';
+import type { KnockBook } from './zkteco/knocks.js';
 
 export interface RequestCtx {
   req: IncomingMessage;
@@ -30,6 +31,8 @@ export interface RouteEnv {
   now: () => number;
   /** last durable poll write per terminal (polls are throttled) */
   lastPoll: Map<string, number>;
+  /** unregistered ZKTeco serials, written in batches (zkteco/knocks.ts) */
+  knocks: KnockBook;
   /** a warning at most once a minute per key, with the count of what was suppressed */
   warn: (key: string, obj: object, msg: string) => void;
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { AgentContext } from '../core/context.js';
 import type { Module } from '../core/module.js';
 import { resolveSecret } from '../config/load.js';
@@ -21,6 +21,7 @@ import type { EventStreamTerminal } from './event-stream.js';
 import { AlarmRepo } from '../store/alarms.js';
 import { listenWithRetry } from '../core/listen.js';
 import { UntrustedGate } from './gate.js';
+import { KnockBook } from './zkteco/knocks.js';
 
 const ROUTES: Route[] = [zktecoRoute, webhookRoute, hikvisionPushRoute];
 
@@ -68,6 +69,7 @@ export class CheckinServer implements Module {
     const log = this.ctx.log;
     this.ingest = new Ingest(this.ctx, c.batchWindowMs);
     const terminals = new Terminals(cfg.terminals);
+    const warn = warnLimiter(log, this.ctx.now);
     this.env = {
       ingest: this.ingest,
       terminals,
@@ -75,7 +77,8 @@ export class CheckinServer implements Module {
       creds: new Credentials(cfg.terminals, { token: resolveSecret(c.token, 'checkin.token'), hmacSecret: resolveSecret(c.hmacSecret, 'checkin.hmacSecret') }, c.allowQueryToken),
       now: this.ctx.now,
       lastPoll: new Map(),
-      warn: warnLimiter(log, this.ctx.now),
+      knocks: new KnockBook(this.ingest.repo, warn),
+      warn,
     };
     const server = listener(c, (req, res) => this.onRequest(req, res));
     this.capConnections(server, c.maxConnections, c.maxConnectionsPerAddress);
@@ -120,6 +123,7 @@ export class CheckinServer implements Module {
     const open = new Map<string, number>();
     let all = 0;
     server.on('connection', (socket) => {
+      (socket as TimedSocket)[ACCEPTED] = performance.now();
       const a = plainAddress(socket.remoteAddress);
       const n = (open.get(a) ?? 0) + 1;
       if ((n > perAddress || all >= total) && !this.env!.creds.isTrusted(a) && !this.proven.has(a, this.ctx.now())) {
@@ -147,6 +151,7 @@ export class CheckinServer implements Module {
    */
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const receivedMs = this.ctx.now();
+    const t0 = performance.now();
     const env = this.env!;
     const limit = this.ctx.cfg.checkin.maxBodyBytes;
     res.once('finish', () => this.gate.done(req.socket));
@@ -166,6 +171,11 @@ export class CheckinServer implements Module {
     }
     if (isReply(caller)) return refuse(req, res, caller);
     this.proven.add(plainAddress(req.socket.remoteAddress), receivedMs);
+    const st = { accepted: (req.socket as TimedSocket)[ACCEPTED] ?? t0, headers: t0, admitted: performance.now(), body: 0, stored: 0 };
+    res.once('finish', () => {
+      const r = (x: number) => Math.round(x - st.accepted);
+      env.log.debug({ path: url.pathname.slice(0, 40), status: res.statusCode, at: Math.round(performance.timeOrigin + st.accepted), ms: { headers: r(st.headers), admitted: r(st.admitted), body: r(st.body), stored: r(st.stored), answered: r(performance.now()) } }, 'check-in request stages');
+    });
     const chunks: Buffer[] = [];
     let size = 0;
     let truncated = false;
@@ -192,8 +202,10 @@ export class CheckinServer implements Module {
       done = true;
       const body = Buffer.concat(chunks, size);
       chunks.length = 0;
+      st.body = performance.now();
       route
         .handle({ req, url, body, truncated, receivedMs, caller }, env)
+        .then((r) => ((st.stored = performance.now()), r))
         .then((r) => (truncated ? refuse(req, res, r) : send(res, r)))
         .catch((err: unknown) => {
           // the store failed: nothing of this request was committed, the terminal must retry
@@ -218,6 +230,7 @@ export class CheckinServer implements Module {
         setTimeout(() => s.closeAllConnections?.(), 2000).unref();
       });
     }
+    this.env?.knocks.flush();
     await this.ingest?.close();
   }
 }
@@ -256,6 +269,10 @@ function listener(c: Config['checkin'], onRequest: http.RequestListener): http.S
   });
   return server;
 }
+
+/** when the socket was accepted (performance.now()), for the per-stage timing of a request */
+const ACCEPTED = Symbol('accepted');
+type TimedSocket = Socket & { [ACCEPTED]?: number };
 
 /** The kernel accept queue asked for (Linux caps it at net.core.somaxconn, 4096 since 5.4). */
 const ACCEPT_BACKLOG = 4096;

@@ -93,7 +93,16 @@ export function digestValid(header: string | undefined, method: string, users: R
   if (!f) return false;
   const pass = users[f.username];
   if (pass === undefined || f.realm !== realm || !nonces.has(f.nonce) || !digestAlgorithm(f.algorithm)) return false;
-  const want = digestResponse({ algorithm: f.algorithm, username: f.username, realm, password: pass, method, uri: f.uri, nonce: f.nonce, ...(f.qop ? { qop: f.qop, nc: f.nc, cnonce: f.cnonce } : {}) });
+  const want = digestResponse({
+    algorithm: f.algorithm,
+    username: f.username,
+    realm,
+    password: pass,
+    method,
+    uri: f.uri,
+    nonce: f.nonce,
+    ...(f.qop ? { qop: f.qop, nc: f.nc, cnonce: f.cnonce } : {}),
+  });
   return want === f.response;
 }
 

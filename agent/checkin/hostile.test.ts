@@ -27,6 +27,8 @@ interface Raw {
   bytes: number;
   head: string;
   reset: boolean;
+  /** how the exchange ended, for a failure's message: 'answer', 'close', 'timeout' or the error code */
+  ended: string;
 }
 
 /** One raw HTTP exchange from `local` (a 127.x address): writes `parts` with `gapMs` between them, reads until the server closes or the first answer is whole. */
@@ -37,6 +39,7 @@ function raw(port: number, local: string, parts: (string | Buffer)[], o: { gapMs
     let n = 0;
     let reset = false;
     let settled = false;
+    let ended = 'answer';
     const done = () => {
       if (settled) return;
       settled = true;
@@ -45,9 +48,9 @@ function raw(port: number, local: string, parts: (string | Buffer)[], o: { gapMs
       const buf = Buffer.concat(got);
       const head = buf.subarray(0, 512).toString('latin1');
       const m = /^HTTP\/1\.1 (\d{3})/.exec(head);
-      resolve({ status: m ? Number(m[1]) : 0, bytes: n, head, reset });
+      resolve({ status: m ? Number(m[1]) : 0, bytes: n, head, reset, ended });
     };
-    const timer = setTimeout(done, o.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => ((ended = 'timeout'), done()), o.timeoutMs ?? 60_000);
     s.on('data', (d: Buffer) => {
       n += d.length;
       got.push(d);
@@ -58,9 +61,13 @@ function raw(port: number, local: string, parts: (string | Buffer)[], o: { gapMs
     });
     s.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ECONNRESET' || e.code === 'EPIPE') reset = true;
+      if (!settled) ended = e.code ?? 'error';
       done();
     });
-    s.on('close', done);
+    s.on('close', () => {
+      if (!settled && ended === 'answer') ended = 'close';
+      done();
+    });
     s.on('connect', async () => {
       for (const p of parts) {
         if (settled || s.destroyed) return;
@@ -214,7 +221,7 @@ describe('check-in port under hostile load (daemon process)', () => {
       ),
     );
     // 401 before the body; 408 when the flood itself kept the server from reading a request's headers within headersTimeout
-    expect(flood.filter((r) => r.status !== 401 && r.status !== 408).map((r) => r.status)).toEqual([]);
+    expect(flood.filter((r) => r.status !== 401 && r.status !== 408).map((r) => `${r.status} ${r.ended} after ${r.bytes} B`), d.out().slice(-4000)).toEqual([]);
     const rssAfterFlood = rssKb(child.pid!);
 
     // 2. slow clients: headers a byte every 300 ms (cut at headersTimeout: 408), a body trickling (requestTimeout)
@@ -231,7 +238,9 @@ describe('check-in port under hostile load (daemon process)', () => {
     );
     // the trickling bodies come from 127.0.1.x, not the ZKTeco terminal's allowed address: refused before their body
     expect(slow.slice(0, 100).every((r) => r.status === 408 || (r.status === 0 && !r.reset))).toBe(true);
-    expect(slow.slice(100).every((r) => r.status === 401)).toBe(true);
+    // 401 once served; 408 when the untrusted gate (8 served at once, silent ones shed after 250 ms)
+    // did not reach it within the request timeout: both before a byte of the body is read
+    expect(slow.slice(100).filter((r) => r.status !== 401 && r.status !== 408)).toEqual([]);
 
     // 3. 2,000 concurrent connections, opened together and held idle (no request): capped, then timed out
     const conc = await record('2000 concurrent idle', () => Promise.all(Array.from({ length: 2000 }, (_, i) => raw(port, from(i, 30, 400), [], { timeoutMs: 20_000 }))));

@@ -21,6 +21,8 @@ export interface Reply {
   status: number;
   body: string | Buffer | object;
   contentType?: string;
+  /** more response headers (a 401's WWW-Authenticate challenges) */
+  headers?: Record<string, string | string[]>;
 }
 
 export interface RouteEnv {
@@ -87,6 +89,7 @@ export function send(res: ServerResponse, r: Reply): void {
   const isText = typeof r.body === 'string' || Buffer.isBuffer(r.body);
   const payload = isText ? r.body : JSON.stringify(r.body);
   res.writeHead(r.status, {
+    ...r.headers,
     'content-type': r.contentType ?? (isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8'),
     'content-length': Buffer.byteLength(payload as string | Buffer),
   });

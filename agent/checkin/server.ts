@@ -40,8 +40,8 @@ export class CheckinServer implements Module {
   private env?: RouteEnv;
   private rawBudget?: RawBudget;
   private cancelListen?: () => void;
-  private proven = new ProvenAddresses();
-  private gate = new UntrustedGate();
+  private proven = new TerminalReservations();
+  private gate!: UntrustedGate;
 
   constructor(private ctx: AgentContext) {}
 
@@ -80,8 +80,12 @@ export class CheckinServer implements Module {
       knocks: new KnockBook(this.ingest.repo, warn),
       warn,
     };
+    this.gate = new UntrustedGate(UNTRUSTED_AT_ONCE, c.requestTimeoutMs, !c.tls);
     const server = listener(c, (req, res) => this.onRequest(req, res));
     this.capConnections(server, c.maxConnections, c.maxConnectionsPerAddress);
+    // beyond this even terminals' connections are closed, by Node before it makes a socket of
+    // them (cheap under a flood of connects); the margin is the terminals' share above the cap
+    server.maxConnections = c.maxConnections + TERMINAL_MARGIN;
     this.server = server;
     // a busy port is retried with backoff (and alarmed) while the terminal streams and health run
     const alarms = new AlarmRepo(this.ctx.store);
@@ -122,24 +126,39 @@ export class CheckinServer implements Module {
   private capConnections(server: http.Server, total: number, perAddress: number): void {
     const open = new Map<string, number>();
     let all = 0;
-    server.on('connection', (socket) => {
+    // why: the HTTP server's own connection handling (parser, timers, listeners) is what a flood
+    // of connects costs, and a terminal's connection waits in the accept queue behind all of it.
+    // Sockets are created unread (pauseOnConnect), classified here, and handed to the HTTP
+    // (or TLS) server only when served: at once for terminals, through the gate for the rest.
+    const handlers = server.listeners('connection') as ((s: Socket) => void)[];
+    server.removeAllListeners('connection');
+    (server as unknown as { pauseOnConnect: boolean }).pauseOnConnect = true;
+    const hand = (socket: Socket) => {
+      if (socket.destroyed) return;
+      for (const h of handlers) h.call(server, socket);
+      socket.resume();
+    };
+    server.on('connection', (socket: Socket) => {
       (socket as TimedSocket)[ACCEPTED] = performance.now();
       const a = plainAddress(socket.remoteAddress);
       const n = (open.get(a) ?? 0) + 1;
-      if ((n > perAddress || all >= total) && !this.env!.creds.isTrusted(a) && !this.proven.has(a, this.ctx.now())) {
+      const trusted = this.env!.creds.isTrusted(a);
+      const reserved = !trusted && this.proven.has(a, this.ctx.now());
+      if (!trusted && (n > perAddress || (all >= total && !reserved))) {
         this.env!.warn(`conn-cap:${n > perAddress ? a : '*'}`, { address: a, open: n - 1, total: all }, 'too many connections: new ones closed');
         socket.destroy();
         return;
       }
       open.set(a, n);
       all++;
-      if (!this.env!.creds.isTrusted(a) && !this.proven.has(a, this.ctx.now())) this.gate.enter(socket);
       socket.once('close', () => {
         all--;
         const m = (open.get(a) ?? 1) - 1;
         if (m <= 0) open.delete(a);
         else open.set(a, m);
       });
+      if (trusted || reserved) hand(socket);
+      else this.gate.enter(socket, () => hand(socket));
     });
   }
 
@@ -169,12 +188,26 @@ export class CheckinServer implements Module {
     } catch {
       return refuse(req, res, json(404, { error: 'no such endpoint' }));
     }
+    this.gate.started(req.socket);
     if (isReply(caller)) return refuse(req, res, caller);
-    this.proven.add(plainAddress(req.socket.remoteAddress), receivedMs);
+    const proved = caller;
+    res.once('finish', () => {
+      // the terminal's own secret was proved (HMAC only once the body matched): its address is reserved
+      if (res.statusCode < 400 && proved.terminal && proved.via !== 'serial' && env.creds.hasOwn(proved.terminal))
+        this.proven.add(proved.terminal.id, plainAddress(req.socket.remoteAddress), this.ctx.now());
+    });
     const st = { accepted: (req.socket as TimedSocket)[ACCEPTED] ?? t0, headers: t0, admitted: performance.now(), body: 0, stored: 0 };
     res.once('finish', () => {
       const r = (x: number) => Math.round(x - st.accepted);
-      env.log.debug({ path: url.pathname.slice(0, 40), status: res.statusCode, at: Math.round(performance.timeOrigin + st.accepted), ms: { headers: r(st.headers), admitted: r(st.admitted), body: r(st.body), stored: r(st.stored), answered: r(performance.now()) } }, 'check-in request stages');
+      env.log.debug(
+        {
+          path: url.pathname.slice(0, 40),
+          status: res.statusCode,
+          at: Math.round(performance.timeOrigin + st.accepted),
+          ms: { headers: r(st.headers), admitted: r(st.admitted), body: r(st.body), stored: r(st.stored), answered: r(performance.now()) },
+        },
+        'check-in request stages',
+      );
     });
     const chunks: Buffer[] = [];
     let size = 0;
@@ -274,6 +307,12 @@ function listener(c: Config['checkin'], onRequest: http.RequestListener): http.S
 const ACCEPTED = Symbol('accepted');
 type TimedSocket = Socket & { [ACCEPTED]?: number };
 
+/** untrusted connections served at once (gate.ts says why so few) */
+const UNTRUSTED_AT_ONCE = 8;
+
+/** connections above checkin.maxConnections kept for allowlisted and reserved terminal addresses */
+const TERMINAL_MARGIN = 64;
+
 /** The kernel accept queue asked for (Linux caps it at net.core.somaxconn, 4096 since 5.4). */
 const ACCEPT_BACKLOG = 4096;
 
@@ -332,22 +371,32 @@ function refuse(req: http.IncomingMessage, res: http.ServerResponse, r: Reply): 
 }
 
 /**
- * Source addresses that recently proved a credential or an approved serial (admitted), for an hour: exempt from the connection caps like allowlisted ones. Bounded: a
- * box has tens of terminals; beyond 1,024 addresses the oldest are forgotten.
+ * Where each terminal recently proved its own credential (token, Digest, HMAC; not a serial,
+ * which is no secret, nor the shared token): an address reserved this way is exempt from the
+ * total connection cap and from the untrusted gate for an hour, so a flood cannot crowd a
+ * terminal out, but it keeps the per-address cap. Bounded: the last PER_TERMINAL addresses of
+ * each configured terminal, so the exemption is at most terminals × 2 addresses × the
+ * per-address cap, whoever holds which token. (It was per address, for an hour, after any
+ * admitted request: one approved serial or the shared token made an address exempt.)
  */
-export class ProvenAddresses {
-  private seen = new Map<string, number>();
+export class TerminalReservations {
+  private by = new Map<string, Map<string, number>>();
   constructor(
     private ttlMs = 3_600_000,
-    private max = 1024,
+    private perTerminal = 2,
   ) {}
-  add(a: string, nowMs: number): void {
-    this.seen.delete(a);
-    this.seen.set(a, nowMs);
-    if (this.seen.size > this.max) this.seen.delete(this.seen.keys().next().value as string);
+  add(terminal: string, address: string, nowMs: number): void {
+    let m = this.by.get(terminal);
+    if (!m) this.by.set(terminal, (m = new Map()));
+    m.delete(address);
+    m.set(address, nowMs);
+    while (m.size > this.perTerminal) m.delete(m.keys().next().value as string);
   }
-  has(a: string, nowMs: number): boolean {
-    const at = this.seen.get(a);
-    return at !== undefined && nowMs - at < this.ttlMs;
+  has(address: string, nowMs: number): boolean {
+    for (const m of this.by.values()) {
+      const at = m.get(address);
+      if (at !== undefined && nowMs - at < this.ttlMs) return true;
+    }
+    return false;
   }
 }

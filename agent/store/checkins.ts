@@ -653,7 +653,9 @@ export class CheckinRepo {
    */
   knocks(rows: { protocol: string; serial: string; first: number; last: number; requests: number; address: string | null }[], maxPending: number): number {
     const db = this.store.db;
-    const update = db.prepare(`UPDATE terminal_serials SET last_ms = MAX(last_ms, @last), requests = requests + @requests, address = COALESCE(@address, address) WHERE protocol = @protocol AND serial = @serial`);
+    const update = db.prepare(
+      `UPDATE terminal_serials SET last_ms = MAX(last_ms, @last), requests = requests + @requests, address = COALESCE(@address, address) WHERE protocol = @protocol AND serial = @serial`,
+    );
     const insert = db.prepare(`INSERT INTO terminal_serials (protocol, serial, first_ms, last_ms, requests, address) VALUES (@protocol, @serial, @first, @last, @requests, @address)`);
     const pending = db.prepare('SELECT COUNT(*) FROM terminal_serials WHERE approved_ms IS NULL').pluck();
     let dropped = 0;

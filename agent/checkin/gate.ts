@@ -127,7 +127,7 @@ export class UntrustedGate {
 }
 
 /** how long a timed-out connection stays half-closed for its client to read the 408 */
-const CLOSE_AFTER_MS = 2000;
+const CLOSE_AFTER_MS = 5000;
 
 /** an admitted untrusted connection with no whole request after this long may be closed to free its slot */
 export const SHED_IDLE_MS = 250;

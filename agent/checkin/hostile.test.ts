@@ -221,7 +221,10 @@ describe('check-in port under hostile load (daemon process)', () => {
       ),
     );
     // 401 before the body; 408 when the flood itself kept the server from reading a request's headers within headersTimeout
-    expect(flood.filter((r) => r.status !== 401 && r.status !== 408).map((r) => `${r.status} ${r.ended} after ${r.bytes} B`), d.out().slice(-4000)).toEqual([]);
+    expect(
+      flood.filter((r) => r.status !== 401 && r.status !== 408).map((r) => `${r.status} ${r.ended} after ${r.bytes} B`),
+      d.out().slice(-4000),
+    ).toEqual([]);
     const rssAfterFlood = rssKb(child.pid!);
 
     // 2. slow clients: headers a byte every 300 ms (cut at headersTimeout: 408), a body trickling (requestTimeout)

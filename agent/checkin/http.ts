@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Ingest } from './ingest.js';
 import type { Terminals } from './terminals.js';
 import type { Logger } from 'pino';
@@ -84,16 +85,36 @@ export function safeDecode(s: string): string | undefined {
   }
 }
 
+/** A reply's body bytes and its headers (content type and length included). */
+function encode(r: Reply): { payload: Buffer; headers: Record<string, string | string[]> } {
+  const isText = typeof r.body === 'string' || Buffer.isBuffer(r.body);
+  const payload = Buffer.isBuffer(r.body) ? r.body : Buffer.from(isText ? (r.body as string) : JSON.stringify(r.body));
+  return {
+    payload,
+    headers: { ...r.headers, 'content-type': r.contentType ?? (isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8'), 'content-length': String(payload.length) },
+  };
+}
+
 export function send(res: ServerResponse, r: Reply): void {
   if (res.headersSent || res.destroyed) return;
-  const isText = typeof r.body === 'string' || Buffer.isBuffer(r.body);
-  const payload = isText ? r.body : JSON.stringify(r.body);
-  res.writeHead(r.status, {
-    ...r.headers,
-    'content-type': r.contentType ?? (isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8'),
-    'content-length': Buffer.byteLength(payload as string | Buffer),
-  });
+  const { payload, headers } = encode(r);
+  res.writeHead(r.status, headers);
   res.end(payload);
+}
+
+/**
+ * The reply written on the socket itself, with `Connection: close`, and the socket half-closed:
+ * for a refusal whose body is not going to be read. Not through Node's response: after a
+ * `Connection: close` answer Node reads (dumps) the rest of the body and then destroys the
+ * socket, and a close with unread data is a reset that can reach the client before it has read
+ * its answer (EPIPE on its pending write). The caller destroys the socket a little later.
+ */
+export function sendAndHalfClose(socket: Socket, r: Reply): void {
+  if (!socket.writable) return void socket.destroy();
+  const { payload, headers } = encode(r);
+  const lines = [`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}`];
+  for (const [k, v] of Object.entries({ ...headers, connection: 'close' })) for (const x of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${x}`);
+  socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), payload]));
 }
 
 export const text = (status: number, body: string): Reply => ({ status, body });

@@ -7,7 +7,7 @@ import type { Module } from '../core/module.js';
 import { resolveSecret } from '../config/load.js';
 import { Ingest } from './ingest.js';
 import { Terminals } from './terminals.js';
-import { isReply, json, send, warnLimiter, type Reply, type Route, type RouteEnv } from './http.js';
+import { isReply, json, send, sendAndHalfClose, warnLimiter, type Reply, type Route, type RouteEnv } from './http.js';
 import { Credentials, plainAddress } from './auth.js';
 import type { Config } from '../config/schema.js';
 import { zktecoRoute } from './zkteco/route.js';
@@ -169,6 +169,11 @@ export class CheckinServer implements Module {
    * client reads its 401/413 instead of a reset.
    */
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // a refusal frees the connection's gate slot at once (a half-closed one never finishes its response)
+    const refuse = (rq: http.IncomingMessage, rs: http.ServerResponse, r: Reply) => {
+      refuseBody(rq, rs, r);
+      this.gate.done(rq.socket);
+    };
     const receivedMs = this.ctx.now();
     const t0 = performance.now();
     const env = this.env!;
@@ -323,6 +328,8 @@ const ACCEPT_BACKLOG = 4096;
  * a misconfigured terminal with a wrong token keeps its keep-alive connection.
  */
 const DRAIN_BYTES = 65_536;
+/** a refused connection whose body is not read stays half-closed this long for its client to read the answer */
+const CLOSE_GRACE_MS = 5_000;
 /** a small body still arriving after this long is a trickle: closed (bytes are bounded above; this frees the slot) */
 const DRAIN_MS = 1_000;
 
@@ -338,20 +345,19 @@ const DRAIN_MS = 1_000;
  * - else (a small body): it is drained, at most DRAIN_BYTES within DRAIN_MS, and the connection
  *   stays usable (keep-alive); a client that trickles is closed after DRAIN_MS.
  */
-function refuse(req: http.IncomingMessage, res: http.ServerResponse, r: Reply): void {
+function refuseBody(req: http.IncomingMessage, res: http.ServerResponse, r: Reply): void {
   if (req.complete) return send(res, r);
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   const big = req.headers['transfer-encoding'] !== undefined || !(declared <= DRAIN_BYTES);
   req.removeAllListeners('data');
   if (big) {
+    // read nothing more: answered on the socket itself and half-closed (http.ts says why not
+    // through Node's response, which dumps the rest of the body: hundreds of MB under a flood);
+    // destroyed CLOSE_GRACE_MS later, by when a client has read its answer and closed
     const socket = req.socket;
-    res.shouldKeepAlive = false;
-    // read nothing more, and close as soon as the answer is handed to the kernel: Node's own
-    // close after `Connection: close` (end, then destroy on the socket's finish) resumes reading
-    // meanwhile, and under a flood that was hundreds of MB read for nothing
     socket.pause();
-    res.once('finish', () => socket.destroy());
-    send(res, r);
+    sendAndHalfClose(socket, r);
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
     return;
   }
   send(res, r);

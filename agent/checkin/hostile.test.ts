@@ -291,7 +291,10 @@ describe('check-in port under hostile load (daemon process)', () => {
     const lat = valid.map((v) => v.ms);
     console.log(
       [
-        'hostile load against the daemon (shared 2-core machine under load: figures indicative)',
+        `hostile load against the daemon (shared ${os.cpus().length}-core machine, load average ${os
+          .loadavg()
+          .map((x) => x.toFixed(1))
+          .join(' ')}: figures indicative)`,
         ...Object.entries(phases).map(([k, v]) => `  ${k}: ${v.n} clients, answers ${JSON.stringify(v.statuses)}, resets before an answer ${v.resets}, largest answer ${v.maxAnswer} B, ${v.ms} ms`),
         `  valid check-ins: ${valid.length}, latency p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms, max ${Math.max(...lat)} ms, over 1 s: ${lat.filter((x) => x > 1000).length}`,
         `  daemon RSS after the 1 MB flood ${Math.round(rssAfterFlood.rss / 1024)} MB; peak RSS (VmHWM) ${Math.round(hwm / 1024)} MB, sampled peak ${Math.round(peakRss / 1024)} MB (target ≤ 250 MB)`,

@@ -79,6 +79,8 @@ export class UntrustedGate {
    * they read the answer already in their receive queue.
    */
   private timeOut(s: net.Socket): void {
+    // read nothing more: the HTTP server must not go on to answer (or destroy) what it had buffered
+    s.pause();
     if (this.plain && s.writable) s.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else s.destroy();
     setTimeout(() => s.destroy(), CLOSE_AFTER_MS).unref();

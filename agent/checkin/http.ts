@@ -110,7 +110,9 @@ export function send(res: ServerResponse, r: Reply): void {
  * its answer (EPIPE on its pending write). The caller destroys the socket a little later.
  */
 export function sendAndHalfClose(socket: Socket, r: Reply): void {
-  if (!socket.writable) return void socket.destroy();
+  // already answered and half-closed (shed by the gate): whoever ended it destroys it later; a
+  // destroy now would reset the client before it reads the answer it has
+  if (!socket.writable) return;
   const { payload, headers } = encode(r);
   const lines = [`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}`];
   for (const [k, v] of Object.entries({ ...headers, connection: 'close' })) for (const x of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${x}`);

@@ -300,7 +300,9 @@ function listener(c: Config['checkin'], onRequest: http.RequestListener): http.S
   server.setTimeout(c.idleTimeoutMs);
   server.on('clientError', (err, socket) => {
     // malformed HTTP or a timeout: answer if the socket still can, never throw, never log (clients trigger it)
-    if (!socket.writable) return void socket.destroy();
+    // already answered and half-closed (the gate shed it, a refusal): destroyed by its own timer;
+    // destroying it now would reset the client before it reads the answer it has
+    if (!socket.writable) return void setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
     const code = (err as NodeJS.ErrnoException).code;
     const status = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);

@@ -20,6 +20,7 @@ import { reparseRaw } from './reparse.js';
 import { Terminals } from './terminals.js';
 import type { Parsed } from './types.js';
 import { CLOCK_ALARM } from './clock.js';
+import { until } from './testutil.js';
 
 let s: Awaited<ReturnType<typeof startCheckin>>;
 const n = (sql: string, ...a: unknown[]) =>
@@ -284,13 +285,15 @@ describe('7. smaller ones', () => {
     const r = await request(`${s.base}/iclock/cdata?SN=NEW0042&options=all&pushver=2.4.1`);
     expect(r.status).toBe(401);
     const repo = s.server.intake!.repo;
-    expect(repo.serials({ pendingOnly: true }).map((x) => x.serial)).toContain('NEW0042');
+    // knocks are written in batches, once a second
+    await until(() => repo.serials({ pendingOnly: true }).some((x) => x.serial === 'NEW0042'), 'the knock of NEW0042 in terminal_serials', 30_000);
     repo.approve('zkteco', 'NEW0042', 'zk-NEW0042', 'Asia/Shanghai');
     expect((await request(`${s.base}/iclock/cdata?SN=NEW0042&options=all&pushver=2.4.1`)).body).toMatch(/^GET OPTION FROM: NEW0042/);
   });
 
   it('doctor: push-mode Hikvision fix names its push address, not a url; lists an unapproved serial with the approve command', async () => {
     await request(`${s.base}/iclock/getrequest?SN=ROGUE1`);
+    await until(() => s.server.intake!.repo.serials().some((x) => x.serial === 'ROGUE1'), 'the knock of ROGUE1 in terminal_serials', 30_000);
     const res = await terminalsCheck.run({
       cfg: { ...s.ctx.cfg, checkin: { ...s.ctx.cfg.checkin, quietMinutes: 0 } },
       now: Date.now() + 3600_000,

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { TerminalConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/load.js';
+import { DigestServer } from './push-digest.js';
 
 function same(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -55,7 +56,7 @@ export interface Caller {
   terminal?: TerminalConfig;
   /** the body must still match this HMAC secret before anything is written */
   hmacSecret?: string;
-  via: 'bearer' | 'basic' | 'query' | 'hmac' | 'serial';
+  via: 'bearer' | 'basic' | 'query' | 'hmac' | 'serial' | 'digest';
 }
 
 interface TerminalSecrets {
@@ -94,12 +95,16 @@ export class Credentials {
   private per = new Map<string, TerminalSecrets>();
   /** addresses of configured terminals with an allowlist: exempt from the per-address connection cap */
   readonly trusted = new net.BlockList();
+  /** HTTP Digest on pushes (Hikvision httpHosts MD5digest): nonces and their use */
+  readonly digest: DigestServer;
 
   constructor(
     terminals: TerminalConfig[],
     readonly shared: { token?: string; hmacSecret?: string },
     readonly allowQueryToken: boolean,
+    digest?: DigestServer,
   ) {
+    this.digest = digest ?? new DigestServer();
     for (const t of terminals) {
       const allow = t.allow?.length ? addressList(t.allow, `terminals[${t.id}].allow`) : undefined;
       if (allow) addressList(t.allow!, `terminals[${t.id}].allow`, this.trusted);
@@ -139,13 +144,31 @@ export class Credentials {
    * the terminal's own token, else the shared token if the terminal has no credential of its own.
    */
   forTerminal(req: IncomingMessage, url: URL, term: TerminalConfig | undefined): Caller | undefined {
-    if (!term || !this.fromAllowed(term, req.socket.remoteAddress)) return undefined;
-    const p = presentedToken(req, url, this.allowQueryToken);
-    if (!p) return undefined;
+    return this.judgeTerminal(req, url, term).caller;
+  }
+
+  /** The token a terminal's pushes must prove: its own, else the shared one when it has no credential of its own. */
+  private tokenOf(term: TerminalConfig): string | undefined {
     const own = this.secrets(term).token;
-    if (own) return same(p.token, own) ? { terminal: term, via: p.via } : undefined;
-    if (this.hasOwn(term)) return undefined;
-    return this.shared.token && same(p.token, this.shared.token) ? { terminal: term, via: p.via } : undefined;
+    if (own) return own;
+    return this.hasOwn(term) ? undefined : this.shared.token;
+  }
+
+  /**
+   * As forTerminal, with HTTP Digest (RFC 7616, push-digest.ts) beside Bearer, Basic and ?token=;
+   * `stale` when a Digest response proved the token over a nonce that is no longer valid (the
+   * 401 then says stale=true and the client retries without asking for the password again).
+   */
+  judgeTerminal(req: IncomingMessage, url: URL, term: TerminalConfig | undefined): { caller?: Caller; stale?: boolean } {
+    const ok = !!term && this.fromAllowed(term, req.socket.remoteAddress);
+    const token = ok ? this.tokenOf(term!) : undefined;
+    const h = req.headers.authorization ?? '';
+    if (/^Digest\s/i.test(h)) {
+      const v = this.digest.check(h, req.method ?? 'GET', req.url ?? '/', token);
+      return v === 'ok' ? { caller: { terminal: term!, via: 'digest' } } : { stale: v === 'stale' };
+    }
+    const p = presentedToken(req, url, this.allowQueryToken);
+    return token && p && same(p.token, token) ? { caller: { terminal: term!, via: p.via } } : {};
   }
 
   /**

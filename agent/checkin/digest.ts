@@ -14,17 +14,52 @@ export interface Challenge {
   algorithm?: string;
 }
 
-export function parseChallenge(h: string | undefined): Challenge | undefined {
-  if (!h || !/^Digest /i.test(h)) return undefined;
+/** The auth-params of a `Digest …` header (challenge or credentials), names lower-cased; undefined when not Digest. */
+export function digestParams(h: string | undefined): Record<string, string> | undefined {
+  if (!h || !/^Digest\s/i.test(h)) return undefined;
   const out: Record<string, string> = {};
-  for (const m of h.slice(7).matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)) out[m[1].toLowerCase()] = m[2] ?? m[3];
-  return out.nonce && out.realm !== undefined ? (out as unknown as Challenge) : undefined;
+  // quoted-string values may hold escaped quotes (RFC 7230 quoted-pair)
+  for (const m of h.slice(7).matchAll(/([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
+    const k = m[1].toLowerCase();
+    if (!(k in out)) out[k] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3];
+  }
+  return out;
 }
 
-const hash = (alg: string, s: string) =>
-  createHash(/sha-?256/i.test(alg) ? 'sha256' : 'md5')
-    .update(s)
-    .digest('hex');
+export function parseChallenge(h: string | undefined): Challenge | undefined {
+  const out = digestParams(h);
+  return out?.nonce && out.realm !== undefined ? (out as unknown as Challenge) : undefined;
+}
+
+/** The hash functions of RFC 7616 §3.2 this box speaks; undefined for any other algorithm name. */
+export function digestAlgorithm(alg: string | undefined): { hash: 'md5' | 'sha256'; sess: boolean } | undefined {
+  const m = /^(MD5|SHA-256)(-sess)?$/i.exec(alg ?? 'MD5');
+  return m ? { hash: m[1].toUpperCase() === 'MD5' ? 'md5' : 'sha256', sess: !!m[2] } : undefined;
+}
+
+export interface DigestInput {
+  algorithm?: string;
+  username: string;
+  realm: string;
+  password: string;
+  method: string;
+  uri: string;
+  nonce: string;
+  qop?: string;
+  nc?: string;
+  cnonce?: string;
+}
+
+/** The `response` of RFC 7616 §3.4.1 (and RFC 2069's form without qop), in lower-case hex. */
+export function digestResponse(d: DigestInput): string {
+  const a = digestAlgorithm(d.algorithm);
+  if (!a) throw new Error(`digest algorithm ${d.algorithm} not supported`);
+  const H = (s: string) => createHash(a.hash).update(s, 'utf8').digest('hex');
+  let ha1 = H(`${d.username}:${d.realm}:${d.password}`);
+  if (a.sess) ha1 = H(`${ha1}:${d.nonce}:${d.cnonce ?? ''}`);
+  const ha2 = H(`${d.method}:${d.uri}`);
+  return d.qop ? H(`${ha1}:${d.nonce}:${d.nc}:${d.cnonce}:${d.qop}:${ha2}`) : H(`${ha1}:${d.nonce}:${ha2}`);
+}
 
 export class DigestAuth {
   private nc = 0;
@@ -36,8 +71,6 @@ export class DigestAuth {
 
   header(method: string, uri: string): string {
     const alg = this.ch.algorithm ?? 'MD5';
-    const ha1 = hash(alg, `${this.user}:${this.ch.realm}:${this.pass}`);
-    const ha2 = hash(alg, `${method}:${uri}`);
     const qop = this.ch.qop
       ?.split(',')
       .map((q) => q.trim())
@@ -46,7 +79,7 @@ export class DigestAuth {
       : undefined;
     const nc = (++this.nc).toString(16).padStart(8, '0');
     const cnonce = randomBytes(8).toString('hex');
-    const response = qop ? hash(alg, `${ha1}:${this.ch.nonce}:${nc}:${cnonce}:${qop}:${ha2}`) : hash(alg, `${ha1}:${this.ch.nonce}:${ha2}`);
+    const response = digestResponse({ algorithm: alg, username: this.user, realm: this.ch.realm, password: this.pass, method, uri, nonce: this.ch.nonce, ...(qop ? { qop, nc, cnonce } : {}) });
     const parts = [`username="${this.user}"`, `realm="${this.ch.realm}"`, `nonce="${this.ch.nonce}"`, `uri="${uri}"`, `algorithm=${alg}`, `response="${response}"`];
     if (qop) parts.push(`qop=${qop}`, `nc=${nc}`, `cnonce="${cnonce}"`);
     if (this.ch.opaque !== undefined) parts.push(`opaque="${this.ch.opaque}"`);
@@ -56,15 +89,20 @@ export class DigestAuth {
 
 /** Server side (simulators): verify an Authorization: Digest header. */
 export function digestValid(header: string | undefined, method: string, users: Record<string, string>, realm: string, nonces: Set<string>): boolean {
-  if (!header || !/^Digest /i.test(header)) return false;
-  const f: Record<string, string> = {};
-  for (const m of header.slice(7).matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)) f[m[1].toLowerCase()] = m[2] ?? m[3];
+  const f = digestParams(header);
+  if (!f) return false;
   const pass = users[f.username];
-  if (pass === undefined || f.realm !== realm || !nonces.has(f.nonce)) return false;
-  const alg = f.algorithm ?? 'MD5';
-  const ha1 = hash(alg, `${f.username}:${realm}:${pass}`);
-  const ha2 = hash(alg, `${method}:${f.uri}`);
-  const want = f.qop ? hash(alg, `${ha1}:${f.nonce}:${f.nc}:${f.cnonce}:${f.qop}:${ha2}`) : hash(alg, `${ha1}:${f.nonce}:${ha2}`);
+  if (pass === undefined || f.realm !== realm || !nonces.has(f.nonce) || !digestAlgorithm(f.algorithm)) return false;
+  const want = digestResponse({
+    algorithm: f.algorithm,
+    username: f.username,
+    realm,
+    password: pass,
+    method,
+    uri: f.uri,
+    nonce: f.nonce,
+    ...(f.qop ? { qop: f.qop, nc: f.nc, cnonce: f.cnonce } : {}),
+  });
   return want === f.response;
 }
 

@@ -27,6 +27,8 @@ interface Raw {
   bytes: number;
   head: string;
   reset: boolean;
+  /** how the exchange ended, for a failure's message: 'answer', 'close', 'timeout' or the error code */
+  ended: string;
 }
 
 /** One raw HTTP exchange from `local` (a 127.x address): writes `parts` with `gapMs` between them, reads until the server closes or the first answer is whole. */
@@ -37,6 +39,7 @@ function raw(port: number, local: string, parts: (string | Buffer)[], o: { gapMs
     let n = 0;
     let reset = false;
     let settled = false;
+    let ended = 'answer';
     const done = () => {
       if (settled) return;
       settled = true;
@@ -45,9 +48,9 @@ function raw(port: number, local: string, parts: (string | Buffer)[], o: { gapMs
       const buf = Buffer.concat(got);
       const head = buf.subarray(0, 512).toString('latin1');
       const m = /^HTTP\/1\.1 (\d{3})/.exec(head);
-      resolve({ status: m ? Number(m[1]) : 0, bytes: n, head, reset });
+      resolve({ status: m ? Number(m[1]) : 0, bytes: n, head, reset, ended });
     };
-    const timer = setTimeout(done, o.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => ((ended = 'timeout'), done()), o.timeoutMs ?? 60_000);
     s.on('data', (d: Buffer) => {
       n += d.length;
       got.push(d);
@@ -58,9 +61,13 @@ function raw(port: number, local: string, parts: (string | Buffer)[], o: { gapMs
     });
     s.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ECONNRESET' || e.code === 'EPIPE') reset = true;
+      if (!settled) ended = e.code ?? 'error';
       done();
     });
-    s.on('close', done);
+    s.on('close', () => {
+      if (!settled && ended === 'answer') ended = 'close';
+      done();
+    });
     s.on('connect', async () => {
       for (const p of parts) {
         if (settled || s.destroyed) return;
@@ -76,7 +83,7 @@ function startDaemon(dir: string) {
     `paths:\n  state: ${path.join(dir, 'state')}`,
     'sync:\n  enabled: false',
     'vision:\n  enabled: false',
-    'log:\n  level: info\n  healthSeconds: 0',
+    'log:\n  level: debug\n  healthSeconds: 0',
     'checkin:\n  listen: { host: 127.0.0.1, port: 0 }\n  headersTimeoutMs: 2000\n  requestTimeoutMs: 4000\n  idleTimeoutMs: 5000',
     'terminals:',
     `  - { id: zk-1, protocol: zkteco, serial: ${ZK_SN}, allow: [127.0.0.1] }`,
@@ -88,8 +95,8 @@ function startDaemon(dir: string) {
     env: { ...process.env, NOTIFY_SOCKET: '' },
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
-  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
+  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-5_000_000)));
+  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-5_000_000)));
   return { child, out: () => out };
 }
 
@@ -106,6 +113,8 @@ for (let i = 0; !stop; i++) {
   // the ZKTeco line carries Beijing wall time, no zone
   const local = new Date(at.getTime() + 8 * 3600000).toISOString().slice(0, 19).replace('T', ' ');
   const t = performance.now();
+  const wall = Date.now();
+  let connectMs = -1;
   const status = await new Promise((resolve) => {
     const body = zk ? pin + '\\t' + local + '\\t0\\t15\\t0\\t0\\n' : JSON.stringify({ terminal: 'wh-1', person: pin, at: at.toISOString() });
     const req = http.request(
@@ -113,11 +122,12 @@ for (let i = 0; !stop; i++) {
       { method: 'POST', agent: false, localAddress: '127.0.0.1', timeout: 30000, headers: zk ? {} : { authorization: 'Bearer ' + token, 'content-type': 'application/json' } },
       (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); },
     );
+    req.on('socket', (s) => s.once('connect', () => (connectMs = Math.round(performance.now() - t))));
     req.on('error', () => resolve(-1));
     req.on('timeout', () => req.destroy());
     req.end(body);
   });
-  process.stdout.write(JSON.stringify({ kind: zk ? 'zk' : 'webhook', pin, status, ms: Math.round(performance.now() - t) }) + '\\n');
+  process.stdout.write(JSON.stringify({ kind: zk ? 'zk' : 'webhook', pin, status, ms: Math.round(performance.now() - t), connectMs, wall }) + '\\n');
   await new Promise((r) => setTimeout(r, 100));
 }
 `;
@@ -211,7 +221,10 @@ describe('check-in port under hostile load (daemon process)', () => {
       ),
     );
     // 401 before the body; 408 when the flood itself kept the server from reading a request's headers within headersTimeout
-    expect(flood.filter((r) => r.status !== 401 && r.status !== 408).map((r) => r.status)).toEqual([]);
+    expect(
+      flood.filter((r) => r.status !== 401 && r.status !== 408).map((r) => `${r.status} ${r.ended} after ${r.bytes} B`),
+      d.out().slice(-4000),
+    ).toEqual([]);
     const rssAfterFlood = rssKb(child.pid!);
 
     // 2. slow clients: headers a byte every 300 ms (cut at headersTimeout: 408), a body trickling (requestTimeout)
@@ -228,7 +241,9 @@ describe('check-in port under hostile load (daemon process)', () => {
     );
     // the trickling bodies come from 127.0.1.x, not the ZKTeco terminal's allowed address: refused before their body
     expect(slow.slice(0, 100).every((r) => r.status === 408 || (r.status === 0 && !r.reset))).toBe(true);
-    expect(slow.slice(100).every((r) => r.status === 401)).toBe(true);
+    // 401 once served; 408 when the untrusted gate (8 served at once, silent ones shed after 250 ms)
+    // did not reach it within the request timeout: both before a byte of the body is read
+    expect(slow.slice(100).filter((r) => r.status !== 401 && r.status !== 408)).toEqual([]);
 
     // 3. 2,000 concurrent connections, opened together and held idle (no request): capped, then timed out
     const conc = await record('2000 concurrent idle', () => Promise.all(Array.from({ length: 2000 }, (_, i) => raw(port, from(i, 30, 400), [], { timeoutMs: 20_000 }))));
@@ -276,12 +291,20 @@ describe('check-in port under hostile load (daemon process)', () => {
     const lat = valid.map((v) => v.ms);
     console.log(
       [
-        'hostile load against the daemon (shared 2-core machine under load: figures indicative)',
+        `hostile load against the daemon (shared ${os.cpus().length}-core machine, load average ${os
+          .loadavg()
+          .map((x) => x.toFixed(1))
+          .join(' ')}: figures indicative)`,
         ...Object.entries(phases).map(([k, v]) => `  ${k}: ${v.n} clients, answers ${JSON.stringify(v.statuses)}, resets before an answer ${v.resets}, largest answer ${v.maxAnswer} B, ${v.ms} ms`),
         `  valid check-ins: ${valid.length}, latency p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms, max ${Math.max(...lat)} ms, over 1 s: ${lat.filter((x) => x > 1000).length}`,
         `  daemon RSS after the 1 MB flood ${Math.round(rssAfterFlood.rss / 1024)} MB; peak RSS (VmHWM) ${Math.round(hwm / 1024)} MB, sampled peak ${Math.round(peakRss / 1024)} MB (target ≤ 250 MB)`,
       ].join('\n'),
     );
+    if (process.env.HOSTILE_DUMP) {
+      fs.writeFileSync(`${process.env.HOSTILE_DUMP}.valid.jsonl`, valid.map((v) => JSON.stringify(v)).join('\n'));
+      fs.writeFileSync(`${process.env.HOSTILE_DUMP}.daemon.log`, d.out());
+      fs.writeFileSync(`${process.env.HOSTILE_DUMP}.phases.json`, JSON.stringify(phases));
+    }
     expect(child.exitCode).toBe(null);
     expect(valid.filter((v) => v.status !== 200)).toEqual([]);
     expect(valid.length).toBeGreaterThan(10);

@@ -1,9 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Ingest } from './ingest.js';
 import type { Terminals } from './terminals.js';
 import type { Logger } from 'pino';
 import type { Caller, Credentials } from './auth.js';
 import type { Reject } from './types.js';
+import type { KnockBook } from './zkteco/knocks.js';
 
 export interface RequestCtx {
   req: IncomingMessage;
@@ -20,6 +22,8 @@ export interface Reply {
   status: number;
   body: string | Buffer | object;
   contentType?: string;
+  /** more response headers (a 401's WWW-Authenticate challenges) */
+  headers?: Record<string, string | string[]>;
 }
 
 export interface RouteEnv {
@@ -30,6 +34,8 @@ export interface RouteEnv {
   now: () => number;
   /** last durable poll write per terminal (polls are throttled) */
   lastPoll: Map<string, number>;
+  /** unregistered ZKTeco serials, written in batches (zkteco/knocks.ts) */
+  knocks: KnockBook;
   /** a warning at most once a minute per key, with the count of what was suppressed */
   warn: (key: string, obj: object, msg: string) => void;
 }
@@ -79,15 +85,38 @@ export function safeDecode(s: string): string | undefined {
   }
 }
 
+/** A reply's body bytes and its headers (content type and length included). */
+function encode(r: Reply): { payload: Buffer; headers: Record<string, string | string[]> } {
+  const isText = typeof r.body === 'string' || Buffer.isBuffer(r.body);
+  const payload = Buffer.isBuffer(r.body) ? r.body : Buffer.from(isText ? (r.body as string) : JSON.stringify(r.body));
+  return {
+    payload,
+    headers: { ...r.headers, 'content-type': r.contentType ?? (isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8'), 'content-length': String(payload.length) },
+  };
+}
+
 export function send(res: ServerResponse, r: Reply): void {
   if (res.headersSent || res.destroyed) return;
-  const isText = typeof r.body === 'string' || Buffer.isBuffer(r.body);
-  const payload = isText ? r.body : JSON.stringify(r.body);
-  res.writeHead(r.status, {
-    'content-type': r.contentType ?? (isText ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8'),
-    'content-length': Buffer.byteLength(payload as string | Buffer),
-  });
+  const { payload, headers } = encode(r);
+  res.writeHead(r.status, headers);
   res.end(payload);
+}
+
+/**
+ * The reply written on the socket itself, with `Connection: close`, and the socket half-closed:
+ * for a refusal whose body is not going to be read. Not through Node's response: after a
+ * `Connection: close` answer Node reads (dumps) the rest of the body and then destroys the
+ * socket, and a close with unread data is a reset that can reach the client before it has read
+ * its answer (EPIPE on its pending write). The caller destroys the socket a little later.
+ */
+export function sendAndHalfClose(socket: Socket, r: Reply): void {
+  // already answered and half-closed (shed by the gate): whoever ended it destroys it later; a
+  // destroy now would reset the client before it reads the answer it has
+  if (!socket.writable) return;
+  const { payload, headers } = encode(r);
+  const lines = [`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}`];
+  for (const [k, v] of Object.entries({ ...headers, connection: 'close' })) for (const x of Array.isArray(v) ? v : [v]) lines.push(`${k}: ${x}`);
+  socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), payload]));
 }
 
 export const text = (status: number, body: string): Reply => ({ status, body });

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { AgentContext } from '../core/context.js';
 import type { Module } from '../core/module.js';
 import { resolveSecret } from '../config/load.js';
 import { Ingest } from './ingest.js';
 import { Terminals } from './terminals.js';
-import { isReply, json, send, warnLimiter, type Reply, type Route, type RouteEnv } from './http.js';
+import { isReply, json, send, sendAndHalfClose, warnLimiter, type Reply, type Route, type RouteEnv } from './http.js';
 import { Credentials, plainAddress } from './auth.js';
 import type { Config } from '../config/schema.js';
 import { zktecoRoute } from './zkteco/route.js';
@@ -21,6 +21,7 @@ import type { EventStreamTerminal } from './event-stream.js';
 import { AlarmRepo } from '../store/alarms.js';
 import { listenWithRetry } from '../core/listen.js';
 import { UntrustedGate } from './gate.js';
+import { KnockBook } from './zkteco/knocks.js';
 
 const ROUTES: Route[] = [zktecoRoute, webhookRoute, hikvisionPushRoute];
 
@@ -39,8 +40,8 @@ export class CheckinServer implements Module {
   private env?: RouteEnv;
   private rawBudget?: RawBudget;
   private cancelListen?: () => void;
-  private proven = new ProvenAddresses();
-  private gate = new UntrustedGate();
+  private proven = new TerminalReservations();
+  private gate!: UntrustedGate;
 
   constructor(private ctx: AgentContext) {}
 
@@ -68,6 +69,7 @@ export class CheckinServer implements Module {
     const log = this.ctx.log;
     this.ingest = new Ingest(this.ctx, c.batchWindowMs);
     const terminals = new Terminals(cfg.terminals);
+    const warn = warnLimiter(log, this.ctx.now);
     this.env = {
       ingest: this.ingest,
       terminals,
@@ -75,10 +77,15 @@ export class CheckinServer implements Module {
       creds: new Credentials(cfg.terminals, { token: resolveSecret(c.token, 'checkin.token'), hmacSecret: resolveSecret(c.hmacSecret, 'checkin.hmacSecret') }, c.allowQueryToken),
       now: this.ctx.now,
       lastPoll: new Map(),
-      warn: warnLimiter(log, this.ctx.now),
+      knocks: new KnockBook(this.ingest.repo, warn),
+      warn,
     };
+    this.gate = new UntrustedGate(UNTRUSTED_AT_ONCE, c.requestTimeoutMs, !c.tls);
     const server = listener(c, (req, res) => this.onRequest(req, res));
     this.capConnections(server, c.maxConnections, c.maxConnectionsPerAddress);
+    // beyond this even terminals' connections are closed, by Node before it makes a socket of
+    // them (cheap under a flood of connects); the margin is the terminals' share above the cap
+    server.maxConnections = c.maxConnections + TERMINAL_MARGIN;
     this.server = server;
     // a busy port is retried with backoff (and alarmed) while the terminal streams and health run
     const alarms = new AlarmRepo(this.ctx.store);
@@ -119,23 +126,39 @@ export class CheckinServer implements Module {
   private capConnections(server: http.Server, total: number, perAddress: number): void {
     const open = new Map<string, number>();
     let all = 0;
-    server.on('connection', (socket) => {
+    // why: the HTTP server's own connection handling (parser, timers, listeners) is what a flood
+    // of connects costs, and a terminal's connection waits in the accept queue behind all of it.
+    // Sockets are created unread (pauseOnConnect), classified here, and handed to the HTTP
+    // (or TLS) server only when served: at once for terminals, through the gate for the rest.
+    const handlers = server.listeners('connection') as ((s: Socket) => void)[];
+    server.removeAllListeners('connection');
+    (server as unknown as { pauseOnConnect: boolean }).pauseOnConnect = true;
+    const hand = (socket: Socket) => {
+      if (socket.destroyed) return;
+      for (const h of handlers) h.call(server, socket);
+      socket.resume();
+    };
+    server.on('connection', (socket: Socket) => {
+      (socket as TimedSocket)[ACCEPTED] = performance.now();
       const a = plainAddress(socket.remoteAddress);
       const n = (open.get(a) ?? 0) + 1;
-      if ((n > perAddress || all >= total) && !this.env!.creds.isTrusted(a) && !this.proven.has(a, this.ctx.now())) {
+      const trusted = this.env!.creds.isTrusted(a);
+      const reserved = !trusted && this.proven.has(a, this.ctx.now());
+      if (!trusted && (n > perAddress || (all >= total && !reserved))) {
         this.env!.warn(`conn-cap:${n > perAddress ? a : '*'}`, { address: a, open: n - 1, total: all }, 'too many connections: new ones closed');
         socket.destroy();
         return;
       }
       open.set(a, n);
       all++;
-      if (!this.env!.creds.isTrusted(a) && !this.proven.has(a, this.ctx.now())) this.gate.enter(socket);
       socket.once('close', () => {
         all--;
         const m = (open.get(a) ?? 1) - 1;
         if (m <= 0) open.delete(a);
         else open.set(a, m);
       });
+      if (trusted || reserved) hand(socket);
+      else this.gate.enter(socket, () => hand(socket));
     });
   }
 
@@ -146,7 +169,13 @@ export class CheckinServer implements Module {
    * client reads its 401/413 instead of a reset.
    */
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // a refusal frees the connection's gate slot at once (a half-closed one never finishes its response)
+    const refuse = (rq: http.IncomingMessage, rs: http.ServerResponse, r: Reply) => {
+      refuseBody(rq, rs, r);
+      this.gate.done(rq.socket);
+    };
     const receivedMs = this.ctx.now();
+    const t0 = performance.now();
     const env = this.env!;
     const limit = this.ctx.cfg.checkin.maxBodyBytes;
     res.once('finish', () => this.gate.done(req.socket));
@@ -164,8 +193,27 @@ export class CheckinServer implements Module {
     } catch {
       return refuse(req, res, json(404, { error: 'no such endpoint' }));
     }
+    this.gate.started(req.socket);
     if (isReply(caller)) return refuse(req, res, caller);
-    this.proven.add(plainAddress(req.socket.remoteAddress), receivedMs);
+    const proved = caller;
+    res.once('finish', () => {
+      // the terminal's own secret was proved (HMAC only once the body matched): its address is reserved
+      if (res.statusCode < 400 && proved.terminal && proved.via !== 'serial' && env.creds.hasOwn(proved.terminal))
+        this.proven.add(proved.terminal.id, plainAddress(req.socket.remoteAddress), this.ctx.now());
+    });
+    const st = { accepted: (req.socket as TimedSocket)[ACCEPTED] ?? t0, headers: t0, admitted: performance.now(), body: 0, stored: 0 };
+    res.once('finish', () => {
+      const r = (x: number) => Math.round(x - st.accepted);
+      env.log.debug(
+        {
+          path: url.pathname.slice(0, 40),
+          status: res.statusCode,
+          at: Math.round(performance.timeOrigin + st.accepted),
+          ms: { headers: r(st.headers), admitted: r(st.admitted), body: r(st.body), stored: r(st.stored), answered: r(performance.now()) },
+        },
+        'check-in request stages',
+      );
+    });
     const chunks: Buffer[] = [];
     let size = 0;
     let truncated = false;
@@ -192,8 +240,10 @@ export class CheckinServer implements Module {
       done = true;
       const body = Buffer.concat(chunks, size);
       chunks.length = 0;
+      st.body = performance.now();
       route
         .handle({ req, url, body, truncated, receivedMs, caller }, env)
+        .then((r) => ((st.stored = performance.now()), r))
         .then((r) => (truncated ? refuse(req, res, r) : send(res, r)))
         .catch((err: unknown) => {
           // the store failed: nothing of this request was committed, the terminal must retry
@@ -218,6 +268,7 @@ export class CheckinServer implements Module {
         setTimeout(() => s.closeAllConnections?.(), 2000).unref();
       });
     }
+    this.env?.knocks.flush();
     await this.ingest?.close();
   }
 }
@@ -249,13 +300,25 @@ function listener(c: Config['checkin'], onRequest: http.RequestListener): http.S
   server.setTimeout(c.idleTimeoutMs);
   server.on('clientError', (err, socket) => {
     // malformed HTTP or a timeout: answer if the socket still can, never throw, never log (clients trigger it)
-    if (!socket.writable) return void socket.destroy();
+    // already answered and half-closed (the gate shed it, a refusal): destroyed by its own timer;
+    // destroying it now would reset the client before it reads the answer it has
+    if (!socket.writable) return void setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
     const code = (err as NodeJS.ErrnoException).code;
     const status = code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
   return server;
 }
+
+/** when the socket was accepted (performance.now()), for the per-stage timing of a request */
+const ACCEPTED = Symbol('accepted');
+type TimedSocket = Socket & { [ACCEPTED]?: number };
+
+/** untrusted connections served at once (gate.ts says why so few) */
+const UNTRUSTED_AT_ONCE = 8;
+
+/** connections above checkin.maxConnections kept for allowlisted and reserved terminal addresses */
+const TERMINAL_MARGIN = 64;
 
 /** The kernel accept queue asked for (Linux caps it at net.core.somaxconn, 4096 since 5.4). */
 const ACCEPT_BACKLOG = 4096;
@@ -267,6 +330,8 @@ const ACCEPT_BACKLOG = 4096;
  * a misconfigured terminal with a wrong token keeps its keep-alive connection.
  */
 const DRAIN_BYTES = 65_536;
+/** a refused connection whose body is not read stays half-closed this long for its client to read the answer */
+const CLOSE_GRACE_MS = 5_000;
 /** a small body still arriving after this long is a trickle: closed (bytes are bounded above; this frees the slot) */
 const DRAIN_MS = 1_000;
 
@@ -282,20 +347,19 @@ const DRAIN_MS = 1_000;
  * - else (a small body): it is drained, at most DRAIN_BYTES within DRAIN_MS, and the connection
  *   stays usable (keep-alive); a client that trickles is closed after DRAIN_MS.
  */
-function refuse(req: http.IncomingMessage, res: http.ServerResponse, r: Reply): void {
+function refuseBody(req: http.IncomingMessage, res: http.ServerResponse, r: Reply): void {
   if (req.complete) return send(res, r);
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   const big = req.headers['transfer-encoding'] !== undefined || !(declared <= DRAIN_BYTES);
   req.removeAllListeners('data');
   if (big) {
+    // read nothing more: answered on the socket itself and half-closed (http.ts says why not
+    // through Node's response, which dumps the rest of the body: hundreds of MB under a flood);
+    // destroyed CLOSE_GRACE_MS later, by when a client has read its answer and closed
     const socket = req.socket;
-    res.shouldKeepAlive = false;
-    // read nothing more, and close as soon as the answer is handed to the kernel: Node's own
-    // close after `Connection: close` (end, then destroy on the socket's finish) resumes reading
-    // meanwhile, and under a flood that was hundreds of MB read for nothing
     socket.pause();
-    res.once('finish', () => socket.destroy());
-    send(res, r);
+    sendAndHalfClose(socket, r);
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
     return;
   }
   send(res, r);
@@ -315,22 +379,32 @@ function refuse(req: http.IncomingMessage, res: http.ServerResponse, r: Reply): 
 }
 
 /**
- * Source addresses that recently proved a credential or an approved serial (admitted), for an hour: exempt from the connection caps like allowlisted ones. Bounded: a
- * box has tens of terminals; beyond 1,024 addresses the oldest are forgotten.
+ * Where each terminal recently proved its own credential (token, Digest, HMAC; not a serial,
+ * which is no secret, nor the shared token): an address reserved this way is exempt from the
+ * total connection cap and from the untrusted gate for an hour, so a flood cannot crowd a
+ * terminal out, but it keeps the per-address cap. Bounded: the last PER_TERMINAL addresses of
+ * each configured terminal, so the exemption is at most terminals × 2 addresses × the
+ * per-address cap, whoever holds which token. (It was per address, for an hour, after any
+ * admitted request: one approved serial or the shared token made an address exempt.)
  */
-export class ProvenAddresses {
-  private seen = new Map<string, number>();
+export class TerminalReservations {
+  private by = new Map<string, Map<string, number>>();
   constructor(
     private ttlMs = 3_600_000,
-    private max = 1024,
+    private perTerminal = 2,
   ) {}
-  add(a: string, nowMs: number): void {
-    this.seen.delete(a);
-    this.seen.set(a, nowMs);
-    if (this.seen.size > this.max) this.seen.delete(this.seen.keys().next().value as string);
+  add(terminal: string, address: string, nowMs: number): void {
+    let m = this.by.get(terminal);
+    if (!m) this.by.set(terminal, (m = new Map()));
+    m.delete(address);
+    m.set(address, nowMs);
+    while (m.size > this.perTerminal) m.delete(m.keys().next().value as string);
   }
-  has(a: string, nowMs: number): boolean {
-    const at = this.seen.get(a);
-    return at !== undefined && nowMs - at < this.ttlMs;
+  has(address: string, nowMs: number): boolean {
+    for (const m of this.by.values()) {
+      const at = m.get(address);
+      if (at !== undefined && nowMs - at < this.ttlMs) return true;
+    }
+    return false;
   }
 }

@@ -657,10 +657,36 @@ export class CheckinRepo {
 
   /** A request from a serial no terminal is configured for: remembered for approval (ZKBioTime-style). */
   knock(protocol: string, serial: string, at: number, address: string | null): void {
-    this.store.db
-      .prepare(`INSERT INTO terminal_serials (protocol, serial, first_ms, last_ms, requests, address) VALUES (?, ?, ?, ?, 1, ?)
-                ON CONFLICT(protocol, serial) DO UPDATE SET last_ms = MAX(last_ms, excluded.last_ms), requests = requests + 1, address = COALESCE(excluded.address, address)`)
-      .run(protocol, serial.slice(0, 64), at, at, address);
+    this.knocks([{ protocol, serial, first: at, last: at, requests: 1, address }], Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Knocks gathered over a while, in one transaction (one fsync, not one per unknown request).
+   * Serials not yet in the table are added only while fewer than `maxPending` await approval:
+   * a client inventing serials cannot grow the table without bound. Returns the knocks dropped.
+   */
+  knocks(rows: { protocol: string; serial: string; first: number; last: number; requests: number; address: string | null }[], maxPending: number): number {
+    const db = this.store.db;
+    const update = db.prepare(
+      `UPDATE terminal_serials SET last_ms = MAX(last_ms, @last), requests = requests + @requests, address = COALESCE(@address, address) WHERE protocol = @protocol AND serial = @serial`,
+    );
+    const insert = db.prepare(`INSERT INTO terminal_serials (protocol, serial, first_ms, last_ms, requests, address) VALUES (@protocol, @serial, @first, @last, @requests, @address)`);
+    const pending = db.prepare('SELECT COUNT(*) FROM terminal_serials WHERE approved_ms IS NULL').pluck();
+    let dropped = 0;
+    db.transaction(() => {
+      let open = pending.get() as number;
+      for (const r of rows) {
+        const row = { ...r, serial: r.serial.slice(0, 64) };
+        if (update.run(row).changes) continue;
+        if (open >= maxPending) {
+          dropped++;
+          continue;
+        }
+        insert.run(row);
+        open++;
+      }
+    })();
+    return dropped;
   }
 
   /** Approve a serial: its requests are then accepted as terminal `terminalId` (default zk-<serial>). */

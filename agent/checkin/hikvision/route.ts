@@ -46,8 +46,9 @@ export async function readHikPush(body: Buffer, contentType: string | undefined,
 
 /**
  * Hikvision HTTP host push: the terminal's httpHosts entry points at
- * http://<box>:<port>/hikvision/<terminal id> (with the terminal's token as Basic password,
- * the httpHosts `basic` method; ?token= only for firmware that takes nothing else). Unknown
+ * http://<box>:<port>/hikvision/<terminal id> with the terminal's token as the password of the
+ * httpHosts `basic` or `MD5digest` method (Digest: push-digest.ts; every 401 carries the
+ * challenges); ?token= only for firmware that takes nothing else. Unknown
  * terminal and wrong credential get the same 401, before any body byte is read.
  * Answers 200 once the raw body is stored, whatever it held: the device retries otherwise.
  */
@@ -58,7 +59,9 @@ export const hikvisionPushRoute: Route = {
     if (id === undefined) return json(404, { error: 'no such endpoint' });
     if (req.method !== 'POST') return json(405, { error: 'use POST' });
     const term = env.terminals.byId(id);
-    return env.creds.forTerminal(req, url, term?.protocol === 'hikvision' ? term : undefined) ?? UNAUTHORISED;
+    const j = env.creds.judgeTerminal(req, url, term?.protocol === 'hikvision' ? term : undefined);
+    // the same 401 for every refusal, with the Digest challenges (httpHosts MD5digest answers one)
+    return j.caller ?? { ...UNAUTHORISED, headers: { 'www-authenticate': env.creds.digest.challenges(j.stale) } };
   },
   async handle(ctx: RequestCtx, env: RouteEnv): Promise<Reply> {
     const { req, url } = ctx;

@@ -21,10 +21,10 @@ export const zktecoRoute: Route = {
       const ok = env.ingest.repo.approved('zkteco', sn);
       if (ok?.terminal_id) term = { id: ok.terminal_id, protocol: 'zkteco', serial: sn, timezone: ok.timezone ?? 'Asia/Shanghai', enabled: true };
       // remembered for approval (one row per serial, no body read): `checkins terminals`, `checkins unknown`, doctor
-      else env.ingest.repo.knock('zkteco', sn, Date.now(), req.socket.remoteAddress ?? null);
+      else env.knocks.knock('zkteco', sn, Date.now(), req.socket.remoteAddress ?? null);
     }
     if (!term || !env.creds.fromAllowed(term, req.socket.remoteAddress)) {
-      env.warn(`zk-sn:${sn.slice(0, 40)}`, { endpoint: url.pathname.slice(0, 40), sn: sn.slice(0, 40) }, 'ZKTeco request from an unconfigured serial or address refused');
+      env.warn(`zk-sn:${term ? term.id : '?'}`, { endpoint: url.pathname.slice(0, 40), sn: sn.slice(0, 40) }, 'ZKTeco request from an unconfigured serial or address refused');
       return text(401, 'ERROR: unauthorised\n');
     }
     return { terminal: term, via: 'serial' };

@@ -171,6 +171,8 @@ describe('2. multipart: RFC 2046 boundaries, unreadable bodies never acknowledge
     expect(r2).toMatchObject({ added: 0, voided: 1, events: 1 });
     expect(n("SELECT COUNT(*) FROM checkins WHERE person = '4002'")).toBe(1); // the row is still there, as hashed
     expect(n("SELECT COUNT(*) FROM checkins_current WHERE person = '4002'")).toBe(0);
+    // the re-read's check-in is logged as a batch of its own (the raw input's entry was written before)
+    expect(n("SELECT COUNT(*) FROM evidence_log WHERE kind = 'checkins'")).toBe(1);
     // every entry and row (no key here: signatures are the evidence tests' part)
     expect((await verifyBox(evidenceLog(s.ctx.store), { files: false })).problems.filter((p) => p.kind !== 'checkpoint')).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { parseBundle } from '../compliance/bundle.js';
 import type { Evidence } from '../compliance/evidence.js';
-import type { EvidenceLog } from '../store/evidence-log.js';
+import { BATCH_KIND, batchOf, refOf, type EvidenceLog } from '../store/evidence-log.js';
 import { canonicalJson, parseEntry } from './canonical.js';
 import { included, openCheckpoint } from './verifier.js';
 
@@ -16,22 +16,34 @@ export interface Attestation {
   checkpoint: string;
   /** the box's verifier key as the box stated it; verify with the key you got from the province */
   key: string;
-  entries: Array<{ seq: number; entry: string; proof: string[] }>;
+  /**
+   * entries; an entry that carries check-ins (a request's raw input, a `checkins` batch) also names
+   * the ids of those this bundle attests: the others in it belong to other evidence
+   */
+  entries: Array<{ seq: number; entry: string; proof: string[]; members?: number[] }>;
 }
 
 /** Entries for `refs` (their latest), proven in the checkpoint of `size` signed as `note`. */
 export function attest(log: EvidenceLog, refs: readonly string[], cp: { size: number; note: string }, key: string): Attestation {
-  const seen = new Set<number>();
-  const entries: Attestation['entries'] = [];
+  const bySeq = new Map<number, Attestation['entries'][number]>();
+  const found: Array<{ seq: number; entry: Buffer; member?: number }> = [];
   for (const ref of refs) {
-    const e = log.latestOf(ref);
+    const f = log.entryForRef(ref);
+    const e = f?.row;
     if (!e || !e.entry) throw new Error(`no log entry for ${ref}`);
     if (e.seq >= cp.size) throw new Error(`entry ${e.seq} is not yet in a signed checkpoint`);
-    if (seen.has(e.seq)) continue;
-    seen.add(e.seq);
-    entries.push({ seq: e.seq, entry: e.entry.toString('utf8'), proof: log.inclusion(e.seq, cp.size).map((h) => h.toString('base64')) });
+    found.push({ seq: e.seq, entry: e.entry, member: f.member?.id });
   }
-  entries.sort((a, b) => a.seq - b.seq);
+  // one pass over the tree for all proofs: they share their upper nodes (merkle.ts inclusionProofs)
+  const seqs = [...new Set(found.map((f) => f.seq))];
+  const proofs = log.inclusions(seqs, cp.size);
+  for (const f of found) {
+    let a = bySeq.get(f.seq);
+    if (!a) bySeq.set(f.seq, (a = { seq: f.seq, entry: f.entry.toString('utf8'), proof: proofs.get(f.seq)!.map((h) => h.toString('base64')) }));
+    if (f.member !== undefined) (a.members ??= []).push(f.member);
+  }
+  const entries = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  for (const a of entries) a.members?.sort((x, y) => x - y);
   return { format: 'classroom-agent-attestation-1', checkpoint: cp.note, key, entries };
 }
 
@@ -118,7 +130,18 @@ export function verifyBundle(doc: unknown, vkey?: string): BundleReport {
       continue;
     }
     try {
-      parsed.push(parseEntry(bytes));
+      const entry = parseEntry(bytes);
+      if (entry.k !== BATCH_KIND) parsed.push(entry);
+      const members = batchOf(entry);
+      if (members) {
+        // only the check-ins the bundle names speak for it; each must be in the signed entry
+        if (entry.k === BATCH_KIND && (!Array.isArray(e.members) || !e.members.length)) problems.push(`entry ${e.seq}: a batch of check-ins that names none of its members`);
+        for (const id of Array.isArray(e.members) ? e.members : []) {
+          const m = members.get(id);
+          if (!m) problems.push(`entry ${e.seq}: check-in ${JSON.stringify(id)} is not in this signed entry`);
+          else parsed.push({ r: refOf('checkins', [id]), d: m.d });
+        }
+      }
     } catch (err) {
       problems.push(`entry ${e.seq}: ${(err as Error).message}`);
     }

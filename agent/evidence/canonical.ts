@@ -13,7 +13,7 @@ export function canonicalJson(v: unknown): string {
   }
   if (typeof v === 'string' || typeof v === 'boolean') return JSON.stringify(v);
   if (typeof v === 'bigint') return v.toString();
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(v)) return isFlat(v) ? JSON.stringify(v) : `[${v.map(canonicalJson).join(',')}]`;
   if (Buffer.isBuffer(v)) throw new Error('canonical JSON: bytes must be hashed or encoded first');
   if (typeof v === 'object') {
     const o = v as Record<string, unknown>;
@@ -47,6 +47,17 @@ function isFlatSorted(o: Record<string, unknown>): boolean {
   return true;
 }
 
+/** True when every item is a string, finite number, boolean or null: JSON.stringify is canonical (a batch entry's rows). */
+function isFlat(a: readonly unknown[]): boolean {
+  for (const x of a) {
+    const t = typeof x;
+    if (t === 'number') {
+      if (!Number.isFinite(x)) return false;
+    } else if (x !== null && t !== 'string' && t !== 'boolean') return false;
+  }
+  return true;
+}
+
 /** One log entry, as its canonical bytes say it. */
 export interface Entry {
   v: 1;
@@ -62,14 +73,20 @@ export interface Entry {
   x?: number | null;
   /** the fact; null for a removal (tombstone) */
   d: unknown;
+  /**
+   * check-ins carried by a raw input's entry: those its request gave, `{ cols, rows }` as in a
+   * `checkins` entry (evidence-log.ts BATCH_KIND)
+   */
+  b?: unknown;
 }
 
 /**
- * canonicalJson(e), written out for the entry's fixed keys in their sorted order (c d k r t v x):
+ * canonicalJson(e), written out for the entry's fixed keys in their sorted order (b c d k r t v x):
  * the append path runs this for every fact (canonical.test.ts holds it equal to canonicalJson).
  */
 export function entryJson(e: Entry): string {
   let s = '{';
+  if (e.b !== undefined) s += `"b":${canonicalJson(e.b)},`;
   if (e.c !== undefined) s += `"c":${canonicalJson(e.c)},`;
   s += `"d":${canonicalJson(e.d)},"k":${JSON.stringify(e.k)},`;
   if (e.r !== undefined) s += `"r":${JSON.stringify(e.r)},`;

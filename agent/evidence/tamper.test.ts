@@ -142,11 +142,15 @@ describe('tamper suite: verify on the box', () => {
     const f = box();
     tamper(f, (s) => {
       // rewrite T2's check-in to another person, in the table and in its log entry
-      const row = s.db.prepare("SELECT id FROM checkins WHERE trainee = 'T2'").get() as { id: number };
+      const row = s.db.prepare("SELECT id, raw_id FROM checkins WHERE trainee = 'T2'").get() as { id: number; raw_id: number };
       s.db.prepare("UPDATE checkins SET person = '101', trainee = 'T1' WHERE id = ?").run(row.id);
-      const e = s.db.prepare('SELECT seq, entry FROM evidence_log WHERE ref = ?').get(JSON.stringify(['checkins', row.id])) as { seq: number; entry: Buffer };
+      // the check-in's entry is its request's raw input's, which carries it: rewrite it there
+      const e = s.db.prepare('SELECT seq, entry FROM evidence_log WHERE ref = ?').get(JSON.stringify(['raw_inputs', row.raw_id])) as { seq: number; entry: Buffer };
       const ent = parseEntry(e.entry);
-      Object.assign(ent.d as object, { person: '101', trainee: 'T1' });
+      const b = ent.b as { cols: string[]; rows: unknown[][] };
+      const member = b.rows.find((r) => r[0] === row.id)!;
+      member[b.cols.indexOf('person')] = '101';
+      member[b.cols.indexOf('trainee')] = 'T1';
       const bytes = entryBytes(ent);
       s.db.prepare('UPDATE evidence_log SET entry = ?, leaf = ? WHERE seq = ?').run(bytes, hashLeaf(bytes), e.seq);
       // rebuild the whole tree and every stored root, as a careful tamperer would
@@ -255,6 +259,12 @@ describe('tamper suite: verify on an exported bundle', () => {
   it('an untouched bundle verifies with the box key, and evaluate still reads it', () => {
     const { doc, vkey } = exported();
     expect(verifyBundle(doc, vkey).problems).toEqual([]);
+    // the request's check-ins share one entry; the bundle attests only its class's (not 998's, 999's)
+    const batch = doc.attestation.entries.filter((x: any) => x.members);
+    expect(batch).toHaveLength(1);
+    expect(batch[0].members).toHaveLength(doc.checkins.length);
+    expect(JSON.parse(batch[0].entry)).toMatchObject({ k: 'raw-input', b: { rows: expect.any(Array) } });
+    expect(JSON.parse(batch[0].entry).b.rows).toHaveLength(4);
     expect(doc.attestation.entries.length).toBeGreaterThan(8);
     expect(parseBundle(doc).class.id).toBe('C1');
   });
@@ -286,6 +296,8 @@ describe('tamper suite: verify on an exported bundle', () => {
       },
     ],
     ['entries truncated at the tail', (d) => d.attestation.entries.splice(-2)],
+    ['a check-in id named in a batch that does not hold it', (d) => d.attestation.entries.find((x: any) => x.members).members.push(999_999)],
+    ['a batch stripped of the ids it attests', (d) => delete d.attestation.entries.find((x: any) => x.members).members],
     ['the checkpoint altered', (d) => (d.attestation.checkpoint = d.attestation.checkpoint.replace(/\n(\d+)\n/, (_: string, n: string) => `\n${Number(n) + 1}\n`))],
   ];
   it.each(edits)('%s', (_, edit) => {

@@ -2,7 +2,7 @@ import { sha256File } from '../core/hash.js';
 import { canonicalJson, parseEntry } from './canonical.js';
 import { hashChildren, hashLeaf } from './merkle.js';
 import { openCheckpoint } from './verifier.js';
-import { FACT_TABLES, projectRow, refOf, FACTS, type Adoption, type EvidenceLog, type FactTable } from '../store/evidence-log.js';
+import { BATCH_KIND, FACT_TABLES, projectRow, refOf, FACTS, type Adoption, type BatchMember, type EvidenceLog, type FactTable, type LogRow } from '../store/evidence-log.js';
 
 export interface Problem {
   /** what failed: the log itself, a checkpoint, an index row, a video file */
@@ -168,7 +168,9 @@ export async function verifyBox(log: EvidenceLog, o: BoxVerifyOptions = {}): Pro
         const a = parseEntry(e.entry).d as Adoption;
         r.adoptions.push({ at: a.at, rows: Object.values(a.rows).reduce((x, y) => x + y, 0), tables: a.tables.length });
       }
-      if (e.ref && e.entry) await checkEntryRow(log, e.seq, e.ref, e.entry, purgedAt, bad, o.files !== false ? toHash : undefined);
+      if (e.kind !== BATCH_KIND && e.ref && e.entry) await checkEntryRow(log, e.seq, e.ref, e.entry, purgedAt, bad, o.files !== false ? toHash : undefined);
+      // the check-ins an entry carries (a request's raw input, a re-read's batch)
+      if ((e.kind === BATCH_KIND || e.kind === FACTS.raw_inputs.kind) && e.entry) checkBatch(log, e, purgedAt, bad);
     }
     from = page[page.length - 1].seq + 1;
     r.reached.entries = r.entries;
@@ -199,7 +201,7 @@ export async function verifyBox(log: EvidenceLog, o: BoxVerifyOptions = {}): Pro
         r.rows++;
         const key = FACTS[table].key.map((k) => row[k]);
         // a row whose entry retention cut (the row outlived its expiry: a table retention does not purge) is not checkable, not forged
-        if (!log.latestOf(refOf(table, key))) bad({ kind: 'row', where: `${table} ${JSON.stringify(key)}`, detail: 'row is not in the evidence log: inserted behind the agent' });
+        if (!log.entryFor(table, key)) bad({ kind: 'row', where: `${table} ${JSON.stringify(key)}`, detail: 'row is not in the evidence log: inserted behind the agent' });
       }
       after = page[page.length - 1]._rid;
     }
@@ -224,29 +226,64 @@ async function checkEntryRow(
   if (!(table in FACTS)) return;
   const e = parseEntry(bytes);
   const where = `${table} ${JSON.stringify(key)} (entry ${seq})`;
-  const row = log.readRow(table, key);
-  if (!row) {
-    if (e.d === null) return; // logged as removed
-    const purged = purgedAt.get(table);
-    if (purged !== undefined && e.x !== undefined && e.x !== null && e.x < purged) return; // retention purged it after expiry
-    bad({ kind: 'row', where, detail: 'row deleted: it is in the log and was neither removed nor purged by retention' });
-    return;
-  }
-  if (e.d === null) {
-    bad({ kind: 'row', where, detail: 'row present although the log says it was removed' });
-    return;
-  }
-  const now = canonicalJson(projectRow(table, row));
-  if (now !== canonicalJson(e.d)) {
-    const d = e.d as Record<string, unknown>;
-    const p = projectRow(table, row);
-    const fields = Object.keys(p).filter((k) => canonicalJson(p[k]) !== canonicalJson(d[k]));
-    bad({ kind: 'row', where, detail: `changed since logged: ${fields.join(', ')}` });
-    return;
-  }
+  if (!checkRow(log, table, key, e.d, e.x, where, purgedAt, bad)) return;
   if ((table === 'recordings' || table === 'recording_cuts') && toHash) {
     // a cut file is kept as it was found (what the cut lost is judged from it): hashed like a segment
     const d = e.d as { path: string; sha256: string; deleted_ms: number | null };
     if (d.deleted_ms === null) toHash.push({ path: d.path, sha256: d.sha256, where: `${table === 'recordings' ? 'segment' : 'cut file'} ${JSON.stringify(key)}` });
+  }
+}
+
+/** A row against the evidence logged for it (d null: logged as removed). True when the row is present and equal. */
+function checkRow(
+  log: EvidenceLog,
+  table: FactTable,
+  key: readonly unknown[],
+  d: unknown,
+  x: number | null | undefined,
+  where: string,
+  purgedAt: Map<string, number>,
+  bad: (p: Problem) => void,
+): boolean {
+  const row = log.readRow(table, key);
+  if (!row) {
+    if (d === null) return false; // logged as removed
+    const purged = purgedAt.get(table);
+    if (purged !== undefined && x !== undefined && x !== null && x < purged) return false; // retention purged it after expiry
+    bad({ kind: 'row', where, detail: 'row deleted: it is in the log and was neither removed nor purged by retention' });
+    return false;
+  }
+  if (d === null) {
+    bad({ kind: 'row', where, detail: 'row present although the log says it was removed' });
+    return false;
+  }
+  const p = projectRow(table, row);
+  if (canonicalJson(p) !== canonicalJson(d)) {
+    const logged = d as Record<string, unknown>;
+    const fields = Object.keys(p).filter((k) => canonicalJson(p[k]) !== canonicalJson(logged[k]));
+    bad({ kind: 'row', where, detail: `changed since logged: ${fields.join(', ')}` });
+    return false;
+  }
+  return true;
+}
+
+/** Every check-in an entry carries (one intake request's, or one re-read's) against its row. */
+function checkBatch(log: EvidenceLog, e: LogRow, purgedAt: Map<string, number>, bad: (p: Problem) => void): void {
+  let members: Map<number, BatchMember> | undefined;
+  try {
+    members = log.batch(e);
+  } catch (err) {
+    bad({ kind: 'entry', where: `entry ${e.seq}`, detail: `unreadable batch of check-ins: ${(err as Error).message}` });
+    return;
+  }
+  if (!members) return;
+  const raw = e.ref ? (JSON.parse(e.ref) as unknown[])[1] : undefined;
+  for (const m of members.values()) {
+    const where = `checkins [${m.id}] (entry ${e.seq})`;
+    // a check-in logged again on its own later (a correction by row()) speaks for itself
+    const own = log.latestOf(refOf('checkins', [m.id]));
+    if (own && own.seq > e.seq) continue;
+    if (m.d.raw_id !== raw) bad({ kind: 'entry', where, detail: `listed in the batch of raw input ${JSON.stringify(raw)} but logged with raw_id ${JSON.stringify(m.d.raw_id)}` });
+    checkRow(log, 'checkins', [m.id], m.d, m.x, where, purgedAt, bad);
   }
 }

@@ -103,6 +103,9 @@ interface Health {
   heartbeat: number | null;
 }
 
+/** Check-ins just stored, as the log takes them (evidence-log.ts BATCH_KIND). */
+type Logged = Array<{ id: number; row: Record<string, unknown> }>;
+
 const ROSTER_TTL_MS = 5000;
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -296,7 +299,6 @@ export class CheckinRepo {
         rawRow.expires_ms,
       ).lastInsertRowid,
     );
-    this.log.inserted('raw_inputs', [rawId], rawRow);
     // 2. parse: a parser bug or garbage marks the raw row, never loses it or fails the batch
     let parsed: Parsed;
     try {
@@ -317,13 +319,22 @@ export class CheckinRepo {
           heartbeat: prev?.heartbeat ?? null,
         });
       }
+      this.log.inserted('raw_inputs', [rawId], rawRow);
       return { rawId, stored: [], duplicates: 0, unknown: 0, rejects: [], status: 'unparsable', error: msg };
     }
-    return this.commitParsed(r, rawId, parsed, now, health);
+    // the raw input's log entry carries the check-ins its request gave: one entry per request
+    const logged: Logged = [];
+    const out = this.commitParsed(r, rawId, parsed, now, health, logged);
+    this.log.inserted('raw_inputs', [rawId], rawRow, logged);
+    return out;
   }
 
-  /** Steps 3-4 of a commit: shared by live input and `checkins reparse`. */
-  private commitParsed(r: RawInput, rawId: number, parsed: Parsed, now: number, health: Map<string, Health>): IngestOutcome {
+  /**
+   * Steps 3-4 of a commit: shared by live input and `checkins reparse`. `carry`: the check-ins
+   * stored go there, for the raw input's own entry (live input); without it they are logged here
+   * as one `checkins` entry (a re-read of a raw input already logged).
+   */
+  private commitParsed(r: RawInput, rawId: number, parsed: Parsed, now: number, health: Map<string, Health>, carry?: Logged): IngestOutcome {
     // 3. check-ins, deduplicated by the real event's identity, with their outbox records
     const stored: StoredCheckIn[] = [];
     let duplicates = 0;
@@ -331,6 +342,7 @@ export class CheckinRepo {
     let counterReuse = 0;
     let newest: CheckIn | undefined;
     const rejects = [...parsed.rejects];
+    const logged: Logged = carry ?? [];
     for (const c of parsed.checkins) {
       // a parser's slip (no time, no person) is reported with the raw input, never stored half-made
       if (!Number.isFinite(c.at) || !c.person || !c.terminal || !c.dedupKey) {
@@ -405,7 +417,7 @@ export class CheckinRepo {
       }
       if (!m) unknown++;
       const id = Number(res.lastInsertRowid);
-      this.log.inserted('checkins', [id], row);
+      logged.push({ id, row });
       stored.push({ ...c, id, trainee: m?.trainee ?? null, classId: m?.classId ?? null, rawId, receivedMs: r.receivedMs, timeFlag: flag });
       if (!newest || c.at > newest.at) newest = c;
       // what the provincial system learns: the terminal's person id and the mapped trainee, never names
@@ -423,6 +435,8 @@ export class CheckinRepo {
         ...(flag ? { timeFlag: flag, receivedAt: r.receivedMs } : {}),
       });
     }
+    // a re-read's check-ins: one log entry, in the same transaction (evidence-log.ts BATCH_KIND)
+    if (!carry && logged.length) this.log.insertedBatch(rawId, logged);
     // 3b. events kept but never counted: failed checks, door events, codes not in the vendor table
     for (const e of parsed.events ?? []) this.recordEvent(e, r, rawId, now);
     const usable = parsed.checkins.length - (rejects.length - parsed.rejects.length);

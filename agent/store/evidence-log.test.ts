@@ -90,11 +90,31 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
       { v: 1, k: 'checkin', t: 2, r: '["checkins",1]', c: 4, x: null, d },
       { v: 1, k: 'purge', t: 3, x: 9, d: { z: 1, a: [1, { y: 2, b: 3 }], '10': 1, '9': 2 } },
       { v: 1, k: 'removed', t: 4, r: 'r', d: null },
+      {
+        v: 1,
+        k: 'raw-input',
+        t: 5,
+        r: '["raw_inputs",1]',
+        x: 7,
+        d,
+        b: {
+          cols: ['id', 'a'],
+          rows: [
+            [1, 'x'],
+            [2, null],
+          ],
+        },
+      },
     ];
     for (const e of cases) expect(entryJson(e)).toBe(canonicalJson(e));
     // out of order keys, nested values and integer-like keys take the general path
     expect(canonicalJson({ b: 1, a: 2 })).toBe('{"a":2,"b":1}');
     expect(canonicalJson({ '10': 1, '9': 2 })).toBe('{"10":1,"9":2}');
     expect(() => canonicalJson({ a: Number.NaN })).toThrow('non-finite');
+    // a batch entry's rows: flat arrays take JSON.stringify, item for item what the general path writes
+    const row = [1, 'x"\u2028', null, true, -0, 1e21, -0.5];
+    expect(canonicalJson(row)).toBe(`[${row.map((x) => canonicalJson(x)).join(',')}]`);
+    expect(canonicalJson({ rows: [row, [2, { b: 1, a: 2 }]] })).toBe(`{"rows":[${canonicalJson(row)},[2,{"a":2,"b":1}]]}`);
+    expect(() => canonicalJson([1, Number.POSITIVE_INFINITY])).toThrow('non-finite');
   });
 });

@@ -77,6 +77,74 @@ export function projectRow(table: FactTable, row: Record<string, unknown>): Reco
   return d;
 }
 
+/**
+ * Check-ins of one intake request share ONE log entry: the request's raw-input entry carries them
+ * in its field `b` (`{ cols, rows }`: the column names, and per check-in its id, its evidential
+ * columns as projectRow gives them, its expiry). Check-ins a re-read of a raw input adds
+ * (`checkins reparse`) come as one entry of kind `checkins` (ref `["checkins-of", rawId]`, the
+ * same `{ cols, rows }` as data). why: one entry per check-in was one canonical JSON, SHA-256,
+ * INSERT and ref-index entry each, 12-24 % of durable check-ins/s (bench evidence); per request it
+ * is one of each. Each check-in stays individually verifiable: verify compares every member with
+ * its row (and finds a row's entry through its raw_id), a bundle carries the entry with its
+ * inclusion proof and names the members it attests. A check-in logged row by row (`row`,
+ * adoption) keeps its own entry.
+ */
+export const BATCH_KIND = 'checkins';
+export const batchRef = (rawId: unknown) => JSON.stringify(['checkins-of', rawId]);
+const BATCH_COLS = ['id', ...SORTED.get('checkins')!.map((c) => c.col), 'expires_ms'];
+
+/** One check-in as its batch entry holds it. */
+export interface BatchMember {
+  id: number;
+  /** projectRow('checkins', row) as logged */
+  d: Record<string, unknown>;
+  x: number | null;
+}
+
+/** The members of a batch entry's data (throws on a malformed batch). */
+export function batchMembers(d: unknown): BatchMember[] {
+  const b = d as { cols?: unknown; rows?: unknown };
+  if (!b || !Array.isArray(b.cols) || !Array.isArray(b.rows)) throw new Error('batch entry without cols and rows');
+  const cols = b.cols as string[];
+  return (b.rows as unknown[][]).map((r) => {
+    if (!Array.isArray(r) || r.length !== cols.length) throw new Error('batch row does not match its columns');
+    const o: Record<string, unknown> = {};
+    let id = Number.NaN;
+    let x: number | null = null;
+    for (let i = 0; i < cols.length; i++) {
+      if (cols[i] === 'id') id = r[i] as number;
+      else if (cols[i] === 'expires_ms') x = r[i] as number | null;
+      else o[cols[i]] = r[i];
+    }
+    return { id, d: o, x };
+  });
+}
+
+/** The members an entry carries: a `checkins` entry's data, or a raw input's `b`; undefined: none. */
+export function batchOf(e: Entry): Map<number, BatchMember> | undefined {
+  const d = e.k === BATCH_KIND ? e.d : e.b;
+  if (d === undefined) return undefined;
+  const m = new Map<number, BatchMember>();
+  for (const x of batchMembers(d)) m.set(x.id, x);
+  return m;
+}
+
+/** `{ cols, rows }` of check-ins just inserted, and the latest expiry among them. */
+function batchData(items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): { data: { cols: string[]; rows: unknown[][] }; expires: number } {
+  const cols = SORTED.get('checkins')!;
+  let x = 0;
+  const rows = items.map(({ id, row }) => {
+    const a: unknown[] = [id];
+    for (const c of cols) a.push(row[c.col] ?? null);
+    const e = row.expires_ms as number;
+    a.push(e);
+    if (e > x) x = e;
+    return a;
+  });
+  // the entry expires with its last member: a log cut never drops a check-in still kept
+  return { data: { cols: BATCH_COLS, rows }, expires: x };
+}
+
 export interface LogRow {
   seq: number;
   kind: string;
@@ -157,7 +225,7 @@ export class EvidenceLog implements NodeSource {
    * Returns the entry's leaf index. `corrects` is the leaf index of the entry this one
    * corrects; `ref` names the index row the entry stands for.
    */
-  appendEvidence(kind: string, data: unknown, opts: { ref?: string; corrects?: number; expires?: number } = {}): number {
+  appendEvidence(kind: string, data: unknown, opts: { ref?: string; corrects?: number; expires?: number; b?: unknown } = {}): number {
     // why not always store.tx: nested, better-sqlite3 makes a SAVEPOINT per call, which cost the
     // check-in group commit (2 entries per check-in) measurably; the caller's transaction covers it
     return this.inTx(() => {
@@ -167,6 +235,7 @@ export class EvidenceLog implements NodeSource {
       const e: Entry = { v: 1, k: kind, t: now, x: expires, d: data };
       if (opts.ref !== undefined) e.r = opts.ref;
       if (opts.corrects !== undefined) e.c = opts.corrects;
+      if (opts.b !== undefined) e.b = opts.b;
       const bytes = entryBytes(e);
       const seq = this.edgeNow();
       const leaf = hashLeaf(bytes);
@@ -245,8 +314,65 @@ export class EvidenceLog implements NodeSource {
    * group commit's hot path). The values must be those the INSERT wrote, column for column;
    * the tamper suite's clean runs check that they give the same entry as a read-back would.
    */
-  inserted(table: FactTable, key: readonly unknown[], row: Record<string, unknown>): number {
-    return this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires: NO_EXPIRY.has(table) ? undefined : (row.expires_ms as number) });
+  inserted(table: FactTable, key: readonly unknown[], row: Record<string, unknown>, checkins?: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): number {
+    let expires = NO_EXPIRY.has(table) ? undefined : (row.expires_ms as number);
+    let b: unknown;
+    if (checkins?.length) {
+      // a raw input with the check-ins its request gave (BATCH_KIND): one entry for the request
+      const x = batchData(checkins);
+      b = x.data;
+      if (expires !== undefined && x.expires > expires) expires = x.expires;
+    }
+    return this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires, b });
+  }
+
+  /**
+   * Log check-ins just inserted from a re-read of raw input `rawId` as one `checkins` entry (see
+   * BATCH_KIND): the rows are the values the INSERT wrote, column for column, as for `inserted`.
+   */
+  insertedBatch(rawId: number, items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): number {
+    const b = batchData(items);
+    return this.appendEvidence(BATCH_KIND, b.data, { ref: batchRef(rawId), expires: b.expires });
+  }
+
+  /**
+   * The entry that holds a row's evidence now: its latest own entry, or (a check-in) the entry of
+   * its raw input, or of a re-read of it, that lists it. undefined: the log does not hold the row.
+   */
+  entryFor(table: FactTable, key: readonly unknown[]): { row: LogRow; member?: BatchMember } | undefined {
+    const own = this.st.lastRowOfRef.get(refOf(table, key)) as LogRow | undefined;
+    if (own || table !== 'checkins') return own && { row: own };
+    const raw = (this.readRow('checkins', key) as { raw_id?: unknown } | undefined)?.raw_id;
+    if (raw === undefined || raw === null) return undefined;
+    for (const ref of [refOf('raw_inputs', [raw]), batchRef(raw)])
+      for (const b of this.st.allOfRef.all(ref) as LogRow[]) {
+        // cut by retention (the row outlived its expiry): not checkable, as a row's own cut entry
+        if (!b.entry) return { row: b };
+        const m = this.batch(b)?.get(Number(key[0]));
+        if (m) return { row: b, member: m };
+      }
+    return undefined;
+  }
+
+  /** entryFor by ref (JSON [table, key...]). */
+  entryForRef(ref: string): { row: LogRow; member?: BatchMember } | undefined {
+    const [table, ...key] = JSON.parse(ref) as [FactTable, ...unknown[]];
+    if (!(table in FACTS)) {
+      const own = this.latestOf(ref);
+      return own && { row: own };
+    }
+    return this.entryFor(table, key);
+  }
+
+  // the last batch read (rows of one raw input are looked up one after another)
+  private lastBatch: { seq: number; entry: Buffer; members: Map<number, BatchMember> | undefined } | undefined;
+
+  /** The check-ins an entry carries (a `checkins` entry, or a raw input's `b`) by id; undefined: none. Throws on a malformed batch. */
+  batch(e: LogRow): Map<number, BatchMember> | undefined {
+    if (this.lastBatch?.seq === e.seq && this.lastBatch.entry.equals(e.entry!)) return this.lastBatch.members;
+    const members = batchOf(parseEntry(e.entry!));
+    this.lastBatch = { seq: e.seq, entry: e.entry!, members };
+    return members;
   }
 
   /**
@@ -307,8 +433,12 @@ export class EvidenceLog implements NodeSource {
 
   node(level: number, index: number): Buffer {
     if (level === 0 || level >= TILE) {
+      const k = index * 64 + level;
+      const memo = this.nodeMemo?.get(k);
+      if (memo) return memo;
       const h = (level === 0 ? this.st.leaf.get(index) : this.st.node.get(level, index)) as Buffer | undefined;
       if (!h) throw new Error(`evidence log: tree node ${level}/${index} missing`);
+      this.nodeMemo?.set(k, h);
       return h;
     }
     // below the stored levels: hash the subtree up from its leaves. Inside one proof or root
@@ -336,15 +466,19 @@ export class EvidenceLog implements NodeSource {
   }
 
   private tiles: Map<number, NodeSource> | undefined;
+  // stored nodes read during one withTiles call: proofs of one bundle share their upper nodes
+  private nodeMemo: Map<number, Buffer> | undefined;
 
-  /** Run a proof or root computation with tiles read once (never kept across calls: a rollback may drop leaves). */
+  /** Run a proof or root computation with tiles and nodes read once (never kept across calls: a rollback may drop leaves). */
   private withTiles<T>(fn: () => T): T {
     if (this.tiles) return fn();
     this.tiles = new Map();
+    this.nodeMemo = new Map();
     try {
       return fn();
     } finally {
       this.tiles = undefined;
+      this.nodeMemo = undefined;
     }
   }
 
@@ -354,6 +488,11 @@ export class EvidenceLog implements NodeSource {
 
   inclusion(seq: number, size: number): Buffer[] {
     return this.withTiles(() => inclusionProof(this, seq, size));
+  }
+
+  /** Inclusion proofs of many leaves in one tree (a bundle's): each stored node and tile is read once for all. */
+  inclusions(seqs: readonly number[], size: number): Map<number, Buffer[]> {
+    return this.withTiles(() => new Map(seqs.map((q) => [q, inclusionProof(this, q, size)])));
   }
 
   consistency(first: number, second: number): Buffer[] {

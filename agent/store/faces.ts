@@ -178,6 +178,19 @@ export class FaceRepo {
     );
   }
 
+  /**
+   * Sealed descriptors taken from classroom video (a technician's confirmed sightings) of one
+   * model, every trainee's under a standing consent: calibration's per-camera evidence.
+   */
+  classroomDescriptors(model: string): (DescriptorRow & { source: string })[] {
+    return this.store.db
+      .prepare(
+        `SELECT d.id, d.trainee, d.model, d.iv, d.tag, d.data, d.source FROM face_descriptors d JOIN face_consents c ON c.trainee = d.trainee AND c.revoked_ms IS NULL
+         WHERE d.model = ? AND d.source LIKE 'classroom:%' ORDER BY d.trainee, d.id`,
+      )
+      .all(model) as (DescriptorRow & { source: string })[];
+  }
+
   /** Enrolled trainees and their descriptor counts, per model. */
   enrollment(): { trainee: string; model: string; n: number }[] {
     return this.store.db.prepare('SELECT trainee, model, COUNT(*) AS n FROM face_descriptors GROUP BY trainee, model ORDER BY trainee').all() as {

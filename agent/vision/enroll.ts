@@ -9,7 +9,8 @@ import { loadNets, modelVersion } from './models.js';
 import { decodeImage, ffmpegFrames } from './frames.js';
 import { loadGallery, sealDescriptor, sealPhoto } from './gallery.js';
 import { loadFaceKey } from './keysource.js';
-import { distanceStats, euclidean } from './match.js';
+import { euclidean } from './match.js';
+import { classroomSource } from './calibrate.js';
 import type { Loaded } from './tf.js';
 import type { RgbFrame } from './frames.js';
 import { detectFaces, iou, type Box, type FaceFound } from './engine.js';
@@ -237,7 +238,7 @@ export async function confirmSighting(cfg: Config, store: Store, matchId: number
       {
         model,
         sealed: sealDescriptor(key, m.trainee, model, face.descriptor!),
-        source: `classroom: recording ${m.recordingId} @ ${m.offsetMs} ms, match ${m.id}, confirmed by ${by}`,
+        source: classroomSource(m.camera, m.recordingId, m.offsetMs, m.id, by),
         facePx: face.box.width,
         sharpness: sharpness(frame, face.box),
       },
@@ -245,110 +246,4 @@ export async function confirmSighting(cfg: Config, store: Store, matchId: number
     false,
   );
   return { trainee: m.trainee, facePx: Math.round(face.box.width), photos: faces.descriptors([m.trainee], model).length };
-}
-
-export interface Calibration {
-  classId: string;
-  model: string;
-  enrolled: string[];
-  notEnrolled: string[];
-  between: { n: number; min: number; p5: number; median: number };
-  within: { n: number; max: number };
-  /** closest pairs of different trainees (look-alikes to check by eye) */
-  closest: { a: string; b: string; distance: number }[];
-  histogram: { from: number; to: number; between: number; within: number }[];
-  /** null: refused (too few same-person pairs to know where a trainee's own faces fall) */
-  suggestedThreshold: number | null;
-  /** at the suggested threshold: share of same-person pairs under it (what recall to expect) */
-  expectedRecall?: number;
-  /** at the suggested threshold: how far under the closest different person it stays */
-  strangerMargin?: number;
-  configuredThreshold: number;
-  warning?: string;
-}
-
-/** Fewest same-person pairs (two photos of one trainee) before a threshold is suggested. */
-export const MIN_SAME_PAIRS = 5;
-
-const q = (xs: number[], p: number) => (xs.length ? xs[Math.min(xs.length - 1, Math.floor(p * (xs.length - 1)))]! : NaN);
-
-/**
- * How well the model separates this class's trainees: distances between different trainees'
- * descriptors (must stay above the threshold) and within each trainee's own (must stay below).
- * Suggested threshold: halfway between the largest same-person distance and the smallest
- * different-person distance, capped at 0.6 and kept two margins below the closest pair.
- * Refused (null) with fewer than MIN_SAME_PAIRS same-person pairs: with one photo per trainee
- * nothing says how far a trainee's own faces fall apart, and a threshold drawn from the
- * different-person side alone is far too strict (a class lost most of its recall that way).
- */
-export async function calibrate(cfg: Config, store: Store, classId: string, model: string): Promise<Calibration> {
-  const faces = new FaceRepo(store);
-  const roster = faces.roster(classId);
-  if (!roster.length) throw new InputError('calibrate', [{ path: 'CLASS_ID', message: `class ${classId} has no trainees (import it first) / 班次不存在或无学员` }]);
-  const key = loadFaceKey(cfg);
-  const gallery = loadGallery(faces, key, roster, model);
-  const enrolled = [...new Set(gallery.map((g) => g.trainee))].sort();
-  const { between, within } = distanceStats(gallery);
-  const closest: Calibration['closest'] = [];
-  for (let i = 0; i < gallery.length; i++) {
-    for (let j = i + 1; j < gallery.length; j++) {
-      const a = gallery[i]!;
-      const b = gallery[j]!;
-      if (a.trainee === b.trainee) continue;
-      const d = euclidean(a.descriptor, b.descriptor);
-      const pair = [a.trainee, b.trainee].sort() as [string, string];
-      const old = closest.find((c) => c.a === pair[0] && c.b === pair[1]);
-      if (old) old.distance = Math.min(old.distance, d);
-      else closest.push({ a: pair[0], b: pair[1], distance: d });
-    }
-  }
-  closest.sort((x, y) => x.distance - y.distance);
-  const minBetween = between[0] ?? 1;
-  const maxWithin = within.length ? within[within.length - 1]! : 0;
-  const histogram = [];
-  for (let f = 0; f < 1.4; f += 0.1) {
-    const to = f + 0.1;
-    histogram.push({ from: +f.toFixed(1), to: +to.toFixed(1), between: between.filter((d) => d >= f && d < to).length, within: within.filter((d) => d >= f && d < to).length });
-  }
-  const base = {
-    classId,
-    model,
-    enrolled,
-    notEnrolled: roster.filter((r) => !enrolled.includes(r)),
-    between: { n: between.length, min: minBetween, p5: q(between, 0.05), median: q(between, 0.5) },
-    within: { n: within.length, max: maxWithin },
-    closest: closest.slice(0, 5),
-    histogram: histogram.filter((h) => h.between || h.within),
-    configuredThreshold: cfg.vision.threshold,
-  };
-  if (within.length < MIN_SAME_PAIRS) {
-    return {
-      ...base,
-      suggestedThreshold: null,
-      warning:
-        `only ${within.length} same-person pair(s) (at least ${MIN_SAME_PAIRS} needed): no threshold suggested. Enroll 2 or more photos per trainee (classroom-agent enroll ID A.jpg B.jpg), ` +
-        `then calibrate again; keep ${cfg.vision.threshold} meanwhile / 同一学员的照片对只有 ${within.length} 对（至少需要 ${MIN_SAME_PAIRS} 对），不给出建议阈值；请为每名学员采集至少 2 张照片后再校准，在此之前保持 ${cfg.vision.threshold}`,
-    };
-  }
-  // why two margins below the closest pair: strangers in the room are not in the gallery, and the
-  // closest of N trainees to each other overestimates how close a stranger can come (on the demo
-  // cohort: trainees ≥ 0.54 apart, a stranger at 0.44)
-  let suggested = Math.min(0.6, (minBetween + maxWithin) / 2, minBetween - 2 * cfg.vision.margin);
-  suggested = Math.max(0.25, Math.floor(suggested * 100) / 100);
-  const expectedRecall = within.filter((d) => d < suggested).length / within.length;
-  const warning =
-    maxWithin >= minBetween
-      ? `some trainees are closer to another trainee (${minBetween.toFixed(2)}) than to themselves (${maxWithin.toFixed(2)}): re-enroll with better photos / 部分学员与他人的距离小于与自身的距离，请重新采集`
-      : enrolled.length < 2
-        ? 'fewer than 2 trainees enrolled: nothing to compare / 已采集学员少于 2 人'
-        : maxWithin >= suggested
-          ? `photos of one trainee differ by up to ${maxWithin.toFixed(2)}, above the suggested threshold: some appearances may be missed; enroll from the classroom camera too / 同一学员照片差异较大，可能漏识别，建议补充教室摄像头下的照片`
-          : undefined;
-  return {
-    ...base,
-    suggestedThreshold: suggested,
-    expectedRecall: Math.round(expectedRecall * 1000) / 1000,
-    strangerMargin: Math.round((minBetween - suggested) * 1000) / 1000,
-    ...(warning ? { warning } : {}),
-  };
 }

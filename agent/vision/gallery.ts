@@ -29,8 +29,13 @@ export function sealPhoto(key: Buffer, trainee: string, bytes: Buffer): Sealed {
 }
 
 /** The decrypted gallery of these trainees for one model. Plaintext lives in memory only. */
-export function loadGallery(faces: FaceRepo, key: Buffer, trainees: readonly string[], model: string): GalleryEntry[] {
-  return faces.descriptors(trainees, model).map((r) => ({ trainee: r.trainee, descriptor: bytesToDescriptor(open(key, r, aad(r.trainee, model))) }));
+export function loadGallery(faces: FaceRepo, key: Buffer, trainees: readonly string[], model: string): (GalleryEntry & { id: number })[] {
+  return faces.descriptors(trainees, model).map((r) => ({ id: r.id, trainee: r.trainee, descriptor: bytesToDescriptor(open(key, r, aad(r.trainee, model))) }));
+}
+
+/** Decrypted classroom samples (confirmed sightings) of one model, with where each came from. */
+export function loadClassroomSamples(faces: FaceRepo, key: Buffer, model: string): (GalleryEntry & { id: number; source: string })[] {
+  return faces.classroomDescriptors(model).map((r) => ({ id: r.id, source: r.source, trainee: r.trainee, descriptor: bytesToDescriptor(open(key, r, aad(r.trainee, model))) }));
 }
 
 export { loadOrCreateKey };

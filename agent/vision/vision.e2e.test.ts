@@ -254,8 +254,12 @@ describe('calibration on the enrolled class', () => {
       suggestedThreshold: number;
       closest: { a: string; b: string; distance: number }[];
       warning?: string;
+      cameras: { camera: string; same: { n: number }; suggestedThreshold: number | null; warning?: string }[];
     };
     console.log('calibration', JSON.stringify(c));
+    // per camera: the one face confirmed above is on cam-1, too few to suggest a threshold for it
+    expect(c.cameras.map((k) => [k.camera, k.same.n, k.suggestedThreshold])).toEqual([['cam-1', 1, null]]);
+    expect(c.cameras[0]!.warning).toMatch(/only 1 confirmed classroom face\(s\) of this class on cam-1/);
     expect(c.enrolled).toHaveLength(fx.enrolled.length);
     expect(c.notEnrolled).toEqual(['S99']);
     // two photos each, and a further sample for the trainee confirmed from the classroom above:

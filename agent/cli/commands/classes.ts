@@ -39,7 +39,7 @@ function classEvidence(cmd: Command, classId: string, withAttestation = false) {
  */
 function attestClass(store: Store, cfg: Config, refs: string[]): Attestation {
   const log = evidenceLog(store);
-  const need = refs.reduce((m, r) => Math.max(m, log.latestOf(r)?.seq ?? -1), -1);
+  const need = refs.reduce((m, r) => Math.max(m, log.entryForRef(r)?.row.seq ?? -1), -1);
   let cp = log.lastCheckpoint();
   if (!cp || cp.size <= need) {
     // a box that never ran the daemon makes (and announces) its key here, as the daemon would
@@ -49,7 +49,7 @@ function attestClass(store: Store, cfg: Config, refs: string[]): Attestation {
     cp = log.lastCheckpoint()!;
   }
   const key = readPublicKey(keyFolderOf(cfg)) ?? '';
-  const missing = refs.filter((r) => !log.latestOf(r));
+  const missing = refs.filter((r) => !log.entryForRef(r));
   if (missing.length) {
     throw new InputError(
       cfg.paths.state,

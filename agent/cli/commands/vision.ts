@@ -3,7 +3,8 @@ import { InputError } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { MODELS_DIR } from '../../core/paths.js';
 import { FaceRepo } from '../../store/faces.js';
-import { calibrate, confirmSighting, enrollTrainee } from '../../vision/enroll.js';
+import { confirmSighting, enrollTrainee } from '../../vision/enroll.js';
+import { calibrate } from '../../vision/calibrate.js';
 import { resolveFaceKey } from '../../vision/keysource.js';
 import { ensureModels, modelVersion, readManifest, verifyModels } from '../../vision/models.js';
 import { VisionModule } from '../../vision/module.js';
@@ -148,7 +149,9 @@ export function register(program: Command): void {
     );
 
   v.command('calibrate')
-    .description('校准：本班已采集学员之间的特征距离分布与建议阈值 / distance distribution between the enrolled trainees of a class, and a suggested threshold')
+    .description(
+      '校准：本班登记照片与课堂录像（按摄像头）的特征距离分布与建议阈值 / distance distributions of a class from its enrollment photos and, per camera, its confirmed classroom faces and strangers, with suggested thresholds',
+    )
     .argument('<classId>', '班次编号 / class id')
     .option('--json', 'JSON')
     .action(
@@ -188,6 +191,28 @@ export function register(program: Command): void {
             );
           }
           if (c.warning) out(`! ${c.warning}`);
+          if (!c.cameras.length)
+            out(t(lang, '课堂录像：尚无已确认的识别记录（vision confirm），无法按摄像头校准', 'Classroom video: no confirmed sightings yet (vision confirm), so no per-camera calibration'));
+          for (const k of c.cameras) {
+            out(t(lang, `摄像头 ${k.camera}（课堂录像中已确认的人脸）：`, `Camera ${k.camera} (confirmed faces from the classroom video):`));
+            out(
+              t(
+                lang,
+                `  本班学员与自身：${k.same.n} 张，中位 ${f(k.same.median)}，最大 ${f(k.same.max)}；非本班人员距本班最近：${k.strangers.n} 张，最小 ${f(k.strangers.min)}；与本班其他学员最近：${f(k.others.min)}`,
+                `  this class's trainees to themselves: ${k.same.n}, median ${f(k.same.median)}, max ${f(k.same.max)}; people of no trainee of this class (strangers) to the nearest trainee: ${k.strangers.n}, min ${f(k.strangers.min)}; to the nearest other trainee: ${f(k.others.min)}`,
+              ),
+            );
+            for (const h of k.histogram) out(`    ${h.from.toFixed(1)}-${h.to.toFixed(1)}: ${h.same} / ${h.strangers}`);
+            if (k.suggestedThreshold !== null)
+              out(
+                t(
+                  lang,
+                  `  建议阈值 ${k.suggestedThreshold}（当前 ${k.configuredThreshold}）：预计识别率 ${((k.expectedRecall ?? 0) * 100).toFixed(0)}%，距最近陌生人 ${f(k.strangerMargin ?? NaN)}；配置：vision.cameraThresholds: { ${k.camera}: ${k.suggestedThreshold} }`,
+                  `  suggested threshold ${k.suggestedThreshold} (configured ${k.configuredThreshold}): expected recall ${((k.expectedRecall ?? 0) * 100).toFixed(0)}%, ${f(k.strangerMargin ?? NaN)} under the nearest stranger; config: vision.cameraThresholds: { ${k.camera}: ${k.suggestedThreshold} }`,
+                ),
+              );
+            if (k.warning) out(`  ! ${k.warning}`);
+          }
         } finally {
           store.close();
         }

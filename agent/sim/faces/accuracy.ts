@@ -116,8 +116,16 @@ function boxBlur(d: Uint8Array, size: number): void {
   }
 }
 
-export async function makeAccuracyClassroom(o: { dir: string; frames?: number; seed?: number; crf?: number }): Promise<AccuracyFixture> {
+/**
+ * `still`: frames per seating. A lesson's trainees sit still: over `still` consecutive frames
+ * each seat keeps its person, face size and place (± 3 px), while the transformation (a turned
+ * or tilted head, a dimmed light, focus) is drawn again for every frame; then everyone moves.
+ * What the agent's tracks and K-frame agreement see in a lesson. 1: everyone moves every frame.
+ */
+export async function makeAccuracyClassroom(o: { dir: string; frames?: number; seed?: number; crf?: number; still?: number }): Promise<AccuracyFixture> {
   const nFrames = o.frames ?? 12;
+  const still = Math.max(1, o.still ?? 1);
+  let seating: { p: Person; band: (typeof BANDS)[number]; facePx: number; dx: number; dy: number }[] = [];
   const rnd = lcg(o.seed ?? 17);
   fs.mkdirSync(o.dir, { recursive: true });
   const photos = new Map<number, RgbFrame>();
@@ -126,25 +134,40 @@ export async function makeAccuracyClassroom(o: { dir: string; frames?: number; s
   const canvases: Uint8Array[] = [];
   for (let f = 0; f < nFrames; f++) {
     const canvas = new Uint8Array(W * H * 3);
+    // the backdrop, one row at a time (a pixel-by-pixel fill took seconds per frame)
+    const line = new Uint8Array(W * 3);
     for (let y = 0; y < H; y++) {
       const v = 150 - Math.round((y / H) * 40);
-      for (let x = 0; x < W; x++) canvas.set([v, v - 4, v - 10], (y * W + x) * 3);
+      for (let x = 0; x < W; x++) {
+        line[x * 3] = v;
+        line[x * 3 + 1] = v - 4;
+        line[x * 3 + 2] = v - 10;
+      }
+      canvas.set(line, y * W * 3);
     }
-    // 15 of the 22 people in each frame, in turn, so everyone appears about equally often
-    const who = Array.from({ length: COLS * ROWS }, (_, s) => PEOPLE[(f * COLS * ROWS + s) % PEOPLE.length]!).sort(() => rnd() - 0.5);
+    // 15 of the 22 people in each seating, in turn, so everyone appears about equally often
+    if (f % still === 0) {
+      const g = f / still;
+      seating = Array.from({ length: COLS * ROWS }, (_, s) => PEOPLE[(g * COLS * ROWS + s) % PEOPLE.length]!)
+        .sort(() => rnd() - 0.5)
+        .map((p) => {
+          const band = BANDS[Math.floor(rnd() * BANDS.length)]!;
+          return { p, band, facePx: band.min + rnd() * (band.max - 1 - band.min), dx: rnd() - 0.5, dy: rnd() - 0.5 };
+        });
+    }
     const row: Seated[] = [];
-    who.forEach((p, seat) => {
-      const band = BANDS[Math.floor(rnd() * BANDS.length)]!;
-      const facePx = band.min + rnd() * (band.max - 1 - band.min);
+    seating.forEach(({ p, band, facePx, dx, dy }, seat) => {
       const t = TRANSFORMS[Math.floor(rnd() * TRANSFORMS.length)]!;
+      const jx = still > 1 ? Math.round((rnd() - 0.5) * 6) : 0;
+      const jy = still > 1 ? Math.round((rnd() - 0.5) * 6) : 0;
       const photo = photos.get(p.sample)!;
       const side = headRegion(p, photo, 1.5).side;
       const size = Math.max(8, Math.round((side * facePx) / p.box[2]));
       const img = render(photo, p, size, t, rnd);
       const col = seat % COLS;
       const r = Math.floor(seat / COLS);
-      const ox = Math.round(col * CELL_W + (CELL_W - size) / 2 + (rnd() - 0.5) * Math.max(0, CELL_W - size) * 0.5);
-      const oy = Math.round(r * CELL_H + (CELL_H - size) / 2 + (rnd() - 0.5) * Math.max(0, CELL_H - size) * 0.5);
+      const ox = Math.round(col * CELL_W + (CELL_W - size) / 2 + dx * Math.max(0, CELL_W - size) * 0.5) + jx;
+      const oy = Math.round(r * CELL_H + (CELL_H - size) / 2 + dy * Math.max(0, CELL_H - size) * 0.5) + jy;
       for (let y = 0; y < size; y++) {
         const ty = oy + y;
         if (ty < r * CELL_H || ty >= (r + 1) * CELL_H) continue;

@@ -6,6 +6,7 @@ import { daemonBench } from './daemon.js';
 import { evidenceBench } from './evidence.js';
 import { lessonsBench } from './lessons.js';
 import { provinceBench } from './province.js';
+import { centralVerifyBench } from './central-verify.js';
 import { recorderBench } from './recorder.js';
 import { storeBench } from './store.js';
 import { syncBench } from './sync.js';
@@ -33,5 +34,6 @@ export const benches: Bench[] = [
   visionAccuracy,
   daemonBench,
   provinceBench,
+  centralVerifyBench,
   consoleBench,
 ];

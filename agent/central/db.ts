@@ -93,6 +93,8 @@ CREATE TABLE IF NOT EXISTS conflicts (
   body TEXT NOT NULL,
   received_ms INTEGER NOT NULL
 );
+-- verify --central (audit.ts) reads each box's witnessed records by sequence
+CREATE INDEX IF NOT EXISTS records_witnessed ON records (box, seq) WHERE type IN ('log-key', 'checkpoint');
 `;
 
 export class CentralDb implements CentralStore {

@@ -1,4 +1,3 @@
-import DatabaseCtor from 'better-sqlite3';
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { logger } from '../core/log.js';
@@ -168,39 +167,5 @@ export class Witness {
       checkpoints: number;
       size: number | null;
     }>;
-  }
-}
-
-/**
- * Check a central database again from scratch (`classroom-agent verify --central`): every box's
- * key and checkpoint records replayed in the box's sequence order through a fresh witness kept
- * in memory, plus the alarms raised when they arrived. Read-only on the file.
- */
-export function replayCentral(file: string): { boxes: Array<{ box: string; checkpoints: number; size: number | null }>; alarms: WitnessAlarmRow[] } {
-  const src = new DatabaseCtor(file, { readonly: true, fileMustExist: true });
-  const mem = new DatabaseCtor(':memory:');
-  try {
-    const w = new Witness(mem, Date.now, logger('witness-replay'));
-    const rows = src.prepare("SELECT box, seq, type, data FROM records WHERE type IN ('log-key', 'checkpoint') AND valid = 1 ORDER BY box, seq").all() as Array<{
-      box: string;
-      seq: number;
-      type: string;
-      data: string;
-    }>;
-    for (const r of rows) {
-      if (r.type === 'log-key') w.onKey(r.box, r.seq, JSON.parse(r.data) as LogKeyRecord);
-      else w.onCheckpoint(r.box, r.seq, JSON.parse(r.data) as CheckpointRecord);
-    }
-    const hasConflicts = src.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'conflicts'").get();
-    if (hasConflicts) {
-      for (const c of src.prepare('SELECT box, seq, body FROM conflicts ORDER BY id').all() as Array<{ box: string; seq: number; body: string }>) {
-        const rec = JSON.parse(c.body) as { type: string; data: unknown };
-        if (rec.type === 'checkpoint') w.onCheckpoint(c.box, c.seq, rec.data as CheckpointRecord, true);
-      }
-    }
-    return { boxes: w.boxes(), alarms: w.alarms() };
-  } finally {
-    src.close();
-    mem.close();
   }
 }

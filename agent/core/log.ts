@@ -100,7 +100,7 @@ export function logger(ns: string): Logger {
  */
 export function maskUrl(text: string): string {
   return text
-    .replace(/\/\/([^\s:/@]+):([^\s@/]*)@/g, (_m, user: string, pw: string) => {
+    .replace(/\/\/([^\s:/@]*):([^\s@/]*)@/g, (_m, user: string, pw: string) => {
       noteSecret(pw === '***' ? undefined : pw);
       return `//${user}:***@`;
     })

@@ -158,3 +158,13 @@ export function growBox(f: BoxFixture, id: string): void {
   signCheckpoint(s, f.key, f.origin);
   s.close();
 }
+
+/** The box changes its log key, the change signed by the old key (kept as log.key.previous), and announces it. */
+export function rotateKey(f: BoxFixture): void {
+  fs.renameSync(path.join(f.keys, 'log.key'), path.join(f.keys, 'log.key.previous'));
+  fs.rmSync(path.join(f.keys, 'log.pub'));
+  f.key = loadOrCreateLogKey(f.keys, f.origin);
+  const s = f.open();
+  announceKey(s, f.key, f.origin);
+  s.close();
+}

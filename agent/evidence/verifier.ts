@@ -1,5 +1,5 @@
 import { hashLeaf, verifyConsistency, verifyInclusion } from './merkle.js';
-import { checkpointTime, openNote, parseCheckpoint, parseVerifierKey, type Checkpoint } from './note.js';
+import { checkpointTime, openNote, parseCheckpoint, parseVerifierKey, type Checkpoint, type NoteVerifier } from './note.js';
 
 /**
  * The verifier as a library: pure functions over a box's public key, its signed checkpoints
@@ -7,9 +7,22 @@ import { checkpointTime, openNote, parseCheckpoint, parseVerifierKey, type Check
  * all use these; none needs the box's database.
  */
 
+// why a cache: importing the public key costs about as much as the signature check itself, and
+// the witness and `verify --central` open every checkpoint of a box with the same key
+const parsedKeys = new Map<string, NoteVerifier>();
+function verifierOf(vkey: string): NoteVerifier {
+  let v = parsedKeys.get(vkey);
+  if (!v) {
+    v = parseVerifierKey(vkey);
+    if (parsedKeys.size >= 4096) parsedKeys.delete(parsedKeys.keys().next().value!);
+    parsedKeys.set(vkey, v);
+  }
+  return v;
+}
+
 /** Open a signed checkpoint with the box's verifier key; throws when unsigned, forged or malformed. */
 export function openCheckpoint(note: string, vkey: string, origin?: string): Checkpoint & { time?: number } {
-  const v = parseVerifierKey(vkey);
+  const v = verifierOf(vkey);
   const n = openNote(note, [v]);
   if (!n.verified.includes(v.name)) throw new Error('checkpoint is not signed by the box key');
   const c = parseCheckpoint(n.text);

@@ -8,7 +8,8 @@ import { verifyBox, type BoxReport } from '../../evidence/verify-box.js';
 import { evidenceLog } from '../../store/evidence-log.js';
 import { Store } from '../../store/store.js';
 import { verifyBundle } from '../../evidence/bundle.js';
-import { replayCentral } from '../../central/witness.js';
+import { auditCentral, type CentralAudit } from '../../central/audit.js';
+import { openCentralSql } from '../../central/audit-sql.js';
 import { action, configOf, EXIT, langOf } from '../context.js';
 import { t, type Lang } from '../i18n.js';
 
@@ -56,14 +57,17 @@ export function register(program: Command): void {
     .description('校验证据日志、索引行、录像文件和签名检查点 / verify the evidence log, index rows, video files and signed checkpoints (exit 0 clean, 1 problems, 2 unusable input)')
     .option('--key <vkey|file>', '盒子公钥（默认密钥目录中的 log.pub）/ the box public key (default log.pub in the key folder)')
     .option('--bundle <file>', '校验导出的证据包（离线，需要 --key）/ verify an exported evidence bundle offline (give --key)')
-    .option('--central <db>', '校验省级接收端数据库中各盒子的检查点 / verify the checkpoints each box sent, in a central receiver database')
+    .option(
+      '--central <db|url>',
+      '校验省平台接收端数据库（SQLite 文件或 postgres:// 地址，密码用 PGPASSWORD）/ verify a central receiver database (SQLite file or postgres:// URL, password in PGPASSWORD)',
+    )
     .option('--no-files', '不校验录像文件 / skip hashing the video files')
     .option('--json', '输出 JSON / print the report as JSON')
     .action(
       action(async (opts: { key?: string; files?: boolean; json?: boolean; bundle?: string; central?: string }, cmd: Command) => {
         const lang = langOf(cmd);
         if (opts.bundle) return verifyBundleFile(opts.bundle, opts.key ? keyArg(opts.key) : undefined, !!opts.json, lang);
-        if (opts.central) return verifyCentralFile(opts.central, !!opts.json, lang);
+        if (opts.central) return verifyCentral(opts.central, !!opts.json, lang);
         const cfg = configOf(cmd);
         const db = statePaths(cfg).database;
         if (!fs.existsSync(db)) throw new InputError(db, [{ path: '', message: t(lang, '没有证据数据库（状态目录对吗？）', 'no evidence database here (is the state folder right?)') }]);
@@ -107,15 +111,37 @@ function verifyBundleFile(file: string, vkey: string | undefined, json: boolean,
   return r.problems.length || r.selfKeyed ? EXIT.PROBLEM : EXIT.OK;
 }
 
-function verifyCentralFile(file: string, json: boolean, lang: Lang): number {
-  if (!fs.existsSync(file)) throw new InputError(file, [{ path: '', message: t(lang, '没有这个文件', 'no such file') }]);
-  const r = replayCentral(file);
-  if (json) process.stdout.write(`${JSON.stringify(r, null, 1)}\n`);
-  else {
-    const lines = r.boxes.map((b) => `${b.box}: ${t(lang, `检查点 ${b.checkpoints}，日志大小 ${b.size ?? '-'}`, `${b.checkpoints} checkpoint(s), log size ${b.size ?? '-'}`)}`);
-    for (const a of r.alarms) lines.push(`✘ ${a.box} ${a.kind}${a.seq !== null ? ` (seq ${a.seq})` : ''}: ${a.detail}`);
-    lines.push(r.alarms.length ? t(lang, `发现 ${r.alarms.length} 个问题`, `${r.alarms.length} problem(s) found`) : t(lang, '全部一致', 'everything verifies'));
-    process.stdout.write(`${lines.join('\n')}\n`);
+/** `verify --central`: a central's SQLite file or PostgreSQL database (agent/central/audit.ts). */
+async function verifyCentral(target: string, json: boolean, lang: Lang): Promise<number> {
+  const sql = await openCentralSql(target);
+  let r: CentralAudit;
+  try {
+    r = await auditCentral(sql);
+  } finally {
+    await sql.close();
   }
-  return r.alarms.length ? EXIT.PROBLEM : EXIT.OK;
+  process.stdout.write(json ? `${JSON.stringify(r, null, 1)}\n` : `${renderCentralReport(r, lang)}\n`);
+  return r.problemCount ? EXIT.PROBLEM : EXIT.OK;
+}
+
+export function renderCentralReport(r: CentralAudit, lang: Lang): string {
+  const cps = r.boxes.reduce((a, b) => a + b.checkpoints, 0);
+  const lines = [
+    t(
+      lang,
+      `省平台数据库 ${r.where}：盒子 ${r.boxes.length}，重放记录 ${r.records}（检查点 ${cps}）`,
+      `central database ${r.where}: ${r.boxes.length} box(es), ${r.records} record(s) replayed (${cps} checkpoint(s))`,
+    ),
+  ];
+  if (!r.witnessTables) lines.push(t(lang, '注意：该数据库没有见证表，只重放了记录', 'note: this database has no witness tables; only the records were replayed'));
+  for (const b of r.boxes.slice(0, 200))
+    lines.push(`  ${b.box}: ${t(lang, `公钥 ${b.keys}，检查点 ${b.checkpoints}，日志大小 ${b.size ?? '-'}`, `${b.keys} key(s), ${b.checkpoints} checkpoint(s), log size ${b.size ?? '-'}`)}`);
+  if (r.boxes.length > 200) lines.push(t(lang, `  ……另有 ${r.boxes.length - 200} 个盒子`, `  ... and ${r.boxes.length - 200} more box(es)`));
+  for (const p of r.problems) {
+    const raised = p.raised === undefined ? '' : p.raised ? t(lang, '（接收端已告警）', ' (the central raised its alarm)') : t(lang, '（接收端未告警）', ' (the central raised NO alarm)');
+    lines.push(`✘ ${p.box} ${p.kind}${p.seq !== null ? ` (seq ${p.seq})` : ''}: ${p.detail}${raised}`);
+  }
+  if (r.problemCount > r.problems.length) lines.push(t(lang, `……另有 ${r.problemCount - r.problems.length} 个问题`, `... and ${r.problemCount - r.problems.length} more problem(s)`));
+  lines.push(r.problemCount ? t(lang, `发现 ${r.problemCount} 个问题`, `${r.problemCount} problem(s) found`) : t(lang, '全部一致', 'everything verifies'));
+  return lines.join('\n');
 }

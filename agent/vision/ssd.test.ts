@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegFrames, type RgbFrame } from './frames.js';
 import { detectFaces } from './engine.js';
-import { locateFaces } from './ssd.js';
+import { fusedWeights, locateFaces } from './ssd.js';
+import { FaceWorker } from './client.js';
 import { loadNets } from './models.js';
 import { loadFaceApi, type Loaded } from './tf.js';
 import { samplePath } from '../sim/faces/generate.js';
@@ -71,4 +72,24 @@ describe('the lean SSD (ssd.ts)', () => {
       input.dispose();
     }
   }, 120_000);
+
+  it('folds each batch norm once per loaded net, and the vision worker makes them before it counts tensors', async () => {
+    // the same tensors every call: made once, never per frame
+    expect(fusedWeights(l)).toBe(fusedWeights(l));
+    const before = l.tf.memory().numTensors;
+    locateFaces(l, wide, { x: 0, y: 0, w: wide.width, h: wide.height }, 0.5);
+    expect(l.tf.memory().numTensors).toBe(before);
+    // a worker that made them lazily would see its tensor count rise after the first frame and
+    // recycle its thread (reloading every net) on every frame
+    const w = new FaceWorker({ backend: 'auto', minConfidence: 0.5, minFaceSize: 40, tileSize: 640, tileOverlap: 160, recycleAfterFrames: 100 });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const a = await w.analyze({ width: wide.width, height: wide.height, data: wide.data.slice() });
+        expect(a.faces.length).toBe(3);
+      }
+      expect(w.recycled).toBe(0);
+    } finally {
+      await w.stop();
+    }
+  }, 180_000);
 });

@@ -16,9 +16,14 @@ export interface Region {
  * applies), as float32 RGB in the top-left of a padW × padH zero canvas. Done here rather than
  * in tfjs so the frame never enters the wasm heap whole: a 1080p frame is 25 MB as an int32
  * tensor and again as its float32 cast, and the heap never gives memory back.
+ * With `unit`, values are mapped as the SSD wants them, v / 127.5 − 1 (the padding, black, is
+ * −1): done here in the same loop, where tfjs's two broadcast ops over the 512 × 512 input took
+ * ~28 CPU ms of a ~250 ms pass.
  */
-export function resizeRegion(f: RgbFrame, r: Region, outW: number, outH: number, padW = outW, padH = outH): Float32Array {
+export function resizeRegion(f: RgbFrame, r: Region, outW: number, outH: number, padW = outW, padH = outH, unit = false): Float32Array {
   const out = new Float32Array(padW * padH * 3);
+  if (unit) out.fill(-1);
+  const [mul, add] = unit ? [1 / 127.5, -1] : [1, 0];
   const sy = r.h / outH;
   const sx = r.w / outW;
   const src = f.data;
@@ -49,7 +54,7 @@ export function resizeRegion(f: RgbFrame, r: Region, outW: number, outH: number,
       for (let k = 0; k < 3; k++) {
         const top = src[a + k]! + (src[b + k]! - src[a + k]!) * fx;
         const bottom = src[c + k]! + (src[d + k]! - src[c + k]!) * fx;
-        out[o++] = top + (bottom - top) * fy;
+        out[o++] = (top + (bottom - top) * fy) * mul + add;
       }
     }
   }
@@ -87,38 +92,20 @@ export function locateFaces(l: Loaded, frame: RgbFrame, region: Region, minConfi
   const scale = SSD_SIZE / Math.max(region.w, region.h);
   const w = Math.min(SSD_SIZE, Math.round(region.w * scale));
   const h = Math.min(SSD_SIZE, Math.round(region.h * scale));
-  const pixels = resizeRegion(frame, region, w, h, SSD_SIZE, SSD_SIZE);
-  let x: T = tf.tidy(() => tf.sub(tf.div(tf.tensor4d(pixels, [1, SSD_SIZE, SSD_SIZE, 3], 'float32'), 127.5), 1));
+  let x: T = tf.tensor4d(resizeRegion(frame, region, w, h, SSD_SIZE, SSD_SIZE, true), [1, SSD_SIZE, SSD_SIZE, 3], 'float32');
   /** run `f` on x, then drop x unless it must be kept */
   const step = (f: (t: T) => T, keep?: T) => {
     const next = tf.tidy(() => f(x));
     if (x !== keep) x.dispose();
     x = next;
   };
-  /** ops applied in turn, each result disposed once the next exists: a layer's peak is its input and two outputs, not four */
-  const chain = (t: T, ...ops: ((u: T) => T)[]) => {
-    let cur = t;
-    for (const op of ops) {
-      const next = op(cur);
-      if (cur !== t) cur.dispose();
-      cur = next;
-    }
-    return cur;
+  const folded = fusedWeights(l);
+  /** one fused op per layer: conv (batch norm folded in), bias and relu6 in one pass over the output (fusedWeights) */
+  const pointwise = (t: T, q: Params, strides: [number, number]) => tf.fused.conv2d({ x: t as never, filter: q.filters, strides, pad: 'same', bias: q.batch_norm_offset, activation: 'relu6' });
+  const depthwise = (t: T, q: Params, strides: [number, number]) => {
+    const w = folded.get(q)!;
+    return tf.fused.depthwiseConv2d({ x: t as never, filter: w.filter as never, strides, pad: 'same', bias: w.bias, activation: 'relu6' });
   };
-  const pointwise = (t: T, q: Params, strides: [number, number]) =>
-    chain(
-      t,
-      (u) => tf.conv2d(u as never, q.filters, strides, 'same'),
-      (u) => tf.add(u, q.batch_norm_offset),
-      (u) => tf.clipByValue(u, 0, 6),
-    );
-  const depthwise = (t: T, q: Params, strides: [number, number]) =>
-    chain(
-      t,
-      (u) => tf.depthwiseConv2d(u as never, q.filters, strides, 'same'),
-      (u) => tf.batchNorm(u, q.batch_norm_mean, q.batch_norm_variance, q.batch_norm_offset, q.batch_norm_scale, EPSILON),
-      (u) => tf.clipByValue(u, 0, 6),
-    );
   const m = p.mobilenetv1 as Params;
   let conv11: T | undefined;
   const kept: T[] = [];
@@ -144,7 +131,7 @@ export function locateFaces(l: Loaded, frame: RgbFrame, region: Region, minConfi
       const c5 = pointwise(c4, q.conv_5, [2, 2]);
       const c6 = pointwise(c5, q.conv_6, [1, 1]);
       const c7 = pointwise(c6, q.conv_7, [2, 2]);
-      const conv = (t: T, c: Params) => tf.add(tf.conv2d(t as never, c.filters, [1, 1], 'same'), c.bias);
+      const conv = (t: T, c: Params) => tf.fused.conv2d({ x: t as never, filter: c.filters, strides: [1, 1], pad: 'same', bias: c.bias });
       const preds = [conv11!, x, c1, c3, c5, c7].map((t, k) => ({
         box: tf.reshape(conv(t, q[`box_predictor_${k}`].box_encoding_predictor), [1, -1, 1, 4]),
         cls: tf.reshape(conv(t, q[`box_predictor_${k}`].class_predictor), [1, -1, 3]),
@@ -193,6 +180,39 @@ export function locateFaces(l: Loaded, frame: RgbFrame, region: Region, minConfi
   } finally {
     for (const t of new Set([...kept, x])) if (!t.isDisposed) t.dispose();
   }
+}
+
+/** per loaded SSD: each depthwise layer's filter and bias with its batch norm folded in */
+const foldedByNet = new WeakMap<object, Map<Params, { filter: T; bias: T }>>();
+
+/**
+ * The depthwise layers' batch norms folded into their filters, made once per loaded net (call
+ * it before counting tensors: the vision worker does at start). face-api runs every layer as
+ * conv, then batch norm (or bias add), then clip to [0, 6]: three passes over a layer's output,
+ * two of them tfjs-wasm's plain loops with broadcasting, which cost about as much as the
+ * convolutions (measured: the backbone of one 512 × 512 pass 308 → 220 CPU ms fused). Folded,
+ * each layer is one fused op (XNNPACK's convolution with bias and output clamp). The same
+ * arithmetic reordered: y = (conv(x, w) − mean) · s + offset with s = scale / √(variance + ε)
+ * is conv(x, w · s) + (offset − mean · s); outputs agree with face-api's to float rounding
+ * (ssd.test.ts holds boxes and scores equal).
+ */
+export function fusedWeights(l: Loaded): Map<Params, { filter: T; bias: T }> {
+  const { tf, faceapi } = l;
+  const p = (faceapi.nets.ssdMobilenetv1 as unknown as { params?: Params }).params;
+  if (!p) throw new Error('SSD MobileNet V1 weights are not loaded');
+  let m = foldedByNet.get(p);
+  if (m) return m;
+  m = new Map();
+  for (let i = 1; i <= 13; i++) {
+    const q = p.mobilenetv1[`conv_${i}`].depthwise_conv as Params;
+    const w = tf.tidy(() => {
+      const s = tf.div(q.batch_norm_scale, tf.sqrt(tf.add(q.batch_norm_variance, EPSILON)));
+      return { filter: tf.keep(tf.mul(q.filters, tf.reshape(s, [1, 1, -1, 1]))), bias: tf.keep(tf.sub(q.batch_norm_offset, tf.mul(q.batch_norm_mean, s))) };
+    });
+    m.set(q, w);
+  }
+  foldedByNet.set(p, m);
+  return m;
 }
 
 /** Overlap of two [ymin, xmin, ymax, xmax] boxes (face-api's SSD IOU, corners in either order). */

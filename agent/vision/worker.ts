@@ -8,6 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { loadFaceApi, type Loaded } from './tf.js';
 import { loadNets, modelVersion } from './models.js';
 import { detectFaces, type DetectOptions } from './engine.js';
+import { fusedWeights } from './ssd.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 
 let l: Loaded | undefined;
@@ -25,6 +26,7 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
   if (msg.type === 'init') {
     l = await loadFaceApi(msg.backend);
     const m = await loadNets(l.faceapi, msg.modelsDir);
+    fusedWeights(l); // made once, before the tensor count the client watches for leaks
     opts = { minConfidence: msg.minConfidence, minFaceSize: msg.minFaceSize, tileSize: msg.tileSize, tileOverlap: msg.tileOverlap };
     return { type: 'ready', backend: l.backend, fallbackReason: l.fallbackReason, model: modelVersion(m), numTensors: l.tf.memory().numTensors };
   }

@@ -240,14 +240,21 @@ describe('check-in port under hostile load (daemon process)', () => {
       ]),
     );
     // the trickling bodies come from 127.0.1.x, not the ZKTeco terminal's allowed address: refused before their body
-    expect(slow.slice(0, 100).every((r) => r.status === 408 || (r.status === 0 && !r.reset))).toBe(true);
+    // (503: the flood's half-closed sockets still fill the total for their few seconds of grace)
+    expect(
+      slow
+        .slice(0, 100)
+        .filter((r) => !(r.status === 408 || r.status === 503 || (r.status === 0 && !r.reset)))
+        .map((r) => JSON.stringify(r).slice(0, 300)),
+    ).toEqual([]);
     // 401 once served; 408 when the untrusted gate (8 served at once, silent ones shed after 250 ms)
     // did not reach it within the request timeout: both before a byte of the body is read
-    expect(slow.slice(100).filter((r) => r.status !== 401 && r.status !== 408)).toEqual([]);
+    expect(slow.slice(100).filter((r) => r.status !== 401 && r.status !== 408 && r.status !== 503)).toEqual([]);
 
     // 3. 2,000 concurrent connections, opened together and held idle (no request): capped, then timed out
     const conc = await record('2000 concurrent idle', () => Promise.all(Array.from({ length: 2000 }, (_, i) => raw(port, from(i, 30, 400), [], { timeoutMs: 20_000 }))));
-    expect(conc.every((r) => r.status === 0 || r.status === 408)).toBe(true);
+    // over the total or the per-address cap: 503 or 429, answered before a byte is read; never a reset
+    expect(conc.filter((r) => !(r.status === 408 || r.status === 429 || r.status === 503 || (r.status === 0 && !r.reset))).map((r) => JSON.stringify(r).slice(0, 300))).toEqual([]);
 
     // 4. JSON amplification with a valid token: 1 MB of items that are each one reject
     const items = `[${Array.from({ length: Math.floor((MB - 2) / 3) }, () => '{}').join(',')}]`.slice(0, MB - 1);

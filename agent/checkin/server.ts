@@ -84,8 +84,10 @@ export class CheckinServer implements Module {
     const server = listener(c, (req, res) => this.onRequest(req, res));
     this.capConnections(server, c.maxConnections, c.maxConnectionsPerAddress);
     // beyond this even terminals' connections are closed, by Node before it makes a socket of
-    // them (cheap under a flood of connects); the margin is the terminals' share above the cap
-    server.maxConnections = c.maxConnections + TERMINAL_MARGIN;
+    // them (cheap under a flood of connects); the margin is the terminals' share above the cap,
+    // and as many again for answered connections in their grace before the close (Node counts
+    // those; the cap below does not)
+    server.maxConnections = 2 * c.maxConnections + TERMINAL_MARGIN;
     this.server = server;
     // a busy port is retried with backoff (and alarmed) while the terminal streams and health run
     const alarms = new AlarmRepo(this.ctx.store);
@@ -146,17 +148,25 @@ export class CheckinServer implements Module {
       const reserved = !trusted && this.proven.has(a, this.ctx.now());
       if (!trusted && (n > perAddress || (all >= total && !reserved))) {
         this.env!.warn(`conn-cap:${n > perAddress ? a : '*'}`, { address: a, open: n - 1, total: all }, 'too many connections: new ones closed');
-        socket.destroy();
+        shedConnection(socket, n > perAddress ? '429 Too Many Requests' : '503 Service Unavailable', !this.ctx.cfg.checkin.tls);
         return;
       }
       open.set(a, n);
       all++;
-      socket.once('close', () => {
+      // an answered, half-closed connection (refused, shed, timed out) costs an fd for its grace
+      // before the close and nothing else: it stops counting when its answer is written, so a
+      // flood's refusals do not fill the total for the next clients
+      let counted = true;
+      const leave = () => {
+        if (!counted) return;
+        counted = false;
         all--;
         const m = (open.get(a) ?? 1) - 1;
         if (m <= 0) open.delete(a);
         else open.set(a, m);
-      });
+      };
+      socket.once('finish', leave);
+      socket.once('close', leave);
       if (trusted || reserved) hand(socket);
       else this.gate.enter(socket, () => hand(socket));
     });
@@ -322,6 +332,19 @@ const TERMINAL_MARGIN = 64;
 
 /** The kernel accept queue asked for (Linux caps it at net.core.somaxconn, 4096 since 5.4). */
 const ACCEPT_BACKLOG = 4096;
+
+/**
+ * A connection over the caps: answered without reading a byte of it, then half-closed and
+ * destroyed CLOSE_GRACE_MS later. A plain destroy resets a client whose request bytes have
+ * already arrived (unread data), and it then sees ECONNRESET instead of why; over TLS nothing
+ * can be said before the handshake, so that socket is simply closed. 429: this address holds
+ * too many connections; 503: the box is at its total, try again.
+ */
+function shedConnection(socket: Socket, status: string, plain: boolean): void {
+  if (!plain) return void socket.destroy();
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nRetry-After: 10\r\nContent-Length: 0\r\n\r\n`);
+  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+}
 
 /**
  * What is read and thrown away of a refused request's body before the connection is closed:

@@ -293,7 +293,7 @@ export class CameraRecorder {
   }
 
   private async recover(dir = this.cameraDir, skip?: (f: string) => boolean) {
-    const r = await recoverSegments({ camera: this.cam.id, cameraDir: dir, repo: this.repo, log: this.log, ffprobePath: this.rc.ffprobePath, now: this.ctx.now, skip });
+    const r = await recoverSegments({ camera: this.cam.id, cameraDir: dir, repo: this.repo, log: this.log, now: this.ctx.now, skip });
     for (const x of r.recovered) {
       this.emitClosed(x.closedGap);
       this.ctx.bus.emit('segment.indexed', { id: x.id, camera: this.cam.id, path: x.path, start: x.start, end: x.end, bytes: x.bytes });
@@ -533,7 +533,7 @@ export class CameraRecorder {
     let diskFull = false;
     let ticks = 0;
     // a healthy stream writes a fragment at least every second; its growth is seen at the next
-    // tick (≤ 1 s) and a silence at the one after the threshold: silence over stallSeconds − 2
+    // tick and a silence at the one after the threshold: silence over stallSeconds − 2
     // ticks means the camera froze at most stallSeconds ago. Before the first bytes, connecting
     // may take longer; ffmpeg's own I/O timeout bounds that too
     const steadyStallMs = Math.max(1500, this.rc.stallSeconds * 1000 - 2 * this.ticker.ms);

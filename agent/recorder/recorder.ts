@@ -77,7 +77,7 @@ export class Recorder implements Module {
       });
     await this.stopRemoved();
     await this.replan(true);
-    // a class imported by the CLI (another connection) is recorded within about a second
+    // a class imported by the CLI (another connection) is recorded within a tick (2 s)
     let version = this.ctx.store.dataVersion();
     this.watchImports = this.ticker.add(() => {
       const v = this.ctx.store.dataVersion();

@@ -39,7 +39,7 @@ export class Ticker {
 
 /**
  * The tick of a recorder whose watchdog must notice a silent stream within `stallSeconds`: a
- * second (the fragment interval; one wake-up per second in all), finer only for a very short
- * stallSeconds, so the silence threshold (stallSeconds − 2 ticks) stays above the 1 s fragments.
+ * fifth of it, at most 2 s (the default 10 s gives one wake-up every 2 s for all cameras), so
+ * the silence threshold (stallSeconds − 2 ticks) stays well above the 1 s fragments.
  */
-export const recorderTickMs = (stallSeconds: number) => Math.max(250, Math.min(1000, Math.round((stallSeconds * 1000) / 8)));
+export const recorderTickMs = (stallSeconds: number) => Math.max(250, Math.min(2000, Math.round((stallSeconds * 1000) / 5)));

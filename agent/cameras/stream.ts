@@ -2,6 +2,9 @@ import type { CameraConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/load.js';
 import { describeCamera, type CameraProfile } from './onvif.js';
 import { CameraError } from './errors.js';
+import { subStreamUrl } from './substream-url.js';
+
+export { subStreamUrl };
 
 /** Which of a camera's streams: the main (full resolution) or the sub (smaller) stream. */
 export type StreamChoice = 'main' | 'sub';
@@ -28,37 +31,6 @@ export async function streamUrlOf(cam: CameraConfig, where: string, stream: Stre
   }
   if (!cam.onvif) throw new CameraError('protocol', 'no stream: set rtspUrl or onvif');
   return onvifStreamUrl(cam, where, stream);
-}
-
-/**
- * The sub stream's URL by the vendors' published conventions, or undefined:
- * - Hikvision ISAPI/RTSP: /Streaming/Channels/<channel><01 main | 02 sub> (101 → 102), and the
- *   older /h264/ch1/main/av_stream → /h264/ch1/sub/av_stream;
- * - Dahua (and its OEMs): /cam/realmonitor?channel=1&subtype=0 → subtype=1.
- * A URL already naming the sub stream is returned as is.
- */
-export function subStreamUrl(url: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return undefined;
-  }
-  const hik = /^(.*\/Streaming\/Channels\/)(\d*?)(0[12])(\/?)$/i.exec(u.pathname);
-  if (hik?.[2]) {
-    u.pathname = `${hik[1]}${hik[2]}02${hik[4]}`;
-    return u.toString();
-  }
-  const old = /^(.*\/ch\d+\/)(main|sub)(\/av_stream.*)$/i.exec(u.pathname);
-  if (old) {
-    u.pathname = `${old[1]}sub${old[3]}`;
-    return u.toString();
-  }
-  if (/\/cam\/realmonitor$/i.test(u.pathname) && u.searchParams.has('subtype')) {
-    u.searchParams.set('subtype', '1');
-    return u.toString();
-  }
-  return undefined;
 }
 
 /** Put a user name and password into a URL that has none (percent-encoded). */

@@ -102,9 +102,14 @@ export class ClipIntake {
         return {};
       },
     });
+    // this port takes the boxes' uploads only: clips are shown by the supervisor view (central/view.ts),
+    // behind its login, never here to whoever knows a request id
     this.server = http.createServer((req, res) => {
-      const m = /^\/clips\/([A-Za-z0-9-]{1,64})\.(mp4|json)$/.exec(req.url ?? '');
-      if (req.method === 'GET' && m) return this.serveClip(m[1]!, m[2]!, res);
+      if (req.method === 'GET' && (req.url ?? '').startsWith('/clips/')) {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+        res.end('clips are shown by the supervisor view, after login / 视频由监管页面在登录后提供\n');
+        return;
+      }
       void this.tus!.handle(req, res);
     });
     await new Promise<void>((r) => this.server!.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => r()));
@@ -117,28 +122,6 @@ export class ClipIntake {
     this.server = undefined;
   }
 
-  /** Only verified clips are shown. */
-  private serveClip(request: string, ext: string, res: http.ServerResponse): void {
-    const base = path.join(this.opts.dir, 'clips', request);
-    let result: ClipResult | undefined;
-    try {
-      result = JSON.parse(fs.readFileSync(`${base}.json`, 'utf8')) as ClipResult;
-    } catch {
-      result = undefined;
-    }
-    if (!result?.verified) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('no verified clip for this request / 该请求没有通过校验的视频\n');
-      return;
-    }
-    if (ext === 'json') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': fs.statSync(result.file).size });
-    fs.createReadStream(result.file).pipe(res);
-  }
-
-  /** When the clip and its manifest of one request are both here, check and publish the result. */
   private async finished(dir: string, id: string, meta: Record<string, string | null>): Promise<void> {
     const request = meta.request!;
     const box = meta.box!;

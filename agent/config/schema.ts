@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { subStreamUrl } from '../cameras/substream-url.js';
 
 /**
  * The agent's configuration (one YAML file). Every key has a default where a sensible one exists,
@@ -44,7 +45,11 @@ export const cameraSchema = z
   })
   .strict()
   .refine((c) => c.onvif || c.rtspUrl, { message: 'a camera needs onvif or rtspUrl' })
-  .refine((c) => c.stream !== 'sub' || c.subRtspUrl || c.onvif, { message: 'stream: sub needs subRtspUrl or onvif', path: ['stream'] });
+  // the recorder's sub stream: subRtspUrl, else the vendor's convention on rtspUrl, else ONVIF's second profile
+  .refine((c) => c.stream !== 'sub' || c.subRtspUrl || (c.rtspUrl && subStreamUrl(c.rtspUrl)) || c.onvif, {
+    message: 'stream: sub needs subRtspUrl or onvif',
+    path: ['stream'],
+  });
 
 export const terminalSchema = z
   .object({

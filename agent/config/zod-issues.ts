@@ -52,7 +52,7 @@ export const SCHEMA_MESSAGES: Record<string, { zh: string; fix: { zh: string; en
     fix: { zh: '加上 rtspUrl: rtsp://地址:554/路径，或 onvif: { host: 地址 }', en: 'add rtspUrl: rtsp://HOST:554/PATH or onvif: { host: HOST }' },
   },
   'stream: sub needs subRtspUrl or onvif': {
-    zh: 'stream: sub 需要子码流地址：subRtspUrl，或 onvif（从摄像头询问第二个码流）',
+    zh: 'stream: sub 需要子码流地址：subRtspUrl，或 onvif（从摄像头询问第二个码流）；rtspUrl 的路径不属于已知厂商约定（海康 /Streaming/Channels/101、大华 subtype=0），无法推出子码流',
     fix: {
       zh: '加上 subRtspUrl: rtsp://地址:554/子码流路径（海康常为 /Streaming/Channels/102），或改回 stream: main',
       en: 'add subRtspUrl: rtsp://HOST:554/SUB_PATH (Hikvision: usually /Streaming/Channels/102), or set stream: main',

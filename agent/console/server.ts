@@ -15,8 +15,7 @@ import { ConsoleRepo, type ConsoleRole } from '../store/console.js';
 import { LoginLimiter, Sessions, verifyPassword, type Session } from './auth.js';
 import { LiveHub, type LiveMessage } from './live.js';
 import type { SubSource } from './substream.js';
-import { withCredentials } from '../cameras/stream.js';
-import { resolveSecret } from '../config/load.js';
+import { streamUrlOf, subStreamUrl } from '../cameras/stream.js';
 import { consolePage } from './page.js';
 import { ConsoleApi, type Action } from './api.js';
 import { sendRange } from './range.js';
@@ -412,9 +411,9 @@ export class ConsoleServer implements Module {
       ws.send(m.data);
     };
     const cam = this.ctx.cfg.cameras.find((c) => c.id === camera);
-    const sub: SubSource | undefined = cam?.subRtspUrl
-      ? { url: () => withCredentials(cam.subRtspUrl!, cam.username, resolveSecret(cam.password, `cameras.${camera}.password`)), transport: cam.transport, ffmpegPath: this.ctx.cfg.recorder.ffmpegPath }
-      : undefined;
+    // the one URL composer's sub stream: subRtspUrl, the vendor's convention on rtspUrl, or ONVIF's second profile
+    const hasSub = cam && (cam.subRtspUrl || (cam.rtspUrl && subStreamUrl(cam.rtspUrl)) || cam.onvif);
+    const sub: SubSource | undefined = hasSub ? { url: () => streamUrlOf(cam, `cameras.${camera}`, 'sub'), transport: cam.transport, ffmpegPath: this.ctx.cfg.recorder.ffmpegPath } : undefined;
     const leave = this.hub.watch(camera, send, sub);
     const ping = setInterval(() => ws.ping(), 20_000);
     ws.on('close', () => {

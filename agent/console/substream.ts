@@ -7,8 +7,11 @@ import { Fmp4Splitter } from '../recorder/fmp4.js';
 import { Fanout } from './fanout.js';
 
 export interface SubSource {
-  /** the sub stream's RTSP URL with credentials (composed when a viewer comes: secrets may change) */
-  url: () => string;
+  /**
+   * the sub stream's RTSP URL with credentials, composed when a viewer comes (secrets may change;
+   * an ONVIF camera is asked for its second profile then)
+   */
+  url: () => Promise<string>;
   transport: 'tcp' | 'udp';
   ffmpegPath?: string;
 }
@@ -24,6 +27,7 @@ export interface SubSource {
 export class SubStreamFeed extends Fanout {
   private child?: ChildProcess;
   private restart?: NodeJS.Timeout;
+  private opening = false;
   private stderr = '';
   protected override source: 'main' | 'sub' = 'sub';
 
@@ -40,13 +44,38 @@ export class SubStreamFeed extends Fanout {
   }
 
   protected open(): void {
-    if (this.child || this.restart) return;
+    if (this.child || this.restart || this.opening) return;
+    this.opening = true;
+    this.src.url().then(
+      (url) => {
+        this.opening = false;
+        if (this.viewers.size && !this.child) this.spawn(url);
+      },
+      (err: Error) => {
+        this.opening = false;
+        // an ONVIF camera that does not answer now: try again while someone watches
+        this.log.warn({ camera: this.camera, err: maskUrl(err.message) }, 'sub stream URL unknown; retrying');
+        this.retryLater();
+      },
+    );
+  }
+
+  private retryLater(): void {
+    if (!this.viewers.size || this.restart) return;
+    this.restart = setTimeout(() => {
+      this.restart = undefined;
+      if (this.viewers.size) this.open();
+    }, 2000);
+    this.restart.unref();
+  }
+
+  private spawn(url: string): void {
     const splitter = new Fmp4Splitter();
     let child: ChildProcess;
     try {
-      child = spawnFfmpegPipe(liveCopyArgs(this.src.url(), this.src.transport), { ffmpegPath: this.src.ffmpegPath });
+      child = spawnFfmpegPipe(liveCopyArgs(url, this.src.transport), { ffmpegPath: this.src.ffmpegPath });
     } catch (err) {
-      this.log.warn({ camera: this.camera, err: (err as Error).message }, 'sub stream not started');
+      this.log.warn({ camera: this.camera, err: maskUrl((err as Error).message) }, 'sub stream not started');
       return;
     }
     this.child = child;
@@ -68,11 +97,7 @@ export class SubStreamFeed extends Fanout {
       // (stderr may hold the camera's URL; only its last line, with credentials masked, is logged)
       const last = maskUrl(this.stderr.trim().split('\n').pop() ?? '');
       this.log.warn({ camera: this.camera, code, detail: last }, 'sub stream ended; reconnecting');
-      this.restart = setTimeout(() => {
-        this.restart = undefined;
-        if (this.viewers.size) this.open();
-      }, 2000);
-      this.restart.unref();
+      this.retryLater();
     });
   }
 

@@ -73,11 +73,12 @@ describe('playback on request: the box uploads a clip with its manifest, the pro
       expect(clips[0]!.problems).toEqual([]);
       expect(clips[0]!.verified).toBe(true);
       expect(clips[0]!.manifest.sources.length).toBe(3);
-      // shown only once verified, and it plays
-      const res = await fetch(`http://127.0.0.1:${port}/clips/${id}.mp4`);
-      expect(res.status).toBe(200);
-      const got = path.join(centralDir, 'got.mp4');
-      fs.writeFileSync(got, Buffer.from(await res.arrayBuffer()));
+      // the intake's port never shows a clip (the supervisor view does, behind its login)
+      const open = await fetch(`http://127.0.0.1:${port}/clips/${id}.mp4`);
+      expect(open.status).toBe(404);
+      expect(Buffer.from(await open.arrayBuffer()).length).toBeLessThan(200);
+      // the verified clip plays
+      const got = clips[0]!.file;
       const dur = Number((await runFfprobe(['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', got])).trim());
       expect(dur).toBeGreaterThan((to - from) / 1000 - 2.5);
       // the box cleaned its outgoing folder

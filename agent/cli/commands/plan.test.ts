@@ -138,4 +138,18 @@ describe('config: the recording schedule and stream keys', () => {
     expect(zh.stderr).toContain('共 4 处问题');
     fs.rmSync(dir, { recursive: true, force: true });
   });
+
+  it('`stream: sub` with a Hikvision or Dahua rtspUrl alone passes: the recorder derives the sub stream as config check does', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-plan-cfg-'));
+    const file = path.join(dir, 'agent.yaml');
+    fs.writeFileSync(
+      file,
+      'cameras:\n  - id: cam-1\n    rtspUrl: rtsp://10.0.0.5:554/Streaming/Channels/101\n    stream: sub\n' +
+        '  - id: cam-2\n    rtspUrl: rtsp://10.0.0.6:554/cam/realmonitor?channel=1&subtype=0\n    stream: sub\n',
+    );
+    const r = spawnSync(process.execPath, [CLI, '-c', file, '--lang', 'en', 'config', 'check'], { encoding: 'utf8' });
+    expect(r.stderr).not.toContain('stream: sub needs');
+    expect(r.status).toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });

@@ -23,6 +23,7 @@ import { ListTail, type RunState, isRecording, lastLine, maskSecrets, readRunSta
 import { errFileOf, listFileOf, parseCsvLine, runDir, runPattern, segmentPath } from './segments.js';
 import type { Interval } from '../compliance/intervals.js';
 import { expectedWithin } from './schedule.js';
+import { Ticker, recorderTickMs } from './ticker.js';
 
 export interface RunResult {
   runId: number;
@@ -107,6 +108,8 @@ export class CameraRecorder {
     private alarms: AlarmRepo,
     private resolveUrl: () => Promise<string>,
     private heartbeatFile: string,
+    /** the recorder's shared timer (one wake-up per tick for all cameras) */
+    private ticker: Ticker = new Ticker(recorderTickMs(ctx.cfg.recorder.stallSeconds)),
   ) {
     this.log = ctx.log.child({ camera: cam.id });
     this.cameraDir = path.join(ctx.paths.video, cam.id);
@@ -290,7 +293,7 @@ export class CameraRecorder {
   }
 
   private async recover(dir = this.cameraDir, skip?: (f: string) => boolean) {
-    const r = await recoverSegments({ camera: this.cam.id, cameraDir: dir, repo: this.repo, log: this.log, ffprobePath: this.rc.ffprobePath, now: this.ctx.now, skip });
+    const r = await recoverSegments({ camera: this.cam.id, cameraDir: dir, repo: this.repo, log: this.log, now: this.ctx.now, skip });
     for (const x of r.recovered) {
       this.emitClosed(x.closedGap);
       this.ctx.bus.emit('segment.indexed', { id: x.id, camera: this.cam.id, path: x.path, start: x.start, end: x.end, bytes: x.bytes });
@@ -437,8 +440,9 @@ export class CameraRecorder {
       }
       const closedAt = Math.min(mtime, o.live ? readAt : Infinity);
       run.anchor = Math.min(run.anchor ?? Infinity, closedAt - row.endSec * 1000);
-      const known = this.repo.segmentsOfRun(run.runId).find((s) => s.path === file);
-      if (known) {
+      // by path, not the run's whole list: a run lasts for months, 1,440 segments a day
+      const known = this.repo.segmentByPath(file);
+      if (known && known.run_id === run.runId) {
         run.anchor = Math.min(run.anchor, known.end_ms - row.endSec * 1000);
         run.prevEnd = known.end_ms;
         continue;
@@ -496,14 +500,14 @@ export class CameraRecorder {
           resolve();
         });
       } else {
-        // adopted: not our child, so no exit event; its pid is watched instead
-        const t = setInterval(() => {
+        // adopted: not our child, so no exit event; its pid is watched instead, each tick
+        const untick = this.ticker.add(() => {
           if (!isRecording(run)) {
-            clearInterval(t);
+            untick();
             run.exited = true;
             resolve();
           }
-        }, 250);
+        });
       }
     });
     let busy = Promise.resolve();
@@ -511,7 +515,7 @@ export class CameraRecorder {
       busy = busy.then(() => this.indexListed(run, tail, { live: true })).then(() => undefined);
       return busy;
     };
-    // the list file changes when a segment closes: read it then, and every second anyway
+    // the list file changes when a segment closes: read it then (inotify), and every few ticks anyway
     let watcher: fs.FSWatcher | undefined;
     try {
       watcher = fs.watch(run.listFile, () => void pump());
@@ -528,26 +532,26 @@ export class CameraRecorder {
     let stalled = false;
     let diskFull = false;
     let ticks = 0;
-    // a healthy stream writes a fragment at least every second, noticed within a tick (0.5 s):
-    // silence over stallSeconds − 1 s means the camera froze at most stallSeconds ago. Before
-    // the first bytes, connecting may take longer; ffmpeg's own I/O timeout bounds that too
-    const steadyStallMs = Math.max(1500, this.rc.stallSeconds * 1000 - 1000);
+    // a healthy stream writes a fragment at least every second; its growth is seen at the next
+    // tick and a silence at the one after the threshold: silence over stallSeconds − 2
+    // ticks means the camera froze at most stallSeconds ago. Before the first bytes, connecting
+    // may take longer; ffmpeg's own I/O timeout bounds that too
+    const steadyStallMs = Math.max(1500, this.rc.stallSeconds * 1000 - 2 * this.ticker.ms);
     const startStallMs = this.rc.stallSeconds * 1000 + 5000;
-    const timer = setInterval(() => {
+    const tick = () => {
+      ticks++;
       if (!watcher) {
         try {
           watcher = fs.watch(run.listFile, () => void pump());
+          void pump();
         } catch {
           /* still not there */
         }
       }
-      void pump();
-      let size = -1;
-      try {
-        size = fs.statSync(segmentPath(run.pattern, run.listed)).size;
-      } catch {
-        /* not created yet */
-      }
+      // a safety net only: inotify tells when a segment closes
+      if (ticks % 5 === 0) void pump();
+      // not created yet: -1 (no exception object built each tick)
+      const size = fs.statSync(segmentPath(run.pattern, run.listed), { throwIfNoEntry: false })?.size ?? -1;
       if (size !== lastSize || run.listed !== seenListed) {
         lastSize = size;
         seenListed = run.listed;
@@ -555,7 +559,7 @@ export class CameraRecorder {
         if (size > 0 || run.listed > 0) this.setState('recording');
       }
       // statfs every other tick: the write itself fails fast on ENOSPC anyway
-      if (!diskFull && ++ticks % 2 === 0 && this.diskFull()) {
+      if (!diskFull && ticks % 2 === 0 && this.diskFull()) {
         // stop before the disk is really full, so the segment is closed cleanly and indexed
         diskFull = true;
         this.interrupt();
@@ -564,10 +568,13 @@ export class CameraRecorder {
         this.log.warn({ runId: run.runId, seconds: this.rc.stallSeconds }, 'no new bytes: stream stalled');
         this.interrupt();
       }
-    }, 500);
+    };
+    const untick = this.ticker.add(tick);
+    // at once too: an adopted ffmpeg is seen recording without waiting for the first tick
+    tick();
 
     await exited;
-    clearInterval(timer);
+    untick();
     watcher?.close();
     await pump();
     await busy;

@@ -75,6 +75,27 @@ describe('cut segment files (fragmented MP4 as the recorder writes it)', () => {
     expect(i.fragments).toBeGreaterThanOrEqual(3);
   });
 
+  it('measures the duration of the whole fragments as ffprobe does (recovery dates files with it, no ffprobe started)', async () => {
+    const whole = inspectFmp4(path.join(dir, 'src.mp4'));
+    const probed = await probeFile(path.join(dir, 'src.mp4'));
+    expect(whole.video).toBe(true);
+    expect(Math.abs(whole.durationSec - probed.durationSec)).toBeLessThan(0.15);
+    // a file cut inside its second fragment: only the first fragment's time, which ffprobe reads from the repaired copy
+    const cut = path.join(dir, 'cut-second.mp4');
+    fs.writeFileSync(cut, src.subarray(0, secondFragmentEnd - 1));
+    const first = path.join(dir, 'first-only.mp4');
+    fs.writeFileSync(first, src.subarray(0, firstFragmentEnd));
+    const c = inspectFmp4(cut);
+    expect(c).toMatchObject({ intact: false, fragments: 1, completeBytes: firstFragmentEnd });
+    expect(Math.abs(c.durationSec - (await probeFile(first)).durationSec)).toBeLessThan(0.15);
+    expect(c.durationSec).toBeGreaterThan(0);
+    expect(c.durationSec).toBeLessThan(whole.durationSec);
+    // nothing whole: no time
+    const head = path.join(dir, 'head.mp4');
+    fs.writeFileSync(head, src.subarray(0, firstFragmentEnd - 1));
+    expect(inspectFmp4(head)).toMatchObject({ fragments: 0, durationSec: 0 });
+  });
+
   it('a file cut at every byte length up to the end of its first fragment is never indexed as a segment; each is described, kept', async () => {
     const cuts = path.join(dir, 'cam', '2026-11-30');
     fs.mkdirSync(cuts, { recursive: true });

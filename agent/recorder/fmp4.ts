@@ -245,6 +245,14 @@ export interface Fmp4Inspection {
   completeBytes: number;
   /** the file ends exactly at a box boundary after the last box (nothing cut) */
   intact: boolean;
+  /**
+   * media time covered by the whole fragments, seconds: from the first fragment's decode time to
+   * the end of the last one's samples (tfdt + trun durations). Recovery dates a file with it,
+   * instead of starting an ffprobe per file (which reads the same boxes).
+   */
+  durationSec: number;
+  /** the init segment describes a video track (a sample entry with its codec) */
+  video: boolean;
 }
 
 const HEADER_BYTES = 16;
@@ -261,6 +269,16 @@ export function inspectFmp4(file: string): Fmp4Inspection {
     let completeBytes = 0;
     let pendingMoof = false;
     let intact = true;
+    let init: InitInfo | undefined;
+    let moof: Buffer | undefined;
+    let first: number | undefined;
+    let last = 0;
+    // moov and moof are read whole (a few KB each; never the mdat's video bytes)
+    const readBox = (at: number, n: number) => {
+      const b = Buffer.allocUnsafe(n);
+      fs.readSync(fd, b, 0, n, at);
+      return b;
+    };
     while (off < size) {
       const n = fs.readSync(fd, buf, 0, HEADER_BYTES, off);
       const h = boxHeader(buf, 0, n);
@@ -270,22 +288,31 @@ export function inspectFmp4(file: string): Fmp4Inspection {
         break;
       }
       const type = h.type;
+      const at = off;
       off += boxSize;
       if (type === 'ftyp') sawFtyp = true;
       else if (type === 'moov') {
         header = sawFtyp;
         if (header) completeBytes = off;
-      } else if (type === 'moof') pendingMoof = true;
-      else if (type === 'mdat' && pendingMoof) {
+        if (boxSize <= 1 << 20) init = parseInit(readBox(at, boxSize), { type, start: 0, size: boxSize, header: h.header });
+      } else if (type === 'moof') {
+        pendingMoof = true;
+        moof = init && boxSize <= 1 << 20 ? readBox(at, boxSize) : undefined;
+      } else if (type === 'mdat' && pendingMoof) {
         pendingMoof = false;
         if (header) {
           fragments++;
           completeBytes = off;
+          if (init && moof) {
+            const f = parseMoof(moof, { type: 'moof', start: 0, size: moof.length, header: 8 }, init);
+            first ??= f.baseSeconds;
+            last = Math.max(last, f.baseSeconds + f.seconds);
+          }
         }
       } else if (header && !pendingMoof) completeBytes = off; // trailing index boxes (mfra, sidx): part of a valid file
     }
     if (pendingMoof) intact = false;
-    return { size, header, fragments, completeBytes: header ? completeBytes : 0, intact };
+    return { size, header, fragments, completeBytes: header ? completeBytes : 0, intact, durationSec: first === undefined ? 0 : last - first, video: !!init };
   } finally {
     fs.closeSync(fd);
   }

@@ -10,6 +10,7 @@ import { streamUrlOf } from '../cameras/stream.js';
 import type { CameraConfig } from '../config/schema.js';
 import { windowAt } from './schedule.js';
 import { windowsOf } from './timetable.js';
+import { Ticker, recorderTickMs } from './ticker.js';
 
 const DAY = 86_400_000;
 /** lessons imported or changed while the agent runs are picked up within this time (no restart) */
@@ -31,12 +32,18 @@ export class Recorder implements Module {
   /** window transitions, one at a time (start and pause of a camera are asynchronous) */
   private busy: Promise<void> = Promise.resolve();
   private stopped = false;
-  private watchImports?: NodeJS.Timeout;
+  private watchImports?: () => void;
+  /** one timer for every camera's watchdog and the timetable poll */
+  private readonly ticker: Ticker;
+  /** one repo (its statements prepared once) for the cameras and the schedule */
+  private repo?: RecordingRepo;
 
   constructor(
     private ctx: AgentContext,
     private opts: { replanMs?: number } = {},
-  ) {}
+  ) {
+    this.ticker = new Ticker(recorderTickMs(ctx.cfg.recorder.stallSeconds), (err) => ctx.log.error({ err: err.message }, 'recorder tick failed'));
+  }
 
   /** Touched every 30 s while the agent lives; each ffmpeg's watchdog reads it (orphanMinutes). */
   get heartbeatFile(): string {
@@ -58,6 +65,7 @@ export class Recorder implements Module {
     this.beat = setInterval(() => this.heartbeat(), 30_000);
     this.beat.unref();
     const repo = new RecordingRepo(this.ctx.store);
+    this.repo = repo;
     const alarms = new AlarmRepo(this.ctx.store);
     this.stopped = false;
     this.cams = this.ctx.cfg.cameras
@@ -65,20 +73,19 @@ export class Recorder implements Module {
       .filter(({ cam }) => cam.enabled)
       .map(({ cam, i }) => {
         this.configs.set(cam.id, cam);
-        return new CameraRecorder(this.ctx, cam, repo, alarms, () => streamUrlOf(cam, `cameras[${i}]`), this.heartbeatFile);
+        return new CameraRecorder(this.ctx, cam, repo, alarms, () => streamUrlOf(cam, `cameras[${i}]`), this.heartbeatFile, this.ticker);
       });
     await this.stopRemoved();
     await this.replan(true);
-    // a class imported by the CLI (another connection) is recorded within about a second
+    // a class imported by the CLI (another connection) is recorded within a tick (2 s)
     let version = this.ctx.store.dataVersion();
-    this.watchImports = setInterval(() => {
+    this.watchImports = this.ticker.add(() => {
       const v = this.ctx.store.dataVersion();
       if (v !== version) {
         version = v;
         void this.replan();
       }
-    }, 1000);
-    this.watchImports.unref();
+    });
   }
 
   /**
@@ -91,7 +98,7 @@ export class Recorder implements Module {
       if (this.stopped) return;
       const now = this.ctx.now();
       let gapFrom = now - DAY;
-      for (const c of this.cams) gapFrom = Math.min(gapFrom, new RecordingRepo(this.ctx.store).openGapOf(c.stats.camera)?.start_ms ?? now);
+      for (const c of this.cams) gapFrom = Math.min(gapFrom, this.repo!.openGapOf(c.stats.camera)?.start_ms ?? now);
       const windows = windowsOf(this.ctx.store, this.ctx.cfg, [...this.configs.values()], gapFrom, now + 2 * DAY);
       let next = now + (this.opts.replanMs ?? REPLAN_MS);
       // why sequential: each camera's take-over may probe files with ffprobe; on a 2-core box
@@ -143,7 +150,7 @@ export class Recorder implements Module {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.planTimer) clearTimeout(this.planTimer);
-    if (this.watchImports) clearInterval(this.watchImports);
+    this.watchImports?.();
     await this.busy;
     await Promise.all(this.cams.map((c) => c.stop()));
     this.cams = [];

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { probeFile } from '../ffmpeg/run.js';
 import type { GapRow, RecordingRepo } from '../store/recordings.js';
 import { sha256File } from '../core/hash.js';
 import { inspectFmp4, writeCompletePrefix } from './fmp4.js';
@@ -38,7 +37,7 @@ export function describeCut(c: CutFile): string {
  * segment of an ffmpeg killed with -9, the last one before a power cut, one whose list line was
  * lost. What a file holds is read from its fragments (fmp4.ts), never believed from ffprobe
  * alone:
- * - whole (ends at a box boundary, at least one fragment): indexed, duration from ffprobe;
+ * - whole (ends at a box boundary, at least one fragment): indexed, duration from its fragments;
  * - cut after at least one whole fragment: the whole fragments are copied to `<name>.repaired.mp4`
  *   (a valid file by itself), which is indexed; the original stays, described as a cut;
  * - no complete frame (header only, or cut inside the first fragment): never a segment; the
@@ -51,7 +50,6 @@ export async function recoverSegments(opts: {
   cameraDir: string;
   repo: RecordingRepo;
   log: Logger;
-  ffprobePath?: string;
   now?: () => number;
   /** files currently being written (a running ffmpeg's open segment) are skipped */
   skip?: (file: string) => boolean;
@@ -114,13 +112,10 @@ export async function recoverSegments(opts: {
     }
     const indexed = shape.intact ? f : path.join(path.dirname(f), repairedName(path.basename(f)));
     if (!shape.intact) writeCompletePrefix(f, shape.completeBytes, indexed);
-    let durationMs = 0;
-    try {
-      const p = await probeFile(indexed, opts.ffprobePath);
-      durationMs = p.hasVideo ? Math.round(p.durationSec * 1000) : 0;
-    } catch (err) {
-      log.warn({ file: indexed, err: (err as Error).message }, 'ffprobe cannot read a file whose fragments are whole');
-    }
+    // the whole fragments' own timing (tfdt + trun), read with the shape above: an ffprobe per
+    // file would read the same boxes at the cost of a process start (after a power cut, one per
+    // camera, on a box whose cameras are reconnecting at the same time)
+    const durationMs = shape.video ? Math.round(shape.durationSec * 1000) : 0;
     if (start === undefined) start = Math.round(st.mtimeMs) - durationMs;
     const end = start + durationMs;
     const row = { camera, runId: runId ?? undefined, start, end, recovered: true };

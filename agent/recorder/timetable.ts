@@ -28,6 +28,8 @@ export function roomLessons(store: Store, cfg: Config, from: number, to: number)
 /** Each camera's recording windows over [from, to) (margins included), from the store's timetable. */
 export function windowsOf(store: Store, cfg: Config, cams: readonly CameraConfig[], from: number, to: number): Map<string, Interval[]> {
   const m = marginsOf(cfg);
+  // every camera recording always: no lesson to read (the recorder asks every few seconds)
+  if (cams.every((c) => recordModeOf(cfg, c) === 'always')) return new Map(cams.map((c) => [c.id, cameraWindows([], c.id, 'always', m)]));
   // lessons just outside [from, to) still reach into it by their margins
   const lessons = roomLessons(store, cfg, from - m.afterMs, to + m.beforeMs);
   return new Map(cams.map((c) => [c.id, cameraWindows(lessons, c.id, recordModeOf(cfg, c), m)]));

@@ -171,6 +171,11 @@ export class RecordingRepo {
     return r;
   }
 
+  /** the segment stored for a file, if any */
+  segmentByPath(path: string): SegmentRow | undefined {
+    return this.store.db.prepare('SELECT * FROM recordings WHERE path = ?').get(path) as SegmentRow | undefined;
+  }
+
   /** one segment by its id (`vision scan RECORDING_ID`) */
   segment(id: number): SegmentRow | undefined {
     return this.store.db.prepare('SELECT * FROM recordings WHERE id = ?').get(id) as SegmentRow | undefined;

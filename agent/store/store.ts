@@ -63,8 +63,11 @@ export class Store {
    * commits. A cheap poll for "something was imported meanwhile" (the recorder's timetable).
    */
   dataVersion(): number {
-    return this.db.pragma('data_version', { simple: true }) as number;
+    // prepared once: db.pragma() compiles the statement on every call, and the recorder asks every second
+    this.dataVersionStmt ??= this.db.prepare('PRAGMA data_version').pluck();
+    return this.dataVersionStmt.get() as number;
   }
+  private dataVersionStmt?: Database.Statement;
 
   expiresAt(eventMs: number): number {
     return Math.round(eventMs + this.retentionMs);

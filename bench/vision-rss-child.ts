@@ -26,6 +26,13 @@ const frame = (i: number): RgbFrame => {
   return { width, height, data };
 };
 const v = configSchema.parse({}).vision;
+/**
+ * The process's RSS before the vision thread starts: bare Node, this script and the config
+ * schema (~56 MB). In the agent that share is the daemon's main thread, there anyway; the
+ * thread's own share of the peak is peakRssMB − baseRssMB. The frames are never all held here:
+ * one at a time is read and transferred to the thread, as the agent's ffmpeg reader does.
+ */
+const baseRssMB = process.memoryUsage().rss / 2 ** 20;
 let ms = 0;
 let cpu0 = process.cpuUsage();
 let cpu = { user: 0, system: 0 };
@@ -69,4 +76,4 @@ if (mode === 'agent') {
   cpu = process.cpuUsage(cpu0);
   await w.terminate();
 }
-process.stdout.write(`${JSON.stringify({ msPerFrame: ms / n, cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / n, peakRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
+process.stdout.write(`${JSON.stringify({ msPerFrame: ms / n, cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / n, peakRssMB: process.resourceUsage().maxRSS / 1024, baseRssMB })}\n`);

@@ -138,7 +138,7 @@ async function budget(dir: string): Promise<void> {
     const load = os.loadavg()[0]!;
     const r = spawnSync(process.execPath, [fileURLToPath(new URL('./vision-rss-child.js', import.meta.url)), mode, raw, String(m), '1920', '1080'], { encoding: 'utf8', maxBuffer: 1 << 20 });
     if (r.status !== 0) throw new Error(`${mode} child failed: ${r.stderr.trim().split('\n').pop()}`);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { msPerFrame: number; cpuMsPerFrame: number; peakRssMB: number };
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { msPerFrame: number; cpuMsPerFrame: number; peakRssMB: number; baseRssMB: number };
     return { ...out, load: `${load.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}` };
   };
   const ag = child('agent');
@@ -146,7 +146,7 @@ async function budget(dir: string): Promise<void> {
   const limit = (cfg.sampleEverySeconds * 1000) / 4;
   console.log(`  default path, ${m} frames of the accuracy classroom (1920×1080, ${faces} people, faces 32-180 px), each side in a process of its own:`);
   console.log(
-    `    agent (whole frame + ${cfg.tileSize}/${cfg.tileOverlap} tiles, fused SSD): CPU ${ag.cpuMsPerFrame.toFixed(0)} ms/frame, wall ${ag.msPerFrame.toFixed(0)} ms/frame = ${(1000 / ag.msPerFrame).toFixed(2)} frames/s, peak RSS ${ag.peakRssMB.toFixed(0)} MB (load avg ${ag.load})`,
+    `    agent (whole frame + ${cfg.tileSize}/${cfg.tileOverlap} tiles, fused SSD): CPU ${ag.cpuMsPerFrame.toFixed(0)} ms/frame, wall ${ag.msPerFrame.toFixed(0)} ms/frame = ${(1000 / ag.msPerFrame).toFixed(2)} frames/s, peak RSS ${ag.peakRssMB.toFixed(0)} MB, of which ${ag.baseRssMB.toFixed(0)} MB the process before the thread started (load avg ${ag.load})`,
   );
   console.log(
     `    bare face-api (whole frame, no tiles):  CPU ${ba.cpuMsPerFrame.toFixed(0)} ms/frame, wall ${ba.msPerFrame.toFixed(0)} ms/frame = ${(1000 / ba.msPerFrame).toFixed(2)} frames/s, peak RSS ${ba.peakRssMB.toFixed(0)} MB (its thread also holds the ${m} frames) (load avg ${ba.load})`,

@@ -1,6 +1,6 @@
 import type { Loaded } from './tf.js';
 import type { RgbFrame } from './frames.js';
-import { locateFaces, resizeRegion } from './ssd.js';
+import { locateFaces, resizeRegion, scratch } from './ssd.js';
 
 export interface Box {
   x: number;
@@ -115,7 +115,7 @@ export async function detectFaces(l: Loaded, frame: RgbFrame, o: DetectOptions):
     const x1 = Math.min(frame.width, Math.ceil(f.box.x + f.box.width) + m);
     const y1 = Math.min(frame.height, Math.ceil(f.box.y + f.box.height) + m);
     const r = { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
-    const crop = tf.tensor3d(resizeRegion(frame, r, r.w, r.h), [r.h, r.w, 3], 'float32');
+    const crop = tf.tensor3d(resizeRegion(frame, r, r.w, r.h, r.w, r.h, false, scratch(r.w * r.h * 3)), [r.h, r.w, 3], 'float32');
     try {
       const dims = { width: r.w, height: r.h };
       const det = faceapi.extendWithFaceDetection({}, new faceapi.FaceDetection(f.score, new faceapi.Rect((f.box.x - x0) / r.w, (f.box.y - y0) / r.h, f.box.width / r.w, f.box.height / r.h), dims));

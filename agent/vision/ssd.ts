@@ -20,9 +20,9 @@ export interface Region {
  * −1): done here in the same loop, where tfjs's two broadcast ops over the 512 × 512 input took
  * ~28 CPU ms of a ~250 ms pass.
  */
-export function resizeRegion(f: RgbFrame, r: Region, outW: number, outH: number, padW = outW, padH = outH, unit = false): Float32Array {
-  const out = new Float32Array(padW * padH * 3);
-  if (unit) out.fill(-1);
+export function resizeRegion(f: RgbFrame, r: Region, outW: number, outH: number, padW = outW, padH = outH, unit = false, into?: Float32Array): Float32Array {
+  const out = into ? into.subarray(0, padW * padH * 3) : new Float32Array(padW * padH * 3);
+  if (unit || into) out.fill(unit ? -1 : 0);
   const [mul, add] = unit ? [1 / 127.5, -1] : [1, 0];
   const sy = r.h / outH;
   const sx = r.w / outW;
@@ -61,6 +61,19 @@ export function resizeRegion(f: RgbFrame, r: Region, outW: number, outH: number,
   return out;
 }
 
+let scratchBuf = new Float32Array(0);
+/**
+ * A float buffer of at least n values, the same one each call (grown when too small), for
+ * pixels on their way into a tensor (tfjs copies them into the wasm heap). Why: a fresh 3 MB
+ * array per SSD pass (nine per frame with tiles) and one per face crop made ~50 MB of garbage
+ * per frame that the thread's GC collected late, and the peak RSS of the vision thread moved
+ * with the GC's timing (bench vision: 347-392 MB). Single-threaded use only (one per thread).
+ */
+export function scratch(n: number): Float32Array {
+  if (scratchBuf.length < n) scratchBuf = new Float32Array(n);
+  return scratchBuf;
+}
+
 /** face-api's SSD MobileNet V1 input side: the net only ever sees 512 × 512 */
 export const SSD_SIZE = 512;
 const EPSILON = 0.0010000000474974513;
@@ -92,7 +105,7 @@ export function locateFaces(l: Loaded, frame: RgbFrame, region: Region, minConfi
   const scale = SSD_SIZE / Math.max(region.w, region.h);
   const w = Math.min(SSD_SIZE, Math.round(region.w * scale));
   const h = Math.min(SSD_SIZE, Math.round(region.h * scale));
-  let x: T = tf.tensor4d(resizeRegion(frame, region, w, h, SSD_SIZE, SSD_SIZE, true), [1, SSD_SIZE, SSD_SIZE, 3], 'float32');
+  let x: T = tf.tensor4d(resizeRegion(frame, region, w, h, SSD_SIZE, SSD_SIZE, true, scratch(SSD_SIZE * SSD_SIZE * 3)), [1, SSD_SIZE, SSD_SIZE, 3], 'float32');
   /** run `f` on x, then drop x unless it must be kept */
   const step = (f: (t: T) => T, keep?: T) => {
     const next = tf.tidy(() => f(x));

@@ -4,7 +4,7 @@
  * fixtures: `node vision-rss-child.js agent|bare FRAMES_FILE N WIDTH HEIGHT`. The frames file
  * holds N raw RGB pictures. Prints one JSON line: ms per frame (wall clock), CPU ms per frame
  * (the process's user + system time over the timed frames: on a shared machine the wall clock
- * measures the neighbours, the CPU time what one frame costs a core) and peak RSS (getrusage maxrss).
+ * measures the neighbours, the CPU time what one frame costs a core) and peak RSS (VmHWM, see peakRssMB).
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -76,4 +76,20 @@ if (mode === 'agent') {
   cpu = process.cpuUsage(cpu0);
   await w.terminate();
 }
-process.stdout.write(`${JSON.stringify({ msPerFrame: ms / n, cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / n, peakRssMB: process.resourceUsage().maxRSS / 1024, baseRssMB })}\n`);
+/**
+ * This process's own peak RSS: VmHWM, the high-water mark of the memory it has had since it was
+ * started (exec). Not getrusage's maxRSS: on Linux that keeps the parent's RSS at the fork that
+ * started this child (the kernel folds the forked copy's high-water mark in at exec), so under
+ * the bench, whose own process is 350-400 MB by then, the child reported the bench's size
+ * whenever that was larger (349-410 MB printed where the child itself peaked at 320-332 MB).
+ */
+function peakRssMB(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux: getrusage below
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+process.stdout.write(`${JSON.stringify({ msPerFrame: ms / n, cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / n, peakRssMB: peakRssMB(), baseRssMB })}\n`);

@@ -71,6 +71,12 @@ describe('tamper suite: verify on the box', () => {
     expect(r.signedSize).toBe(r.entries);
     const s = f.open();
     for (const t of FACT_TABLES) expect((s.db.prepare(`SELECT COUNT(*) FROM ${t}`).pluck().get() as number) > 0, t).toBe(true);
+    // the request's columns its check-ins share are written once (`same`): the edit cases below
+    // change such a column (terminal, raw_id, tz_offset_min) of one check-in and must still see it
+    const raw = s.db.prepare("SELECT entry FROM evidence_log WHERE kind = 'raw-input' ORDER BY seq LIMIT 1").pluck().get() as Buffer;
+    const b = parseEntry(raw).b as { rows: unknown[]; same: Record<string, unknown> };
+    expect(b.rows.length).toBeGreaterThan(1);
+    expect(Object.keys(b.same)).toEqual(expect.arrayContaining(['raw_id', 'terminal', 'tz_offset_min']));
     s.close();
   });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canonicalJson, entryJson, type Entry } from '../evidence/canonical.js';
 import { consistencyProof, inclusionProof, memoryTree, rootOf, verifyConsistency, verifyInclusion } from '../evidence/merkle.js';
-import { evidenceLog, TILE } from './evidence-log.js';
+import { batchMembers, evidenceLog, TILE } from './evidence-log.js';
 import { Store } from './store.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evlog-'));
@@ -116,5 +116,29 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
     expect(canonicalJson(row)).toBe(`[${row.map((x) => canonicalJson(x)).join(',')}]`);
     expect(canonicalJson({ rows: [row, [2, { b: 1, a: 2 }]] })).toBe(`{"rows":[${canonicalJson(row)},[2,{"a":2,"b":1}]]}`);
     expect(() => canonicalJson([1, Number.POSITIVE_INFINITY])).toThrow('non-finite');
+  });
+});
+
+describe('batch members', () => {
+  it('columns written once in `same` reach every member; an entry from before `same` reads as it did; a malformed one throws', () => {
+    const cols = ['id', 'person', 'expires_ms'];
+    const withSame = batchMembers({
+      cols,
+      rows: [
+        [1, 'a', 5],
+        [2, 'b', 6],
+      ],
+      same: { raw_id: 7, terminal: 't1' },
+    });
+    expect(withSame).toEqual([
+      { id: 1, d: { raw_id: 7, terminal: 't1', person: 'a' }, x: 5 },
+      { id: 2, d: { raw_id: 7, terminal: 't1', person: 'b' }, x: 6 },
+    ]);
+    // the expiry shared by every member
+    expect(batchMembers({ cols: ['id', 'person'], rows: [[1, 'a']], same: { expires_ms: 9 } })).toEqual([{ id: 1, d: { person: 'a' }, x: 9 }]);
+    expect(batchMembers({ cols, rows: [[1, 'a', 5]] })).toEqual([{ id: 1, d: { person: 'a' }, x: 5 }]);
+    expect(() => batchMembers({ cols, rows: [[1, 'a', 5]], same: { person: 'b' } })).toThrow('both shared and per row');
+    expect(() => batchMembers({ cols, rows: [[1, 'a', 5]], same: { id: 3 } })).toThrow('both shared and per row');
+    expect(() => batchMembers({ cols, rows: [[1, 'a', 5]], same: [1] })).toThrow('malformed same');
   });
 });

@@ -79,8 +79,9 @@ export function projectRow(table: FactTable, row: Record<string, unknown>): Reco
 
 /**
  * Check-ins of one intake request share ONE log entry: the request's raw-input entry carries them
- * in its field `b` (`{ cols, rows }`: the column names, and per check-in its id, its evidential
- * columns as projectRow gives them, its expiry). Check-ins a re-read of a raw input adds
+ * in its field `b` (`{ cols, rows, same }`: the column names, and per check-in its id, its evidential
+ * columns as projectRow gives them, its expiry; `same` holds once the columns every check-in of
+ * the entry shares, and is absent when none is shared). Check-ins a re-read of a raw input adds
  * (`checkins reparse`) come as one entry of kind `checkins` (ref `["checkins-of", rawId]`, the
  * same `{ cols, rows }` as data). why: one entry per check-in was one canonical JSON, SHA-256,
  * INSERT and ref-index entry each, 12-24 % of durable check-ins/s (bench evidence); per request it
@@ -103,14 +104,22 @@ export interface BatchMember {
 
 /** The members of a batch entry's data (throws on a malformed batch). */
 export function batchMembers(d: unknown): BatchMember[] {
-  const b = d as { cols?: unknown; rows?: unknown };
+  const b = d as { cols?: unknown; rows?: unknown; same?: unknown };
   if (!b || !Array.isArray(b.cols) || !Array.isArray(b.rows)) throw new Error('batch entry without cols and rows');
   const cols = b.cols as string[];
+  // columns every member shares, written once (batchData); absent in entries written before
+  const same = b.same === undefined ? {} : (b.same as Record<string, unknown>);
+  if (!same || typeof same !== 'object' || Array.isArray(same)) throw new Error('batch entry with a malformed same');
+  for (const k of Object.keys(same)) if (k === 'id' || cols.includes(k)) throw new Error(`batch column ${k} both shared and per row`);
   return (b.rows as unknown[][]).map((r) => {
     if (!Array.isArray(r) || r.length !== cols.length) throw new Error('batch row does not match its columns');
     const o: Record<string, unknown> = {};
     let id = Number.NaN;
     let x: number | null = null;
+    for (const k in same) {
+      if (k === 'expires_ms') x = same[k] as number | null;
+      else o[k] = same[k];
+    }
     for (let i = 0; i < cols.length; i++) {
       if (cols[i] === 'id') id = r[i] as number;
       else if (cols[i] === 'expires_ms') x = r[i] as number | null;
@@ -130,7 +139,7 @@ export function batchOf(e: Entry): Map<number, BatchMember> | undefined {
 }
 
 /** `{ cols, rows }` of check-ins just inserted, and the latest expiry among them. */
-function batchData(items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): { data: { cols: string[]; rows: unknown[][] }; expires: number } {
+function batchData(items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): { data: { cols: string[]; rows: unknown[][]; same?: Record<string, unknown> }; expires: number } {
   const cols = SORTED.get('checkins')!;
   let x = 0;
   const rows = items.map(({ id, row }) => {
@@ -142,7 +151,20 @@ function batchData(items: ReadonlyArray<{ id: number; row: Record<string, unknow
     return a;
   });
   // the entry expires with its last member: a log cut never drops a check-in still kept
-  return { data: { cols: BATCH_COLS, rows }, expires: x };
+  if (rows.length < 2) return { data: { cols: BATCH_COLS, rows }, expires: x };
+  // a column equal in every row (the raw input's id, the terminal, its zone, the class...) is
+  // written once, in `same`. why: the entry's bytes are most of what the log adds to the intake's
+  // writes (SQLite pages per request, bench evidence); a 20-check-in request's entry shrinks by
+  // about a third, so two fit in a page. batchMembers gives every member its full columns again.
+  const keep: number[] = [0];
+  const same: Record<string, unknown> = {};
+  for (let j = 1; j < BATCH_COLS.length; j++) {
+    const v = rows[0][j];
+    if (rows.every((r) => r[j] === v)) same[BATCH_COLS[j]] = v;
+    else keep.push(j);
+  }
+  if (keep.length === BATCH_COLS.length) return { data: { cols: BATCH_COLS, rows }, expires: x };
+  return { data: { cols: keep.map((j) => BATCH_COLS[j]), rows: rows.map((r) => keep.map((j) => r[j])), same }, expires: x };
 }
 
 export interface LogRow {

@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { answerAndClose } from './http.js';
 
 /**
  * How many connections from addresses not known to be terminals are served at once; the rest
@@ -73,17 +74,12 @@ export class UntrustedGate {
   }
 
   /**
-   * Answered 408 and half-closed; destroyed CLOSE_AFTER_MS later (or when the client closes).
-   * Not at once: the client may still be writing a body we never read, and a close with unread
-   * data is a reset, which made 19 of 1,000 flooding clients fail their write (EPIPE) before
-   * they read the answer already in their receive queue.
+   * Answered 408 and half-closed (answerAndClose); not destroyed at once: the client may still be
+   * writing a body we never read, and a close with unread data is a reset, which made 19 of 1,000
+   * flooding clients fail their write (EPIPE) before they read the answer already in their receive queue.
    */
   private timeOut(s: net.Socket): void {
-    // read nothing more: the HTTP server must not go on to answer (or destroy) what it had buffered
-    s.pause();
-    if (this.plain && s.writable) s.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else s.destroy();
-    setTimeout(() => s.destroy(), CLOSE_AFTER_MS).unref();
+    answerAndClose(s, '408 Request Timeout', this.plain);
   }
 
   /**
@@ -129,7 +125,6 @@ export class UntrustedGate {
 }
 
 /** how long a timed-out connection stays half-closed for its client to read the 408 */
-const CLOSE_AFTER_MS = 5000;
 
 /** an admitted untrusted connection with no whole request after this long may be closed to free its slot */
 export const SHED_IDLE_MS = 250;

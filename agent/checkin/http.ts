@@ -119,5 +119,22 @@ export function sendAndHalfClose(socket: Socket, r: Reply): void {
   socket.end(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), payload]));
 }
 
+/** how long an answered, half-closed socket is left for its client to read the answer before it is destroyed */
+export const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * An empty answer (`status` like '408 Request Timeout') written on a socket whose request is not
+ * read, half-closed, destroyed CLOSE_GRACE_MS later. Not destroyed at once: the client's unread
+ * bytes would make the close a reset, which can reach the client before the answer already in
+ * its receive queue. Over TLS before the handshake nothing can be said: the socket is closed.
+ */
+export function answerAndClose(socket: Socket, status: string, plain: boolean, headers = ''): void {
+  // read nothing more: the HTTP server must not go on to answer (or destroy) what it had buffered
+  socket.pause();
+  if (plain && socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${headers}Content-Length: 0\r\n\r\n`);
+  else socket.destroy();
+  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+}
+
 export const text = (status: number, body: string): Reply => ({ status, body });
 export const json = (status: number, body: object): Reply => ({ status, body });

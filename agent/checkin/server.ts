@@ -7,7 +7,7 @@ import type { Module } from '../core/module.js';
 import { resolveSecret } from '../config/load.js';
 import { Ingest } from './ingest.js';
 import { Terminals } from './terminals.js';
-import { isReply, json, send, sendAndHalfClose, warnLimiter, type Reply, type Route, type RouteEnv } from './http.js';
+import { answerAndClose, CLOSE_GRACE_MS, isReply, json, send, sendAndHalfClose, warnLimiter, type Reply, type Route, type RouteEnv } from './http.js';
 import { Credentials, plainAddress } from './auth.js';
 import type { Config } from '../config/schema.js';
 import { zktecoRoute } from './zkteco/route.js';
@@ -148,7 +148,8 @@ export class CheckinServer implements Module {
       const reserved = !trusted && this.proven.has(a, this.ctx.now());
       if (!trusted && (n > perAddress || (all >= total && !reserved))) {
         this.env!.warn(`conn-cap:${n > perAddress ? a : '*'}`, { address: a, open: n - 1, total: all }, 'too many connections: new ones closed');
-        shedConnection(socket, n > perAddress ? '429 Too Many Requests' : '503 Service Unavailable', !this.ctx.cfg.checkin.tls);
+        // answered, not reset (answerAndClose says why): 429, this address holds too many; 503, the box is at its total
+        answerAndClose(socket, n > perAddress ? '429 Too Many Requests' : '503 Service Unavailable', !this.ctx.cfg.checkin.tls, 'Retry-After: 10\r\n');
         return;
       }
       open.set(a, n);
@@ -334,27 +335,12 @@ const TERMINAL_MARGIN = 64;
 const ACCEPT_BACKLOG = 4096;
 
 /**
- * A connection over the caps: answered without reading a byte of it, then half-closed and
- * destroyed CLOSE_GRACE_MS later. A plain destroy resets a client whose request bytes have
- * already arrived (unread data), and it then sees ECONNRESET instead of why; over TLS nothing
- * can be said before the handshake, so that socket is simply closed. 429: this address holds
- * too many connections; 503: the box is at its total, try again.
- */
-function shedConnection(socket: Socket, status: string, plain: boolean): void {
-  if (!plain) return void socket.destroy();
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nRetry-After: 10\r\nContent-Length: 0\r\n\r\n`);
-  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
-}
-
-/**
  * What is read and thrown away of a refused request's body before the connection is closed:
  * small enough that a flood of refused 1 MB bodies costs the event loop almost nothing (it once
  * drained up to 1 MB for 5 s each, and the valid terminals waited behind that), large enough that
  * a misconfigured terminal with a wrong token keeps its keep-alive connection.
  */
 const DRAIN_BYTES = 65_536;
-/** a refused connection whose body is not read stays half-closed this long for its client to read the answer */
-const CLOSE_GRACE_MS = 5_000;
 /** a small body still arriving after this long is a trickle: closed (bytes are bounded above; this frees the slot) */
 const DRAIN_MS = 1_000;
 

@@ -8,6 +8,7 @@ import type { Bench } from './index.js';
 import { configSchema } from '../agent/config/schema.js';
 import { BANDS, makeAccuracyClassroom, seatAt, type Seated } from '../agent/sim/faces/accuracy.js';
 import { FaceWorker } from '../agent/vision/client.js';
+import { FocusPlanner } from '../agent/vision/focus.js';
 import { detectFaces, type Box } from '../agent/vision/engine.js';
 import { checkPhoto, DEFAULT_ENROLL_RULES } from '../agent/vision/enroll.js';
 import { decodeImage, type RgbFrame } from '../agent/vision/frames.js';
@@ -219,8 +220,26 @@ export const visionAccuracy: Bench = {
       });
       const info = await w.start();
       await w.analyze(copy(fx.frames[0]!)); // warm-up: the first inference compiles the kernels
+      // the frames as one camera's consecutive frames through the agent's planner (focus.ts), as
+      // the daemon runs them: the full tiled search every fullScanEvery frames and when the scene
+      // changes (a new seating), the whole frame + focus mosaic between
+      const fullEvery = Number(process.env.VISION_FULL_EVERY ?? cfg.fullScanEvery);
+      const planner = new FocusPlanner({ fullEvery, sampleEveryMs: cfg.sampleEverySeconds * 1000 });
       const agent: Face[][] = [];
-      for (const f of fx.frames) agent.push((await w.analyze(copy(f))).faces);
+      let fullFrames = 0;
+      let escalated = 0;
+      for (const [i, f] of fx.frames.entries()) {
+        const at = i * cfg.sampleEverySeconds * 1000;
+        const plan = planner.plan('bench', at);
+        const a = await w.analyze(copy(f), plan);
+        planner.observe('bench', at, plan, a);
+        if (a.full) fullFrames++;
+        if (a.full && !plan.full) escalated++;
+        agent.push(a.faces);
+      }
+      // the same frames with the tiles on every frame (fullScanEvery 1): what the planner's focus frames may lose
+      const tiled: Face[][] = [];
+      if (fullEvery > 1) for (const f of fx.frames) tiled.push((await w.analyze(copy(f))).faces);
       await w.stop();
       // bare face-api: whole frame, default options, no size gate
       const b = await bare(fx.frames.slice(0, nBare).map(copy));
@@ -250,10 +269,19 @@ export const visionAccuracy: Bench = {
         });
       console.log(`  detected (any person) by band ${BANDS.map((x) => x.name.padStart(7)).join(' ')}`);
       console.log(
-        `    agent (tiles ${cfg.tileSize}/${cfg.tileOverlap})        ${found(fx.seated, agent)
+        `    agent (tiles ${cfg.tileSize}/${cfg.tileOverlap}, planner) ${found(fx.seated, agent)
           .map((x) => x.padStart(7))
           .join(' ')}`,
       );
+      console.log(
+        `    (agent's frames: ${fullFrames} of ${n} with the full tiled search, ${escalated} of them because the scene changed; fullScanEvery ${fullEvery}, a seating every ${still} frames)`,
+      );
+      if (tiled.length)
+        console.log(
+          `    agent, tiles every frame     ${found(fx.seated, tiled)
+            .map((x) => x.padStart(7))
+            .join(' ')}`,
+        );
       console.log(
         `    agent, first ${nBare} frames        ${found(fx.seated.slice(0, nBare), agent.slice(0, nBare))
           .map((x) => x.padStart(7))
@@ -269,6 +297,7 @@ export const visionAccuracy: Bench = {
         ['agent, each frame alone', fx.seated, agent, undefined],
         [`agent, its tracks (a seating of ${still} frames as one segment, minFrames ${cfg.minFrames}): what it records`, fx.seated, agent, tracks],
         [`bare face-api, each frame alone (first ${nBare} frames)`, fx.seated.slice(0, nBare), plain, undefined],
+        ...(tiled.length ? ([[`agent with tiles on every frame (fullScanEvery 1), its tracks: the baseline of the planner's`, fx.seated, tiled, tracks]] as const) : []),
       ] as const;
       const atDefault: { name: string; r: ReturnType<typeof score> }[] = [];
       for (const [name, seated, faces, tr] of views) {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { configSchema } from '../agent/config/schema.js';
 import { FaceWorker } from '../agent/vision/client.js';
+import { FocusPlanner } from '../agent/vision/focus.js';
 import type { RgbFrame } from '../agent/vision/frames.js';
 
 const [mode, file, nArg, wArg, hArg] = process.argv.slice(2);
@@ -36,6 +37,8 @@ const baseRssMB = process.memoryUsage().rss / 2 ** 20;
 let ms = 0;
 let cpu0 = process.cpuUsage();
 let cpu = { user: 0, system: 0 };
+/** agent: per frame, whether the full search ran (planned or the scene changed) and its CPU time */
+const kinds: { full: boolean; escalated: boolean; cpuMs: number }[] = [];
 if (mode === 'agent') {
   const w = new FaceWorker({
     backend: v.backend,
@@ -47,12 +50,21 @@ if (mode === 'agent') {
   });
   await w.start();
   await w.analyze(frame(0));
+  // the frames as consecutive frames of one camera, through the agent's planner (focus.ts):
+  // full tiled search every fullScanEvery frames, focus regions between
+  const planner = new FocusPlanner({ fullEvery: Number(process.env.VISION_FULL_EVERY ?? v.fullScanEvery), sampleEveryMs: v.sampleEverySeconds * 1000 });
   cpu0 = process.cpuUsage();
   for (let i = 0; i < n; i++) {
     const f = frame(i);
+    const at = i * v.sampleEverySeconds * 1000;
+    const plan = planner.plan('bench', at);
+    const c = process.cpuUsage();
     const t = performance.now();
-    await w.analyze(f);
+    const a = await w.analyze(f, plan);
     ms += performance.now() - t;
+    const d = process.cpuUsage(c);
+    planner.observe('bench', at, plan, a);
+    kinds.push({ full: a.full, escalated: a.full && !plan.full, cpuMs: (d.user + d.system) / 1000 });
   }
   cpu = process.cpuUsage(cpu0);
   await w.stop();
@@ -92,4 +104,19 @@ function peakRssMB(): number {
   }
   return process.resourceUsage().maxRSS / 1024;
 }
-process.stdout.write(`${JSON.stringify({ msPerFrame: ms / n, cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / n, peakRssMB: peakRssMB(), baseRssMB })}\n`);
+const avg = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+const full = kinds.filter((k) => k.full);
+const focus = kinds.filter((k) => !k.full);
+process.stdout.write(
+  `${JSON.stringify({
+    msPerFrame: ms / n,
+    cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / n,
+    peakRssMB: peakRssMB(),
+    baseRssMB,
+    fullFrames: full.length,
+    escalated: kinds.filter((k) => k.escalated).length,
+    fullCpuMs: avg(full.map((k) => k.cpuMs)),
+    focusFrames: focus.length,
+    focusCpuMs: avg(focus.map((k) => k.cpuMs)),
+  })}\n`,
+);

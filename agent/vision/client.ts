@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { MODELS_DIR, PACKAGE_ROOT } from '../core/paths.js';
-import type { FaceFound } from './engine.js';
+import type { Box, FaceFound } from './engine.js';
+import type { FramePlan } from './focus.js';
 import type { RgbFrame } from './frames.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 import type { BackendName } from './tf.js';
@@ -24,6 +25,10 @@ export interface FaceWorkerOptions {
 
 export interface Analysis {
   faces: FaceFound[];
+  /** the full tiled search ran (planned, or the thread found the scene changed) */
+  full: boolean;
+  /** the whole-frame pass's faces (the planner compares the next frame's with them) */
+  whole: Box[];
   ms: number;
   numTensors: number;
   rss: number;
@@ -70,7 +75,7 @@ export class FaceWorker {
             this.info = { backend: m.backend, fallbackReason: m.fallbackReason, model: m.model };
             resolve(m);
           } else if (m.type === 'error' && m.id === -1) reject(new Error(m.message));
-          else if (m.type === 'result') this.pending.get(m.id)?.resolve({ faces: m.faces, ms: m.ms, numTensors: m.numTensors, rss: m.rss });
+          else if (m.type === 'result') this.pending.get(m.id)?.resolve({ faces: m.faces, full: m.full, whole: m.whole, ms: m.ms, numTensors: m.numTensors, rss: m.rss });
           else if (m.type === 'error') this.pending.get(m.id)?.reject(new Error(m.message));
           if (m.type !== 'ready') this.pending.delete(m.id);
         };
@@ -101,14 +106,17 @@ export class FaceWorker {
     return { backend: r.backend, fallbackReason: r.fallbackReason, model: r.model };
   }
 
-  /** Analyse one frame. The frame's buffer is transferred to the thread: do not use it afterwards. */
-  analyze(frame: RgbFrame): Promise<Analysis> {
+  /**
+   * Analyse one frame under `plan` (focus.ts; default: the full tiled search). The frame's buffer
+   * is transferred to the thread: do not use it afterwards.
+   */
+  analyze(frame: RgbFrame, plan: FramePlan = { full: true }): Promise<Analysis> {
     const run = async () => {
       await this.start();
       const id = ++this.seq;
       const data = frame.data.byteOffset === 0 && frame.data.byteLength === frame.data.buffer.byteLength ? frame.data.buffer : frame.data.slice().buffer;
       const p = new Promise<Analysis>((resolve, reject) => this.pending.set(id, { resolve, reject }));
-      this.worker!.postMessage({ type: 'analyze', id, width: frame.width, height: frame.height, data: data as ArrayBuffer } satisfies WorkerRequest, [data as ArrayBuffer]);
+      this.worker!.postMessage({ type: 'analyze', id, width: frame.width, height: frame.height, data: data as ArrayBuffer, plan } satisfies WorkerRequest, [data as ArrayBuffer]);
       const r = await p;
       this.frames++;
       if (this.frames >= this.o.recycleAfterFrames || r.numTensors > this.baseTensors) {

@@ -1,6 +1,8 @@
 import type { Loaded } from './tf.js';
 import type { RgbFrame } from './frames.js';
 import { locateFaces, resizeRegion, scratch } from './ssd.js';
+import { sceneChanged, type FramePlan } from './focus.js';
+import { locateInMosaic, mosaicCells } from './mosaic.js';
 
 export interface Box {
   x: number;
@@ -99,9 +101,22 @@ export function tilesOf(width: number, height: number, size: number, overlap: nu
  * Every tensor made here is disposed before returning (the numTensors test and the soak bench).
  */
 export async function detectFaces(l: Loaded, frame: RgbFrame, o: DetectOptions): Promise<FaceFound[]> {
+  return (await analyzeFrame(l, frame, o, { full: true })).faces;
+}
+
+/**
+ * detectFaces under a plan (focus.ts): `full`, the whole frame and every tile; otherwise the
+ * whole frame and the mosaic of the regions around the plan's focus faces (mosaic.ts), unless
+ * the whole frame's faces no longer line up with the previous frame's (the scene changed): then
+ * the tiles after all. Returns what ran (`full`) and the whole-frame pass's boxes, for the planner.
+ */
+export async function analyzeFrame(l: Loaded, frame: RgbFrame, o: DetectOptions, plan: FramePlan): Promise<{ faces: FaceFound[]; full: boolean; whole: Box[] }> {
   const { faceapi, tf } = l;
   const found: { box: Box; score: number }[] = locateFaces(l, frame, { x: 0, y: 0, w: frame.width, h: frame.height }, o.minConfidence);
-  for (const t of tilesOf(frame.width, frame.height, o.tileSize ?? 0, o.tileOverlap ?? 128)) found.push(...locateFaces(l, frame, t, o.minConfidence));
+  const whole = found.map((f) => f.box);
+  const full = plan.full || sceneChanged(plan.previous, whole);
+  if (full) for (const t of tilesOf(frame.width, frame.height, o.tileSize ?? 0, o.tileOverlap ?? 128)) found.push(...locateFaces(l, frame, t, o.minConfidence));
+  else if (o.tileSize && plan.focus.length) found.push(...locateInMosaic(l, frame, mosaicCells(plan.focus, frame.width, frame.height, o.tileSize), o.minConfidence));
   const faces = mergeBoxes(found);
   const out: FaceFound[] = [];
   for (const f of faces) {
@@ -126,5 +141,5 @@ export async function detectFaces(l: Loaded, frame: RgbFrame, o: DetectOptions):
       crop.dispose();
     }
   }
-  return out;
+  return { faces: out, full, whole };
 }

@@ -10,6 +10,7 @@ import { loadFaceKey } from './keysource.js';
 import type { GalleryEntry } from './match.js';
 import { trackSegment, type OpenTrack } from './tracks.js';
 import type { Analysis } from './client.js';
+import { FocusPlanner } from './focus.js';
 
 export type { SegmentRef };
 
@@ -41,6 +42,8 @@ export class VisionModule implements Module {
   /** per camera and class: the tracks open at the last analysed frame, carried into the next segment */
   private openTracks = new Map<string, { lastAt: number; tracks: OpenTrack[] }>();
   private trackSeq = 0;
+  /** per camera: full tiled search or focus regions for its next frame (focus.ts) */
+  private planner?: FocusPlanner;
 
   constructor(
     private ctx: AgentContext,
@@ -55,6 +58,7 @@ export class VisionModule implements Module {
     }
     this.key = loadFaceKey(this.ctx.cfg);
     this.abort = new AbortController();
+    this.planner = new FocusPlanner({ fullEvery: v.fullScanEvery, sampleEveryMs: v.sampleEverySeconds * 1000 });
     this.worker = new FacePool(
       { backend: v.backend, minConfidence: v.minConfidence, minFaceSize: v.minFaceSize, tileSize: v.tileSize, tileOverlap: v.tileOverlap, recycleAfterFrames: v.recycleAfterFrames, log: this.ctx.log },
       v.threads,
@@ -198,10 +202,12 @@ export class VisionModule implements Module {
         const on = lessons.filter((l) => l.start <= at && at < l.end && at < s.end);
         if (!on.length) return;
         const offsetMs = frame.offsetMs;
-        const p: Promise<void> = this.worker!.analyze(frame).then(
+        const plan = this.planner!.plan(s.camera, at);
+        const p: Promise<void> = this.worker!.analyze(frame, plan).then(
           (a) => {
             inflight.delete(p);
             try {
+              this.planner!.observe(s.camera, at, plan, a);
               record({ offsetMs }, at, on, a);
             } catch (err) {
               failed ??= err as Error;

@@ -1,5 +1,6 @@
 import { FaceWorker, type Analysis, type FaceWorkerOptions } from './client.js';
 import type { RgbFrame } from './frames.js';
+import type { FramePlan } from './focus.js';
 
 /**
  * N analysis threads. face-api on wasm is single-threaded, so one thread uses one core; on a
@@ -32,12 +33,12 @@ export class FacePool {
     return infos[0]!;
   }
 
-  async analyze(frame: RgbFrame): Promise<Analysis> {
+  async analyze(frame: RgbFrame, plan?: FramePlan): Promise<Analysis> {
     let i = 0;
     for (let j = 1; j < this.load.length; j++) if (this.load[j]! < this.load[i]!) i = j;
     this.load[i]!++;
     try {
-      return await this.workers[i]!.analyze(frame);
+      return await this.workers[i]!.analyze(frame, plan);
     } finally {
       this.load[i]!--;
     }

@@ -23,6 +23,16 @@ export interface Region {
 export function resizeRegion(f: RgbFrame, r: Region, outW: number, outH: number, padW = outW, padH = outH, unit = false, into?: Float32Array): Float32Array {
   const out = into ? into.subarray(0, padW * padH * 3) : new Float32Array(padW * padH * 3);
   if (unit || into) out.fill(unit ? -1 : 0);
+  resizeInto(f, r, outW, outH, out, padW, 0, 0, unit);
+  return out;
+}
+
+/**
+ * resizeRegion's loop: the pixels of `r` resized to outW × outH, written at (ox, oy) of `out`, a
+ * canvas `canvasW` pixels wide (RGB floats), nothing else of the canvas touched: the mosaic
+ * (mosaic.ts) puts several regions on one SSD input this way.
+ */
+export function resizeInto(f: RgbFrame, r: Region, outW: number, outH: number, out: Float32Array, canvasW: number, ox: number, oy: number, unit: boolean): void {
   const [mul, add] = unit ? [1 / 127.5, -1] : [1, 0];
   const sy = r.h / outH;
   const sx = r.w / outW;
@@ -44,7 +54,7 @@ export function resizeRegion(f: RgbFrame, r: Region, outW: number, outH: number,
     const fy = s - lo;
     const row0 = (r.y + lo) * stride;
     const row1 = (r.y + Math.min(r.h - 1, Math.ceil(s))) * stride;
-    let o = y * padW * 3;
+    let o = ((oy + y) * canvasW + ox) * 3;
     for (let x = 0; x < outW; x++) {
       const a = row0 + x0s[x]!;
       const b = row0 + x1s[x]!;
@@ -58,7 +68,6 @@ export function resizeRegion(f: RgbFrame, r: Region, outW: number, outH: number,
       }
     }
   }
-  return out;
 }
 
 let scratchBuf = new Float32Array(0);
@@ -97,15 +106,32 @@ type Params = Record<string, any>;
  * frame pixels. Equivalence with face-api's `locateFaces` is checked by ssd.test.ts on real frames.
  */
 export function locateFaces(l: Loaded, frame: RgbFrame, region: Region, minConfidence: number, maxResults = 100): { box: Box; score: number }[] {
-  const { tf, faceapi } = l;
-  const net = faceapi.nets.ssdMobilenetv1 as unknown as { params?: Params };
-  const p = net.params;
-  if (!p) throw new Error('SSD MobileNet V1 weights are not loaded');
   // shrink (or enlarge) to fit 512, pad at the bottom/right: face-api pads first, then resizes; the same pixels
   const scale = SSD_SIZE / Math.max(region.w, region.h);
   const w = Math.min(SSD_SIZE, Math.round(region.w * scale));
   const h = Math.min(SSD_SIZE, Math.round(region.h * scale));
-  let x: T = tf.tensor4d(resizeRegion(frame, region, w, h, SSD_SIZE, SSD_SIZE, true, scratch(SSD_SIZE * SSD_SIZE * 3)), [1, SSD_SIZE, SSD_SIZE, 3], 'float32');
+  const found = detectOnCanvas(l, resizeRegion(frame, region, w, h, SSD_SIZE, SSD_SIZE, true, scratch(SSD_SIZE * SSD_SIZE * 3)), minConfidence, maxResults);
+  // canvas pixels: back to the image's pixels, as face-api does
+  const sx = region.w / w;
+  const sy = region.h / h;
+  return found.map(({ box: c, score }) => {
+    const [top, bottom] = [c.y * sy, Math.min(SSD_SIZE, c.y + c.height) * sy];
+    const [left, right] = [c.x * sx, Math.min(SSD_SIZE, c.x + c.width) * sx];
+    return { box: { x: region.x + left, y: region.y + top, width: right - left, height: bottom - top }, score };
+  });
+}
+
+/**
+ * The SSD on one prepared 512 × 512 input (RGB floats already mapped to [−1, 1]): boxes in the
+ * input's pixels (clipped at its top and left, as face-api clips), best score first after NMS.
+ * locateFaces feeds it one region of a frame; the mosaic (mosaic.ts) several.
+ */
+export function detectOnCanvas(l: Loaded, input: Float32Array, minConfidence: number, maxResults = 100): { box: Box; score: number }[] {
+  const { tf, faceapi } = l;
+  const net = faceapi.nets.ssdMobilenetv1 as unknown as { params?: Params };
+  const p = net.params;
+  if (!p) throw new Error('SSD MobileNet V1 weights are not loaded');
+  let x: T = tf.tensor4d(input.subarray(0, SSD_SIZE * SSD_SIZE * 3), [1, SSD_SIZE, SSD_SIZE, 3], 'float32');
   /** run `f` on x, then drop x unless it must be kept */
   const step = (f: (t: T) => T, keep?: T) => {
     const next = tf.tidy(() => f(x));
@@ -178,13 +204,11 @@ export function locateFaces(l: Loaded, frame: RgbFrame, region: Region, minConfi
       const scores = Array.from(out.scores.dataSync());
       const b = out.boxes.arraySync() as number[][];
       const idx = nonMaxSuppression(b, scores, maxResults, 0.5, minConfidence);
-      // boxes are fractions of the padded square: back to the image's pixels, as face-api does
-      const sx = (SSD_SIZE / w) * region.w;
-      const sy = (SSD_SIZE / h) * region.h;
+      // boxes are fractions of the square input: its pixels
       return idx.map((i) => {
-        const [top, bottom] = [Math.max(0, b[i]![0]!) * sy, Math.min(1, b[i]![2]!) * sy];
-        const [left, right] = [Math.max(0, b[i]![1]!) * sx, Math.min(1, b[i]![3]!) * sx];
-        return { box: { x: region.x + left!, y: region.y + top!, width: right! - left!, height: bottom! - top! }, score: scores[i]! };
+        const [top, bottom] = [Math.max(0, b[i]![0]!) * SSD_SIZE, Math.min(1, b[i]![2]!) * SSD_SIZE];
+        const [left, right] = [Math.max(0, b[i]![1]!) * SSD_SIZE, Math.min(1, b[i]![3]!) * SSD_SIZE];
+        return { box: { x: left, y: top, width: right - left, height: bottom - top }, score: scores[i]! };
       });
     } finally {
       out.boxes.dispose();

@@ -7,7 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { loadFaceApi, type Loaded } from './tf.js';
 import { loadNets, modelVersion } from './models.js';
-import { detectFaces, type DetectOptions } from './engine.js';
+import { analyzeFrame, type DetectOptions } from './engine.js';
 import { fusedWeights } from './ssd.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 
@@ -32,11 +32,14 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
   }
   if (!l) throw new Error('worker not initialised');
   const t0 = performance.now();
-  const faces = await detectFaces(l, { width: msg.width, height: msg.height, data: new Uint8Array(msg.data) }, opts);
+  // stateless: the plan (full search, or focus regions) comes with the frame (focus.ts)
+  const r = await analyzeFrame(l, { width: msg.width, height: msg.height, data: new Uint8Array(msg.data) }, opts, msg.plan);
   return {
     type: 'result',
     id: msg.id,
-    faces: faces.map((f) => ({ box: f.box, score: f.score, descriptor: f.descriptor })),
+    faces: r.faces.map((f) => ({ box: f.box, score: f.score, descriptor: f.descriptor })),
+    full: r.full,
+    whole: r.whole,
     ms: performance.now() - t0,
     numTensors: l.tf.memory().numTensors,
     rss: process.memoryUsage().rss,

@@ -1,7 +1,7 @@
 import type { Loaded } from './tf.js';
 import type { RgbFrame } from './frames.js';
 import { locateFaces, resizeRegion, scratch } from './ssd.js';
-import { sceneChanged, type FramePlan } from './focus.js';
+import { focusLost, sceneChanged, type FramePlan } from './focus.js';
 import { locateInMosaic, mosaicCells } from './mosaic.js';
 
 export interface Box {
@@ -107,16 +107,20 @@ export async function detectFaces(l: Loaded, frame: RgbFrame, o: DetectOptions):
 /**
  * detectFaces under a plan (focus.ts): `full`, the whole frame and every tile; otherwise the
  * whole frame and the mosaic of the regions around the plan's focus faces (mosaic.ts), unless
- * the whole frame's faces no longer line up with the previous frame's (the scene changed): then
- * the tiles after all. Returns what ran (`full`) and the whole-frame pass's boxes, for the planner.
+ * the scene changed: the whole frame's faces no longer line up with the previous frame's, or
+ * most focus regions came back empty; then the tiles after all. Returns what ran (`full`) and the whole-frame pass's boxes, for the planner.
  */
 export async function analyzeFrame(l: Loaded, frame: RgbFrame, o: DetectOptions, plan: FramePlan): Promise<{ faces: FaceFound[]; full: boolean; whole: Box[] }> {
   const { faceapi, tf } = l;
   const found: { box: Box; score: number }[] = locateFaces(l, frame, { x: 0, y: 0, w: frame.width, h: frame.height }, o.minConfidence);
   const whole = found.map((f) => f.box);
-  const full = plan.full || sceneChanged(plan.previous, whole);
+  let full = plan.full || sceneChanged(plan.previous, whole);
+  if (!plan.full && !full && o.tileSize && plan.focus.length) {
+    const m = locateInMosaic(l, frame, mosaicCells(plan.focus, frame.width, frame.height, o.tileSize), o.minConfidence);
+    if (focusLost(plan.focus, [...whole, ...m.map((d) => d.box)])) full = true;
+    else found.push(...m);
+  }
   if (full) for (const t of tilesOf(frame.width, frame.height, o.tileSize ?? 0, o.tileOverlap ?? 128)) found.push(...locateFaces(l, frame, t, o.minConfidence));
-  else if (o.tileSize && plan.focus.length) found.push(...locateInMosaic(l, frame, mosaicCells(plan.focus, frame.width, frame.height, o.tileSize), o.minConfidence));
   const faces = mergeBoxes(found);
   const out: FaceFound[] = [];
   for (const f of faces) {

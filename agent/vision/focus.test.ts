@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Box } from './engine.js';
-import { FocusPlanner, sceneChanged, type FrameOutcome, type FramePlan } from './focus.js';
+import { FocusPlanner, focusLost, sceneChanged, type FrameOutcome, type FramePlan } from './focus.js';
 
 const box = (x: number, y: number, w: number): Box => ({ x, y, width: w, height: w * 1.2 });
 /** a seated classroom: two big faces the whole-frame pass finds, two small ones only the tiles find */
@@ -56,7 +56,7 @@ describe('FocusPlanner', () => {
 
   it('focuses on the faces the whole-frame pass missed or that are small, with the previous whole-frame faces', () => {
     const p = new FocusPlanner({ fullEvery: 3, sampleEveryMs: S });
-    // an 80 px face the whole frame found this time is still focused (focusBelow 100): it is found one frame and missed the next
+    // an 80 px face the whole frame found this time is still focused (focusBelow 130): it is found one frame and missed the next
     const mid = box(1200, 300, 80);
     const plan0 = p.plan('cam1', 0);
     p.observe('cam1', 0, plan0, outcome(true, [...big, mid], [...big, mid, ...small]));
@@ -136,5 +136,20 @@ describe('sceneChanged', () => {
     expect(sceneChanged(big, [big[0]!, moved[1]!])).toBe(false);
     // one of two stays but three new faces came: 1 of 4
     expect(sceneChanged(big, [big[0]!, ...moved, box(1600, 700, 120)])).toBe(true);
+  });
+});
+
+describe('focusLost', () => {
+  it('is true when fewer than half of two or more focus regions found their face', () => {
+    expect(
+      focusLost(
+        small,
+        small.map((b) => ({ ...b, y: b.y + 2 })),
+      ),
+    ).toBe(false);
+    expect(focusLost(small, [small[0]!])).toBe(false); // one of two: a face turned away
+    expect(focusLost([...small, box(700, 150, 44)], [small[0]!])).toBe(true);
+    expect(focusLost(small, big)).toBe(true);
+    expect(focusLost([small[0]!], [])).toBe(false); // one region says little
   });
 });

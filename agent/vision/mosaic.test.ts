@@ -73,7 +73,7 @@ describe('the focus mosaic on a real frame', () => {
     }
   }, 180_000);
 
-  it('runs the whole frame + mosaic under a focus plan, and the full search when the scene changed', async () => {
+  it('runs the whole frame + mosaic under a focus plan, and the full search when the scene changed or the focus regions came back empty', async () => {
     const tiled = await analyzeFrame(l, frame, o, { full: true });
     const base = l.tf.memory().numTensors;
     const focus = tiled.faces.map((x) => x.box).filter((b) => b.width < 100);
@@ -87,6 +87,10 @@ describe('the focus mosaic on a real frame', () => {
     const moved = await analyzeFrame(l, frame, o, { full: false, focus, previous: tiled.whole.map((b) => ({ ...b, y: b.y + 300 })) });
     expect(moved.full).toBe(true);
     expect(moved.faces.length).toBe(tiled.faces.length);
+    // the big faces stayed, but the focus regions are empty (the back rows changed seats)
+    const emptied = await analyzeFrame(l, frame, o, { full: false, focus: focus.map((b) => ({ ...b, x: (b.x + 960) % 1800 })), previous: tiled.whole });
+    expect(emptied.full).toBe(true);
+    expect(emptied.faces.length).toBe(tiled.faces.length);
     expect(l.tf.memory().numTensors).toBe(base);
   }, 180_000);
 });

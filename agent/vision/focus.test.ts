@@ -81,6 +81,21 @@ describe('FocusPlanner', () => {
     expect(counts).toEqual([2, 2, 2, 1]);
   });
 
+  it('starts the focus afresh from a full search (regions of people who left are not kept)', () => {
+    const p = new FocusPlanner({ fullEvery: 2, sampleEveryMs: S, holdFrames: 5 });
+    run(p, [0]);
+    const moved = [box(700, 150, 44)];
+    const full = p.plan('cam1', S);
+    expect(full.full).toBe(false);
+    p.observe('cam1', S, full, outcome(false, big, big)); // nobody small found: both held
+    const f2 = p.plan('cam1', 2 * S);
+    expect(f2.full).toBe(true);
+    p.observe('cam1', 2 * S, f2, outcome(true, big, [...big, ...moved]));
+    const next = p.plan('cam1', 3 * S);
+    if (next.full) throw new Error('expected a focus plan');
+    expect(next.focus).toEqual(moved);
+  });
+
   it('follows a focused face that moved a little (its region moves with it)', () => {
     const p = new FocusPlanner({ fullEvery: 100, sampleEveryMs: S });
     run(p, [0]);

@@ -30,7 +30,7 @@ export interface FocusOptions {
    * vision-accuracy: the whole frame alone detects 78 % of 80-119 px faces, 96 % of 120-180 px)
    */
   focusBelow?: number;
-  /** frames a focus region is kept after its face was last found (a face turned away comes back) */
+  /** focus frames a region is kept after its face was last found (a face turned away comes back); a full search starts the list afresh */
   holdFrames?: number;
 }
 
@@ -74,7 +74,9 @@ export function focusLost(focus: readonly Box[], found: readonly Box[]): boolean
  * frame is missing, old (a gap, a new segment after one) or from later (a re-scan), the whole
  * search runs; between, the thread looks at the whole frame and at the regions around the small
  * faces of the camera's recent frames (those the whole-frame pass cannot be trusted to find).
- * A region whose face was not found stays for `holdFrames` frames.
+ * A region whose face a focus frame did not find stays for `holdFrames` frames; a full search
+ * replaces the list with what it found (kept regions of people who left would cost cells and
+ * make the next focus frame look like a changed scene).
  * Pure: time comes in as arguments. With several analysis threads, frames are planned before
  * the previous ones come back; the planner then works from the last outcome it has (older
  * outcomes arriving late are ignored), which at worst costs a full search more.
@@ -111,6 +113,12 @@ export class FocusPlanner {
     c.observedAt = at;
     c.whole = r.whole.map((b) => ({ ...b }));
     const needs = r.faces.filter((f) => f.box.width < this.focusBelow || !r.whole.some((w) => iou(w, f.box) >= 0.3)).map((f) => f.box);
+    // a full search looked everywhere: its faces are the focus from now on (what it did not
+    // find is gone, or back at the next full search); a focus frame holds what it missed
+    if (r.full) {
+      c.focus = needs.map((b) => ({ box: { ...b }, missed: 0 }));
+      return;
+    }
     const taken = new Set<number>();
     for (const e of c.focus) {
       let best = -1;

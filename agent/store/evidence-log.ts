@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import type { Store } from './store.js';
-import { entryBytes, parseEntry, type Entry } from '../evidence/canonical.js';
-import { consistencyProof, hashChildren, hashLeaf, inclusionProof, memoryTree, rootOf, type NodeSource } from '../evidence/merkle.js';
+import { CanonicalText, canonicalJson, entryWithLeaf, parseEntry, type Entry } from '../evidence/canonical.js';
+import { consistencyProof, hashChildren, inclusionProof, memoryTree, rootOf, type NodeSource } from '../evidence/merkle.js';
 
 /**
  * The evidential tables and what of each row is evidence. Bookkeeping columns (sync_state, a raw
@@ -71,7 +71,7 @@ export function projectRow(table: FactTable, row: Record<string, unknown>): Reco
     if (!c.digest) d[c.col] = row[c.col] ?? null;
     else {
       const b = row[c.col] as Buffer | null | undefined;
-      d[`${c.col}_sha256`] = b ? createHash('sha256').update(b).digest('hex') : null;
+      d[`${c.col}_sha256`] = b ? hash('sha256', b, 'hex') : null;
     }
   }
   return d;
@@ -138,33 +138,87 @@ export function batchOf(e: Entry): Map<number, BatchMember> | undefined {
   return m;
 }
 
-/** `{ cols, rows }` of check-ins just inserted, and the latest expiry among them. */
-function batchData(items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): { data: { cols: string[]; rows: unknown[][]; same?: Record<string, unknown> }; expires: number } {
-  const cols = SORTED.get('checkins')!;
-  let x = 0;
-  const rows = items.map(({ id, row }) => {
-    const a: unknown[] = [id];
-    for (const c of cols) a.push(row[c.col] ?? null);
-    const e = row.expires_ms as number;
-    a.push(e);
-    if (e > x) x = e;
-    return a;
-  });
-  // the entry expires with its last member: a log cut never drops a check-in still kept
-  if (rows.length < 2) return { data: { cols: BATCH_COLS, rows }, expires: x };
-  // a column equal in every row (the raw input's id, the terminal, its zone, the class...) is
-  // written once, in `same`. why: the entry's bytes are most of what the log adds to the intake's
-  // writes (SQLite pages per request, bench evidence); a 20-check-in request's entry shrinks by
-  // about a third, so two fit in a page. batchMembers gives every member its full columns again.
-  const keep: number[] = [0];
-  const same: Record<string, unknown> = {};
+/** `{ cols, rows, same }` of check-ins just inserted, as an object (what batchJson writes). */
+export function batchData(items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): { cols: string[]; rows: unknown[][]; same?: Record<string, unknown> } {
+  const { keep, same } = sharedColumns(items);
+  const data: { cols: string[]; rows: unknown[][]; same?: Record<string, unknown> } = {
+    cols: keep,
+    rows: items.map((it) => keep.map((c) => (c === 'id' ? it.id : (it.row[c] ?? null)))),
+  };
+  if (same) data.same = Object.fromEntries(same.map((c) => [c, items[0].row[c] ?? null]));
+  return data;
+}
+
+/**
+ * The columns each member writes (`keep`, id first, in BATCH_COLS order) and those written once
+ * in `same` (sorted; undefined when none is shared). why `same`: a column equal in every row (the
+ * raw input's id, the terminal, its zone, the class...) is written once: the entry's bytes are
+ * most of what the log adds to the intake's writes (SQLite pages per request, bench evidence);
+ * a 20-check-in request's entry shrinks by about a third. batchMembers gives every member its
+ * full columns again. A single check-in shares nothing (its entry reads as before `same`).
+ */
+function sharedColumns(items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): { keep: string[]; same?: string[] } {
+  if (items.length < 2) return { keep: BATCH_COLS };
+  const keep = ['id'];
+  const same: string[] = [];
+  const first = items[0].row;
   for (let j = 1; j < BATCH_COLS.length; j++) {
-    const v = rows[0][j];
-    if (rows.every((r) => r[j] === v)) same[BATCH_COLS[j]] = v;
-    else keep.push(j);
+    const c = BATCH_COLS[j];
+    const v = first[c] ?? null;
+    let eq = true;
+    for (let i = 1; eq && i < items.length; i++) eq = (items[i].row[c] ?? null) === v;
+    (eq ? same : keep).push(c);
   }
-  if (keep.length === BATCH_COLS.length) return { data: { cols: BATCH_COLS, rows }, expires: x };
-  return { data: { cols: keep.map((j) => BATCH_COLS[j]), rows: rows.map((r) => keep.map((j) => r[j])), same }, expires: x };
+  if (!same.length) return { keep };
+  return { keep, same: same.sort() };
+}
+
+/**
+ * The canonical JSON of batchData(items), written in one pass with one JSON.stringify for the
+ * rows (see CanonicalText), and the latest expiry among them: the entry expires with its last
+ * member, so a log cut never drops a check-in still kept. Values other than strings, finite
+ * numbers, booleans and null take the general path (canonicalJson of batchData).
+ */
+export function batchJson(items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): { json: CanonicalText; expires: number } {
+  let x = 0;
+  for (const it of items) {
+    const e = it.row.expires_ms as number;
+    if (e > x) x = e;
+  }
+  const { keep, same } = sharedColumns(items);
+  const rows: unknown[][] = new Array(items.length);
+  let flat = true;
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    const a: unknown[] = new Array(keep.length);
+    a[0] = it.id;
+    for (let j = 1; j < keep.length; j++) {
+      const v = it.row[keep[j]] ?? null;
+      if (!plain(v)) flat = false;
+      a[j] = v;
+    }
+    if (!plain(it.id)) flat = false;
+    rows[i] = a;
+  }
+  let sameJson = '';
+  if (same) {
+    const o: Record<string, unknown> = {};
+    for (const c of same) {
+      const v = items[0].row[c] ?? null;
+      if (!plain(v)) flat = false;
+      o[c] = v;
+    }
+    sameJson = `,"same":${JSON.stringify(o)}`;
+  }
+  // JSON.stringify is canonical for arrays of such values and for an object built in sorted key order
+  const json = flat ? `{"cols":${JSON.stringify(keep)},"rows":${JSON.stringify(rows)}${sameJson}}` : canonicalJson(batchData(items));
+  return { json: new CanonicalText(json), expires: x };
+}
+
+/** A value JSON.stringify writes canonically: string, finite number, boolean, null. */
+function plain(v: unknown): boolean {
+  const t = typeof v;
+  return t === 'string' || t === 'boolean' || v === null || (t === 'number' && Number.isFinite(v));
 }
 
 export interface LogRow {
@@ -258,9 +312,8 @@ export class EvidenceLog implements NodeSource {
       if (opts.ref !== undefined) e.r = opts.ref;
       if (opts.corrects !== undefined) e.c = opts.corrects;
       if (opts.b !== undefined) e.b = opts.b;
-      const bytes = entryBytes(e);
+      const { bytes, leaf } = entryWithLeaf(e);
       const seq = this.edgeNow();
-      const leaf = hashLeaf(bytes);
       this.st.ins.run(seq, kind, opts.ref ?? null, bytes, leaf, expires);
       // fold the leaf into the right edge: each subtree it completes is hashed with its left sibling
       let h = leaf;
@@ -341,8 +394,8 @@ export class EvidenceLog implements NodeSource {
     let b: unknown;
     if (checkins?.length) {
       // a raw input with the check-ins its request gave (BATCH_KIND): one entry for the request
-      const x = batchData(checkins);
-      b = x.data;
+      const x = batchJson(checkins);
+      b = x.json;
       if (expires !== undefined && x.expires > expires) expires = x.expires;
     }
     return this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires, b });
@@ -353,8 +406,8 @@ export class EvidenceLog implements NodeSource {
    * BATCH_KIND): the rows are the values the INSERT wrote, column for column, as for `inserted`.
    */
   insertedBatch(rawId: number, items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): number {
-    const b = batchData(items);
-    return this.appendEvidence(BATCH_KIND, b.data, { ref: batchRef(rawId), expires: b.expires });
+    const b = batchJson(items);
+    return this.appendEvidence(BATCH_KIND, b.json, { ref: batchRef(rawId), expires: b.expires });
   }
 
   /**

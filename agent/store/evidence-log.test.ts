@@ -83,6 +83,34 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
     again.close();
   });
 
+  it('stays right when another connection appended with no rollback here, and after a savepoint rolled back inside a transaction that commits', () => {
+    const file = path.join(dir, 'c.db');
+    const s = new Store({ file });
+    const log = evidenceLog(s);
+    s.tx(() => log.appendEvidence('test', { i: 0 }));
+    // the next seq is taken by the other connection's entries: the append finds it and rebuilds
+    const other = new Store({ file });
+    for (let i = 0; i < 5; i++) evidenceLog(other).appendEvidence('test', { other: i });
+    other.close();
+    s.tx(() => log.appendEvidence('test', { after: 'other connection' }));
+    expect(log.size()).toBe(8);
+    // a nested transaction (a SAVEPOINT) that appended and failed, inside one that goes on and commits
+    s.tx(() => {
+      log.appendEvidence('test', { kept: 1 });
+      expect(() =>
+        s.tx(() => {
+          for (let i = 0; i < 3; i++) log.appendEvidence('test', { lost: i });
+          throw new Error('inner failed');
+        }),
+      ).toThrow('inner failed');
+      log.appendEvidence('test', { kept: 2 });
+    });
+    expect(log.size()).toBe(10);
+    expect(s.db.prepare('SELECT COUNT(*) FROM evidence_log WHERE entry LIKE ?').pluck().get('%lost%')).toBe(0);
+    expectSameTree(s, [1, 2, 8, 9, 10]);
+    s.close();
+  });
+
   it('writes entries exactly as canonicalJson does (the fast paths change no byte)', () => {
     const d = { a: 1, b: 'x"\u2028', c: null, d: true, e: -0.5, f: 1e21 };
     const cases: Entry[] = [

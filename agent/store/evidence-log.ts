@@ -282,9 +282,6 @@ export class EvidenceLog implements NodeSource {
       tail: db.prepare('SELECT seq, leaf FROM evidence_log ORDER BY seq DESC LIMIT 1').raw(),
       leaves: db.prepare('SELECT leaf FROM evidence_log WHERE seq >= ? AND seq < ? ORDER BY seq').pluck(),
       ins: db.prepare('INSERT INTO evidence_log (seq, kind, ref, entry, leaf, expires_ms) VALUES (?, ?, ?, ?, ?, ?)'),
-      // the append with the edge's check in the same statement: written only when the table's leaf
-      // before it is the one the edge in memory ends with (the PRIMARY KEY refuses a seq taken)
-      insAfter: db.prepare('INSERT INTO evidence_log (seq, kind, ref, entry, leaf, expires_ms) SELECT ?, ?, ?, ?, ?, ? WHERE ? = 0 OR (SELECT leaf FROM evidence_log WHERE seq = ?) = ?'),
       leaf: db.prepare('SELECT leaf FROM evidence_log WHERE seq = ?').pluck(),
       node: db.prepare('SELECT hash FROM evidence_nodes WHERE level = ? AND idx = ?').pluck(),
       insNode: db.prepare('INSERT INTO evidence_nodes (level, idx, hash) VALUES (?, ?, ?)'),
@@ -316,12 +313,8 @@ export class EvidenceLog implements NodeSource {
       if (opts.corrects !== undefined) e.c = opts.corrects;
       if (opts.b !== undefined) e.b = opts.b;
       const { bytes, leaf } = entryWithLeaf(e);
-      const ref = opts.ref ?? null;
-      let seq = this.edgeSize;
-      if (seq < 0 || !this.appendAfterEdge(seq, kind, ref, bytes, leaf, expires)) {
-        seq = this.edgeNow();
-        this.st.ins.run(seq, kind, ref, bytes, leaf, expires);
-      }
+      const seq = this.edgeNow();
+      this.st.ins.run(seq, kind, opts.ref ?? null, bytes, leaf, expires);
       // fold the leaf into the right edge: each subtree it completes is hashed with its left sibling
       let h = leaf;
       let level = 0;
@@ -335,23 +328,6 @@ export class EvidenceLog implements NodeSource {
       this.edgeLast = leaf;
       return seq;
     });
-  }
-
-  /**
-   * Append at `seq` when the table still ends where the edge in memory does: its leaf seq − 1 is
-   * the edge's last and no row holds seq. False when it does not (another connection appended, a
-   * transaction or savepoint that appended rolled back): nothing was written.
-   * why in the INSERT: reading the table's last row first was one more statement per append (about
-   * a tenth of the log's time on the intake, bench evidence); the check is the same.
-   */
-  private appendAfterEdge(seq: number, kind: string, ref: string | null, bytes: Buffer, leaf: Buffer, expires: number | null): boolean {
-    try {
-      return this.st.insAfter.run(seq, kind, ref, bytes, leaf, expires, seq, seq - 1, this.edgeLast).changes === 1;
-    } catch (err) {
-      // the seq is taken (another connection appended): only this statement failed, the edge is rebuilt
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
-      throw err;
-    }
   }
 
   /** The log's size, with the right edge in memory matching the table (rebuilt when it does not). */

@@ -301,7 +301,7 @@ export class EvidenceLog implements NodeSource {
    * Returns the entry's leaf index. `corrects` is the leaf index of the entry this one
    * corrects; `ref` names the index row the entry stands for.
    */
-  appendEvidence(kind: string, data: unknown, opts: { ref?: string; corrects?: number; expires?: number; b?: unknown } = {}): number {
+  appendEvidence(kind: string, data: unknown, opts: { ref?: string; corrects?: number; expires?: number; b?: unknown; pointed?: boolean } = {}): number {
     // why not always store.tx: nested, better-sqlite3 makes a SAVEPOINT per call, which cost the
     // check-in group commit (2 entries per check-in) measurably; the caller's transaction covers it
     return this.inTx(() => {
@@ -314,7 +314,8 @@ export class EvidenceLog implements NodeSource {
       if (opts.b !== undefined) e.b = opts.b;
       const { bytes, leaf } = entryWithLeaf(e);
       const seq = this.edgeNow();
-      this.st.ins.run(seq, kind, opts.ref ?? null, bytes, leaf, expires);
+      // pointed: the entry names its row (r), the row points at the entry; no ref index entry
+      this.st.ins.run(seq, kind, opts.pointed ? null : (opts.ref ?? null), bytes, leaf, expires);
       // fold the leaf into the right edge: each subtree it completes is hashed with its left sibling
       let h = leaf;
       let level = 0;
@@ -380,7 +381,7 @@ export class EvidenceLog implements NodeSource {
     const r = this.readRow(table, key);
     if (!r) throw new Error(`evidence log: no ${table} row ${JSON.stringify(key)}`);
     const ref = refOf(table, key);
-    const prev = opts.corrects !== undefined ? (this.st.lastOfRef.get(opts.corrects) as number | undefined) : opts.fresh ? undefined : (this.st.lastOfRef.get(ref) as number | undefined);
+    const prev = opts.corrects !== undefined ? this.lastSeqOf(opts.corrects) : opts.fresh ? undefined : this.lastSeqOf(ref);
     return this.appendEvidence(FACTS[table].kind, projectRow(table, r), { ref, corrects: prev, expires: NO_EXPIRY.has(table) ? undefined : (r.expires_ms as number) });
   }
 
@@ -398,7 +399,63 @@ export class EvidenceLog implements NodeSource {
       b = x.json;
       if (expires !== undefined && x.expires > expires) expires = x.expires;
     }
-    return this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires, b });
+    if (table !== 'raw_inputs' || !this.pointer()) return this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires, b });
+    const seq = this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires, b, pointed: true });
+    this.pointer()!.set.run(seq, key[0]);
+    return seq;
+  }
+
+  private ptr: { get: Statement; set: Statement } | null | undefined;
+
+  /** raw_inputs.log_seq's statements; null on a store that has no such column (read-only, not migrated). */
+  private pointer(): { get: Statement; set: Statement } | null {
+    if (this.ptr !== undefined) return this.ptr;
+    const cols = this.store.db.prepare("SELECT name FROM pragma_table_info('raw_inputs')").pluck().all() as string[];
+    this.ptr = cols.includes('log_seq')
+      ? { get: this.store.db.prepare('SELECT log_seq FROM raw_inputs WHERE id = ?').pluck(), set: this.store.db.prepare('UPDATE raw_inputs SET log_seq = ? WHERE id = ?') }
+      : null;
+    return this.ptr;
+  }
+
+  /**
+   * The entry a raw input's row points at (log_seq), with its ref filled in, when that entry is
+   * this row's: a raw-input entry without a ref column whose own `r` names the row. Never trusts
+   * the column: a pointer to any other entry gives undefined (verify then reports the row). A
+   * pointed entry cut by retention has no bytes left to name its row: taken as the row's (the
+   * row outlived its expiry, as for a cut entry found by its ref).
+   */
+  pointedEntry(ref: string): LogRow | undefined {
+    if (!ref.startsWith('["raw_inputs",')) return undefined;
+    const p = this.pointer();
+    if (!p) return undefined;
+    const id = (JSON.parse(ref) as unknown[])[1];
+    const seq = p.get.get(id) as number | null | undefined;
+    if (seq === null || seq === undefined) return undefined;
+    const e = this.get(seq);
+    if (!e || e.kind !== FACTS.raw_inputs.kind || e.ref !== null) return undefined;
+    if (e.entry && this.refInEntry(e.seq, e.entry) !== ref) return undefined;
+    return { ...e, ref };
+  }
+
+  // the last entry's `r` read (verify asks for each check-in of a request in turn)
+  private lastR: { seq: number; entry: Buffer; r: unknown } | undefined;
+
+  /** The `r` an entry's bytes name (undefined: none, or unreadable). */
+  refInEntry(seq: number, entry: Buffer): unknown {
+    if (this.lastR?.seq === seq && this.lastR.entry.equals(entry)) return this.lastR.r;
+    let r: unknown;
+    try {
+      r = parseEntry(entry).r;
+    } catch {
+      r = undefined;
+    }
+    this.lastR = { seq, entry, r };
+    return r;
+  }
+
+  /** The leaf of a ref's latest entry (in the ref index or pointed at by its row), or undefined. */
+  private lastSeqOf(ref: string): number | undefined {
+    return this.latestOf(ref)?.seq;
   }
 
   /**
@@ -415,12 +472,14 @@ export class EvidenceLog implements NodeSource {
    * its raw input, or of a re-read of it, that lists it. undefined: the log does not hold the row.
    */
   entryFor(table: FactTable, key: readonly unknown[]): { row: LogRow; member?: BatchMember } | undefined {
-    const own = this.st.lastRowOfRef.get(refOf(table, key)) as LogRow | undefined;
+    const own = this.latestOf(refOf(table, key));
     if (own || table !== 'checkins') return own && { row: own };
     const raw = (this.readRow('checkins', key) as { raw_id?: unknown } | undefined)?.raw_id;
     if (raw === undefined || raw === null) return undefined;
-    for (const ref of [refOf('raw_inputs', [raw]), batchRef(raw)])
-      for (const b of this.st.allOfRef.all(ref) as LogRow[]) {
+    const rawRef = refOf('raw_inputs', [raw]);
+    const pointed = this.pointedEntry(rawRef);
+    for (const list of [pointed ? [pointed] : [], this.st.allOfRef.all(rawRef) as LogRow[], this.st.allOfRef.all(batchRef(raw)) as LogRow[]])
+      for (const b of list) {
         // cut by retention (the row outlived its expiry): not checkable, as a row's own cut entry
         if (!b.entry) return { row: b };
         const m = this.batch(b)?.get(Number(key[0]));
@@ -474,7 +533,7 @@ export class EvidenceLog implements NodeSource {
           for (const r of page) {
             const key = FACTS[t].key.map((k) => r[k]);
             const ref = refOf(t, key);
-            if (this.st.lastOfRef.get(ref) !== undefined) continue;
+            if (this.lastSeqOf(ref) !== undefined) continue;
             const row = this.readRow(t, key)!;
             this.appendEvidence('adopted', projectRow(t, row), { ref, expires: NO_EXPIRY.has(t) ? undefined : (row.expires_ms as number) });
             n++;
@@ -496,8 +555,7 @@ export class EvidenceLog implements NodeSource {
   /** Log that an index row was removed (a roster entry dropped by a re-import, withdrawn data). */
   removed(table: FactTable, key: readonly unknown[]): number {
     const ref = refOf(table, key);
-    const prev = this.st.lastOfRef.get(ref) as number | undefined;
-    return this.appendEvidence(FACTS[table].kind, null, { ref, corrects: prev });
+    return this.appendEvidence(FACTS[table].kind, null, { ref, corrects: this.lastSeqOf(ref) });
   }
 
   // ---- reading ----
@@ -578,8 +636,11 @@ export class EvidenceLog implements NodeSource {
     return this.st.get.get(seq) as LogRow | undefined;
   }
 
+  /** A ref's latest entry: in the ref index, or (a raw input) the one its row points at. */
   latestOf(ref: string): LogRow | undefined {
-    return this.st.lastRowOfRef.get(ref) as LogRow | undefined;
+    const own = this.st.lastRowOfRef.get(ref) as LogRow | undefined;
+    const p = this.pointedEntry(ref);
+    return p && (!own || p.seq > own.seq) ? p : own;
   }
 
   /**

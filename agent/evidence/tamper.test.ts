@@ -291,6 +291,26 @@ describe('tamper suite: a raw input points at its entry (log_seq, kept out of th
     }
   });
 
+  it('an unparsable request keeps its raw input, logged and pointed at like any other: verifies clean', async () => {
+    const f = box();
+    const s = f.open();
+    f.clock.now += 60_000;
+    new CheckinRepo(s).commit([
+      {
+        raw: { protocol: 'zkteco', terminal: 't1', channel: 'http', body: Buffer.from('garbage\n'), receivedMs: f.clock.now },
+        parse: () => {
+          throw new Error('cannot read it');
+        },
+      },
+    ]);
+    const last = rawEntries(s).at(-1)!;
+    expect(s.db.prepare('SELECT status FROM raw_inputs WHERE id = ?').pluck().get(last.id)).toBe('unparsable');
+    expect(evidenceLog(s).get(last.seq!)?.kind).toBe('raw-input');
+    signCheckpoint(s, f.key, ORIGIN);
+    s.close();
+    expect((await verify(f)).problems).toEqual([]);
+  });
+
   it('a store of the previous version (raw-input entries in the ref index, no log_seq) upgraded by evidence-2 verifies clean, with new intake after it', async () => {
     const f = box();
     // what the previous version wrote: each raw-input entry's ref in its column, no pointer, no migration

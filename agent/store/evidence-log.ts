@@ -391,6 +391,26 @@ export class EvidenceLog implements NodeSource {
    * the tamper suite's clean runs check that they give the same entry as a read-back would.
    */
   inserted(table: FactTable, key: readonly unknown[], row: Record<string, unknown>, checkins?: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): number {
+    if (table === 'raw_inputs' && this.pointer()) {
+      const seq = this.insertedRaw(key[0] as number, row, checkins);
+      this.pointer()!.set.run(seq, key[0]);
+      return seq;
+    }
+    return this.append(table, key, row, checkins, false);
+  }
+
+  /**
+   * A raw input just inserted (values as for `inserted`), with the check-ins its request gave:
+   * one entry for the request, kept out of the ref index. Returns its leaf, which the CALLER
+   * stores on the row as `log_seq` in the same transaction (CheckinRepo folds it into the row's
+   * status update: one statement less per request than `inserted`, which writes it itself).
+   * Without it verify reports the row as not in the log.
+   */
+  insertedRaw(rawId: number, row: Record<string, unknown>, checkins?: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): number {
+    return this.append('raw_inputs', [rawId], row, checkins, !!this.pointer());
+  }
+
+  private append(table: FactTable, key: readonly unknown[], row: Record<string, unknown>, checkins: ReadonlyArray<{ id: number; row: Record<string, unknown> }> | undefined, pointed: boolean): number {
     let expires = NO_EXPIRY.has(table) ? undefined : (row.expires_ms as number);
     let b: unknown;
     if (checkins?.length) {
@@ -399,10 +419,7 @@ export class EvidenceLog implements NodeSource {
       b = x.json;
       if (expires !== undefined && x.expires > expires) expires = x.expires;
     }
-    if (table !== 'raw_inputs' || !this.pointer()) return this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires, b });
-    const seq = this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires, b, pointed: true });
-    this.pointer()!.set.run(seq, key[0]);
-    return seq;
+    return this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires, b, pointed });
   }
 
   private ptr: { get: Statement; set: Statement } | null | undefined;

@@ -27,7 +27,7 @@ function request(pin: number): IntakeItem {
 }
 
 // the log's seams the intake calls (CheckinRepo): turned into no-ops for the "without" side
-const SEAMS = ['appendEvidence', 'inserted', 'insertedBatch'] as const;
+const SEAMS = ['appendEvidence', 'inserted', 'insertedRaw', 'insertedBatch'] as const;
 const orig = Object.fromEntries(SEAMS.map((k) => [k, EvidenceLog.prototype[k]]));
 function logOn(on: boolean): void {
   // why patch the prototype: the product has no switch to turn the log off, and must not

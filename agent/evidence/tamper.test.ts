@@ -18,6 +18,7 @@ import { parseBundle, toBundle } from '../compliance/bundle.js';
 import { RetentionRepo } from '../store/retention.js';
 import { purgeExpired } from '../retention/purge.js';
 import { cutLog } from './prune.js';
+import { parseAttlog } from '../checkin/zkteco/attlog.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tamper-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -151,7 +152,7 @@ describe('tamper suite: verify on the box', () => {
       const row = s.db.prepare("SELECT id, raw_id FROM checkins WHERE trainee = 'T2'").get() as { id: number; raw_id: number };
       s.db.prepare("UPDATE checkins SET person = '101', trainee = 'T1' WHERE id = ?").run(row.id);
       // the check-in's entry is its request's raw input's, which carries it: rewrite it there
-      const e = s.db.prepare('SELECT seq, entry FROM evidence_log WHERE ref = ?').get(JSON.stringify(['raw_inputs', row.raw_id])) as { seq: number; entry: Buffer };
+      const e = s.db.prepare('SELECT seq, entry FROM evidence_log WHERE seq = (SELECT log_seq FROM raw_inputs WHERE id = ?)').get(row.raw_id) as { seq: number; entry: Buffer };
       const ent = parseEntry(e.entry);
       const b = ent.b as { cols: string[]; rows: unknown[][] };
       const member = b.rows.find((r) => r[0] === row.id)!;
@@ -244,6 +245,91 @@ describe('tamper suite: verify on the box', () => {
     signCheckpoint(s, f.key, ORIGIN);
     s.close();
     expect((await verify(f)).problems).toEqual([]);
+  });
+});
+
+describe('tamper suite: a raw input points at its entry (log_seq, kept out of the ref index)', () => {
+  const rawEntries = (s: Store) => s.db.prepare('SELECT id, log_seq AS seq FROM raw_inputs ORDER BY id').all() as { id: number; seq: number | null }[];
+  /** One more ZKTeco request an hour later, and a checkpoint over it. */
+  const request = (f: BoxFixture) => {
+    const s = f.open();
+    f.clock.now += 3600_000;
+    const body = Buffer.from('101\t2026-03-02 09:00:00\t0\t15\t\t0\t0\n102\t2026-03-02 09:00:05\t0\t15\t\t0\t0\n');
+    new CheckinRepo(s).commit([
+      {
+        raw: { protocol: 'zkteco', terminal: 't1', channel: 'http', method: 'POST', path: '/iclock/cdata?SN=SN1&table=ATTLOG', contentType: 'text/plain', body, receivedMs: f.clock.now },
+        parse: (b) => parseAttlog(b, 't1', 'SN1', 'Asia/Shanghai'),
+      },
+    ]);
+    signCheckpoint(s, f.key, ORIGIN);
+    s.close();
+  };
+
+  it("the pointer changed to another raw input's entry, or cleared: reported, never trusted", async () => {
+    for (const change of ['swap', 'clear', 'elsewhere'] as const) {
+      const f = box();
+      request(f);
+      expect((await verify(f)).problems).toEqual([]);
+      tamper(f, (s) => {
+        const rows = rawEntries(s);
+        expect(rows.length).toBeGreaterThan(1);
+        expect(rows.every((r) => r.seq !== null)).toBe(true);
+        // and the entries stay out of the ref index
+        expect(s.db.prepare("SELECT COUNT(*) FROM evidence_log WHERE kind = 'raw-input' AND ref IS NOT NULL").pluck().get()).toBe(0);
+        const set = s.db.prepare('UPDATE raw_inputs SET log_seq = ? WHERE id = ?');
+        if (change === 'swap') {
+          set.run(rows[1].seq, rows[0].id);
+          set.run(rows[0].seq, rows[1].id);
+        } else if (change === 'clear') set.run(null, rows[0].id);
+        else set.run(0, rows[0].id); // the first entry: not a raw input's
+      });
+      const r = await verify(f);
+      expect(
+        r.problems.some((p) => p.kind === 'row' && p.where.startsWith('raw_inputs')),
+        `${change}: ${JSON.stringify(r.problems)}`,
+      ).toBe(true);
+    }
+  });
+
+  it('an unparsable request keeps its raw input, logged and pointed at like any other: verifies clean', async () => {
+    const f = box();
+    const s = f.open();
+    f.clock.now += 60_000;
+    new CheckinRepo(s).commit([
+      {
+        raw: { protocol: 'zkteco', terminal: 't1', channel: 'http', body: Buffer.from('garbage\n'), receivedMs: f.clock.now },
+        parse: () => {
+          throw new Error('cannot read it');
+        },
+      },
+    ]);
+    const last = rawEntries(s).at(-1)!;
+    expect(s.db.prepare('SELECT status FROM raw_inputs WHERE id = ?').pluck().get(last.id)).toBe('unparsable');
+    expect(evidenceLog(s).get(last.seq!)?.kind).toBe('raw-input');
+    signCheckpoint(s, f.key, ORIGIN);
+    s.close();
+    expect((await verify(f)).problems).toEqual([]);
+  });
+
+  it('a store of the previous version (raw-input entries in the ref index, no log_seq) upgraded by evidence-2 verifies clean, with new intake after it', async () => {
+    const f = box();
+    // what the previous version wrote: each raw-input entry's ref in its column, no pointer, no migration
+    tamper(f, (s) => {
+      for (const r of rawEntries(s)) s.db.prepare('UPDATE evidence_log SET ref = ? WHERE seq = ?').run(JSON.stringify(['raw_inputs', r.id]), r.seq);
+      s.db.exec("ALTER TABLE raw_inputs DROP COLUMN log_seq; DELETE FROM schema_migrations WHERE id = 'evidence-2'");
+    });
+    expect((await verify(f)).problems).toEqual([]);
+    // the upgrade (the store's open applies evidence-2), then a request of the new version
+    const s = f.open();
+    expect(rawEntries(s).every((r) => r.seq === null)).toBe(true);
+    s.close();
+    request(f);
+    const after = f.open();
+    expect(after.db.prepare("SELECT COUNT(*) FROM evidence_log WHERE kind = 'raw-input' AND ref IS NULL").pluck().get()).toBe(1);
+    after.close();
+    const r = await verify(f);
+    expect(r.problems).toEqual([]);
+    expect(r.complete).toBe(true);
   });
 });
 

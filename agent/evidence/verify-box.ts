@@ -168,9 +168,11 @@ export async function verifyBox(log: EvidenceLog, o: BoxVerifyOptions = {}): Pro
         const a = parseEntry(e.entry).d as Adoption;
         r.adoptions.push({ at: a.at, rows: Object.values(a.rows).reduce((x, y) => x + y, 0), tables: a.tables.length });
       }
-      if (e.kind !== BATCH_KIND && e.ref && e.entry) await checkEntryRow(log, e.seq, e.ref, e.entry, purgedAt, bad, o.files !== false ? toHash : undefined);
+      // a raw input's entry without a ref column names its row in its own bytes, and the row points at it (log_seq)
+      const ref = e.ref ?? (e.kind === FACTS.raw_inputs.kind && e.entry ? pointedRef(log, e.seq, e.entry, bad) : undefined);
+      if (e.kind !== BATCH_KIND && ref && e.entry) await checkEntryRow(log, e.seq, ref, e.entry, purgedAt, bad, o.files !== false ? toHash : undefined);
       // the check-ins an entry carries (a request's raw input, a re-read's batch)
-      if ((e.kind === BATCH_KIND || e.kind === FACTS.raw_inputs.kind) && e.entry) checkBatch(log, e, purgedAt, bad);
+      if ((e.kind === BATCH_KIND || e.kind === FACTS.raw_inputs.kind) && e.entry) checkBatch(log, e, ref ?? undefined, purgedAt, bad);
     }
     from = page[page.length - 1].seq + 1;
     r.reached.entries = r.entries;
@@ -221,7 +223,9 @@ async function checkEntryRow(
   toHash?: Array<{ path: string; sha256: string; where: string }>,
 ): Promise<void> {
   // only the latest entry of a row speaks for it now; earlier ones were corrected
-  if (log.latestOf(ref)?.seq !== seq) return;
+  // (a raw input's row points at its entry: a row deleted or a pointer changed leaves no later one, and the row is checked)
+  const latest = log.latestOf(ref);
+  if (latest && latest.seq > seq) return;
   const [table, ...key] = JSON.parse(ref) as [FactTable, ...unknown[]];
   if (!(table in FACTS)) return;
   const e = parseEntry(bytes);
@@ -267,8 +271,27 @@ function checkRow(
   return true;
 }
 
+/**
+ * The row a raw-input entry without a ref column stands for (its own `r`), checked against the
+ * row's pointer to it: a row present whose log_seq does not lead to this entry (nor to a later one
+ * of the row) is reported; the pointer is an index and never trusted.
+ */
+function pointedRef(log: EvidenceLog, seq: number, entry: Buffer, bad: (p: Problem) => void): string | undefined {
+  const r = log.refInEntry(seq, entry);
+  const where = `entry ${seq}`;
+  if (typeof r !== 'string' || !r.startsWith('["raw_inputs",')) {
+    bad({ kind: 'entry', where, detail: 'raw-input entry without a ref column that does not name a raw input' });
+    return undefined;
+  }
+  const key = (JSON.parse(r) as unknown[]).slice(1);
+  const latest = log.latestOf(r);
+  if ((!latest || latest.seq < seq) && log.readRow('raw_inputs', key))
+    bad({ kind: 'row', where: `raw_inputs ${JSON.stringify(key)} (entry ${seq})`, detail: `its log_seq does not point at its log entry ${seq}: the column was changed` });
+  return r;
+}
+
 /** Every check-in an entry carries (one intake request's, or one re-read's) against its row. */
-function checkBatch(log: EvidenceLog, e: LogRow, purgedAt: Map<string, number>, bad: (p: Problem) => void): void {
+function checkBatch(log: EvidenceLog, e: LogRow, ref: string | undefined, purgedAt: Map<string, number>, bad: (p: Problem) => void): void {
   let members: Map<number, BatchMember> | undefined;
   try {
     members = log.batch(e);
@@ -277,7 +300,7 @@ function checkBatch(log: EvidenceLog, e: LogRow, purgedAt: Map<string, number>, 
     return;
   }
   if (!members) return;
-  const raw = e.ref ? (JSON.parse(e.ref) as unknown[])[1] : undefined;
+  const raw = ref ? (JSON.parse(ref) as unknown[])[1] : undefined;
   for (const m of members.values()) {
     const where = `checkins [${m.id}] (entry ${e.seq})`;
     // a check-in logged again on its own later (a correction by row()) speaks for itself

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { Statement } from 'better-sqlite3';
 import type { Store } from './store.js';
 import { Outbox } from './outbox.js';
 import { ClassRepo } from './classes.js';
@@ -305,7 +306,7 @@ export class CheckinRepo {
       parsed = it.parse(r.body);
     } catch (err) {
       const msg = String((err as Error)?.message ?? err).slice(0, 500);
-      this.st.rawDone.run('unparsable', msg, 0, 0, 0, rawId);
+      this.rawDoneLogged().run('unparsable', msg, 0, 0, 0, this.log.insertedRaw(rawId, rawRow), rawId);
       if (r.terminal) {
         const prev = health.get(r.terminal);
         health.set(r.terminal, {
@@ -319,22 +320,26 @@ export class CheckinRepo {
           heartbeat: prev?.heartbeat ?? null,
         });
       }
-      this.log.inserted('raw_inputs', [rawId], rawRow);
       return { rawId, stored: [], duplicates: 0, unknown: 0, rejects: [], status: 'unparsable', error: msg };
     }
     // the raw input's log entry carries the check-ins its request gave: one entry per request
-    const logged: Logged = [];
-    const out = this.commitParsed(r, rawId, parsed, now, health, logged);
-    this.log.inserted('raw_inputs', [rawId], rawRow, logged);
-    return out;
+    return this.commitParsed(r, rawId, parsed, now, health, rawRow);
+  }
+
+  // prepared at the first live commit (a read-only store of an older schema never needs it)
+  private rawDoneSt?: Statement;
+  /** rawDone, also storing the raw input's log entry (evidence-log.ts insertedRaw: its leaf, log_seq). */
+  private rawDoneLogged(): Statement {
+    this.rawDoneSt ??= this.store.db.prepare('UPDATE raw_inputs SET status = ?, error = ?, checkins = ?, duplicates = ?, unknown = ?, log_seq = ? WHERE id = ?');
+    return this.rawDoneSt;
   }
 
   /**
-   * Steps 3-4 of a commit: shared by live input and `checkins reparse`. `carry`: the check-ins
-   * stored go there, for the raw input's own entry (live input); without it they are logged here
-   * as one `checkins` entry (a re-read of a raw input already logged).
+   * Steps 3-4 of a commit: shared by live input and `checkins reparse`. `live`: the raw input's
+   * row as inserted; its log entry is written here, carrying the check-ins stored (live input);
+   * without it they are logged as one `checkins` entry (a re-read of a raw input already logged).
    */
-  private commitParsed(r: RawInput, rawId: number, parsed: Parsed, now: number, health: Map<string, Health>, carry?: Logged): IngestOutcome {
+  private commitParsed(r: RawInput, rawId: number, parsed: Parsed, now: number, health: Map<string, Health>, live?: Record<string, unknown>): IngestOutcome {
     // 3. check-ins, deduplicated by the real event's identity, with their outbox records
     const stored: StoredCheckIn[] = [];
     let duplicates = 0;
@@ -342,7 +347,7 @@ export class CheckinRepo {
     let counterReuse = 0;
     let newest: CheckIn | undefined;
     const rejects = [...parsed.rejects];
-    const logged: Logged = carry ?? [];
+    const logged: Logged = [];
     for (const c of parsed.checkins) {
       // a parser's slip (no time, no person) is reported with the raw input, never stored half-made
       if (!Number.isFinite(c.at) || !c.person || !c.terminal || !c.dedupKey) {
@@ -436,7 +441,7 @@ export class CheckinRepo {
       });
     }
     // a re-read's check-ins: one log entry, in the same transaction (evidence-log.ts BATCH_KIND)
-    if (!carry && logged.length) this.log.insertedBatch(rawId, logged);
+    if (!live && logged.length) this.log.insertedBatch(rawId, logged);
     // 3b. events kept but never counted: failed checks, door events, codes not in the vendor table
     for (const e of parsed.events ?? []) this.recordEvent(e, r, rawId, now);
     const usable = parsed.checkins.length - (rejects.length - parsed.rejects.length);
@@ -450,7 +455,8 @@ export class CheckinRepo {
           .join('; ')
           .slice(0, 1000)
       : null;
-    this.st.rawDone.run(status, error, stored.length, duplicates, unknown, rawId);
+    if (live) this.rawDoneLogged().run(status, error, stored.length, duplicates, unknown, this.log.insertedRaw(rawId, live, logged), rawId);
+    else this.st.rawDone.run(status, error, stored.length, duplicates, unknown, rawId);
     // 4. terminal health: contact, heartbeat, newest event, clock skew.
     // Skew at any size: an input that carries one event on a live channel was sent as it happened,
     // so its claimed time minus our receipt time is the terminal's clock error (3 h, 8 h: a wrong

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canonicalJson, entryJson, type Entry } from '../evidence/canonical.js';
 import { consistencyProof, inclusionProof, memoryTree, rootOf, verifyConsistency, verifyInclusion } from '../evidence/merkle.js';
-import { batchMembers, evidenceLog, TILE } from './evidence-log.js';
+import { batchData, batchJson, batchMembers, evidenceLog, TILE } from './evidence-log.js';
 import { Store } from './store.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evlog-'));
@@ -83,6 +83,34 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
     again.close();
   });
 
+  it('stays right when another connection appended with no rollback here, and after a savepoint rolled back inside a transaction that commits', () => {
+    const file = path.join(dir, 'c.db');
+    const s = new Store({ file });
+    const log = evidenceLog(s);
+    s.tx(() => log.appendEvidence('test', { i: 0 }));
+    // the next seq is taken by the other connection's entries: the append finds it and rebuilds
+    const other = new Store({ file });
+    for (let i = 0; i < 5; i++) evidenceLog(other).appendEvidence('test', { other: i });
+    other.close();
+    s.tx(() => log.appendEvidence('test', { after: 'other connection' }));
+    expect(log.size()).toBe(8);
+    // a nested transaction (a SAVEPOINT) that appended and failed, inside one that goes on and commits
+    s.tx(() => {
+      log.appendEvidence('test', { kept: 1 });
+      expect(() =>
+        s.tx(() => {
+          for (let i = 0; i < 3; i++) log.appendEvidence('test', { lost: i });
+          throw new Error('inner failed');
+        }),
+      ).toThrow('inner failed');
+      log.appendEvidence('test', { kept: 2 });
+    });
+    expect(log.size()).toBe(10);
+    expect(s.db.prepare('SELECT COUNT(*) FROM evidence_log WHERE entry LIKE ?').pluck().get('%lost%')).toBe(0);
+    expectSameTree(s, [1, 2, 8, 9, 10]);
+    s.close();
+  });
+
   it('writes entries exactly as canonicalJson does (the fast paths change no byte)', () => {
     const d = { a: 1, b: 'x"\u2028', c: null, d: true, e: -0.5, f: 1e21 };
     const cases: Entry[] = [
@@ -140,5 +168,51 @@ describe('batch members', () => {
     expect(() => batchMembers({ cols, rows: [[1, 'a', 5]], same: { person: 'b' } })).toThrow('both shared and per row');
     expect(() => batchMembers({ cols, rows: [[1, 'a', 5]], same: { id: 3 } })).toThrow('both shared and per row');
     expect(() => batchMembers({ cols, rows: [[1, 'a', 5]], same: [1] })).toThrow('malformed same');
+  });
+
+  it('batchJson writes byte for byte what canonicalJson writes of the same batch, and its members read back', () => {
+    const row = (i: number, o: Record<string, unknown> = {}) => ({
+      id: 10 + i,
+      row: {
+        dedup_key: `zk:SN:${i}:2026-03-02 08:00:0${i}`,
+        terminal: 'zk',
+        person: String(100 + i),
+        trainee: i % 2 ? 'T1' : null,
+        class_id: 'C1',
+        at_ms: 1772412000000 + i,
+        tz_offset_min: 480,
+        verify_mode: '15',
+        similarity: null,
+        raw_id: 7,
+        expires_ms: 1890000000000 + (i % 2),
+        sync_state: 'pending', // not evidence: not written
+        ...o,
+      },
+    });
+    const cases = [
+      [row(1)], // one check-in: nothing shared
+      [row(1), row(2), row(3)], // shared columns in `same`, the expiry per row
+      [row(1), row(3)], // the expiry shared too
+      [row(1, { person: 'a"\u2028\u00e9' }), row(2, { similarity: 0.5 }), row(3, { similarity: -0 })], // escapes, floats, -0
+      [row(1, { at_ms: 1e21 }), row(2, { verify_mode: undefined })], // large numbers, an absent column is null
+      [row(1, { similarity: { b: 1, a: 2 } }), row(2)], // not a plain value: the general path
+    ];
+    for (const items of cases) {
+      const { json, expires } = batchJson(items);
+      expect(json.json).toBe(canonicalJson(batchData(items)));
+      expect(expires).toBe(Math.max(...items.map((i) => i.row.expires_ms)));
+      const back = batchMembers(JSON.parse(json.json));
+      expect(back.map((m) => m.id)).toEqual(items.map((i) => i.id));
+      for (const [k, m] of back.entries()) {
+        expect(m.x).toBe(items[k].row.expires_ms);
+        expect(m.d.person).toBe(items[k].row.person);
+        expect(m.d.raw_id).toBe(7);
+        expect(m.d).not.toHaveProperty('sync_state');
+      }
+    }
+    expect(() => batchJson([row(1, { at_ms: Number.NaN }), row(2)])).toThrow('non-finite');
+    // an entry carrying the text writes it as is, and canonicalJson of the whole entry agrees
+    const e: Entry = { v: 1, k: 'raw-input', t: 1, r: '["raw_inputs",7]', x: 2, d: { a: 1 }, b: batchJson(cases[1]).json };
+    expect(entryJson(e)).toBe(canonicalJson({ ...e, b: batchData(cases[1]) }));
   });
 });

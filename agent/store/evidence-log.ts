@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import type { Store } from './store.js';
-import { entryBytes, parseEntry, type Entry } from '../evidence/canonical.js';
-import { consistencyProof, hashChildren, hashLeaf, inclusionProof, memoryTree, rootOf, type NodeSource } from '../evidence/merkle.js';
+import { CanonicalText, canonicalJson, entryWithLeaf, parseEntry, type Entry } from '../evidence/canonical.js';
+import { consistencyProof, hashChildren, inclusionProof, memoryTree, rootOf, type NodeSource } from '../evidence/merkle.js';
 
 /**
  * The evidential tables and what of each row is evidence. Bookkeeping columns (sync_state, a raw
@@ -71,7 +71,7 @@ export function projectRow(table: FactTable, row: Record<string, unknown>): Reco
     if (!c.digest) d[c.col] = row[c.col] ?? null;
     else {
       const b = row[c.col] as Buffer | null | undefined;
-      d[`${c.col}_sha256`] = b ? createHash('sha256').update(b).digest('hex') : null;
+      d[`${c.col}_sha256`] = b ? hash('sha256', b, 'hex') : null;
     }
   }
   return d;
@@ -138,33 +138,87 @@ export function batchOf(e: Entry): Map<number, BatchMember> | undefined {
   return m;
 }
 
-/** `{ cols, rows }` of check-ins just inserted, and the latest expiry among them. */
-function batchData(items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): { data: { cols: string[]; rows: unknown[][]; same?: Record<string, unknown> }; expires: number } {
-  const cols = SORTED.get('checkins')!;
-  let x = 0;
-  const rows = items.map(({ id, row }) => {
-    const a: unknown[] = [id];
-    for (const c of cols) a.push(row[c.col] ?? null);
-    const e = row.expires_ms as number;
-    a.push(e);
-    if (e > x) x = e;
-    return a;
-  });
-  // the entry expires with its last member: a log cut never drops a check-in still kept
-  if (rows.length < 2) return { data: { cols: BATCH_COLS, rows }, expires: x };
-  // a column equal in every row (the raw input's id, the terminal, its zone, the class...) is
-  // written once, in `same`. why: the entry's bytes are most of what the log adds to the intake's
-  // writes (SQLite pages per request, bench evidence); a 20-check-in request's entry shrinks by
-  // about a third, so two fit in a page. batchMembers gives every member its full columns again.
-  const keep: number[] = [0];
-  const same: Record<string, unknown> = {};
+/** `{ cols, rows, same }` of check-ins just inserted, as an object (what batchJson writes). */
+export function batchData(items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): { cols: string[]; rows: unknown[][]; same?: Record<string, unknown> } {
+  const { keep, same } = sharedColumns(items);
+  const data: { cols: string[]; rows: unknown[][]; same?: Record<string, unknown> } = {
+    cols: keep,
+    rows: items.map((it) => keep.map((c) => (c === 'id' ? it.id : (it.row[c] ?? null)))),
+  };
+  if (same) data.same = Object.fromEntries(same.map((c) => [c, items[0].row[c] ?? null]));
+  return data;
+}
+
+/**
+ * The columns each member writes (`keep`, id first, in BATCH_COLS order) and those written once
+ * in `same` (sorted; undefined when none is shared). why `same`: a column equal in every row (the
+ * raw input's id, the terminal, its zone, the class...) is written once: the entry's bytes are
+ * most of what the log adds to the intake's writes (SQLite pages per request, bench evidence);
+ * a 20-check-in request's entry shrinks by about a third. batchMembers gives every member its
+ * full columns again. A single check-in shares nothing (its entry reads as before `same`).
+ */
+function sharedColumns(items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): { keep: string[]; same?: string[] } {
+  if (items.length < 2) return { keep: BATCH_COLS };
+  const keep = ['id'];
+  const same: string[] = [];
+  const first = items[0].row;
   for (let j = 1; j < BATCH_COLS.length; j++) {
-    const v = rows[0][j];
-    if (rows.every((r) => r[j] === v)) same[BATCH_COLS[j]] = v;
-    else keep.push(j);
+    const c = BATCH_COLS[j];
+    const v = first[c] ?? null;
+    let eq = true;
+    for (let i = 1; eq && i < items.length; i++) eq = (items[i].row[c] ?? null) === v;
+    (eq ? same : keep).push(c);
   }
-  if (keep.length === BATCH_COLS.length) return { data: { cols: BATCH_COLS, rows }, expires: x };
-  return { data: { cols: keep.map((j) => BATCH_COLS[j]), rows: rows.map((r) => keep.map((j) => r[j])), same }, expires: x };
+  if (!same.length) return { keep };
+  return { keep, same: same.sort() };
+}
+
+/**
+ * The canonical JSON of batchData(items), written in one pass with one JSON.stringify for the
+ * rows (see CanonicalText), and the latest expiry among them: the entry expires with its last
+ * member, so a log cut never drops a check-in still kept. Values other than strings, finite
+ * numbers, booleans and null take the general path (canonicalJson of batchData).
+ */
+export function batchJson(items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): { json: CanonicalText; expires: number } {
+  let x = 0;
+  for (const it of items) {
+    const e = it.row.expires_ms as number;
+    if (e > x) x = e;
+  }
+  const { keep, same } = sharedColumns(items);
+  const rows: unknown[][] = new Array(items.length);
+  let flat = true;
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    const a: unknown[] = new Array(keep.length);
+    a[0] = it.id;
+    for (let j = 1; j < keep.length; j++) {
+      const v = it.row[keep[j]] ?? null;
+      if (!plain(v)) flat = false;
+      a[j] = v;
+    }
+    if (!plain(it.id)) flat = false;
+    rows[i] = a;
+  }
+  let sameJson = '';
+  if (same) {
+    const o: Record<string, unknown> = {};
+    for (const c of same) {
+      const v = items[0].row[c] ?? null;
+      if (!plain(v)) flat = false;
+      o[c] = v;
+    }
+    sameJson = `,"same":${JSON.stringify(o)}`;
+  }
+  // JSON.stringify is canonical for arrays of such values and for an object built in sorted key order
+  const json = flat ? `{"cols":${JSON.stringify(keep)},"rows":${JSON.stringify(rows)}${sameJson}}` : canonicalJson(batchData(items));
+  return { json: new CanonicalText(json), expires: x };
+}
+
+/** A value JSON.stringify writes canonically: string, finite number, boolean, null. */
+function plain(v: unknown): boolean {
+  const t = typeof v;
+  return t === 'string' || t === 'boolean' || v === null || (t === 'number' && Number.isFinite(v));
 }
 
 export interface LogRow {
@@ -247,7 +301,7 @@ export class EvidenceLog implements NodeSource {
    * Returns the entry's leaf index. `corrects` is the leaf index of the entry this one
    * corrects; `ref` names the index row the entry stands for.
    */
-  appendEvidence(kind: string, data: unknown, opts: { ref?: string; corrects?: number; expires?: number; b?: unknown } = {}): number {
+  appendEvidence(kind: string, data: unknown, opts: { ref?: string; corrects?: number; expires?: number; b?: unknown; pointed?: boolean } = {}): number {
     // why not always store.tx: nested, better-sqlite3 makes a SAVEPOINT per call, which cost the
     // check-in group commit (2 entries per check-in) measurably; the caller's transaction covers it
     return this.inTx(() => {
@@ -258,10 +312,10 @@ export class EvidenceLog implements NodeSource {
       if (opts.ref !== undefined) e.r = opts.ref;
       if (opts.corrects !== undefined) e.c = opts.corrects;
       if (opts.b !== undefined) e.b = opts.b;
-      const bytes = entryBytes(e);
+      const { bytes, leaf } = entryWithLeaf(e);
       const seq = this.edgeNow();
-      const leaf = hashLeaf(bytes);
-      this.st.ins.run(seq, kind, opts.ref ?? null, bytes, leaf, expires);
+      // pointed: the entry names its row (r), the row points at the entry; no ref index entry
+      this.st.ins.run(seq, kind, opts.pointed ? null : (opts.ref ?? null), bytes, leaf, expires);
       // fold the leaf into the right edge: each subtree it completes is hashed with its left sibling
       let h = leaf;
       let level = 0;
@@ -327,7 +381,7 @@ export class EvidenceLog implements NodeSource {
     const r = this.readRow(table, key);
     if (!r) throw new Error(`evidence log: no ${table} row ${JSON.stringify(key)}`);
     const ref = refOf(table, key);
-    const prev = opts.corrects !== undefined ? (this.st.lastOfRef.get(opts.corrects) as number | undefined) : opts.fresh ? undefined : (this.st.lastOfRef.get(ref) as number | undefined);
+    const prev = opts.corrects !== undefined ? this.lastSeqOf(opts.corrects) : opts.fresh ? undefined : this.lastSeqOf(ref);
     return this.appendEvidence(FACTS[table].kind, projectRow(table, r), { ref, corrects: prev, expires: NO_EXPIRY.has(table) ? undefined : (r.expires_ms as number) });
   }
 
@@ -337,15 +391,88 @@ export class EvidenceLog implements NodeSource {
    * the tamper suite's clean runs check that they give the same entry as a read-back would.
    */
   inserted(table: FactTable, key: readonly unknown[], row: Record<string, unknown>, checkins?: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): number {
+    if (table === 'raw_inputs' && this.pointer()) {
+      const seq = this.insertedRaw(key[0] as number, row, checkins);
+      this.pointer()!.set.run(seq, key[0]);
+      return seq;
+    }
+    return this.append(table, key, row, checkins, false);
+  }
+
+  /**
+   * A raw input just inserted (values as for `inserted`), with the check-ins its request gave:
+   * one entry for the request, kept out of the ref index. Returns its leaf, which the CALLER
+   * stores on the row as `log_seq` in the same transaction (CheckinRepo folds it into the row's
+   * status update: one statement less per request than `inserted`, which writes it itself).
+   * Without it verify reports the row as not in the log.
+   */
+  insertedRaw(rawId: number, row: Record<string, unknown>, checkins?: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): number {
+    return this.append('raw_inputs', [rawId], row, checkins, !!this.pointer());
+  }
+
+  private append(table: FactTable, key: readonly unknown[], row: Record<string, unknown>, checkins: ReadonlyArray<{ id: number; row: Record<string, unknown> }> | undefined, pointed: boolean): number {
     let expires = NO_EXPIRY.has(table) ? undefined : (row.expires_ms as number);
     let b: unknown;
     if (checkins?.length) {
       // a raw input with the check-ins its request gave (BATCH_KIND): one entry for the request
-      const x = batchData(checkins);
-      b = x.data;
+      const x = batchJson(checkins);
+      b = x.json;
       if (expires !== undefined && x.expires > expires) expires = x.expires;
     }
-    return this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires, b });
+    return this.appendEvidence(FACTS[table].kind, projectRow(table, row), { ref: refOf(table, key), expires, b, pointed });
+  }
+
+  private ptr: { get: Statement; set: Statement } | null | undefined;
+
+  /** raw_inputs.log_seq's statements; null on a store that has no such column (read-only, not migrated). */
+  private pointer(): { get: Statement; set: Statement } | null {
+    if (this.ptr !== undefined) return this.ptr;
+    const cols = this.store.db.prepare("SELECT name FROM pragma_table_info('raw_inputs')").pluck().all() as string[];
+    this.ptr = cols.includes('log_seq')
+      ? { get: this.store.db.prepare('SELECT log_seq FROM raw_inputs WHERE id = ?').pluck(), set: this.store.db.prepare('UPDATE raw_inputs SET log_seq = ? WHERE id = ?') }
+      : null;
+    return this.ptr;
+  }
+
+  /**
+   * The entry a raw input's row points at (log_seq), with its ref filled in, when that entry is
+   * this row's: a raw-input entry without a ref column whose own `r` names the row. Never trusts
+   * the column: a pointer to any other entry gives undefined (verify then reports the row). A
+   * pointed entry cut by retention has no bytes left to name its row: taken as the row's (the
+   * row outlived its expiry, as for a cut entry found by its ref).
+   */
+  pointedEntry(ref: string): LogRow | undefined {
+    if (!ref.startsWith('["raw_inputs",')) return undefined;
+    const p = this.pointer();
+    if (!p) return undefined;
+    const id = (JSON.parse(ref) as unknown[])[1];
+    const seq = p.get.get(id) as number | null | undefined;
+    if (seq === null || seq === undefined) return undefined;
+    const e = this.get(seq);
+    if (!e || e.kind !== FACTS.raw_inputs.kind || e.ref !== null) return undefined;
+    if (e.entry && this.refInEntry(e.seq, e.entry) !== ref) return undefined;
+    return { ...e, ref };
+  }
+
+  // the last entry's `r` read (verify asks for each check-in of a request in turn)
+  private lastR: { seq: number; entry: Buffer; r: unknown } | undefined;
+
+  /** The `r` an entry's bytes name (undefined: none, or unreadable). */
+  refInEntry(seq: number, entry: Buffer): unknown {
+    if (this.lastR?.seq === seq && this.lastR.entry.equals(entry)) return this.lastR.r;
+    let r: unknown;
+    try {
+      r = parseEntry(entry).r;
+    } catch {
+      r = undefined;
+    }
+    this.lastR = { seq, entry, r };
+    return r;
+  }
+
+  /** The leaf of a ref's latest entry (in the ref index or pointed at by its row), or undefined. */
+  private lastSeqOf(ref: string): number | undefined {
+    return this.latestOf(ref)?.seq;
   }
 
   /**
@@ -353,8 +480,8 @@ export class EvidenceLog implements NodeSource {
    * BATCH_KIND): the rows are the values the INSERT wrote, column for column, as for `inserted`.
    */
   insertedBatch(rawId: number, items: ReadonlyArray<{ id: number; row: Record<string, unknown> }>): number {
-    const b = batchData(items);
-    return this.appendEvidence(BATCH_KIND, b.data, { ref: batchRef(rawId), expires: b.expires });
+    const b = batchJson(items);
+    return this.appendEvidence(BATCH_KIND, b.json, { ref: batchRef(rawId), expires: b.expires });
   }
 
   /**
@@ -362,12 +489,14 @@ export class EvidenceLog implements NodeSource {
    * its raw input, or of a re-read of it, that lists it. undefined: the log does not hold the row.
    */
   entryFor(table: FactTable, key: readonly unknown[]): { row: LogRow; member?: BatchMember } | undefined {
-    const own = this.st.lastRowOfRef.get(refOf(table, key)) as LogRow | undefined;
+    const own = this.latestOf(refOf(table, key));
     if (own || table !== 'checkins') return own && { row: own };
     const raw = (this.readRow('checkins', key) as { raw_id?: unknown } | undefined)?.raw_id;
     if (raw === undefined || raw === null) return undefined;
-    for (const ref of [refOf('raw_inputs', [raw]), batchRef(raw)])
-      for (const b of this.st.allOfRef.all(ref) as LogRow[]) {
+    const rawRef = refOf('raw_inputs', [raw]);
+    const pointed = this.pointedEntry(rawRef);
+    for (const list of [pointed ? [pointed] : [], this.st.allOfRef.all(rawRef) as LogRow[], this.st.allOfRef.all(batchRef(raw)) as LogRow[]])
+      for (const b of list) {
         // cut by retention (the row outlived its expiry): not checkable, as a row's own cut entry
         if (!b.entry) return { row: b };
         const m = this.batch(b)?.get(Number(key[0]));
@@ -421,7 +550,7 @@ export class EvidenceLog implements NodeSource {
           for (const r of page) {
             const key = FACTS[t].key.map((k) => r[k]);
             const ref = refOf(t, key);
-            if (this.st.lastOfRef.get(ref) !== undefined) continue;
+            if (this.lastSeqOf(ref) !== undefined) continue;
             const row = this.readRow(t, key)!;
             this.appendEvidence('adopted', projectRow(t, row), { ref, expires: NO_EXPIRY.has(t) ? undefined : (row.expires_ms as number) });
             n++;
@@ -443,8 +572,7 @@ export class EvidenceLog implements NodeSource {
   /** Log that an index row was removed (a roster entry dropped by a re-import, withdrawn data). */
   removed(table: FactTable, key: readonly unknown[]): number {
     const ref = refOf(table, key);
-    const prev = this.st.lastOfRef.get(ref) as number | undefined;
-    return this.appendEvidence(FACTS[table].kind, null, { ref, corrects: prev });
+    return this.appendEvidence(FACTS[table].kind, null, { ref, corrects: this.lastSeqOf(ref) });
   }
 
   // ---- reading ----
@@ -525,8 +653,11 @@ export class EvidenceLog implements NodeSource {
     return this.st.get.get(seq) as LogRow | undefined;
   }
 
+  /** A ref's latest entry: in the ref index, or (a raw input) the one its row points at. */
   latestOf(ref: string): LogRow | undefined {
-    return this.st.lastRowOfRef.get(ref) as LogRow | undefined;
+    const own = this.st.lastRowOfRef.get(ref) as LogRow | undefined;
+    const p = this.pointedEntry(ref);
+    return p && (!own || p.seq > own.seq) ? p : own;
   }
 
   /**

@@ -7,6 +7,7 @@ import { recorder } from './recorder.js';
 import { recorderCuts } from './recorder2.js';
 import { retentionChain } from './retention.js';
 import { evidenceLog } from './evidence.js';
+import { evidenceRawPointer } from './evidence2.js';
 import { syncMigration } from './sync.js';
 import { vision } from './vision.js';
 import { privacy } from './privacy.js';
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   vision2,
   evidenceLog,
   consoleMigration,
+  evidenceRawPointer,
 ];

@@ -229,8 +229,13 @@ export const configSchema = z
         tileSize: z.number().int().min(0).default(640),
         /** overlap of neighbouring tiles (px): every face up to this wide lies whole in one tile */
         tileOverlap: z.number().int().min(0).default(160),
-        /** the whole tiled search runs on every Nth frame of a camera (and after a gap or a changed scene); between, only the whole frame and the regions around the camera's recent small faces (focus.ts). 1: tiles on every frame */
-        fullScanEvery: z.number().int().min(1).default(3),
+        /**
+         * the whole tiled search runs on every Nth frame of a camera (and after a gap or a changed scene); between, only the
+         * whole frame and the regions around the camera's recent small faces (focus.ts). Default 1, tiles on every frame:
+         * 3 saves about 24 % of a frame's CPU but costs recall on 40-119 px faces (docs/vision.md), so it is a technician's
+         * choice for a box short of CPU, not the default
+         */
+        fullScanEvery: z.number().int().min(1).default(1),
         /** a face matches a trainee only below this descriptor distance (face-api's 0.6 was tuned on LFW; on the demo cohort strangers came as close as 0.45 while the same person stayed under 0.25) */
         threshold: z.number().min(0).max(2).default(0.4),
         /** per-camera thresholds (camera id → distance), from `vision calibrate` on that camera's video; others use `threshold` */
@@ -271,7 +276,7 @@ export const configSchema = z
         frameWidth: 1920,
         tileSize: 640,
         tileOverlap: 160,
-        fullScanEvery: 3,
+        fullScanEvery: 1,
         threshold: 0.4,
         cameraThresholds: {},
         margin: 0.08,

@@ -413,7 +413,17 @@ export class CameraRecorder {
       return { runId, startedAt, reason: 'ffmpeg exited', detail, exitCode: null, segments: 0, lastEnd: null };
     }
     const st: RunState = { pid: child.pid ?? -1, runId, startedAt, pattern, dir, listFile, errFile, fingerprint: this.fingerprint };
-    if (child.pid) writeRunState(this.stateFile, st);
+    if (child.pid) {
+      try {
+        writeRunState(this.stateFile, st);
+      } catch (err) {
+        // the state file lives on the video disk: when that disk is full (ENOSPC) this write fails
+        // before ffmpeg's own does. The run goes on (only adoption after an agent restart is lost
+        // for it); ffmpeg then hits the full disk and watch() opens the disk-full gap. Throwing here
+        // ended the camera's loop: no gap, no alarm, no recording after space returned.
+        this.log.warn({ runId, err: (err as Error).message }, 'run state not written: this run cannot be adopted after a restart');
+      }
+    }
     return this.watch(this.live(st, child), url);
   }
 

@@ -59,6 +59,24 @@ describe.skipIf(!canMount)('full video disk (a 3 MB tmpfs)', () => {
     unmount(mnt);
   });
 
+  it('keeps recording when its run-state file cannot be written (the video disk refusing the agent’s own write first)', async () => {
+    // a directory where the state file's temporary copy goes: the write fails (EISDIR), as it
+    // fails with ENOSPC when the disk fills between ffmpeg's writes; the camera loop used to end there
+    const video = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-state-unwritable-'));
+    fs.mkdirSync(path.join(video, 'cam-s', '.ffmpeg.json.tmp'), { recursive: true });
+    const ctx = makeContext({ cameras: [{ id: 'cam-s', rtspUrl: rtsp.url }], recorder: { schedule: 'always', segmentSeconds: 2, minFreeBytes: 0 } }, { video });
+    const repo = new RecordingRepo(ctx.store);
+    const rec = new Recorder(ctx);
+    await rec.start();
+    try {
+      expect(await until(() => repo.segments('cam-s').length > 1, 60_000), 'segments indexed although the run state could not be written').toBe(true);
+    } finally {
+      await rec.stop();
+      ctx.cleanup();
+      fs.rmSync(video, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('ENOSPC stops recording with a disk-full gap and an alarm, loses no metadata, and recording resumes when space returns', async () => {
     // the database lives on the normal disk, the video on the small one
     const ctx = makeContext({ cameras: [{ id: 'cam-full', rtspUrl: rtsp.url }], recorder: { schedule: 'always', segmentSeconds: 2, minFreeBytes: 0 } }, { video: mnt });

@@ -27,7 +27,7 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
     l = await loadFaceApi(msg.backend);
     const m = await loadNets(l.faceapi, msg.modelsDir);
     fusedWeights(l); // made once, before the tensor count the client watches for leaks
-    opts = { minConfidence: msg.minConfidence, minFaceSize: msg.minFaceSize, tileSize: msg.tileSize, tileOverlap: msg.tileOverlap };
+    opts = { minConfidence: msg.minConfidence, minFaceSize: msg.minFaceSize, tileSize: msg.tileSize, tileOverlap: msg.tileOverlap, ...(msg.pieceArea ? { pieceArea: msg.pieceArea } : {}) };
     return { type: 'ready', backend: l.backend, fallbackReason: l.fallbackReason, model: modelVersion(m), numTensors: l.tf.memory().numTensors };
   }
   if (!l) throw new Error('worker not initialised');

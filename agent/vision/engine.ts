@@ -3,6 +3,7 @@ import type { RgbFrame } from './frames.js';
 import { locateFaces, resizeRegion, scratch, STRIDE } from './ssd.js';
 import { focusLost, sceneChanged, type FramePlan } from './focus.js';
 import { locateInMosaic, mosaicCells } from './mosaic.js';
+import { recognize } from './recognition.js';
 
 export interface Box {
   x: number;
@@ -170,9 +171,19 @@ export async function analyzeFrame(l: Loaded, frame: RgbFrame, o: DetectOptions,
     try {
       const dims = { width: r.w, height: r.h };
       const det = faceapi.extendWithFaceDetection({}, new faceapi.FaceDetection(f.score, new faceapi.Rect((f.box.x - x0) / r.w, (f.box.y - y0) / r.h, f.box.width / r.w, f.box.height / r.h), dims));
-      // face-api's own landmark + descriptor tasks, fed with the merged detection
-      const [d] = await new faceapi.DetectAllFaceLandmarksTask(Promise.resolve([det]), crop as never, false).withFaceDescriptors();
-      out.push({ box: f.box, score: f.score, ...(d ? { descriptor: d.descriptor } : {}) });
+      // face-api's own landmark task, fed with the merged detection; then its dlib alignment and
+      // the recognition net with each layer fused (recognition.ts: face-api's descriptor, less work)
+      const [d] = await new faceapi.DetectAllFaceLandmarksTask(Promise.resolve([det]), crop as never, false);
+      let descriptor: Float32Array | undefined;
+      if (d) {
+        const [face] = await faceapi.extractFaceTensors(crop as never, [d.landmarks.align(null, { useDlibAlignment: true })]);
+        try {
+          descriptor = await recognize(l, face as never);
+        } finally {
+          face?.dispose();
+        }
+      }
+      out.push({ box: f.box, score: f.score, ...(descriptor ? { descriptor } : {}) });
     } finally {
       crop.dispose();
     }

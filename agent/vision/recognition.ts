@@ -4,11 +4,8 @@ type T = import('@tensorflow/tfjs-core').Tensor;
 /** face-api's recognition net weights (`faceapi.nets.faceRecognitionNet.params`), typed loosely: read by layer name below */
 // biome-ignore lint/suspicious/noExplicitAny: face-api's nested weight maps (tensors and sub-maps by layer name)
 type Params = Record<string, any>;
-/** one convolution with face-api's bias and scale folded in */
-interface Folded {
-  filter: T;
-  bias: T;
-}
+/** the recognition nets whose layers are folded (folding twice would scale twice) */
+const folded = new WeakSet<object>();
 
 /** the residual blocks of face-api's recognition net (a ResNet-34 variant), in order; `down` halves the side */
 const BLOCKS: { name: string; down?: true }[] = [
@@ -28,8 +25,6 @@ const BLOCKS: { name: string; down?: true }[] = [
   { name: 'conv256_down_out', down: true },
 ];
 
-const foldedByNet = new WeakMap<object, Map<string, Folded>>();
-
 function params(l: Loaded): Params {
   const p = (l.faceapi.nets.faceRecognitionNet as unknown as { params?: Params }).params;
   if (!p) throw new Error('face recognition weights are not loaded');
@@ -37,60 +32,61 @@ function params(l: Loaded): Params {
 }
 
 /**
- * Each convolution of face-api's recognition net with its bias and scale layer folded in, made
- * once per loaded net (call it before counting tensors: the vision worker does at start).
+ * Fold each convolution's bias and scale layer into its filter, in place, once per loaded net
+ * (call it before counting tensors: the vision worker does at start; the count does not move).
  * face-api runs every layer as conv, bias add, multiply, add, relu: four passes over the output
  * in tfjs-wasm's plain broadcasting loops besides XNNPACK's convolution; measured with
  * `tf.profile` on one face (load 3): Conv2D 55 ms, Add 18, Concat 7, Relu 3, Multiply 2. The
  * same arithmetic reordered: (conv(x, w) + b) · s + c = conv(x, w · s) + (b · s + c), one fused
- * op with its relu (descriptors agree with face-api's to float rounding: recognition.test.ts).
+ * op with its relu (recognize). In place: the folded filter and bias replace face-api's, its
+ * scale becomes 1 and 0, so face-api's own forward still gives the same descriptor, and the wasm
+ * heap, which never shrinks, does not hold the net's 22 MB of filters twice (measured: +15-25 MB
+ * of peak RSS with a second copy).
  */
-export function foldedRecognition(l: Loaded): Map<string, Folded> {
+export function foldedRecognition(l: Loaded): void {
   const p = params(l);
-  let m = foldedByNet.get(p);
-  if (m) return m;
-  m = new Map();
+  if (folded.has(p)) return;
   const { tf } = l;
-  const fold = (key: string, q: Params) =>
-    m!.set(
-      key,
-      tf.tidy(() => ({
-        filter: tf.keep(tf.mul(q.conv.filters, q.scale.weights)),
-        bias: tf.keep(tf.add(tf.mul(q.conv.bias, q.scale.weights), q.scale.biases)),
-      })),
-    );
-  fold('conv32_down', p.conv32_down);
+  const fold = (q: Params) => {
+    const [w, b] = tf.tidy(() => [tf.keep(tf.mul(q.conv.filters, q.scale.weights)), tf.keep(tf.add(tf.mul(q.conv.bias, q.scale.weights), q.scale.biases))]);
+    const [ones, zeros] = tf.tidy(() => [tf.keep(tf.onesLike(q.scale.weights)), tf.keep(tf.zerosLike(q.scale.biases))]);
+    for (const t of [q.conv.filters, q.conv.bias, q.scale.weights, q.scale.biases]) t.dispose();
+    q.conv.filters = w;
+    q.conv.bias = b;
+    q.scale.weights = ones;
+    q.scale.biases = zeros;
+  };
+  fold(p.conv32_down);
   for (const b of BLOCKS) {
-    fold(`${b.name}/conv1`, p[b.name].conv1);
-    fold(`${b.name}/conv2`, p[b.name].conv2);
+    fold(p[b.name].conv1);
+    fold(p[b.name].conv2);
   }
-  foldedByNet.set(p, m);
-  return m;
+  folded.add(p);
 }
 
 /**
  * The 128-d descriptor of one aligned face tensor (h × w × 3, 0-255), as face-api's
  * `faceRecognitionNet.computeFaceDescriptor` computes it: the same input preparation (face-api's
  * own NetInput: padded to a centred square, resized to 150 × 150), the same weights and layers,
- * each convolution one fused op (foldedRecognition). The residual blocks keep face-api's
+ * each convolution one fused op (its bias and scale folded in by foldedRecognition). The residual blocks keep face-api's
  * structure; where a block halves the side and doubles the channels, the shortcut's missing
  * channels are zeros padded in one op instead of face-api's zeros + concat.
  */
 export async function recognize(l: Loaded, face: T): Promise<Float32Array> {
   const { tf, faceapi } = l;
   const p = params(l);
-  const w = foldedRecognition(l);
+  foldedRecognition(l);
   const input = await faceapi.toNetInput(face as never);
   const out = tf.tidy(() => {
-    const conv = (x: T, key: string, strides: 1 | 2, relu: boolean, pad: 'same' | 'valid' = 'same'): T =>
-      tf.fused.conv2d({ x: x as never, filter: w.get(key)!.filter as never, strides, pad, bias: w.get(key)!.bias, activation: relu ? 'relu' : 'linear' });
+    const conv = (x: T, q: Params, strides: 1 | 2, relu: boolean, pad: 'same' | 'valid' = 'same'): T =>
+      tf.fused.conv2d({ x: x as never, filter: q.conv.filters, strides, pad, bias: q.conv.bias, activation: relu ? 'relu' : 'linear' });
     const batch = tf.cast(input.toBatchTensor(150, true) as unknown as T, 'float32');
     const normalized = tf.div(tf.sub(batch, tf.tensor1d([122.782, 117.001, 104.298])), 255);
-    let x: T = conv(normalized, 'conv32_down', 2, true, 'valid');
+    let x: T = conv(normalized, p.conv32_down, 2, true, 'valid');
     x = tf.maxPool(x as never, 3, 2, 'valid');
     for (const b of BLOCKS) {
-      let y = b.down ? conv(x, `${b.name}/conv1`, 2, true, 'valid') : conv(x, `${b.name}/conv1`, 1, true);
-      y = conv(y, `${b.name}/conv2`, 1, false);
+      let y = b.down ? conv(x, p[b.name].conv1, 2, true, 'valid') : conv(x, p[b.name].conv1, 1, true);
+      y = conv(y, p[b.name].conv2, 1, false);
       let short: T = x;
       if (b.down) {
         short = tf.avgPool(x as never, 2, 2, 'valid');

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { canonicalJson, entryJson, type Entry } from '../evidence/canonical.js';
-import { consistencyProof, inclusionProof, memoryTree, rootOf, verifyConsistency, verifyInclusion } from '../evidence/merkle.js';
+import { appendEntry, canonicalJson, entryBytes, entryJson, type Entry } from '../evidence/canonical.js';
+import { consistencyProof, hashLeaf, inclusionProof, memoryTree, rootOf, verifyConsistency, verifyInclusion } from '../evidence/merkle.js';
 import { batchData, batchJson, batchMembers, evidenceLog, TILE } from './evidence-log.js';
 import { Store } from './store.js';
 
@@ -31,13 +31,23 @@ function expectSameTree(s: Store, sizes: number[]): void {
   }
 }
 
-describe('evidence log append path (right edge in memory, nodes stored from level TILE up)', () => {
+describe('evidence log append path (nodes stored from level TILE up, settled before roots and proofs)', () => {
   it('gives the RFC 9162 tree, roots and proofs across tile boundaries, and stores only the upper nodes', () => {
     const s = new Store({ file: path.join(dir, 'a.db') });
     const log = evidenceLog(s);
     for (let i = 0; i < 700; i += 50) s.tx(() => Array.from({ length: 50 }, (_, j) => log.appendEvidence('test', { i: i + j }, { ref: JSON.stringify(['t', i + j]) })));
     expect(log.size()).toBe(701); // and the fresh store's adoption entry
+    // appending stores no node (the intake's path); a read-only store hashes the missing ones from their children
+    const nodeCount = () => s.db.prepare('SELECT COUNT(*) FROM evidence_nodes').pluck().get() as number;
+    expect(nodeCount()).toBe(0);
+    const ro = new Store({ file: path.join(dir, 'a.db'), readonly: true });
+    expectSameTree(ro, [1, 255, 256, 513, 701]);
+    expect(evidenceLog(ro).settle()).toBe(0);
+    ro.close();
+    expect(nodeCount()).toBe(0);
     expectSameTree(s, [1, 2, 255, 256, 257, 511, 512, 513, 701]);
+    // settled by the first root; settling again stores nothing more
+    expect(log.settle()).toBe(0);
     const levels = s.db.prepare('SELECT MIN(level) AS lo, COUNT(*) AS n FROM evidence_nodes').get() as { lo: number; n: number };
     // every complete subtree from level TILE up, none below
     let complete = 0;
@@ -53,7 +63,7 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
     s.tx(() => {
       for (let i = 0; i < 300; i++) log.appendEvidence('test', { i });
     });
-    // appended, then the caller's transaction failed: the entries are gone, the edge in memory is stale
+    // appended, then the caller's transaction failed: the entries are gone, numbering goes on from the table
     expect(() =>
       s.tx(() => {
         for (let i = 0; i < 7; i++) log.appendEvidence('test', { lost: i });
@@ -76,7 +86,7 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
     expect(log.size()).toBe(343);
     expectSameTree(s, [256, 302, 342, 343]);
     s.close();
-    // a store opened again rebuilds the edge from the table
+    // a store opened again appends after the table's last entry
     const again = new Store({ file });
     evidenceLog(again).appendEvidence('test', { reopened: true });
     expectSameTree(again, [344]);
@@ -88,7 +98,7 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
     const s = new Store({ file });
     const log = evidenceLog(s);
     s.tx(() => log.appendEvidence('test', { i: 0 }));
-    // the next seq is taken by the other connection's entries: the append finds it and rebuilds
+    // the next seq is taken by the other connection's entries: the append numbers after them
     const other = new Store({ file });
     for (let i = 0; i < 5; i++) evidenceLog(other).appendEvidence('test', { other: i });
     other.close();
@@ -135,6 +145,13 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
       },
     ];
     for (const e of cases) expect(entryJson(e)).toBe(canonicalJson(e));
+    // the append path's reused buffer: the same bytes and leaf, a big entry (the buffer grows) and a small one after it
+    const big: Entry = { v: 1, k: 'raw-input', t: 6, d: { s: '\u4e2d\u6587\ud83d\ude00'.repeat(9000) } };
+    for (const e of [...cases, big, cases[1]]) {
+      const { bytes, leaf } = appendEntry(e);
+      expect(Buffer.from(bytes).equals(entryBytes(e))).toBe(true);
+      expect(leaf.equals(hashLeaf(entryBytes(e)))).toBe(true);
+    }
     // out of order keys, nested values and integer-like keys take the general path
     expect(canonicalJson({ b: 1, a: 2 })).toBe('{"a":2,"b":1}');
     expect(canonicalJson({ '10': 1, '9': 2 })).toBe('{"10":1,"9":2}');

@@ -123,49 +123,6 @@ export function entryWithLeaf(e: Entry): { bytes: Buffer; leaf: Buffer } {
   return { bytes: b.subarray(1), leaf: hash('sha256', b, 'buffer') };
 }
 
-// the append path's buffer, reused entry after entry (appendEntry)
-let scratch = Buffer.allocUnsafe(1 << 14);
-let used = 0;
-
-/** Write s (UTF-8) at the end of the scratch buffer, growing it when s might not fit. */
-function put(s: string): void {
-  // a UTF-16 unit is at most 3 bytes of UTF-8
-  if (used + 3 * s.length > scratch.length) {
-    const bigger = Buffer.allocUnsafe(Math.max(2 * scratch.length, used + 3 * s.length));
-    scratch.copy(bigger, 0, 0, used);
-    scratch = bigger;
-  }
-  used += scratch.write(s, used, 'utf8');
-}
-
-/**
- * entryWithLeaf for the append path: the same bytes and leaf, written part by part into one
- * buffer reused from entry to entry. `bytes` is a view of that buffer, valid until the next call:
- * the caller binds it at once (SQLite copies what it is given). why: the entry (a request's
- * check-ins, about 1.6 KB) was concatenated into one string, flattened and copied into a new
- * Buffer for each append; in the real intake that copying was a fifth of the log's time (bench
- * evidence). canonical.test.ts holds it equal to entryBytes.
- */
-export function appendEntry(e: Entry): { bytes: Buffer; leaf: Buffer } {
-  used = 0;
-  put('\u0000{');
-  if (e.b !== undefined) {
-    put('"b":');
-    put(canonicalJson(e.b));
-    put(',');
-  }
-  if (e.c !== undefined) put(`"c":${canonicalJson(e.c)},`);
-  put('"d":');
-  put(canonicalJson(e.d));
-  put(`,"k":${JSON.stringify(e.k)},`);
-  if (e.r !== undefined) put(`"r":${JSON.stringify(e.r)},`);
-  put(`"t":${canonicalJson(e.t)},"v":${canonicalJson(e.v)}`);
-  if (e.x !== undefined) put(`,"x":${canonicalJson(e.x)}`);
-  put('}');
-  const all = scratch.subarray(0, used);
-  return { bytes: all.subarray(1), leaf: hash('sha256', all, 'buffer') };
-}
-
 export function parseEntry(b: Uint8Array): Entry {
   const e = JSON.parse(Buffer.from(b).toString('utf8')) as Entry;
   if (!e || e.v !== 1 || typeof e.k !== 'string' || typeof e.t !== 'number') throw new Error('not a v1 log entry');

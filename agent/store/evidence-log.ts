@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import type { Store } from './store.js';
-import { appendEntry, CanonicalText, canonicalJson, parseEntry, type Entry } from '../evidence/canonical.js';
+import { CanonicalText, canonicalJson, entryWithLeaf, parseEntry, type Entry } from '../evidence/canonical.js';
 import { consistencyProof, hashChildren, inclusionProof, memoryTree, rootOf, type NodeSource } from '../evidence/merkle.js';
 
 /**
@@ -314,7 +314,7 @@ export class EvidenceLog implements NodeSource {
       if (opts.ref !== undefined) e.r = opts.ref;
       if (opts.corrects !== undefined) e.c = opts.corrects;
       if (opts.b !== undefined) e.b = opts.b;
-      const { bytes, leaf } = appendEntry(e);
+      const { bytes, leaf } = entryWithLeaf(e);
       // pointed: the entry names its row (r), the row points at the entry; no ref index entry
       return Number(this.st.ins.run(kind, opts.pointed ? null : (opts.ref ?? null), bytes, leaf, expires).lastInsertRowid);
     });

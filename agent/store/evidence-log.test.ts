@@ -45,6 +45,16 @@ describe('evidence log append path (nodes stored from level TILE up, settled bef
     expect(evidenceLog(ro).settle()).toBe(0);
     ro.close();
     expect(nodeCount()).toBe(0);
+    // another process holds the write lock: nothing is settled, the proofs are still right
+    const other = new Store({ file: path.join(dir, 'a.db') });
+    other.db.exec('BEGIN IMMEDIATE');
+    s.db.pragma('busy_timeout = 20');
+    expect(log.settle()).toBe(0);
+    expect(log.root(701).equals(rootOf(reference(s), 701))).toBe(true);
+    other.db.exec('ROLLBACK');
+    other.close();
+    s.db.pragma('busy_timeout = 5000');
+    expect(nodeCount()).toBe(0);
     expectSameTree(s, [1, 2, 255, 256, 257, 511, 512, 513, 701]);
     // settled by the first root; settling again stores nothing more
     expect(log.settle()).toBe(0);

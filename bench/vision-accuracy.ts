@@ -216,6 +216,7 @@ export const visionAccuracy: Bench = {
         minFaceSize: cfg.minFaceSize,
         tileSize: cfg.tileSize,
         tileOverlap: cfg.tileOverlap,
+        ...(process.env.VISION_PIECE_AREA ? { pieceArea: Number(process.env.VISION_PIECE_AREA) } : {}),
         recycleAfterFrames: cfg.recycleAfterFrames,
       });
       const info = await w.start();

@@ -46,6 +46,7 @@ if (mode === 'agent') {
     minFaceSize: v.minFaceSize,
     tileSize: v.tileSize,
     tileOverlap: v.tileOverlap,
+    ...(process.env.VISION_PIECE_AREA ? { pieceArea: Number(process.env.VISION_PIECE_AREA) } : {}),
     recycleAfterFrames: v.recycleAfterFrames,
   });
   await w.start();

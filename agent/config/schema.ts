@@ -225,9 +225,9 @@ export const configSchema = z
         sampleEverySeconds: z.number().positive().default(10),
         /** frames are scaled to this width before analysis (never enlarged); a back-row face needs the camera's full 1920 */
         frameWidth: z.number().int().positive().default(1920),
-        /** the frame is also searched in overlapping square tiles of this side (px; 0: whole frame only), so 32-60 px faces are found */
+        /** the frame is also searched at the scale of a tile of this side (px) shown to the detector as 512 px, in overlapping pieces (0: whole frame only), so 32-60 px faces are found */
         tileSize: z.number().int().min(0).default(640),
-        /** overlap of neighbouring tiles (px): every face up to this wide lies whole in one tile */
+        /** overlap of neighbouring pieces (px): every face up to this wide lies whole in one piece */
         tileOverlap: z.number().int().min(0).default(160),
         /**
          * the whole tiled search runs on every Nth frame of a camera (and after a gap or a changed scene); between, only the

@@ -18,6 +18,8 @@ export interface FaceWorkerOptions {
   /** tiles searched besides the whole frame (engine.ts DetectOptions); 0 = none */
   tileSize?: number;
   tileOverlap?: number;
+  /** input pixels a piece of the tiled search may have (engine.ts PIECE_AREA when absent; benches try others) */
+  pieceArea?: number;
   /** throw the thread away after this many frames (returns wasm heap growth to the OS) */
   recycleAfterFrames: number;
   log?: Logger;
@@ -99,6 +101,7 @@ export class FaceWorker {
           minFaceSize: this.o.minFaceSize,
           tileSize: this.o.tileSize ?? 0,
           tileOverlap: this.o.tileOverlap ?? 0,
+          ...(this.o.pieceArea ? { pieceArea: this.o.pieceArea } : {}),
         } satisfies WorkerRequest);
       });
     }

@@ -1,8 +1,9 @@
 import type { Loaded } from './tf.js';
 import type { RgbFrame } from './frames.js';
-import { locateFaces, resizeRegion, scratch } from './ssd.js';
+import { locateFaces, resizeRegion, scratch, STRIDE } from './ssd.js';
 import { focusLost, sceneChanged, type FramePlan } from './focus.js';
 import { locateInMosaic, mosaicCells } from './mosaic.js';
+import { recognize } from './recognition.js';
 
 export interface Box {
   x: number;
@@ -32,6 +33,8 @@ export interface DetectOptions {
   tileSize?: number;
   /** overlap of neighbouring tiles, pixels: every face up to this wide lies whole in some tile */
   tileOverlap?: number;
+  /** input pixels a piece of the tiled search may have (PIECE_AREA; the benches try others) */
+  pieceArea?: number;
 }
 
 /** Intersection over union of two boxes. */
@@ -74,17 +77,46 @@ export function mergeBoxes<T extends { box: Box; score: number }>(found: readonl
   return kept;
 }
 
-/** Tiles (x, y, side) covering a width × height frame with at least `overlap` pixels shared by neighbours. */
-export function tilesOf(width: number, height: number, size: number, overlap: number): { x: number; y: number; w: number; h: number }[] {
+/**
+ * Input pixels a piece of the tiled search may have: 1.2 × a 512 × 512 input (a 1080p frame at
+ * 0.8×: six pieces of 747 × 620 frame px, 608 × 496 input px, where there were eight 640 px
+ * tiles). Larger pieces waste less on overlap, but the wasm heap, which never shrinks, must hold
+ * a pass's first layers (96 channels of float32 at half the input's side: 29 MB for 608 × 496,
+ * 40 MB for 832 × 496, 127 MB for the whole frame in one 1536 × 864 pass). Measured
+ * (docs/vision.md, CPU and peak RSS per 1080p frame of the accuracy classroom, same run): 8 tiles
+ * 2,505-2,753 ms, 331 MB; 6 pieces 2,172-2,193 ms, 324-341 MB; 4 pieces (1.6×) 1,924-2,225 ms but
+ * 333-365 MB, over the 350 MB a vision thread may take; one pass 1,867 ms, 504 MB.
+ */
+export const PIECE_AREA = Math.round(1.2 * 512 * 512);
+
+/**
+ * The pieces of the tiled search: regions covering a width × height frame, neighbours sharing at
+ * least `overlap` pixels (every face up to that wide lies whole in one of them), each seen at the
+ * scale of a `size` px tile shown to the SSD as 512 px (512 / size). A piece need not be square
+ * (the SSD is fully convolutional; ssd.ts lays its anchors on any input): of the grids whose
+ * pieces fit `maxArea` input pixels, the one with the fewest pixels in all, then the fewest pieces.
+ * None when the whole-frame pass already sees the frame at that scale or larger.
+ */
+export function piecesOf(width: number, height: number, size: number, overlap: number, maxArea = PIECE_AREA): { x: number; y: number; w: number; h: number }[] {
   if (size <= 0 || (width <= size && height <= size)) return [];
-  const starts = (len: number) => {
-    if (len <= size) return [0];
-    const n = Math.ceil((len - overlap) / (size - overlap));
-    const step = (len - size) / (n - 1);
-    return Array.from({ length: n }, (_, i) => Math.round(i * step));
-  };
+  const scale = 512 / size;
+  const side = (len: number, n: number) => Math.ceil((len + (n - 1) * overlap) / n);
+  const input = (px: number) => Math.ceil((px * scale) / STRIDE) * STRIDE;
+  let best: { cols: number; rows: number; total: number } | undefined;
+  for (let cols = 1; cols <= 16; cols++)
+    for (let rows = 1; rows <= 16; rows++) {
+      const [pw, ph] = [side(width, cols), side(height, rows)];
+      if ((cols > 1 && pw <= overlap) || (rows > 1 && ph <= overlap)) continue;
+      const area = input(Math.min(pw, width)) * input(Math.min(ph, height));
+      if (area > maxArea) continue;
+      const total = area * cols * rows;
+      if (!best || total < best.total || (total === best.total && cols * rows < best.cols * best.rows)) best = { cols, rows, total };
+    }
+  if (!best) return piecesOf(width, height, size, overlap, Infinity); // a piece smaller than the cap cannot hold the overlap: the fewest pixels
+  const starts = (len: number, n: number, piece: number) => Array.from({ length: n }, (_, i) => (n > 1 ? Math.round((i * (len - piece)) / (n - 1)) : 0));
+  const [pw, ph] = [Math.min(width, side(width, best.cols)), Math.min(height, side(height, best.rows))];
   const out: { x: number; y: number; w: number; h: number }[] = [];
-  for (const y of starts(height)) for (const x of starts(width)) out.push({ x, y, w: Math.min(size, width - x), h: Math.min(size, height - y) });
+  for (const y of starts(height, best.rows, ph)) for (const x of starts(width, best.cols, pw)) out.push({ x, y, w: pw, h: ph });
   return out;
 }
 
@@ -120,7 +152,8 @@ export async function analyzeFrame(l: Loaded, frame: RgbFrame, o: DetectOptions,
     if (focusLost(plan.focus, [...whole, ...m.map((d) => d.box)])) full = true;
     else found.push(...m);
   }
-  if (full) for (const t of tilesOf(frame.width, frame.height, o.tileSize ?? 0, o.tileOverlap ?? 128)) found.push(...locateFaces(l, frame, t, o.minConfidence));
+  if (full && o.tileSize)
+    for (const t of piecesOf(frame.width, frame.height, o.tileSize, o.tileOverlap ?? 128, o.pieceArea)) found.push(...locateFaces(l, frame, t, o.minConfidence, 100, 512 / o.tileSize));
   const faces = mergeBoxes(found);
   const out: FaceFound[] = [];
   for (const f of faces) {
@@ -138,9 +171,19 @@ export async function analyzeFrame(l: Loaded, frame: RgbFrame, o: DetectOptions,
     try {
       const dims = { width: r.w, height: r.h };
       const det = faceapi.extendWithFaceDetection({}, new faceapi.FaceDetection(f.score, new faceapi.Rect((f.box.x - x0) / r.w, (f.box.y - y0) / r.h, f.box.width / r.w, f.box.height / r.h), dims));
-      // face-api's own landmark + descriptor tasks, fed with the merged detection
-      const [d] = await new faceapi.DetectAllFaceLandmarksTask(Promise.resolve([det]), crop as never, false).withFaceDescriptors();
-      out.push({ box: f.box, score: f.score, ...(d ? { descriptor: d.descriptor } : {}) });
+      // face-api's own landmark task, fed with the merged detection; then its dlib alignment and
+      // the recognition net with each layer fused (recognition.ts: face-api's descriptor, less work)
+      const [d] = await new faceapi.DetectAllFaceLandmarksTask(Promise.resolve([det]), crop as never, false);
+      let descriptor: Float32Array | undefined;
+      if (d) {
+        const [face] = await faceapi.extractFaceTensors(crop as never, [d.landmarks.align(null, { useDlibAlignment: true })]);
+        try {
+          descriptor = await recognize(l, face as never);
+        } finally {
+          face?.dispose();
+        }
+      }
+      out.push({ box: f.box, score: f.score, ...(descriptor ? { descriptor } : {}) });
     } finally {
       crop.dispose();
     }

@@ -67,7 +67,9 @@ describe('the focus mosaic on a real frame', () => {
     expect(missed.length, `faces only the tiles find (tiles ${tiled.faces.length}, whole frame ${whole.length})`).toBeGreaterThanOrEqual(3);
     const found = locateInMosaic(l, frame, mosaicCells(missed, frame.width, frame.height, o.tileSize!), o.minConfidence);
     expect(l.tf.memory().numTensors).toBe(base);
-    for (const b of missed) {
+    // faces of identifiable size (≥ minFaceSize): below it a face is at the SSD's limit in any
+    // view (the bench detects 32-39 px faces 63-74 % of the time), found in one and not another
+    for (const b of missed.filter((x) => x.width >= o.minFaceSize)) {
       const best = Math.max(0, ...found.map((d) => iou(d.box, b)));
       expect(best, `the mosaic's box for the face at ${Math.round(b.x)},${Math.round(b.y)} (${Math.round(b.width)} px)`).toBeGreaterThanOrEqual(0.6);
     }

@@ -4,7 +4,7 @@ import type { BackendName } from './tf.js';
 
 /** Messages between the daemon and the face-analysis worker thread. */
 export type WorkerRequest =
-  | { type: 'init'; backend: 'auto' | BackendName; modelsDir: string; minConfidence: number; minFaceSize: number; tileSize: number; tileOverlap: number }
+  | { type: 'init'; backend: 'auto' | BackendName; modelsDir: string; minConfidence: number; minFaceSize: number; tileSize: number; tileOverlap: number; pieceArea?: number }
   | { type: 'analyze'; id: number; width: number; height: number; data: ArrayBuffer; plan: FramePlan };
 
 export type WorkerReply =

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegFrames, type RgbFrame } from './frames.js';
-import { detectFaces } from './engine.js';
-import { fusedWeights, locateFaces } from './ssd.js';
+import { detectFaces, iou } from './engine.js';
+import { anchorsFor, detectOnCanvas, fusedWeights, locateFaces, resizeRegion } from './ssd.js';
 import { FaceWorker } from './client.js';
 import { loadNets } from './models.js';
 import { loadFaceApi, type Loaded } from './tf.js';
@@ -48,16 +48,22 @@ describe('the lean SSD (ssd.ts)', () => {
     if (l.backend === 'wasm') expect(plain - lean, `heap ${before} → ${lean} MB (lean), then ${plain} MB (face-api)`).toBeGreaterThan(50);
   }, 180_000);
 
-  it("finds face-api's boxes and scores on a whole 1080p frame and on a tile", async () => {
+  it("finds face-api's boxes and scores on a square input: a whole 1080p frame padded square, and a tile", async () => {
     const input = l.tf.tensor3d(wide.data, [wide.height, wide.width, 3], 'int32');
     const tile = l.tf.slice(input, [440, 900, 0], [640, 640, 3]);
+    const whole = { x: 0, y: 0, w: wide.width, h: wide.height };
+    // face-api pads the frame to a square before shrinking it: the same input made by hand
+    const padded = () =>
+      detectOnCanvas(l, resizeRegion(wide, whole, 512, 288, 512, 512, true), 0.3).map((d) => ({
+        ...d,
+        box: { x: d.box.x * 3.75, y: d.box.y * 3.75, width: d.box.width * 3.75, height: d.box.height * 3.75 },
+      }));
     try {
-      for (const [t, region] of [
-        [input, { x: 0, y: 0, w: wide.width, h: wide.height }],
-        [tile, { x: 900, y: 440, w: 640, h: 640 }],
+      for (const [t, region, mine] of [
+        [input, whole, padded()],
+        [tile, { x: 900, y: 440, w: 640, h: 640 }, locateFaces(l, wide, { x: 900, y: 440, w: 640, h: 640 }, 0.3)],
       ] as const) {
         const ref = await l.faceapi.detectAllFaces(t as never, new l.faceapi.SsdMobilenetv1Options({ minConfidence: 0.3, maxResults: 100 }));
-        const mine = locateFaces(l, wide, region, 0.3);
         expect(mine.length).toBe(ref.length);
         ref.forEach((r, i) => {
           expect(mine[i]!.score).toBeCloseTo(r.score, 4);
@@ -69,6 +75,31 @@ describe('the lean SSD (ssd.ts)', () => {
       }
     } finally {
       tile.dispose();
+      input.dispose();
+    }
+  }, 120_000);
+
+  it("lays face-api's anchors again for any input: the same 5,118 for 512 × 512, and a 16:9 frame's input shaped like it finds the same faces", async () => {
+    const ref = (l.faceapi.nets.ssdMobilenetv1 as unknown as { params: { output_layer: { extra_dim: { dataSync(): Float32Array } } } }).params.output_layer.extra_dim.dataSync();
+    const mine = anchorsFor(l, 512, 512);
+    expect(mine.length).toBe(5118 * 4);
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(mine[i]! - ref[i]!)).toBeLessThan(1e-6);
+    // 832 × 496: grids 52 × 31, 26 × 16, 13 × 8, 7 × 4, 4 × 2, 2 × 1 cells
+    expect(anchorsFor(l, 832, 496).length / 4).toBe(52 * 31 * 3 + (26 * 16 + 13 * 8 + 7 * 4 + 4 * 2 + 2 * 1) * 6);
+    // the whole frame on a 512 × 288 input (no padding to a square) against face-api's padded one
+    const whole = { x: 0, y: 0, w: wide.width, h: wide.height };
+    const shaped = locateFaces(l, wide, whole, 0.3);
+    const input = l.tf.tensor3d(wide.data, [wide.height, wide.width, 3], 'int32');
+    try {
+      const faceapi = await l.faceapi.detectAllFaces(input as never, new l.faceapi.SsdMobilenetv1Options({ minConfidence: 0.3, maxResults: 100 }));
+      expect(shaped.length).toBe(faceapi.length);
+      for (const r of faceapi) {
+        const b = { x: r.box.x, y: r.box.y, width: r.box.width, height: r.box.height };
+        const m = shaped.find((x) => iou(x.box, b) > 0.8);
+        expect(m, `face at ${b.x},${b.y}`).toBeDefined();
+        expect(Math.abs(m!.score - r.score)).toBeLessThan(0.05);
+      }
+    } finally {
       input.dispose();
     }
   }, 120_000);

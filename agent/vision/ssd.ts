@@ -83,8 +83,10 @@ export function scratch(n: number): Float32Array {
   return scratchBuf;
 }
 
-/** face-api's SSD MobileNet V1 input side: the net only ever sees 512 × 512 */
+/** face-api's SSD MobileNet V1 input side: the net was trained on 512 × 512, its anchors are for that */
 export const SSD_SIZE = 512;
+/** an input's sides are rounded up to this (the first predictor level's stride), so each level's grid covers it exactly */
+export const STRIDE = 16;
 const EPSILON = 0.0010000000474974513;
 
 type T = import('@tensorflow/tfjs-core').Tensor;
@@ -105,33 +107,36 @@ type Params = Record<string, any>;
  * The region of the frame searched is `region` (the whole frame, or a tile); boxes come back in
  * frame pixels. Equivalence with face-api's `locateFaces` is checked by ssd.test.ts on real frames.
  */
-export function locateFaces(l: Loaded, frame: RgbFrame, region: Region, minConfidence: number, maxResults = 100): { box: Box; score: number }[] {
-  // shrink (or enlarge) to fit 512, pad at the bottom/right: face-api pads first, then resizes; the same pixels
-  const scale = SSD_SIZE / Math.max(region.w, region.h);
-  const w = Math.min(SSD_SIZE, Math.round(region.w * scale));
-  const h = Math.min(SSD_SIZE, Math.round(region.h * scale));
-  const found = detectOnCanvas(l, resizeRegion(frame, region, w, h, SSD_SIZE, SSD_SIZE, true, scratch(SSD_SIZE * SSD_SIZE * 3)), minConfidence, maxResults);
-  // canvas pixels: back to the image's pixels, as face-api does
+export function locateFaces(l: Loaded, frame: RgbFrame, region: Region, minConfidence: number, maxResults = 100, scale = SSD_SIZE / Math.max(region.w, region.h)): { box: Box; score: number }[] {
+  // shrink (or enlarge) by `scale` (by default to fit 512), onto an input shaped like the region:
+  // its sides rounded up to the net's stride, padded black at the bottom/right (face-api pads
+  // every input to a square: a 16:9 frame spent 44 % of its pass on padding; anchorsFor)
+  const w = Math.max(1, Math.round(region.w * scale));
+  const h = Math.max(1, Math.round(region.h * scale));
+  const cw = Math.ceil(w / STRIDE) * STRIDE;
+  const ch = Math.ceil(h / STRIDE) * STRIDE;
+  const found = detectOnCanvas(l, resizeRegion(frame, region, w, h, cw, ch, true, scratch(cw * ch * 3)), minConfidence, maxResults, cw, ch);
+  // input pixels: back to the image's pixels, as face-api does
   const sx = region.w / w;
   const sy = region.h / h;
   return found.map(({ box: c, score }) => {
-    const [top, bottom] = [c.y * sy, Math.min(SSD_SIZE, c.y + c.height) * sy];
-    const [left, right] = [c.x * sx, Math.min(SSD_SIZE, c.x + c.width) * sx];
+    const [top, bottom] = [c.y * sy, Math.min(h, c.y + c.height) * sy];
+    const [left, right] = [c.x * sx, Math.min(w, c.x + c.width) * sx];
     return { box: { x: region.x + left, y: region.y + top, width: right - left, height: bottom - top }, score };
   });
 }
 
 /**
- * The SSD on one prepared 512 × 512 input (RGB floats already mapped to [−1, 1]): boxes in the
- * input's pixels (clipped at its top and left, as face-api clips), best score first after NMS.
- * locateFaces feeds it one region of a frame; the mosaic (mosaic.ts) several.
+ * The SSD on one prepared input (RGB floats already mapped to [−1, 1], width × height, 512 × 512
+ * unless said): boxes in the input's pixels (clipped at its edges, as face-api clips), best score
+ * first after NMS. locateFaces feeds it one region of a frame; the mosaic (mosaic.ts) several.
  */
-export function detectOnCanvas(l: Loaded, input: Float32Array, minConfidence: number, maxResults = 100): { box: Box; score: number }[] {
+export function detectOnCanvas(l: Loaded, input: Float32Array, minConfidence: number, maxResults = 100, width = SSD_SIZE, height = SSD_SIZE): { box: Box; score: number }[] {
   const { tf, faceapi } = l;
   const net = faceapi.nets.ssdMobilenetv1 as unknown as { params?: Params };
   const p = net.params;
   if (!p) throw new Error('SSD MobileNet V1 weights are not loaded');
-  let x: T = tf.tensor4d(input.subarray(0, SSD_SIZE * SSD_SIZE * 3), [1, SSD_SIZE, SSD_SIZE, 3], 'float32');
+  let x: T = tf.tensor4d(input.subarray(0, width * height * 3), [1, height, width, 3], 'float32');
   /** run `f` on x, then drop x unless it must be kept */
   const step = (f: (t: T) => T, keep?: T) => {
     const next = tf.tidy(() => f(x));
@@ -187,7 +192,8 @@ export function detectOnCanvas(l: Loaded, input: Float32Array, minConfidence: nu
         1,
       );
       // decode against the anchors (face-api's outputLayer)
-      const anchors = tf.reshape(p.output_layer.extra_dim, [-1, 4]);
+      const made = width === SSD_SIZE && height === SSD_SIZE ? undefined : anchorsFor(l, width, height);
+      const anchors = made ? tf.tensor2d(made, [made.length / 4, 4]) : tf.reshape(p.output_layer.extra_dim, [-1, 4]);
       const [a0, a1, a2, a3] = tf.unstack(tf.transpose(anchors, [1, 0]));
       const sizes = [tf.sub(a2!, a0!), tf.sub(a3!, a1!)];
       const centers = [tf.add(a0!, tf.div(sizes[0]!, 2)), tf.add(a1!, tf.div(sizes[1]!, 2))];
@@ -204,10 +210,10 @@ export function detectOnCanvas(l: Loaded, input: Float32Array, minConfidence: nu
       const scores = Array.from(out.scores.dataSync());
       const b = out.boxes.arraySync() as number[][];
       const idx = nonMaxSuppression(b, scores, maxResults, 0.5, minConfidence);
-      // boxes are fractions of the square input: its pixels
+      // boxes are fractions of the input's sides: its pixels
       return idx.map((i) => {
-        const [top, bottom] = [Math.max(0, b[i]![0]!) * SSD_SIZE, Math.min(1, b[i]![2]!) * SSD_SIZE];
-        const [left, right] = [Math.max(0, b[i]![1]!) * SSD_SIZE, Math.min(1, b[i]![3]!) * SSD_SIZE];
+        const [top, bottom] = [Math.max(0, b[i]![0]!) * height, Math.min(1, b[i]![2]!) * height];
+        const [left, right] = [Math.max(0, b[i]![1]!) * width, Math.min(1, b[i]![3]!) * width];
         return { box: { x: left, y: top, width: right - left, height: bottom - top }, score: scores[i]! };
       });
     } finally {
@@ -217,6 +223,60 @@ export function detectOnCanvas(l: Loaded, input: Float32Array, minConfidence: nu
   } finally {
     for (const t of new Set([...kept, x])) if (!t.isDisposed) t.dispose();
   }
+}
+
+/**
+ * the anchors per input size, as plain numbers (made once: a thread sees a few sizes); each pass
+ * makes its tensor from them inside its tidy, so the thread's tensor count, which the client
+ * watches for leaks, does not move when a new size first appears
+ */
+const anchorsBySize = new WeakMap<object, Map<string, Float32Array>>();
+
+/**
+ * The SSD's anchors (prior boxes, [ymin, xmin, ymax, xmax] as fractions of the input) for an
+ * input of width × height. face-api ships them for 512 × 512 only (`output_layer.extra_dim`,
+ * 5,118 boxes); the net itself is fully convolutional, so a wider or lower input gives larger
+ * or smaller grids at each of its six predictor levels (strides 16 … 512). The anchors are
+ * read back from face-api's: per level, the sizes (in pixels of the 512 input) of the anchors
+ * of one cell, the same at every cell; laid again on the input's own grid with centres every
+ * `stride` pixels, as the 512 grid has them, and the same sizes in pixels. For 512 × 512 this
+ * gives face-api's anchors back (ssd.test.ts). Why at all: a 16:9 frame padded to a square
+ * spends 44 % of a pass on padding, and tiles of a frame overlap; a pass shaped like what it
+ * looks at does neither (engine.ts, piecesOf).
+ */
+export function anchorsFor(l: Loaded, width: number, height: number): Float32Array {
+  const { faceapi } = l;
+  const p = (faceapi.nets.ssdMobilenetv1 as unknown as { params?: Params }).params;
+  if (!p) throw new Error('SSD MobileNet V1 weights are not loaded');
+  let bySize = anchorsBySize.get(p);
+  if (!bySize) anchorsBySize.set(p, (bySize = new Map()));
+  const key = `${width}x${height}`;
+  const have = bySize.get(key);
+  if (have) return have;
+  const ref = (p.output_layer.extra_dim as T).dataSync();
+  const out: number[] = [];
+  let at = 0;
+  for (const [k, n] of [32, 16, 8, 4, 2, 1].entries()) {
+    const per = k === 0 ? 3 : 6; // anchors per cell: 3 at the first level, 6 above (face-api's 5,118)
+    const stride = SSD_SIZE / n;
+    // one cell's anchors at this level, in 512-input pixels: centre and size
+    const cell = Array.from({ length: per }, (_, a) => {
+      const o = (at + a) * 4;
+      return { h: (ref[o + 2]! - ref[o]!) * SSD_SIZE, w: (ref[o + 3]! - ref[o + 1]!) * SSD_SIZE };
+    });
+    at += n * n * per;
+    const rows = Math.ceil(height / stride);
+    const cols = Math.ceil(width / stride);
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < cols; j++) {
+        const cy = (i + 0.5) * stride;
+        const cx = (j + 0.5) * stride;
+        for (const c of cell) out.push((cy - c.h / 2) / height, (cx - c.w / 2) / width, (cy + c.h / 2) / height, (cx + c.w / 2) / width);
+      }
+  }
+  const a = Float32Array.from(out);
+  bySize.set(key, a);
+  return a;
 }
 
 /** per loaded SSD: each depthwise layer's filter and bias with its batch norm folded in */

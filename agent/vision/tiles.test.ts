@@ -1,21 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { iou, mergeBoxes, tilesOf } from './engine.js';
+import { iou, mergeBoxes, PIECE_AREA, piecesOf } from './engine.js';
 
-describe('tiles and merged boxes', () => {
-  it('covers a 1080p frame with tiles sharing at least the overlap', () => {
-    const t = tilesOf(1920, 1080, 640, 160);
-    expect(t.length).toBe(8); // 4 columns × 2 rows
-    for (const x of t) {
-      expect(x.x + x.w).toBeLessThanOrEqual(1920);
-      expect(x.y + x.h).toBeLessThanOrEqual(1080);
+describe('pieces of the tiled search and merged boxes', () => {
+  it("covers a frame with pieces sharing at least the overlap, at the tiles' scale, in the fewest input pixels", () => {
+    const t = piecesOf(1920, 1080, 640, 160);
+    expect(t.length).toBe(6); // 3 columns × 2 rows of 747 × 620 frame px: 608 × 496 at 0.8×
+    expect(t[1]).toEqual({ x: 587, y: 0, w: 747, h: 620 });
+    for (const area of [512 * 512, PIECE_AREA, 832 * 512, 1536 * 864]) {
+      const p = piecesOf(1920, 1080, 640, 160, area);
+      // every pixel covered; neighbours share ≥ 160 px; inside the frame
+      for (const [len, key, size] of [
+        [1920, 'x', 'w'],
+        [1080, 'y', 'h'],
+      ] as const) {
+        const starts = [...new Set(p.map((x) => x[key]))].sort((a, b) => a - b);
+        const side = p[0]![size];
+        expect(starts[0]).toBe(0);
+        expect(starts.at(-1)! + side).toBe(len);
+        for (let i = 1; i < starts.length; i++) expect(starts[i - 1]! + side - starts[i]!).toBeGreaterThanOrEqual(160);
+      }
+      for (const x of p) expect(Math.ceil((x.w * 0.8) / 16) * 16 * Math.ceil((x.h * 0.8) / 16) * 16).toBeLessThanOrEqual(area);
     }
-    // every pixel covered; neighbours share ≥ 160 px
-    const xs = [...new Set(t.map((x) => x.x))].sort((a, b) => a - b);
-    expect(xs[0]).toBe(0);
-    expect(xs.at(-1)! + 640).toBe(1920);
-    for (let i = 1; i < xs.length; i++) expect(xs[i - 1]! + 640 - xs[i]!).toBeGreaterThanOrEqual(160);
-    expect(tilesOf(640, 480, 640, 160)).toEqual([]);
-    expect(tilesOf(1920, 1080, 0, 160)).toEqual([]);
+    // the area of a 640 px tile allows 8 pieces; 832 × 512, four; a whole 1536 × 864 input, one
+    expect(piecesOf(1920, 1080, 640, 160, 512 * 512).length).toBe(8);
+    expect(piecesOf(1920, 1080, 640, 160, 832 * 512).length).toBe(4);
+    expect(piecesOf(1920, 1080, 640, 160, 1536 * 864)).toEqual([{ x: 0, y: 0, w: 1920, h: 1080 }]);
+    // 720p: three pieces where there were six tiles
+    expect(piecesOf(1280, 720, 640, 160).length).toBe(3);
+    expect(piecesOf(640, 480, 640, 160)).toEqual([]);
+    expect(piecesOf(1920, 1080, 0, 160)).toEqual([]);
   });
 
   it('keeps the best of overlapping boxes and a face cut by a tile edge is dropped for the whole one', () => {

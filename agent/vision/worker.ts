@@ -9,6 +9,7 @@ import { loadFaceApi, type Loaded } from './tf.js';
 import { loadNets, modelVersion } from './models.js';
 import { analyzeFrame, type DetectOptions } from './engine.js';
 import { fusedWeights } from './ssd.js';
+import { foldedRecognition } from './recognition.js';
 import type { WorkerReply, WorkerRequest } from './protocol.js';
 
 let l: Loaded | undefined;
@@ -27,7 +28,8 @@ async function handle(msg: WorkerRequest): Promise<WorkerReply> {
     l = await loadFaceApi(msg.backend);
     const m = await loadNets(l.faceapi, msg.modelsDir);
     fusedWeights(l); // made once, before the tensor count the client watches for leaks
-    opts = { minConfidence: msg.minConfidence, minFaceSize: msg.minFaceSize, tileSize: msg.tileSize, tileOverlap: msg.tileOverlap };
+    foldedRecognition(l);
+    opts = { minConfidence: msg.minConfidence, minFaceSize: msg.minFaceSize, tileSize: msg.tileSize, tileOverlap: msg.tileOverlap, ...(msg.pieceArea ? { pieceArea: msg.pieceArea } : {}) };
     return { type: 'ready', backend: l.backend, fallbackReason: l.fallbackReason, model: modelVersion(m), numTensors: l.tf.memory().numTensors };
   }
   if (!l) throw new Error('worker not initialised');

@@ -105,6 +105,10 @@ export const evidenceBench: Bench = {
           for (let j = i; j < i + BATCH; j++) log.appendEvidence('checkin', data(j), { ref: JSON.stringify(['bench', j]) });
         });
       const appendMs = performance.now() - t0;
+      // the tree's stored nodes are written before a root or proof (EvidenceLog.settle), not at append
+      t0 = performance.now();
+      store.tx(() => log.settle());
+      const settleMs = performance.now() - t0;
       const bytes = store.db.prepare('SELECT entry FROM evidence_log ORDER BY seq').pluck().all() as Buffer[];
       t0 = performance.now();
       for (const b of bytes)
@@ -113,7 +117,9 @@ export const evidenceBench: Bench = {
           .update(b)
           .digest();
       const shaMs = performance.now() - t0;
-      console.log(`  append   ${rate(ENTRIES, appendMs)} entries (canonical JSON, leaf, right edge, ${BATCH}/transaction)   bare SHA-256 of the same bytes ${rate(ENTRIES, shaMs)}`);
+      console.log(
+        `  append   ${rate(ENTRIES, appendMs)} entries (canonical JSON, leaf, ${BATCH}/transaction); with the tree's nodes settled after (as before a checkpoint) ${rate(ENTRIES, appendMs + settleMs)}   bare SHA-256 of the same bytes ${rate(ENTRIES, shaMs)}`,
+      );
       // storage: what the log and tree cost per entry in SQLite
       const pages = (name: string) => {
         try {

@@ -31,13 +31,33 @@ function expectSameTree(s: Store, sizes: number[]): void {
   }
 }
 
-describe('evidence log append path (right edge in memory, nodes stored from level TILE up)', () => {
+describe('evidence log append path (nodes stored from level TILE up, settled before roots and proofs)', () => {
   it('gives the RFC 9162 tree, roots and proofs across tile boundaries, and stores only the upper nodes', () => {
     const s = new Store({ file: path.join(dir, 'a.db') });
     const log = evidenceLog(s);
     for (let i = 0; i < 700; i += 50) s.tx(() => Array.from({ length: 50 }, (_, j) => log.appendEvidence('test', { i: i + j }, { ref: JSON.stringify(['t', i + j]) })));
     expect(log.size()).toBe(701); // and the fresh store's adoption entry
+    // appending stores no node (the intake's path); a read-only store hashes the missing ones from their children
+    const nodeCount = () => s.db.prepare('SELECT COUNT(*) FROM evidence_nodes').pluck().get() as number;
+    expect(nodeCount()).toBe(0);
+    const ro = new Store({ file: path.join(dir, 'a.db'), readonly: true });
+    expectSameTree(ro, [1, 255, 256, 513, 701]);
+    expect(evidenceLog(ro).settle()).toBe(0);
+    ro.close();
+    expect(nodeCount()).toBe(0);
+    // another process holds the write lock: nothing is settled, the proofs are still right
+    const other = new Store({ file: path.join(dir, 'a.db') });
+    other.db.exec('BEGIN IMMEDIATE');
+    s.db.pragma('busy_timeout = 20');
+    expect(log.settle()).toBe(0);
+    expect(log.root(701).equals(rootOf(reference(s), 701))).toBe(true);
+    other.db.exec('ROLLBACK');
+    other.close();
+    s.db.pragma('busy_timeout = 5000');
+    expect(nodeCount()).toBe(0);
     expectSameTree(s, [1, 2, 255, 256, 257, 511, 512, 513, 701]);
+    // settled by the first root; settling again stores nothing more
+    expect(log.settle()).toBe(0);
     const levels = s.db.prepare('SELECT MIN(level) AS lo, COUNT(*) AS n FROM evidence_nodes').get() as { lo: number; n: number };
     // every complete subtree from level TILE up, none below
     let complete = 0;
@@ -53,7 +73,7 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
     s.tx(() => {
       for (let i = 0; i < 300; i++) log.appendEvidence('test', { i });
     });
-    // appended, then the caller's transaction failed: the entries are gone, the edge in memory is stale
+    // appended, then the caller's transaction failed: the entries are gone, numbering goes on from the table
     expect(() =>
       s.tx(() => {
         for (let i = 0; i < 7; i++) log.appendEvidence('test', { lost: i });
@@ -76,7 +96,7 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
     expect(log.size()).toBe(343);
     expectSameTree(s, [256, 302, 342, 343]);
     s.close();
-    // a store opened again rebuilds the edge from the table
+    // a store opened again appends after the table's last entry
     const again = new Store({ file });
     evidenceLog(again).appendEvidence('test', { reopened: true });
     expectSameTree(again, [344]);
@@ -88,7 +108,7 @@ describe('evidence log append path (right edge in memory, nodes stored from leve
     const s = new Store({ file });
     const log = evidenceLog(s);
     s.tx(() => log.appendEvidence('test', { i: 0 }));
-    // the next seq is taken by the other connection's entries: the append finds it and rebuilds
+    // the next seq is taken by the other connection's entries: the append numbers after them
     const other = new Store({ file });
     for (let i = 0; i < 5; i++) evidenceLog(other).appendEvidence('test', { other: i });
     other.close();

@@ -1,6 +1,6 @@
 import type { Loaded } from './tf.js';
 import type { RgbFrame } from './frames.js';
-import { locateFaces, resizeRegion, scratch, STRIDE } from './ssd.js';
+import { locateFaces, resizeRegion, scratch, SSD_SIZE, STRIDE } from './ssd.js';
 import { focusLost, sceneChanged, type FramePlan } from './focus.js';
 import { locateInMosaic, mosaicCells } from './mosaic.js';
 import { recognize } from './recognition.js';
@@ -99,7 +99,7 @@ export const PIECE_AREA = Math.round(1.2 * 512 * 512);
  */
 export function piecesOf(width: number, height: number, size: number, overlap: number, maxArea = PIECE_AREA): { x: number; y: number; w: number; h: number }[] {
   if (size <= 0 || (width <= size && height <= size)) return [];
-  const scale = 512 / size;
+  const scale = SSD_SIZE / size;
   const side = (len: number, n: number) => Math.ceil((len + (n - 1) * overlap) / n);
   const input = (px: number) => Math.ceil((px * scale) / STRIDE) * STRIDE;
   let best: { cols: number; rows: number; total: number } | undefined;
@@ -153,7 +153,7 @@ export async function analyzeFrame(l: Loaded, frame: RgbFrame, o: DetectOptions,
     else found.push(...m);
   }
   if (full && o.tileSize)
-    for (const t of piecesOf(frame.width, frame.height, o.tileSize, o.tileOverlap ?? 128, o.pieceArea)) found.push(...locateFaces(l, frame, t, o.minConfidence, 100, 512 / o.tileSize));
+    for (const t of piecesOf(frame.width, frame.height, o.tileSize, o.tileOverlap ?? 128, o.pieceArea)) found.push(...locateFaces(l, frame, t, o.minConfidence, 100, SSD_SIZE / o.tileSize));
   const faces = mergeBoxes(found);
   const out: FaceFound[] = [];
   for (const f of faces) {

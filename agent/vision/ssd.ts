@@ -104,7 +104,7 @@ type Params = Record<string, any>;
  * soon as the next layer exists (only conv11, which the box predictors need, is kept), and the
  * frame is shrunk in JS before it becomes a tensor (resizeRegion): the heap's high-water mark is
  * about two layers.
- * The region of the frame searched is `region` (the whole frame, or a tile); boxes come back in
+ * The region of the frame searched is `region` (the whole frame, or a piece); boxes come back in
  * frame pixels. Equivalence with face-api's `locateFaces` is checked by ssd.test.ts on real frames.
  */
 export function locateFaces(l: Loaded, frame: RgbFrame, region: Region, minConfidence: number, maxResults = 100, scale = SSD_SIZE / Math.max(region.w, region.h)): { box: Box; score: number }[] {

@@ -94,6 +94,13 @@ type T = import('@tensorflow/tfjs-core').Tensor;
 // biome-ignore lint/suspicious/noExplicitAny: face-api's nested weight maps (tensors and sub-maps by layer name), read by name below
 type Params = Record<string, any>;
 
+/** face-api's loaded SSD weights (`faceapi.nets.ssdMobilenetv1.params`) */
+function ssdParams(l: Loaded): Params {
+  const p = (l.faceapi.nets.ssdMobilenetv1 as unknown as { params?: Params }).params;
+  if (!p) throw new Error('SSD MobileNet V1 weights are not loaded');
+  return p;
+}
+
 /**
  * face-api's SSD MobileNet V1 forward pass and box decoding, with the same weights and the same
  * arithmetic, written again for memory: face-api runs the whole MobileNet inside one `tf.tidy`,
@@ -132,10 +139,8 @@ export function locateFaces(l: Loaded, frame: RgbFrame, region: Region, minConfi
  * first after NMS. locateFaces feeds it one region of a frame; the mosaic (mosaic.ts) several.
  */
 export function detectOnCanvas(l: Loaded, input: Float32Array, minConfidence: number, maxResults = 100, width = SSD_SIZE, height = SSD_SIZE): { box: Box; score: number }[] {
-  const { tf, faceapi } = l;
-  const net = faceapi.nets.ssdMobilenetv1 as unknown as { params?: Params };
-  const p = net.params;
-  if (!p) throw new Error('SSD MobileNet V1 weights are not loaded');
+  const { tf } = l;
+  const p = ssdParams(l);
   let x: T = tf.tensor4d(input.subarray(0, width * height * 3), [1, height, width, 3], 'float32');
   /** run `f` on x, then drop x unless it must be kept */
   const step = (f: (t: T) => T, keep?: T) => {
@@ -245,9 +250,7 @@ const anchorsBySize = new WeakMap<object, Map<string, Float32Array>>();
  * looks at does neither (engine.ts, piecesOf).
  */
 export function anchorsFor(l: Loaded, width: number, height: number): Float32Array {
-  const { faceapi } = l;
-  const p = (faceapi.nets.ssdMobilenetv1 as unknown as { params?: Params }).params;
-  if (!p) throw new Error('SSD MobileNet V1 weights are not loaded');
+  const p = ssdParams(l);
   let bySize = anchorsBySize.get(p);
   if (!bySize) anchorsBySize.set(p, (bySize = new Map()));
   const key = `${width}x${height}`;
@@ -259,7 +262,7 @@ export function anchorsFor(l: Loaded, width: number, height: number): Float32Arr
   for (const [k, n] of [32, 16, 8, 4, 2, 1].entries()) {
     const per = k === 0 ? 3 : 6; // anchors per cell: 3 at the first level, 6 above (face-api's 5,118)
     const stride = SSD_SIZE / n;
-    // one cell's anchors at this level, in 512-input pixels: centre and size
+    // the sizes of one cell's anchors at this level, in 512-input pixels
     const cell = Array.from({ length: per }, (_, a) => {
       const o = (at + a) * 4;
       return { h: (ref[o + 2]! - ref[o]!) * SSD_SIZE, w: (ref[o + 3]! - ref[o + 1]!) * SSD_SIZE };
@@ -294,9 +297,8 @@ const foldedByNet = new WeakMap<object, Map<Params, { filter: T; bias: T }>>();
  * (ssd.test.ts holds boxes and scores equal).
  */
 export function fusedWeights(l: Loaded): Map<Params, { filter: T; bias: T }> {
-  const { tf, faceapi } = l;
-  const p = (faceapi.nets.ssdMobilenetv1 as unknown as { params?: Params }).params;
-  if (!p) throw new Error('SSD MobileNet V1 weights are not loaded');
+  const { tf } = l;
+  const p = ssdParams(l);
   let m = foldedByNet.get(p);
   if (m) return m;
   m = new Map();
